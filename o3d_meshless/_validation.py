@@ -1,0 +1,99 @@
+"""Input checks shared by every public entry point.
+
+Each check names the argument, says what it must be and what was received, so a
+user can fix the call from the message alone.
+"""
+from __future__ import annotations
+
+import os
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_points",
+    "check_values",
+    "check_int",
+    "check_option",
+    "n_threads_from_workers",
+]
+
+
+def check_points(points, *, name="points", dims=(2, 3), min_points=1):
+    """Return ``points`` as a C-contiguous float64 array of shape (n, d).
+
+    Integer and float32 inputs are promoted to float64 (documented behaviour);
+    complex, object, boolean, NaN/inf and wrongly shaped inputs raise ``ValueError``.
+    """
+    arr = np.asarray(points)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer)
+                                   or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"`{name}` must be a real numeric array; got dtype {arr.dtype}")
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    want = " or ".join(f"(n, {d})" for d in dims)
+    if arr.ndim != 2 or arr.shape[1] not in dims:
+        raise ValueError(f"`{name}` must have shape {want}; got {arr.shape}")
+    if arr.shape[0] < min_points:
+        raise ValueError(f"`{name}` must hold at least {min_points} points; got {arr.shape[0]}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        bad = int(np.count_nonzero(~np.isfinite(arr).all(axis=1)))
+        raise ValueError(f"`{name}` must be finite; {bad} point(s) contain NaN or inf "
+                         "(drop them first, e.g. points[np.isfinite(points).all(1)])")
+    return arr
+
+
+def check_values(values, n, *, name="values", allow_2d=True):
+    """Return per-point ``values`` as float64 of shape (n,) or (n, c)."""
+    arr = np.asarray(values)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"`{name}` must be a real numeric array; got dtype {arr.dtype}")
+    ok_ndim = (1, 2) if allow_2d else (1,)
+    if arr.ndim not in ok_ndim or arr.shape[0] != n:
+        want = "(n,) or (n, c)" if allow_2d else "(n,)"
+        raise ValueError(f"`{name}` must have shape {want} with n = {n} (one row per point); "
+                         f"got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"`{name}` must be finite; got NaN or inf")
+    return arr
+
+
+def check_int(value, *, name, low=None, high=None, owner=None):
+    """Return ``value`` as int after checking ``low <= value <= high``."""
+    where = f" of {owner}" if owner else ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"`{name}`{where} must be an int; got {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        rng = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        raise ValueError(f"`{name}`{where} must be an int in the range {rng}; got {value}")
+    return value
+
+
+def check_option(value, options, *, name, owner=None):
+    """Check that ``value`` is one of ``options``."""
+    if value not in options:
+        where = f" of {owner}" if owner else ""
+        opts = ", ".join(repr(o) for o in options)
+        raise ValueError(f"`{name}`{where} must be one of {opts}; got {value!r}")
+    return value
+
+
+def n_threads_from_workers(workers):
+    """Interpret the ``workers`` keyword (SciPy's meaning) once, for every stage.
+
+    ``None`` or ``1`` → one thread; ``-1`` → all cores; ``-m`` → all cores but ``m - 1``;
+    any other positive int → that many threads. ``0`` is an error.
+    """
+    if workers is None:
+        return 1
+    if isinstance(workers, (bool, np.bool_)) or not isinstance(workers, numbers.Integral):
+        raise ValueError(f"`workers` must be an int (-1 for all cores) or None; got {workers!r}")
+    workers = int(workers)
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers == 0:
+        raise ValueError("`workers` must be a positive int or negative (-1 = all cores); got 0")
+    if workers < 0:
+        return max(1, ncpu + 1 + workers)
+    return workers
