@@ -1,0 +1,59 @@
+"""o3d_meshless: meshless surface calculus on point clouds.
+
+Surface gradients, divergence, Laplace–Beltrami matrices and their spectra, computed
+from per-point neighbourhood stencils and attached back onto Open3D / trimesh geometry.
+
+Conventions (see README "Conventions"):
+
+* ``L`` approximates **−Δ_S** in *strong* (collocation) form, so ``L @ f ≈ −Δ_S f`` pointwise;
+  it is positive semi-definite in spirit (eigenvalues ≥ 0), not symmetric.
+* ``M`` is a diagonal lumped-area matrix; ``M.diagonal().sum()`` ≈ surface area, and
+  ``M @ (L @ f)`` is the weak form.
+* Eigenvectors are normalised so that ``v.T @ M @ v == 1``.
+* Tangent frames are stored as rows ``(t_u, t_v, n)``.
+
+Submodules are imported lazily, so ``import o3d_meshless`` is cheap and works where
+Open3D's system libraries are missing.
+"""
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # operators and one-line functions
+    "LaplaceBeltrami": "operators",
+    "SurfaceGradient": "operators",
+    "Divergence": "operators",
+    "laplace_beltrami": "operators",
+    "surface_gradient": "operators",
+    "divergence": "operators",
+    "estimate_frames": "frames",
+    "spectrum": "spectrum",
+    "stencil_weights": "stencils",
+    # geometry in and out
+    "as_points": "adapters",
+    "as_normals": "adapters",
+    "attach": "adapters",
+    "register": "adapters",
+    "unregister": "adapters",
+    "read_geometry": "io",
+    "save_npz": "io",
+    "save_ply": "io",
+    "sample_path": "io",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'o3d_meshless' has no attribute {name!r}") from None
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
