@@ -147,7 +147,7 @@ def _raw_points(geometry, kind, name):
         if "points" not in geometry:
             raise ValueError(f"`{name}` is a dict, so it must have a 'points' key; "
                              f"got keys {sorted(map(str, geometry))}")
-        return geometry["points"]
+        return np.array(geometry["points"], copy=True)
     if kind == _ARRAY:
         if type(geometry).__name__ == "Tensor" and hasattr(geometry, "cpu"):
             return _tensor_to_numpy(geometry)
@@ -177,8 +177,8 @@ def as_points(geometry, *, dims=(3,), name="geometry"):
     Returns
     -------
     points : ndarray, shape (n, d), float64
-        For geometry objects this is always a copy; for a float64 C-contiguous
-        array it may be the array itself.
+        For geometry objects and dicts this is always a copy; for a float64
+        C-contiguous array it may be the array itself.
 
     Raises
     ------
@@ -254,7 +254,7 @@ def as_normals(geometry, *, name="geometry"):
     elif kind == _O3D_TENSOR_MESH and "normals" in geometry.vertex:
         raw = _tensor_to_numpy(geometry.vertex["normals"])
     elif kind == _DICT and geometry.get("normals") is not None:
-        raw = geometry["normals"]
+        raw = np.array(geometry["normals"], copy=True)
     if raw is None:
         return None
     n = _raw_points(geometry, kind, name)
