@@ -26,6 +26,7 @@ from ._validation import check_points, check_values
 __all__ = ["sample_path", "read_geometry", "save_npz", "load_npz", "save_ply"]
 
 _O3D_EXTS = (".ply", ".pcd", ".xyz", ".xyzn", ".pts")
+_TEXT_EXTS = (".xyz", ".xyzn", ".pts")
 _TRIMESH_EXTS = (".obj", ".off")
 _NUMPY_EXTS = (".npy",)
 SUPPORTED_EXTENSIONS = _O3D_EXTS + _TRIMESH_EXTS + _NUMPY_EXTS
@@ -90,9 +91,12 @@ def read_geometry(path):
 
         ``.ply .pcd .xyz .xyzn .pts``
             ``open3d.t.io.read_point_cloud`` → ``open3d.t.geometry.PointCloud``.
-            Extra per-vertex PLY properties become point attributes; a PLY with
-            faces gives the point cloud of its vertices. Positions and normals
-            are converted to float64 (lossless); other attributes keep their dtype.
+            Extra per-vertex PLY/PCD properties become point attributes; a PLY with
+            faces gives the point cloud of its vertices. Positions and normals are
+            returned as float64 (widening float32 file data is lossless); other
+            attributes keep their dtype. The text formats ``.xyz .xyzn .pts`` are
+            parsed by Open3D's legacy reader, which keeps full double precision
+            (the tensor text reader parses into float32).
         ``.obj .off``
             ``trimesh.load(path, process=False, maintain_order=True)`` →
             ``trimesh.Trimesh`` (vertex order kept; a multi-part scene is
@@ -130,7 +134,13 @@ def read_geometry(path):
     if ext in _O3D_EXTS:
         o3d = _open3d()
         with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
-            pcd = o3d.t.io.read_point_cloud(str(path))
+            if ext in _TEXT_EXTS:
+                # the tensor text reader parses into float32 (0.23 m error at UTM-sized
+                # coordinates); the legacy reader keeps float64
+                pcd = o3d.t.geometry.PointCloud.from_legacy(
+                    o3d.io.read_point_cloud(str(path)), o3d.core.float64)
+            else:
+                pcd = o3d.t.io.read_point_cloud(str(path))
         if "positions" not in pcd.point or pcd.point["positions"].shape[0] == 0:
             raise ValueError(f"`path` {str(path)!r} reads as 0 points (empty or unreadable "
                              f"{ext} file)")
@@ -231,7 +241,10 @@ def save_npz(path, **arrays):
             out[f"{name}{_CSR}kind"] = np.asarray(
                 "array" if isinstance(value, getattr(sp, "sparray", ())) else "matrix")
             continue
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except ValueError:  # ragged sequences
+            arr = np.empty(0, dtype=object)
         if arr.dtype == object:
             raise ValueError(f"`{name}` must be a numeric/str array, scalar or scipy.sparse "
                              f"matrix; got {type(value).__name__} (object dtype)")
