@@ -327,13 +327,13 @@ def render_fields(points, fields, path=None, *, normals=None, titles=None, cmap=
         ax.set_title(name, fontsize=9, pad=0)
         ax.set_facecolor("none")                             # never hide a neighbour's labels
         cb = fig.colorbar(sc, ax=ax, shrink=0.55, pad=0.0, fraction=0.05, aspect=18,
-                          format=FormatStrFormatter("%.2g"))
+                          format=FormatStrFormatter("%.3g"))
         cb.locator = MaxNLocator(5)
         cb.ax.tick_params(labelsize=7)
         cb.update_ticks()
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
-    fig.subplots_adjust(left=0.0, right=0.95, bottom=0.02, top=0.92 if suptitle else 0.95,
+    fig.subplots_adjust(left=0.0, right=0.93, bottom=0.02, top=0.92 if suptitle else 0.95,
                         wspace=0.12, hspace=0.1)
     if path is not None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
