@@ -638,6 +638,10 @@ def _attribute_names(geom):
 # ---------------------------------------------------------------------------
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"{PROG}: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv=None):
     """Run the ``o3d-meshless`` command; return the exit status.
 
@@ -674,6 +678,8 @@ def main(argv=None):
         with warnings.catch_warnings():
             if args.quiet:
                 warnings.simplefilter("ignore")
+            else:  # one tidy line per library warning, not the source line of the caller
+                warnings.showwarning = _show_warning
             return int(args.func(run) or 0)
     except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError,
             ImportError) as exc:
