@@ -28,7 +28,7 @@ _EXPORTS = {
     "surface_gradient": "operators",
     "divergence": "operators",
     "estimate_frames": "frames",
-    "spectrum": "spectrum",
+    "spectrum": "spectra",
     "stencil_weights": "stencils",
     # geometry in and out
     "as_points": "adapters",

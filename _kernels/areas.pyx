@@ -1,0 +1,104 @@
+# Lumped areas: the Voronoi cell of each point among its neighbours, measured in
+# its own tangent plane (a meshless stand-in for the barycentric/Voronoi mass of a mesh).
+# Neighbours are placed along their projected direction at their 3-D distance (a
+# log-map-like chart): plain projection shortens distances by O(kappa^2 r^2) and
+# under-estimates areas by about 1 % at 2000 points on the unit sphere.
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport malloc, free
+from libc.math cimport sqrt, fabs
+
+
+cdef inline int clip_halfplane(const double* poly, int nv, double qx, double qy,
+                               double* outp) noexcept nogil:
+    """Keep the part of polygon `poly` (nv vertices, xy interleaved) where
+    x*qx + y*qy <= (qx^2 + qy^2) / 2, i.e. closer to the origin than to q."""
+    cdef double c = 0.5 * (qx * qx + qy * qy)
+    cdef int a, nout = 0
+    cdef double ax, ay, bx, by, fa, fb, t
+    for a in range(nv):
+        ax = poly[2 * a]
+        ay = poly[2 * a + 1]
+        bx = poly[2 * ((a + 1) % nv)]
+        by = poly[2 * ((a + 1) % nv) + 1]
+        fa = ax * qx + ay * qy - c
+        fb = bx * qx + by * qy - c
+        if fa <= 0:
+            outp[2 * nout] = ax
+            outp[2 * nout + 1] = ay
+            nout += 1
+        if (fa < 0 and fb > 0) or (fa > 0 and fb < 0):
+            t = fa / (fa - fb)
+            outp[2 * nout] = ax + t * (bx - ax)
+            outp[2 * nout + 1] = ay + t * (by - ay)
+            nout += 1
+    return nout
+
+
+def tangent_voronoi_areas(
+        const double[:, ::1] points,        # IN  (n, 3)
+        const Py_ssize_t[:, ::1] neighbors, # IN  (m, k)
+        const Py_ssize_t[::1] centers,      # IN  (m,)
+        const double[:, :, ::1] frames,     # IN  (n, 3, 3) rows (t_u, t_v, n)
+        double box,                         # IN  half-size of the start square / farthest neighbour
+        double[::1] areas,                  # OUT (m,)
+        int[::1] is_open,                   # OUT (m,) 1 if the cell reaches the start square
+        int n_threads):
+    cdef Py_ssize_t m = neighbors.shape[0], i, j, nb, c
+    cdef int k = <int>neighbors.shape[1], nv, a, cap = 2 * (k + 8)
+    cdef double* buf
+    cdef double* P
+    cdef double* Q
+    cdef double* tmp
+    cdef double ox, oy, oz, u, v, R, area, s
+    with nogil, parallel(num_threads=n_threads):
+        buf = <double*> malloc(2 * cap * sizeof(double))
+        for i in prange(m, schedule='static'):
+            c = centers[i]
+            P = buf
+            Q = buf + cap
+            # half-size of the starting square: `box` times the farthest neighbour, so
+            # interior cells are untouched and cells on open boundaries stay bounded
+            R = 0.0
+            for j in range(k):
+                nb = neighbors[i, j]
+                ox = points[nb, 0] - points[c, 0]
+                oy = points[nb, 1] - points[c, 1]
+                oz = points[nb, 2] - points[c, 2]
+                u = ox * frames[c, 0, 0] + oy * frames[c, 0, 1] + oz * frames[c, 0, 2]
+                v = ox * frames[c, 1, 0] + oy * frames[c, 1, 1] + oz * frames[c, 1, 2]
+                if sqrt(ox * ox + oy * oy + oz * oz) > R:
+                    R = sqrt(ox * ox + oy * oy + oz * oz)
+            R = box * R
+            P[0] = -R
+            P[1] = -R
+            P[2] = R
+            P[3] = -R
+            P[4] = R
+            P[5] = R
+            P[6] = -R
+            P[7] = R
+            nv = 4
+            for j in range(k):
+                nb = neighbors[i, j]
+                ox = points[nb, 0] - points[c, 0]
+                oy = points[nb, 1] - points[c, 1]
+                oz = points[nb, 2] - points[c, 2]
+                u = ox * frames[c, 0, 0] + oy * frames[c, 0, 1] + oz * frames[c, 0, 2]
+                v = ox * frames[c, 1, 0] + oy * frames[c, 1, 1] + oz * frames[c, 1, 2]
+                if u * u + v * v <= 1e-24 * R * R or nv < 3 or nv + 2 > k + 8:
+                    continue
+                s = sqrt((ox * ox + oy * oy + oz * oz) / (u * u + v * v))
+                u = u * s
+                v = v * s
+                nv = clip_halfplane(P, nv, u, v, Q)
+                tmp = P
+                P = Q
+                Q = tmp
+            area = 0.0
+            is_open[i] = 0
+            for a in range(nv):
+                if fabs(P[2 * a]) >= R * (1 - 1e-12) or fabs(P[2 * a + 1]) >= R * (1 - 1e-12):
+                    is_open[i] = 1
+                area = area + P[2 * a] * P[2 * ((a + 1) % nv) + 1] - P[2 * ((a + 1) % nv)] * P[2 * a + 1]
+            areas[i] = 0.5 * fabs(area)
+        free(buf)

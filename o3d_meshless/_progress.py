@@ -1,0 +1,46 @@
+"""Stage progress and timings for long pipelines.
+
+A tqdm bar over named stages, shown only when ``progress`` is True, or when it is
+None (auto) and stderr is a terminal; tqdm's ``delay`` keeps it hidden for work that
+ends within a second. Stage timings always go to the module logger at DEBUG level.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from contextlib import contextmanager
+
+logger = logging.getLogger("o3d_meshless")
+
+
+class Stages:
+    """Context-managed stages: ``with st("frames"): ...``; ``st.timings`` keeps seconds."""
+
+    def __init__(self, total, *, desc, progress=None):
+        enabled = progress if progress is not None else sys.stderr.isatty()
+        self.timings = {}
+        self._bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, delay=1.0, leave=False,
+                             bar_format="{desc}: {n_fmt}/{total_fmt} {postfix} [{elapsed}]")
+
+    @contextmanager
+    def __call__(self, name):
+        if self._bar is not None:
+            self._bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            dt = time.perf_counter() - t0
+            self.timings[name] = self.timings.get(name, 0.0) + dt
+            logger.debug("%s: %.3f s", name, dt)
+            if self._bar is not None:
+                self._bar.update(1)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()

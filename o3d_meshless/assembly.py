@@ -1,0 +1,152 @@
+"""Sparse operators from stencils (CSR, float64).
+
+Assembly knows nothing about which method made the weights. Layouts:
+
+* Laplace–Beltrami ``L`` (n × n) approximates **−Δ_S** in strong form:
+  ``L_ij = −w_j``, ``L_ii = Σ_j w_j`` so every row sums to zero.
+* Gradient ``G`` (3n × n) stacks the x, y and z blocks: ``(G @ f).reshape(3, n).T``
+  is the (n, 3) tangential gradient.
+* Divergence ``D`` (n × 3n) = ``[G_x | G_y | G_z]`` acts on ``V.T.ravel()`` of a field
+  ``V`` of shape (n, 3).
+* Mass ``M`` (n × n) is diagonal, the lumped area of each point.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+__all__ = ["laplacian_matrix", "gradient_matrix", "divergence_matrix", "mass_matrix",
+           "expand_rows_cols", "expand_mass"]
+
+
+def _index_dtype(n, nnz):
+    return np.int32 if max(n, nnz) < 2**31 - 1 else np.int64
+
+
+def _rows_with_centre(st, data_rows):
+    """CSR (indptr, indices) with the centre prepended to each row, and data layout."""
+    n = len(st.indptr) - 1
+    counts = np.diff(st.indptr) + 1
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    itype = _index_dtype(n, nnz)
+    indices = np.empty(nnz, dtype=itype)
+    centre_pos = indptr[:-1]
+    mask = np.ones(nnz, dtype=bool)
+    mask[centre_pos] = False
+    indices[centre_pos] = np.arange(n, dtype=itype)
+    indices[mask] = st.indices
+    return indptr.astype(itype), indices, centre_pos, mask
+
+
+def laplacian_matrix(st, target=0):
+    """``L ≈ −Δ`` (n × n CSR) from stencils whose column ``target`` holds Δ weights."""
+    n = len(st.indptr) - 1
+    indptr, indices, centre_pos, mask = _rows_with_centre(st, 1)
+    w = st.weights[:, target]
+    data = np.empty(len(indices))
+    data[mask] = -w
+    data[centre_pos] = np.add.reduceat(w, st.indptr[:-1]) if len(w) else 0.0
+    return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
+
+
+def gradient_matrix(st, frames, targets=(0, 1)):
+    """Tangential gradient ``G`` (3n × n CSR) from ∂/∂u, ∂/∂v stencil weights.
+
+    ``grad f = f_u t_u + f_v t_v`` with the frame rows ``t_u, t_v``.
+    """
+    n = len(st.indptr) - 1
+    indptr, indices, centre_pos, mask = _rows_with_centre(st, 1)
+    wu = st.weights[:, targets[0]]
+    wv = st.weights[:, targets[1]]
+    row_of = np.repeat(np.arange(n), np.diff(st.indptr))
+    blocks = []
+    for c in range(3):
+        wc = wu * frames[row_of, 0, c] + wv * frames[row_of, 1, c]
+        data = np.empty(len(indices))
+        data[mask] = wc
+        data[centre_pos] = -np.add.reduceat(wc, st.indptr[:-1]) if len(wc) else 0.0
+        blocks.append(sparse.csr_matrix((data, indices, indptr), shape=(n, n)))
+    return sparse.vstack(blocks, format="csr")
+
+
+def divergence_matrix(G):
+    """Surface divergence ``D`` (n × 3n) = ``[G_x | G_y | G_z]``: ``div V = Σ_c ∂_c V_c``."""
+    n = G.shape[1]
+    return sparse.hstack([G[c * n:(c + 1) * n] for c in range(3)], format="csr")
+
+
+def mass_matrix(areas):
+    """Diagonal lumped-area matrix."""
+    return sparse.diags(np.asarray(areas, dtype=np.float64), format="csr")
+
+
+def expand_rows_cols(A, inverse, *, tie=None):
+    """Operator on unique points → operator on the input points (coincident merged).
+
+    ``A_full = P A R`` with ``P`` copying a group's row to each member and ``R``
+    averaging the members' values, so coincident points get identical results. With
+    ``tie`` (per unique point), ``tie·(f_i − mean of its group)`` is added to the rows
+    of grouped points: it keeps ``A_full`` free of spurious zero eigenvalues on the
+    within-group differences without changing anything for fields that agree there.
+    """
+    n_full = len(inverse)
+    n_u = int(inverse.max()) + 1
+    counts = np.bincount(inverse, minlength=n_u).astype(np.float64)
+    P = sparse.csr_matrix((np.ones(n_full), (np.arange(n_full), inverse)), shape=(n_full, n_u))
+    R = sparse.csr_matrix((1.0 / counts[inverse], (inverse, np.arange(n_full))),
+                          shape=(n_u, n_full))
+    blocks = A.shape[0] // n_u
+    if blocks > 1:          # stacked operators (gradient): expand each block
+        Pb = sparse.block_diag([P] * blocks, format="csr")
+        out = (Pb @ A @ R).tocsr()
+    else:
+        out = (P @ A @ R).tocsr()
+    if tie is not None:
+        grouped = counts[inverse] > 1
+        t = np.where(grouped, np.asarray(tie)[inverse], 0.0)
+        out = (out + sparse.diags(t) - sparse.diags(t) @ P @ R).tocsr()
+    return out
+
+
+def expand_mass(areas, inverse):
+    """Split a unique point's area equally among its coincident copies."""
+    counts = np.bincount(inverse).astype(np.float64)
+    return mass_matrix(np.asarray(areas)[inverse] / counts[inverse])
+
+
+def lumped_areas(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5):
+    """Per-point area: the tangent-plane Voronoi cell among the neighbours.
+
+    A cell not closed by its ``k`` neighbours (it reaches the start square, which happens
+    on irregular samples when a Voronoi neighbour is not among the k nearest) is
+    recomputed with ``growth`` × more neighbours, up to ``max_factor`` × k; cells still open
+    then lie on an open boundary and stay clipped to ``box`` × their farthest neighbour.
+
+    Returns
+    -------
+    areas : ndarray of shape (n,)
+    n_open : int
+        Cells left open (boundary points).
+    """
+    from ._kernels.areas import tangent_voronoi_areas
+
+    n, k0 = nb.indices.shape
+    areas = np.empty(n)
+    is_open = np.zeros(n, dtype=np.intc)
+    todo = np.arange(n, dtype=np.intp)
+    nbrs, k = nb.indices, k0
+    while True:
+        a = np.empty(len(todo))
+        o = np.zeros(len(todo), dtype=np.intc)
+        tangent_voronoi_areas(nb.points, nbrs, todo, frames, box, a, o, n_threads)
+        areas[todo] = a
+        is_open[todo] = o
+        k_next = min(k * growth, max_factor * k0, n - 1)
+        if not o.any() or k_next <= k:
+            break
+        todo = todo[o.astype(bool)]
+        k = k_next
+        nbrs = nb.query(todo, k, n_threads=n_threads)
+    return areas, int(is_open.sum())

@@ -1,0 +1,134 @@
+"""k-nearest-neighbour stencils and coincident-point detection.
+
+All neighbour searches go through :class:`scipy.spatial.cKDTree`; the ``workers``
+keyword is interpreted once, in :func:`o3d_meshless._validation.n_threads_from_workers`.
+
+Coincident points (closer than ``COINCIDENT_RTOL`` × the median spacing) are merged
+once, here: every later stage works on the unique points, and results are copied back
+so that coincident points share one stencil and get identical values.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+from ._validation import check_int
+
+__all__ = ["Neighborhoods", "knn", "COINCIDENT_RTOL"]
+
+logger = logging.getLogger(__name__)
+
+#: points closer than this times the median nearest-neighbour spacing are one point
+COINCIDENT_RTOL = 1e-9
+
+
+@dataclass
+class Neighborhoods:
+    """k nearest neighbours of the unique points of a cloud.
+
+    Attributes
+    ----------
+    points : ndarray of shape (n_unique, d)
+        The unique points (all points when there are no coincident ones).
+    indices : ndarray of shape (n_unique, k), intp
+        Neighbour indices into ``points``, nearest first, the centre excluded.
+    distances : ndarray of shape (n_unique, k)
+    tree : scipy.spatial.cKDTree
+        Tree over ``points``, kept for enlarged neighbourhoods.
+    inverse : ndarray of shape (n_input,), intp, or None
+        ``points[inverse]`` recovers the input order; ``None`` when all points are unique.
+    spacing : float
+        Median nearest-neighbour distance.
+    """
+
+    points: np.ndarray
+    indices: np.ndarray
+    distances: np.ndarray
+    tree: cKDTree
+    inverse: np.ndarray | None
+    spacing: float
+
+    @property
+    def k(self) -> int:
+        return self.indices.shape[1]
+
+    @property
+    def n_input(self) -> int:
+        return len(self.points) if self.inverse is None else len(self.inverse)
+
+    def query(self, centers, k, *, n_threads=1):
+        """Neighbours of ``points[centers]`` with a larger ``k`` (centre excluded)."""
+        k = min(k, len(self.points) - 1)
+        _, idx = self.tree.query(self.points[centers], k + 1, workers=n_threads)
+        return _drop_self(np.asarray(idx, dtype=np.intp), np.asarray(centers, dtype=np.intp))
+
+
+def _drop_self(idx, centers):
+    """Remove each row's centre from a (m, k+1) neighbour list (it is normally column 0)."""
+    if np.array_equal(idx[:, 0], centers):
+        return np.ascontiguousarray(idx[:, 1:])
+    is_self = idx == centers[:, None]
+    keep = ~is_self
+    keep[~is_self.any(axis=1), -1] = False     # centre missing: drop the farthest instead
+    return np.ascontiguousarray(idx[keep].reshape(len(idx), -1))
+
+
+def knn(points, k, *, n_threads=1):
+    """k nearest neighbours of every point, with coincident points merged.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, d), float64
+        Already validated (finite, C-contiguous).
+    k : int
+        Neighbours per point, the centre excluded.
+    n_threads : int
+        Threads for the tree query (SciPy's ``workers``).
+
+    Returns
+    -------
+    Neighborhoods
+    """
+    n = len(points)
+    k = check_int(k, name="k", low=3)
+    if n < k + 1:
+        raise ValueError(f"`points` must hold at least k + 1 = {k + 1} points for k = {k}; "
+                         f"got {n} (lower `k` or pass more points)")
+    tree = cKDTree(points)
+    dist, idx = tree.query(points, k + 1, workers=n_threads)
+    nearest = dist[:, 1]
+    positive = nearest[nearest > 0]
+    if positive.size == 0:
+        raise ValueError("`points` are all coincident; nothing to differentiate")
+    spacing = float(np.median(positive))
+    tol = COINCIDENT_RTOL * spacing
+    if not (nearest <= tol).any():
+        idx = np.asarray(idx, dtype=np.intp)
+        return Neighborhoods(points, _drop_self(idx, np.arange(n, dtype=np.intp)),
+                             np.ascontiguousarray(dist[:, 1:]), tree, None, spacing)
+
+    # merge coincident groups: one representative (lowest index) per group
+    pairs = tree.query_pairs(tol, output_type="ndarray")
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = csgraph.connected_components(graph, directed=False)
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    order = np.argsort(first)                     # keep representatives in input order
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    unique_points = np.ascontiguousarray(points[np.sort(first)])
+    inverse = rank[inverse].astype(np.intp)
+    logger.info("merged %d coincident points into %d groups", n - len(unique_points),
+                int(np.count_nonzero(np.bincount(inverse) > 1)))
+    if len(unique_points) < k + 1:
+        raise ValueError(f"`points` hold only {len(unique_points)} distinct points; need at "
+                         f"least k + 1 = {k + 1} (lower `k`)")
+    tree = cKDTree(unique_points)
+    dist, idx = tree.query(unique_points, k + 1, workers=n_threads)
+    idx = _drop_self(np.asarray(idx, dtype=np.intp), np.arange(len(unique_points), dtype=np.intp))
+    return Neighborhoods(unique_points, idx, np.ascontiguousarray(dist[:, 1:]), tree, inverse,
+                         spacing)

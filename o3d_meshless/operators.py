@@ -1,0 +1,365 @@
+"""Surface operators on point clouds: thin estimator facades over the pipeline
+
+adapters → neighbors → frames → stencils (+ guard) → assembly.
+
+Every class has a keyword-only ``__init__`` that only stores its options,
+``fit(geometry) -> self``, and fitted attributes ending in ``_``.
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+
+from . import assembly
+from ._progress import Stages
+from ._validation import check_int, check_option, check_values, n_threads_from_workers
+from .frames import ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames
+from .guard import guarded_stencils
+from .neighbors import knn
+from .stencils import DIAGNOSTIC_NAMES, MAX_ORDER, METHODS, weight_power_from
+
+__all__ = ["LaplaceBeltrami", "SurfaceGradient", "Divergence", "laplace_beltrami",
+           "surface_gradient", "divergence"]
+
+logger = logging.getLogger(__name__)
+
+LAPLACIAN = {(2, 0): 1.0, (0, 2): 1.0}
+GRADIENT = [(1, 0), (0, 1)]
+
+
+class _SurfaceOperator:
+    """Shared options and the points → neighbourhoods → frames part of ``fit``."""
+
+    _default_order = 2
+    _min_order = 1
+
+    def __init__(self, *, method="taylor", k=16, order=None, weights=None, normals="auto",
+                 height_order=2, orient=None, guard=True, bounds=False, workers=-1,
+                 progress=None):
+        self.method = method
+        self.k = k
+        self.order = order
+        self.weights = weights
+        self.normals = normals
+        self.height_order = height_order
+        self.orient = orient
+        self.guard = guard
+        self.bounds = bounds
+        self.workers = workers
+        self.progress = progress
+
+    def _check_params(self):
+        name = type(self).__name__
+        check_option(self.method, tuple(METHODS), name="method", owner=name)
+        self._order = self._default_order if self.order is None else check_int(
+            self.order, name="order", low=self._min_order, high=MAX_ORDER[self.method], owner=name)
+        check_int(self.k, name="k", low=3, owner=name)
+        check_option(self.normals, ("auto", "estimate"), name="normals", owner=name)
+        check_option(self.height_order, (0, 2, 3), name="height_order", owner=name)
+        check_option(self.orient, ORIENT_OPTIONS, name="orient", owner=name)
+        self._wp = weight_power_from(self.weights, owner=name)
+        self._n_threads = n_threads_from_workers(self.workers)
+
+    def _prepare(self, geometry, stages):
+        from .adapters import as_normals, as_points, reference_normals
+
+        self._check_params()
+        with stages("points"):
+            points = as_points(geometry, dims=(3,))
+            user_normals = as_normals(geometry) if self.normals == "auto" else None
+        with stages("neighbours"):
+            nb = knn(points, self.k, n_threads=self._n_threads)
+        with stages("frames"):
+            if user_normals is not None:
+                un = user_normals if nb.inverse is None else _first_of_group(user_normals, nb)
+                frames = frames_from_normals(un)
+                status = np.zeros(len(frames), dtype=np.intc)
+            else:
+                frames, _, status = pca_frames(nb.points, nb.indices,
+                                               height_order=self.height_order,
+                                               n_threads=self._n_threads)
+                ref = reference_normals(geometry)
+                if ref is not None:
+                    ref = ref if nb.inverse is None else _first_of_group(ref, nb)
+                orient_normals(nb.points, frames, nb.indices, self.orient, reference=ref)
+        degenerate = status != 0
+        if degenerate.all():
+            raise ValueError("`geometry` has no surface: every neighbourhood is collinear "
+                             "(points on a line?); surface operators need a 2-D sampling")
+        self.points_ = points
+        self.neighborhoods_ = nb
+        self.frames_ = nb_expand(frames, nb)
+        self.normals_ = np.ascontiguousarray(self.frames_[:, 2])
+        self.diagnostics_ = {"degenerate_frames": int(degenerate.sum()),
+                             "n_coincident": 0 if nb.inverse is None
+                             else int(len(nb.inverse) - len(nb.points))}
+        return nb, frames
+
+    def _stencils(self, nb, frames, targets, dominance_target, min_order):
+        st = guarded_stencils(nb, np.ascontiguousarray(frames[:, :2]), method=self.method,
+                              order=self._order, targets=targets, weight_power=self._wp,
+                              dominance_target=dominance_target, min_order=min_order,
+                              guard=self.guard, bounds=self.bounds, n_threads=self._n_threads)
+        diag = self.diagnostics_
+        for i, name in enumerate(DIAGNOSTIC_NAMES):
+            if name != "rank" and (self.bounds or name == "rcond"):
+                diag[name] = nb_expand(st.diagnostics[:, i], nb)
+        diag["condition"] = nb_expand(1.0 / np.maximum(st.diagnostics[:, 0], 1e-300), nb)
+        diag["k_used"] = nb_expand(st.k_used, nb)
+        diag["order_used"] = nb_expand(st.order_used, nb)
+        diag["guard_rows"] = int(st.enlarged.sum())
+        diag["failed_rows"] = int(st.failed.sum())
+        diag["failed_mask"] = nb_expand(st.failed, nb)
+        diag["guard_attempts"] = st.attempts
+        if st.failed.any():
+            warnings.warn(f"{type(self).__name__}: {int(st.failed.sum())} of {len(st.failed)} "
+                          "stencils still fail the guard (rank or diagonal dominance) after "
+                          f"enlarging to {3}×k and lowering the order; see "
+                          "diagnostics_['failed_mask']", RuntimeWarning, stacklevel=3)
+        return st
+
+    def _check_fitted(self, attr):
+        if not hasattr(self, attr):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(geometry) "
+                             "first")
+
+
+def _first_of_group(arr, nb):
+    """Per-unique-point value: the first input point of each coincident group."""
+    first = np.full(len(nb.points), -1)
+    first[nb.inverse[::-1]] = np.arange(len(nb.inverse))[::-1]
+    return np.ascontiguousarray(arr[first])
+
+
+def nb_expand(arr, nb):
+    """Unique-point array → input-point array (coincident points share values)."""
+    return arr if nb.inverse is None else arr[nb.inverse]
+
+
+class LaplaceBeltrami(_SurfaceOperator):
+    """Meshless Laplace–Beltrami operator ``L ≈ −Δ_S`` of a sampled surface.
+
+    Each point's neighbours are projected onto its tangent plane and a
+    centre-constrained Taylor least-squares fit (seed 001) gives the weights of
+    ``∂²/∂u² + ∂²/∂v²``. In tangent-plane coordinates of an exact tangent plane the
+    Christoffel symbols vanish at the centre, so this *is* Δ_S there.
+
+    Parameters
+    ----------
+    method : {"taylor"}, default="taylor"
+    k : int, default=16
+        Neighbours per point (the guard may enlarge single rows up to 3×k).
+    order : int, default=2
+        Taylor order (2–4).
+    weights : None or int, default=None
+        ``None``: unweighted Taylor rows; ``0``: seed 001's classical rows (divided by
+        ``h_j``); ``d`` in 1..4: seed 001's ``h_j^-d`` row weights on top.
+    normals : {"auto", "estimate"}, default="auto"
+        ``"auto"`` uses normals stored on the geometry, else estimates them;
+        ``"estimate"`` always estimates (PCA + quadratic height-fit correction).
+    height_order : {0, 2, 3}, default=2
+        Order of the height-function fit correcting PCA normals (0 = PCA only).
+    orient : {None, "outward", "mst"}, default=None
+        Consistent normal orientation (only ``normals_`` depends on it; ``L`` does not).
+    guard : bool, default=True
+        Recompute rows that fail the rank or diagonal-dominance test (see
+        :mod:`o3d_meshless.guard`).
+    bounds : bool, default=False
+        Also store seed 001's per-point singular values in ``diagnostics_``.
+    workers : int, default=-1
+        Threads (SciPy's meaning: -1 = all cores).
+    progress : bool or None, default=None
+        Stage progress bar; None = only when stderr is a terminal.
+
+    Attributes
+    ----------
+    L_ : scipy.sparse.csr_matrix of shape (n, n)
+        Strong-form ``−Δ_S``: ``L_ @ f ≈ −Δ_S f`` at every point; rows sum to 0.
+    M_ : scipy.sparse.csr_matrix of shape (n, n)
+        Diagonal lumped areas (tangent-plane Voronoi cells); ``M_.sum()`` ≈ area.
+    points_, normals_ : ndarray of shape (n, 3)
+    frames_ : ndarray of shape (n, 3, 3)
+        Rows ``(t_u, t_v, n)``.
+    diagnostics_ : dict
+        ``rcond``/``condition`` per point, ``k_used``, ``order_used``, ``guard_rows``,
+        ``failed_rows``, ``failed_mask``, ``n_coincident``, ``timings`` ….
+    eigenvalues_, eigenvectors_, max_imag_ :
+        Set by :meth:`spectrum`.
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(0).normal(size=(3000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> op = om.LaplaceBeltrami(k=16).fit(p)
+    >>> vals, vecs = op.spectrum(n_modes=4)
+    >>> np.round(vals, 1)
+    array([0., 2., 2., 2.])
+    """
+
+    _default_order = 2
+    _min_order = 2
+
+    def fit(self, geometry):
+        """Build ``L_`` and ``M_`` for ``geometry``; returns ``self``."""
+        stages = Stages(5, desc="LaplaceBeltrami", progress=self.progress)
+        try:
+            nb, frames = self._prepare(geometry, stages)
+            with stages("stencils"):
+                st = self._stencils(nb, frames, [LAPLACIAN], 0, 2)
+            with stages("assembly"):
+                L = assembly.laplacian_matrix(st)
+                areas, n_open = assembly.lumped_areas(nb, frames, n_threads=self._n_threads)
+                self.diagnostics_["open_cells"] = n_open
+                if nb.inverse is None:
+                    M = assembly.mass_matrix(areas)
+                else:
+                    L = assembly.expand_rows_cols(L, nb.inverse, tie=L.diagonal())
+                    M = assembly.expand_mass(areas, nb.inverse)
+        finally:
+            stages.close()
+        self.L_, self.M_ = L, M
+        self.diagnostics_["timings"] = stages.timings
+        return self
+
+    def spectrum(self, n_modes=20, *, sigma=None):
+        """Smallest ``n_modes`` eigenpairs of ``L_`` (see :func:`o3d_meshless.spectrum`)."""
+        from .spectra import eigenpairs
+
+        self._check_fitted("L_")
+        vals, vecs, max_imag = eigenpairs(self.L_, self.M_, n_modes, sigma=sigma)
+        self.eigenvalues_, self.eigenvectors_, self.max_imag_ = vals, vecs, max_imag
+        return vals, vecs
+
+
+class SurfaceGradient(_SurfaceOperator):
+    """Tangential gradient ``∇_S f`` of per-point scalars (seed 001 Taylor stencils).
+
+    Same parameters as :class:`LaplaceBeltrami`, with ``order=3`` by default (gradient
+    error O(h³) from the fit, O(h²) overall from the corrected normals). The rank guard
+    enlarges, then lowers the order of, ill-conditioned stencils.
+
+    Attributes
+    ----------
+    G_ : scipy.sparse.csr_matrix of shape (3n, n)
+        Stacked x, y, z blocks: ``(G_ @ f).reshape(3, n).T`` is the (n, 3) gradient.
+    points_, normals_, frames_, diagnostics_ : as in :class:`LaplaceBeltrami`
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(1).normal(size=(3000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> g = om.SurfaceGradient().fit(p).apply(p[:, 2])     # ∇_S z = e_z − z n
+    >>> exact = np.array([0, 0, 1]) - p[:, 2:3] * p
+    >>> bool(np.abs(g - exact).max() < 1e-3)
+    True
+    """
+
+    _default_order = 3
+    _min_order = 1
+
+    def fit(self, geometry):
+        """Build ``G_`` for ``geometry``; returns ``self``."""
+        stages = Stages(5, desc=type(self).__name__, progress=self.progress)
+        try:
+            nb, frames = self._prepare(geometry, stages)
+            with stages("stencils"):
+                st = self._stencils(nb, frames, GRADIENT, None, 1)
+            with stages("assembly"):
+                G = assembly.gradient_matrix(st, frames)
+                if nb.inverse is not None:
+                    G = assembly.expand_rows_cols(G, nb.inverse)
+        finally:
+            stages.close()
+        self.G_ = G
+        self.diagnostics_["timings"] = stages.timings
+        return self
+
+    def apply(self, values):
+        """Gradient of ``values`` (n,) → (n, 3), or (n, c) → (n, c, 3)."""
+        self._check_fitted("G_")
+        n = self.G_.shape[1]
+        f = check_values(values, n, name="values")
+        g = self.G_ @ f
+        if f.ndim == 1:
+            return np.ascontiguousarray(g.reshape(3, n).T)
+        return np.ascontiguousarray(g.reshape(3, n, -1).transpose(1, 2, 0))
+
+
+class Divergence(SurfaceGradient):
+    """Surface divergence ``div_S V = Σ_c (∇_S V_c)_c`` of per-point 3-D vector fields.
+
+    For tangent fields this is the intrinsic divergence; ``div_S ∇_S f = Δ_S f``.
+
+    Attributes
+    ----------
+    D_ : scipy.sparse.csr_matrix of shape (n, 3n)
+        Acts on ``V.T.ravel()`` of a field ``V`` of shape (n, 3).
+    G_ : the gradient it is built from.
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(2).normal(size=(3000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> V = np.cross([0.0, 0.0, 1.0], p)          # rotation about z: divergence-free
+    >>> bool(np.abs(om.Divergence().fit(p).apply(V)).max() < 1e-3)
+    True
+    """
+
+    def fit(self, geometry):
+        """Build ``D_`` (and ``G_``) for ``geometry``; returns ``self``."""
+        super().fit(geometry)
+        self.D_ = assembly.divergence_matrix(self.G_)
+        return self
+
+    def apply(self, field):
+        """Divergence of ``field`` of shape (n, 3) → (n,)."""
+        self._check_fitted("D_")
+        n = self.D_.shape[0]
+        V = check_values(field, n, name="field")
+        if V.ndim != 2 or V.shape[1] != 3:
+            raise ValueError(f"`field` must have shape (n, 3); got {V.shape}")
+        return self.D_ @ V.T.ravel()
+
+
+def laplace_beltrami(geometry, **options):
+    """``(L, M)``: strong-form ``L ≈ −Δ_S`` (CSR) and diagonal lumped areas ``M``.
+
+    Parameters
+    ----------
+    geometry : Open3D/trimesh geometry or array_like of shape (n, 3)
+    **options
+        Keyword options of :class:`LaplaceBeltrami` (``k``, ``order``, ``weights`` …).
+
+    Returns
+    -------
+    L, M : scipy.sparse.csr_matrix of shape (n, n)
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(0).normal(size=(2000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> L, M = om.laplace_beltrami(p)
+    >>> bool(abs(M.sum() / (4 * np.pi) - 1) < 0.01)
+    True
+    """
+    op = LaplaceBeltrami(**options).fit(geometry)
+    return op.L_, op.M_
+
+
+def surface_gradient(geometry, values, **options):
+    """Tangential gradient of per-point ``values``: (n,) → (n, 3); (n, c) → (n, c, 3).
+
+    ``options`` are those of :class:`SurfaceGradient` (default ``order=3``).
+    """
+    return SurfaceGradient(**options).fit(geometry).apply(values)
+
+
+def divergence(geometry, field, **options):
+    """Surface divergence of a per-point vector field of shape (n, 3) → (n,)."""
+    return Divergence(**options).fit(geometry).apply(field)
