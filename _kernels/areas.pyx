@@ -49,7 +49,7 @@ def tangent_voronoi_areas(
     cdef double* P
     cdef double* Q
     cdef double* tmp
-    cdef double ox, oy, oz, u, v, R, area, s
+    cdef double ox, oy, oz, u, v, R, area, s, rmax
     with nogil, parallel(num_threads=n_threads):
         buf = <double*> malloc(2 * cap * sizeof(double))
         for i in prange(m, schedule='static'):
@@ -90,6 +90,14 @@ def tangent_voronoi_areas(
                 s = sqrt((ox * ox + oy * oy + oz * oz) / (u * u + v * v))
                 u = u * s
                 v = v * s
+                # neighbours come nearest first and (u, v) has the 3-D length, so once the
+                # bisector lies beyond the polygon no later neighbour can cut it either
+                rmax = 0.0
+                for a in range(nv):
+                    if P[2 * a] * P[2 * a] + P[2 * a + 1] * P[2 * a + 1] > rmax:
+                        rmax = P[2 * a] * P[2 * a] + P[2 * a + 1] * P[2 * a + 1]
+                if 0.25 * (u * u + v * v) >= rmax:
+                    break
                 nv = clip_halfplane(P, nv, u, v, Q)
                 tmp = P
                 P = Q

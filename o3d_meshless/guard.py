@@ -59,11 +59,13 @@ class Stencils:
 
 
 def _row_fails(w, diag, status, dominance_target):
-    bad = (status != 0) | (diag[:, 0] < RCOND_MIN) | ~np.isfinite(w).all(axis=(1, 2))
+    bad = (status != 0) | (diag[:, 0] < RCOND_MIN)
     if dominance_target is not None:
         lw = w[:, :, dominance_target]
         centre = lw.sum(axis=1)                      # L_ii for L ≈ −Δ
-        bad |= (centre <= 0) | (centre < DOMINANCE * np.abs(lw).sum(axis=1))
+        bad |= ~(centre > 0) | (centre < DOMINANCE * np.abs(lw).sum(axis=1))
+    else:
+        bad |= ~np.isfinite(w.sum(axis=(1, 2)))
     return bad
 
 
@@ -114,14 +116,14 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
         final = ~bad | (not can_grow and not can_lower)
         if can_lower:
             final = ~bad | ~rank_bad            # only rank failures go to a lower order
-        keep = np.flatnonzero(final)
-        if len(keep) == len(todo):               # no copies in the common all-pass case
-            keep = slice(None)
-        chunks.append((todo[keep], nbrs[keep], w[keep]))
-        diagnostics[todo[keep]] = diag[keep]
-        k_used[todo[keep]] = k
-        order_used[todo[keep]] = cur_order
-        failed[todo[keep]] = bad[keep]
+        # keep whole arrays plus the mask of accepted rows: copying the bulk of a
+        # million-row attempt costs more than the kernel that computed it
+        chunks.append((todo, nbrs, w, final))
+        rows = todo[final]
+        diagnostics[rows] = diag[final]
+        k_used[rows] = k
+        order_used[rows] = cur_order
+        failed[rows] = bad[final]
         todo = todo[~final]
         if len(todo) == 0:
             break
@@ -137,18 +139,32 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
     indptr = np.zeros(n + 1, dtype=np.intp)
     np.cumsum(k_used, out=indptr[1:])
     if len(chunks) == 1:                         # every row accepted at the base k
-        _, nbr_rows, w_rows = chunks[0]
+        _, nbr_rows, w_rows, _ = chunks[0]
         return Stencils(indptr, nbr_rows.reshape(-1), w_rows.reshape(-1, len(targets)), k_used,
                         order_used, diagnostics, failed, enlarged, attempts)
     indices = np.empty(indptr[-1], dtype=np.intp)
     weights = np.empty((indptr[-1], len(targets)))
-    for rows, nbr_rows, w_rows in chunks:
+    # The first attempt covers every row and most rows keep it: copy the runs of rows
+    # between recomputed ones as contiguous slices (boolean or fancy indexing of ~k·n
+    # entries costs more than the kernel that computed them).
+    _, nbr0, w0, final0 = chunks[0]
+    redo = np.flatnonzero(~final0)
+    starts = np.concatenate(([0], redo + 1))
+    ends = np.concatenate((redo, [n]))
+    nbr0 = nbr0.reshape(-1)
+    w0 = w0.reshape(-1, len(targets))
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        if b > a:
+            indices[indptr[a]:indptr[b]] = nbr0[a * k0:b * k0]
+            weights[indptr[a]:indptr[b]] = w0[a * k0:b * k0]
+    for todo, nbr_rows, w_rows, final in chunks[1:]:
+        rows = todo[final]
         if len(rows) == 0:
             continue
         kk = nbr_rows.shape[1]
         pos = (indptr[rows][:, None] + np.arange(kk)).ravel()
-        indices[pos] = nbr_rows.ravel()
-        weights[pos] = w_rows.reshape(-1, len(targets))
+        indices[pos] = nbr_rows[final].ravel()
+        weights[pos] = w_rows[final].reshape(-1, len(targets))
     if enlarged.any():
         logger.info("guard recomputed %d of %d rows (%s)", int(enlarged.sum()), n, attempts)
     return Stencils(indptr, indices, weights, k_used, order_used, diagnostics, failed,

@@ -37,7 +37,6 @@ class Neighborhoods:
         The unique points (all points when there are no coincident ones).
     indices : ndarray of shape (n_unique, k), intp
         Neighbour indices into ``points``, nearest first, the centre excluded.
-    distances : ndarray of shape (n_unique, k)
     tree : scipy.spatial.cKDTree
         Tree over ``points``, kept for enlarged neighbourhoods.
     inverse : ndarray of shape (n_input,), intp, or None
@@ -48,7 +47,6 @@ class Neighborhoods:
 
     points: np.ndarray
     indices: np.ndarray
-    distances: np.ndarray
     tree: cKDTree
     inverse: np.ndarray | None
     spacing: float
@@ -109,8 +107,9 @@ def knn(points, k, *, n_threads=1):
     tol = COINCIDENT_RTOL * spacing
     if not (nearest <= tol).any():
         idx = np.asarray(idx, dtype=np.intp)
-        return Neighborhoods(points, _drop_self(idx, np.arange(n, dtype=np.intp)),
-                             np.ascontiguousarray(dist[:, 1:]), tree, None, spacing)
+        del dist                                  # only the spacing is kept (memory)
+        return Neighborhoods(points, _drop_self(idx, np.arange(n, dtype=np.intp)), tree, None,
+                             spacing)
 
     # merge coincident groups: one representative (lowest index) per group
     pairs = tree.query_pairs(tol, output_type="ndarray")
@@ -130,5 +129,4 @@ def knn(points, k, *, n_threads=1):
     tree = cKDTree(unique_points)
     dist, idx = tree.query(unique_points, k + 1, workers=n_threads)
     idx = _drop_self(np.asarray(idx, dtype=np.intp), np.arange(len(unique_points), dtype=np.intp))
-    return Neighborhoods(unique_points, idx, np.ascontiguousarray(dist[:, 1:]), tree, inverse,
-                         spacing)
+    return Neighborhoods(unique_points, idx, tree, inverse, spacing)

@@ -83,7 +83,7 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None):
     order = np.argsort(vals.real, kind="stable")[:n_modes]
     vals, vecs = vals[order], vecs[:, order]
     max_imag = float(np.abs(vals.imag).max())
-    if max_imag > 1e-6 * max(1.0, float(np.abs(vals.real).max())):
+    if max_imag > 1e-3 * max(1.0, float(np.abs(vals.real).max())):
         warnings.warn(f"eigenvalues have imaginary parts up to {max_imag:.3g}; the real parts "
                       "are returned", RuntimeWarning, stacklevel=2)
     return np.ascontiguousarray(vals.real), _real_vectors(vecs, M), max_imag
