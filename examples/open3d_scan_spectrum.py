@@ -37,7 +37,7 @@ def main(argv=None):
     #    the estimated normals consistent (outward), which the picture needs to hide
     #    the back of the surface; the operator itself does not depend on it.
     lb = om.LaplaceBeltrami(k=16, orient="mst").fit(pcd)
-    vals, vecs = lb.spectrum(n_modes=args.modes)   # L v = lambda M v, ascending
+    vals, vecs = lb.spectrum(n_modes=args.modes)   # L v = lambda v, ascending; v^T M v = 1
     for i, lam in enumerate(vals):
         print(f"mode {i:2d}: lambda = {lam:.6g}")
 

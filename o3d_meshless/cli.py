@@ -130,8 +130,8 @@ def build_parser():
     p = sub.add_parser("spectrum", parents=[inp, op, pic, verbosity],
                        help="Laplace-Beltrami eigenvalues and eigenmodes",
                        description="Compute the smallest Laplace-Beltrami eigenpairs "
-                                   "(L v = lambda M v, L ~ -Delta, eigenvalues >= 0, "
-                                   "v M-orthonormal) and print the eigenvalues.")
+                                   "(L v = lambda v with L ~ -Delta in strong form, "
+                                   "eigenvalues >= 0, each v normalised to v^T M v = 1) and print the eigenvalues.")
     p.add_argument("--modes", type=int, default=20, metavar="N",
                    help="number of eigenpairs (default: %(default)s)")
     p.add_argument("--order", type=int, default=2, help="stencil order (default: %(default)s)")
@@ -443,7 +443,7 @@ def _cmd_spectrum(run):
     n = len(points)
 
     run.note(f"{n} points, k = {a.k}, order = {a.order}; {len(vals)} smallest eigenvalues of "
-             "L v = lambda M v (L ~ -Delta):")
+             "L v = lambda v (L ~ -Delta, strong form):")
     run.line(f"{'mode':>5}  {'eigenvalue':>14}")
     for i, lam in enumerate(np.real(vals)):
         run.line(f"{i:>5}  {lam:>14.6e}")
