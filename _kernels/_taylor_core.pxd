@@ -12,7 +12,7 @@
 #   diag     (4,)  [sigma_min/sigma_max of the unit-scaled weighted design,
 #                   sigma_min of seed 001's A (or W A), sigma_min of its A21, rank]
 from libc.math cimport sqrt, pow, fabs, NAN
-from scipy.linalg.cython_lapack cimport dgesvd, dgeqrf, dormqr, dsyev
+from scipy.linalg.cython_lapack cimport dgesvd, dgeqrf, dormqr, dsyev, dpotrf, dpotrs
 
 cdef inline int taylor_scratch_size(int k, int p, int n_out) noexcept nogil:
     # A(k*p) + S(p) + U(k*p) + VT(p*p) + rowscale(k) + c(n_out*p) + lapack work + bounds
@@ -36,12 +36,33 @@ cdef inline double monomial(const double* x, const long* e, int d) noexcept nogi
     return v
 
 
+cdef inline void _gram(const double* A, int k, int p, double* G) noexcept nogil:
+    """Upper triangle of G = A^T A (column-major p x p) from column-major A (k x p)."""
+    cdef int q, r, j
+    cdef double acc
+    for q in range(p):
+        for r in range(q + 1):
+            acc = 0.0
+            for j in range(k):
+                acc += A[q * k + j] * A[r * k + j]
+            G[q * p + r] = acc
+
+
+cdef inline int _fail(double* out, int n, double* diag, int info) noexcept nogil:
+    cdef int j
+    for j in range(n):
+        out[j] = NAN
+    diag[0] = 0.0
+    diag[3] = 0.0
+    return info
+
+
 cdef inline int taylor_fit(
         const double* coords, const double* dist, int k, int d, int p,
         const long* expo, const double* inv_fact, const long* degree,
         const double* combos, int n_out,
         double weight_power, double rcond, bint want_bounds,
-        double* scratch, double* out, double* diag) noexcept nogil:
+        double* scratch, double* out, double* diag, bint need_rcond=True) noexcept nogil:
     """Weights of one stencil; returns LAPACK info (0 = ok)."""
     cdef int lwork = taylor_lwork(k, p)
     cdef double* A = scratch
@@ -70,45 +91,60 @@ cdef inline int taylor_fit(
             A[q * k + j] = rows[j] * inv_fact[q] * monomial(x, &expo[q * d], d)
     for q in range(5):
         scale[q] = pow(rho, -<double>q)        # derivative of degree q scales as rho^-q
-    # Normal equations G = A^T A (p x p) and its eigen-decomposition G = V diag(S^2) V^T:
-    # A is unit-scaled (columns O(1)), so G's conditioning is the square of A's, which
-    # the rank guard keeps below 1e12; this is several times faster than an SVD of A.
-    for q in range(p):
-        for r in range(q + 1):
-            acc = 0.0
-            for j in range(k):
-                acc += A[q * k + j] * A[r * k + j]
-            VT[q * p + r] = acc
-    dsyev(&jobv, &uplo, &p, VT, &p, S, work, &lwork, &info)
-    if info != 0:
-        for j in range(k * n_out):
-            out[j] = NAN
-        diag[0] = 0.0
-        diag[3] = 0.0
-        return info
-    # ascending eigenvalues lambda_r = sigma_r^2; column r of VT (column-major) = v_r
-    for r in range(p):
-        S[r] = sqrt(S[r]) if S[r] > 0 else 0.0
-    for r in range(p):
-        if S[r] > rcond * S[p - 1]:
-            rank += 1
-    diag[0] = S[0] / S[p - 1] if S[p - 1] > 0 else 0.0
-    diag[3] = rank
-    # y_o = V diag(1/S^2) V^T (rho-scaled combos), then w_j = rows_j * (A_j . y_o)
-    for o in range(n_out):
+    # Normal equations G = A^T A (p x p). A is unit-scaled (columns O(1)), so G's
+    # conditioning is the square of A's, which the rank guard keeps below 1e12.
+    # Fast path: eigenvalues only (for sigma_min/sigma_max) + a Cholesky solve; a
+    # rank-deficient G takes the eigen-decomposition path with a truncated inverse.
+    _gram(A, k, p, VT)
+    if need_rcond:
+        for j in range(p * p):
+            U[j] = VT[j]
+        dsyev(&jobn, &uplo, &p, U, &p, S, work, &lwork, &info)
+        if info != 0:
+            return _fail(out, k * n_out, diag, info)
         for r in range(p):
-            acc = 0.0
+            S[r] = sqrt(S[r]) if S[r] > 0 else 0.0
+        for r in range(p):
             if S[r] > rcond * S[p - 1]:
-                for q in range(p):
-                    if combos[o * p + q] != 0.0:
-                        acc += combos[o * p + q] * scale[degree[q]] * VT[r * p + q]
-                acc /= S[r] * S[r]
-            c[o * p + r] = acc
-        for q in range(p):
-            acc = 0.0
+                rank += 1
+        diag[0] = S[0] / S[p - 1] if S[p - 1] > 0 else 0.0
+    else:
+        rank = p
+        diag[0] = NAN
+    diag[3] = rank
+    info = 1
+    if rank == p:
+        dpotrf(&uplo, &p, VT, &p, &info)
+    if info == 0:
+        # y_o solves G y_o = (rho-scaled combos)_o; column-major p x n_out in U
+        for o in range(n_out):
+            for q in range(p):
+                U[o * p + q] = combos[o * p + q] * scale[degree[q]]
+        dpotrs(&uplo, &p, &n_out, VT, &p, U, &p, &info)
+    if info != 0:
+        _gram(A, k, p, VT)
+        dsyev(&jobv, &uplo, &p, VT, &p, S, work, &lwork, &info)
+        if info != 0:
+            return _fail(out, k * n_out, diag, info)
+        # ascending eigenvalues lambda_r = sigma_r^2; column r of VT (column-major) = v_r
+        for r in range(p):
+            S[r] = sqrt(S[r]) if S[r] > 0 else 0.0
+        # y_o = V diag(1/S^2) V^T (rho-scaled combos), truncated below rcond
+        for o in range(n_out):
             for r in range(p):
-                acc += VT[r * p + q] * c[o * p + r]
-            U[o * p + q] = acc
+                acc = 0.0
+                if S[r] > rcond * S[p - 1]:
+                    for q in range(p):
+                        if combos[o * p + q] != 0.0:
+                            acc += combos[o * p + q] * scale[degree[q]] * VT[r * p + q]
+                    acc /= S[r] * S[r]
+                c[o * p + r] = acc
+            for q in range(p):
+                acc = 0.0
+                for r in range(p):
+                    acc += VT[r * p + q] * c[o * p + r]
+                U[o * p + q] = acc
+    # w_j = rows_j * (A_j . y_o)
     for j in range(k):
         for o in range(n_out):
             acc = 0.0

@@ -112,7 +112,7 @@ def pca_height_frames(
                     coords[2 * j + 1] = off[0] * t2[0] + off[1] * t2[1] + off[2] * t2[2]
                     h[j] = off[0] * nn[0] + off[1] * nn[1] + off[2] * nn[2]
                 info = taylor_fit(coords, dist, k, 2, p, &exponents[0, 0], &inv_fact[0],
-                                  &degree[0], combos, 2, 0.0, 1e-12, False, scr, w, ev)
+                                  &degree[0], combos, 2, -1.0, 1e-12, False, scr, w, ev, False)
                 if info == 0:
                     ga = 0.0
                     gb = 0.0
