@@ -1,0 +1,13 @@
+import numpy as np
+from numpy.typing import NDArray
+
+def tangent_voronoi_areas(
+    points: NDArray[np.float64],
+    neighbors: NDArray[np.intp],
+    centers: NDArray[np.intp],
+    frames: NDArray[np.float64],
+    box: float,
+    areas: NDArray[np.float64],
+    is_open: NDArray[np.intc],
+    n_threads: int,
+) -> None: ...
