@@ -56,6 +56,11 @@ class _SurfaceOperator:
         self._order = self._default_order if self.order is None else check_int(
             self.order, name="order", low=self._min_order, high=MAX_ORDER[self.method], owner=name)
         check_int(self.k, name="k", low=3, owner=name)
+        p = METHODS[self.method][1](self._order, 2)
+        if self.k < p:
+            raise ValueError(f"`k` of {name} must be at least {p} for order {self._order} "
+                             f"(one neighbour per unknown derivative); got {self.k}: raise `k` "
+                             "or lower `order`")
         check_option(self.normals, ("auto", "estimate"), name="normals", owner=name)
         check_option(self.height_order, (0, 2, 3), name="height_order", owner=name)
         check_option(self.orient, ORIENT_OPTIONS, name="orient", owner=name)
