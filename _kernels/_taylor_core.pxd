@@ -14,9 +14,16 @@
 from libc.math cimport sqrt, pow, fabs, NAN
 from scipy.linalg.cython_lapack cimport dgesvd, dgeqrf, dormqr, dsyev, dpotrf, dpotrs
 
+cdef inline int _u_rows(int k, int p, int n_out) noexcept nogil:
+    # U holds a p x p copy of G, or p x n_out right-hand sides
+    cdef int m = k if k > p else p
+    return m if m > n_out else n_out
+
+
 cdef inline int taylor_scratch_size(int k, int p, int n_out) noexcept nogil:
-    # A(k*p) + S(p) + U(k*p) + VT(p*p) + rowscale(k) + c(n_out*p) + lapack work + bounds
-    return 2 * k * p + p + p * p + k + n_out * p + taylor_lwork(k, p) + 2 * k * p + 2 * p + 8
+    # A(k*p) + S(p) + U(u_rows*p) + VT(p*p) + rowscale(k) + c(n_out*p) + lapack work + bounds
+    return (k * p + p + _u_rows(k, p, n_out) * p + p * p + k + n_out * p + taylor_lwork(k, p)
+            + 2 * k * p + 2 * p + 8)
 
 
 cdef inline int taylor_lwork(int k, int p) noexcept nogil:
@@ -68,7 +75,7 @@ cdef inline int taylor_fit(
     cdef double* A = scratch
     cdef double* S = A + k * p
     cdef double* U = S + p
-    cdef double* VT = U + k * p
+    cdef double* VT = U + _u_rows(k, p, n_out) * p
     cdef double* rows = VT + p * p
     cdef double* c = rows + k
     cdef double* work = c + n_out * p

@@ -15,6 +15,7 @@ __all__ = [
     "check_values",
     "check_int",
     "check_option",
+    "check_bool",
     "n_threads_from_workers",
 ]
 
@@ -69,6 +70,14 @@ def check_int(value, *, name, low=None, high=None, owner=None):
         rng = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
         raise ValueError(f"`{name}`{where} must be an int in the range {rng}; got {value}")
     return value
+
+
+def check_bool(value, *, name, owner=None):
+    """Check that ``value`` is a bool (not merely truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        where = f" of {owner}" if owner else ""
+        raise ValueError(f"`{name}`{where} must be True or False; got {value!r}")
+    return bool(value)
 
 
 def check_option(value, options, *, name, owner=None):

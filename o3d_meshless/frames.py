@@ -165,10 +165,14 @@ def estimate_frames(geometry, *, k=16, height_order=2, orient=None, workers=-1):
 
     points = as_points(geometry)
     check_option(orient, ORIENT_OPTIONS, name="orient")
-    height_order = check_option(height_order, (0, 2, 3), name="height_order")
+    height_order = check_option(check_int(height_order, name="height_order"), (0, 2, 3),
+                                name="height_order")
     n_threads = n_threads_from_workers(workers)
-    nb = knn(points, k, n_threads=n_threads)
+    nb = knn(points, k, n_threads=n_threads, name="geometry")
     frames, _, status = pca_frames(nb.points, nb.indices, height_order=height_order,
                                    n_threads=n_threads)
+    if (status != 0).all():
+        raise ValueError("`geometry` has no surface: every neighbourhood is collinear "
+                         "(points on a line?); frames need a 2-D sampling")
     orient_normals(nb.points, frames, nb.indices, orient)
     return frames if nb.inverse is None else frames[nb.inverse]

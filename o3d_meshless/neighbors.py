@@ -76,7 +76,7 @@ def _drop_self(idx, centers):
     return np.ascontiguousarray(idx[keep].reshape(len(idx), -1))
 
 
-def knn(points, k, *, n_threads=1):
+def knn(points, k, *, n_threads=1, name="points"):
     """k nearest neighbours of every point, with coincident points merged.
 
     Parameters
@@ -87,6 +87,8 @@ def knn(points, k, *, n_threads=1):
         Neighbours per point, the centre excluded.
     n_threads : int
         Threads for the tree query (SciPy's ``workers``).
+    name : str
+        Argument name used in error messages.
 
     Returns
     -------
@@ -95,14 +97,14 @@ def knn(points, k, *, n_threads=1):
     n = len(points)
     k = check_int(k, name="k", low=3)
     if n < k + 1:
-        raise ValueError(f"`points` must hold at least k + 1 = {k + 1} points for k = {k}; "
+        raise ValueError(f"`{name}` must hold at least k + 1 = {k + 1} points for k = {k}; "
                          f"got {n} (lower `k` or pass more points)")
     tree = cKDTree(points)
     dist, idx = tree.query(points, k + 1, workers=n_threads)
     nearest = dist[:, 1]
     positive = nearest[nearest > 0]
     if positive.size == 0:
-        raise ValueError("`points` are all coincident; nothing to differentiate")
+        raise ValueError(f"`{name}` points are all coincident; nothing to differentiate")
     spacing = float(np.median(positive))
     tol = COINCIDENT_RTOL * spacing
     if not (nearest <= tol).any():
@@ -124,7 +126,7 @@ def knn(points, k, *, n_threads=1):
     logger.info("merged %d coincident points into %d groups", n - len(unique_points),
                 int(np.count_nonzero(np.bincount(inverse) > 1)))
     if len(unique_points) < k + 1:
-        raise ValueError(f"`points` hold only {len(unique_points)} distinct points; need at "
+        raise ValueError(f"`{name}` holds only {len(unique_points)} distinct points; need at "
                          f"least k + 1 = {k + 1} (lower `k`)")
     tree = cKDTree(unique_points)
     dist, idx = tree.query(unique_points, k + 1, workers=n_threads)

@@ -14,7 +14,8 @@ import numpy as np
 
 from . import assembly
 from ._progress import Stages
-from ._validation import check_int, check_option, check_values, n_threads_from_workers
+from ._validation import (check_bool, check_int, check_option, check_values,
+                          n_threads_from_workers)
 from .frames import ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames
 from .guard import guarded_stencils
 from .neighbors import knn
@@ -62,7 +63,12 @@ class _SurfaceOperator:
                              f"(one neighbour per unknown derivative); got {self.k}: raise `k` "
                              "or lower `order`")
         check_option(self.normals, ("auto", "estimate"), name="normals", owner=name)
-        check_option(self.height_order, (0, 2, 3), name="height_order", owner=name)
+        check_option(check_int(self.height_order, name="height_order", owner=name), (0, 2, 3),
+                     name="height_order", owner=name)
+        for flag in ("guard", "bounds"):
+            check_bool(getattr(self, flag), name=flag, owner=name)
+        if self.progress is not None:
+            check_bool(self.progress, name="progress", owner=name)
         check_option(self.orient, ORIENT_OPTIONS, name="orient", owner=name)
         self._wp = weight_power_from(self.weights, owner=name)
         self._n_threads = n_threads_from_workers(self.workers)
@@ -75,7 +81,7 @@ class _SurfaceOperator:
             points = as_points(geometry, dims=(3,))
             user_normals = as_normals(geometry) if self.normals == "auto" else None
         with stages("neighbours"):
-            nb = knn(points, self.k, n_threads=self._n_threads)
+            nb = knn(points, self.k, n_threads=self._n_threads, name="geometry")
         with stages("frames"):
             if user_normals is not None:
                 un = user_normals if nb.inverse is None else _first_of_group(user_normals, nb)

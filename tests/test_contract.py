@@ -297,9 +297,6 @@ def test_spectrum_eigenvectors_are_reproducible_up_to_sign(random_sphere):
     np.testing.assert_allclose(np.einsum("ij,i,ij->j", e1, op.M_.diagonal(), e1), 1.0, rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=False, reason="ODDITY: the sign rule 'largest-|entry| positive' flips "
-                   "between calls when the largest magnitude is attained twice with opposite "
-                   "signs (symmetric samples), and ARPACK's start vector changes per call")
 def test_spectrum_eigenvector_signs_reproducible_on_symmetric_sample(fibonacci_sphere):
     op = om.LaplaceBeltrami().fit(fibonacci_sphere(2000))
     runs = [op.spectrum(9)[1] for _ in range(4)]
@@ -345,11 +342,7 @@ BAD_GEOMETRY = {
 
 @pytest.mark.parametrize("case", list(BAD_GEOMETRY))
 @pytest.mark.parametrize("name", NAMES)
-def test_bad_geometry_raises(name, case, request):
-    if name == "estimate_frames" and case == "collinear":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "BUG: estimate_frames discards pca_frames' status (frames.py:171) and returns "
-            "arbitrary frames for a collinear cloud instead of raising like the operators")))
+def test_bad_geometry_raises(name, case):
     make, pattern = BAD_GEOMETRY[case]
     with pytest.raises(ValueError, match=pattern):
         run(name, make())
@@ -392,9 +385,6 @@ def test_unknown_keyword_is_a_type_error():
 
 @pytest.mark.parametrize("option,value", [("guard", "no"), ("bounds", "yes"), ("progress", "x"),
                                           ("height_order", 2.0), ("height_order", False)])
-@pytest.mark.xfail(strict=True, reason="ODDITY: guard/bounds/progress are not validated (any "
-                   "truthy value is accepted) and height_order is checked with `in (0, 2, 3)`, "
-                   "so 2.0 and False pass")
 def test_non_int_non_bool_option_values_raise(option, value):
     with pytest.raises(ValueError, match=f"`{option}`"):
         om.LaplaceBeltrami(**{option: value}).fit(PTS)

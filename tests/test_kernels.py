@@ -196,9 +196,6 @@ def test_taylor_rank_deficient_design_is_flagged():
     assert diag["rcond"] < 1e-12 and diag["rank"] == 1, diag
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (_taylor_core.pxd:105-109): the 1e-12 rank cut-off is "
-                   "applied to σ = √eig(AᵀA), whose noise floor is ~√eps·σmax, so exactly "
-                   "rank-deficient designs report a rank above the true one")
 def test_taylor_rank_of_exactly_deficient_design():
     # On a circle x(x²+y²) = x and y(x²+y²) = y: the cubic design has rank 7, not 9.
     th = np.linspace(0, 2 * np.pi, 12, endpoint=False)
@@ -208,8 +205,6 @@ def test_taylor_rank_of_exactly_deficient_design():
     assert diag["rank"] == 7, diag
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (_taylor_core.pxd:70-71,122,146): U holds k*p doubles "
-                   "but taylor_fit writes n_out*p; len(targets) > k overwrites VT/rows/c")
 def test_taylor_weights_more_targets_than_neighbours():
     rng = np.random.default_rng(0)
     pts = np.vstack([np.zeros((1, 2)), rng.uniform(-1, 1, (5, 2))])
