@@ -51,21 +51,21 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # ---------------------------------------------------------------------------
 
 
-def _import_open3d():
+def _import_open3d(purpose="this operation"):
+    """Import Open3D lazily; ``purpose`` completes the install hint."""
     try:
         import open3d as o3d
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("this operation needs Open3D; install it with "
-                          "`pip install open3d`") from exc
+        raise ImportError(f"{purpose} needs Open3D; install it with `pip install open3d`") from exc
     return o3d
 
 
-def _import_trimesh():
+def _import_trimesh(purpose="this operation"):
+    """Import trimesh lazily; ``purpose`` completes the install hint."""
     try:
         import trimesh
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("this operation needs trimesh; install it with "
-                          "`pip install trimesh`") from exc
+        raise ImportError(f"{purpose} needs trimesh; install it with `pip install trimesh`") from exc
     return trimesh
 
 

@@ -64,21 +64,16 @@ def sample_path():
 
 
 def _open3d():
-    try:
-        import open3d as o3d
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("reading .ply/.pcd/.xyz/.xyzn/.pts needs Open3D; install it "
-                          "with `pip install open3d`") from exc
-    return o3d
+    # Open3D/trimesh are only ever imported through the adapters module
+    from .adapters import _import_open3d
+
+    return _import_open3d("reading .ply/.pcd/.xyz/.xyzn/.pts")
 
 
 def _trimesh():
-    try:
-        import trimesh
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("reading .obj/.off needs trimesh; install it with "
-                          "`pip install trimesh`") from exc
-    return trimesh
+    from .adapters import _import_trimesh
+
+    return _import_trimesh("reading .obj/.off")
 
 
 def read_geometry(path):
