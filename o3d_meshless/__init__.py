@@ -30,6 +30,10 @@ _EXPORTS = {
     "estimate_frames": "frames",
     "spectrum": "spectra",
     "stencil_weights": "stencils",
+    "ScatteredDerivatives": "scattered",
+    "scattered_gradient": "scattered",
+    "scattered_hessian": "scattered",
+    "scattered_laplacian": "scattered",
     # geometry in and out
     "as_points": "adapters",
     "as_normals": "adapters",
