@@ -56,18 +56,14 @@ def tangent_voronoi_areas(
             c = centers[i]
             P = buf
             Q = buf + cap
-            # half-size of the starting square: `box` times the farthest neighbour, so
-            # interior cells are untouched and cells on open boundaries stay bounded
-            R = 0.0
-            for j in range(k):
-                nb = neighbors[i, j]
-                ox = points[nb, 0] - points[c, 0]
-                oy = points[nb, 1] - points[c, 1]
-                oz = points[nb, 2] - points[c, 2]
-                u = ox * frames[c, 0, 0] + oy * frames[c, 0, 1] + oz * frames[c, 0, 2]
-                v = ox * frames[c, 1, 0] + oy * frames[c, 1, 1] + oz * frames[c, 1, 2]
-                if sqrt(ox * ox + oy * oy + oz * oz) > R:
-                    R = sqrt(ox * ox + oy * oy + oz * oz)
+            # half-size of the starting square: `box` times the farthest neighbour (the
+            # last one: k-NN lists are sorted), so interior cells are untouched and cells
+            # on open boundaries stay bounded
+            nb = neighbors[i, k - 1]
+            ox = points[nb, 0] - points[c, 0]
+            oy = points[nb, 1] - points[c, 1]
+            oz = points[nb, 2] - points[c, 2]
+            R = sqrt(ox * ox + oy * oy + oz * oz)
             R = box * R
             P[0] = -R
             P[1] = -R
