@@ -7,17 +7,10 @@ import pytest
 from o3d_meshless import __version__
 from o3d_meshless.cli import evaluate_expression, main
 from o3d_meshless.io import load_npz
+from o3d_meshless.testing import fibonacci_sphere
 
 N = 2000
 ROW = re.compile(r"^\s*(\d+)\s+([-+]?\d\.\d+e[-+]\d+)\s*$")
-
-
-def fibonacci_sphere(n):
-    i = np.arange(n) + 0.5
-    phi = np.arccos(1.0 - 2.0 * i / n)
-    theta = np.pi * (1.0 + 5.0 ** 0.5) * i
-    return np.column_stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi),
-                            np.cos(phi)])
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,7 @@ from o3d_meshless.plot import (  # noqa: E402
     view_direction,
     visible_mask,
 )
-
-
-def fibonacci_sphere(n):
-    i = np.arange(n) + 0.5
-    phi = np.arccos(1.0 - 2.0 * i / n)
-    theta = np.pi * (1.0 + 5.0 ** 0.5) * i
-    return np.column_stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi),
-                            np.cos(phi)])
+from o3d_meshless.testing import fibonacci_sphere
 
 
 @pytest.fixture(scope="module")
