@@ -8,6 +8,10 @@ Registered methods
 ------------------
 ``"taylor"``
     Centre-constrained Taylor least squares of order 1–4 (seed 001).
+``"moments"``
+    Seed 000's moment coefficients: first derivatives (first order) and the Laplacian
+    (equal to the unweighted order-2 Taylor Laplacian) from one fit; ``order`` is fixed
+    at 2, ``k > d(d+3)/2`` (see :mod:`o3d_meshless.stencils.moments`).
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._validation import check_int, check_option, check_points
+from . import moments as _moments
 from . import taylor as _taylor
 
 __all__ = ["stencil_weights", "StencilWeights", "METHODS", "weight_power_from"]
@@ -23,10 +28,12 @@ __all__ = ["stencil_weights", "StencilWeights", "METHODS", "weight_power_from"]
 #: method name -> (kernel wrapper, function giving the number of unknowns)
 METHODS = {
     "taylor": (_taylor.taylor_weights, _taylor.n_unknowns, _taylor.monomials),
+    # n_unknowns of "moments" is the least k of the seed's rule k > d(d+3)/2
+    "moments": (_moments.moments_weights, _moments.n_unknowns, _moments.monomials),
 }
 
 #: orders each method supports
-MAX_ORDER = {"taylor": 4}
+MAX_ORDER = {"taylor": 4, "moments": 2}
 
 DIAGNOSTIC_NAMES = ("rcond", "sigma_min_A", "sigma_min_A21", "rank")
 
@@ -75,7 +82,7 @@ class StencilWeights(Mapping):
         self.method = method
 
     def __getitem__(self, key):
-        return self._w[tuple(key)]
+        return self._w[key if isinstance(key, str) else tuple(key)]
 
     def __iter__(self):
         return iter(self._w)
@@ -102,8 +109,10 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None):
     offsets : array_like of shape (k, d)
         Neighbour positions minus the centre, ``d`` = 2 (planar / tangent-plane
         coordinates) or 3 (volumetric). No row may be zero.
-    method : {"taylor"}, default="taylor"
-        Stencil method (see :data:`METHODS`).
+    method : {"taylor", "moments"}, default="taylor"
+        Stencil method (see :data:`METHODS`). ``"moments"`` (seed 000) returns the first
+        derivatives and the key ``"laplacian"``; it needs ``order=2``, ``weights=None``
+        and ``k > d(d+3)/2`` offsets.
     order : int, default=2
         Taylor order ``n``; the stencil needs ``k >= p`` offsets, ``p`` being the number
         of derivatives up to order ``n`` (5 for ``n=2``, 9 for ``n=3`` in 2-D).
@@ -136,6 +145,11 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None):
     kernel, n_unknowns, monomials = METHODS[method]
     k, d = off.shape
     p = n_unknowns(order, d)
+    if method == "moments":
+        if order != 2:
+            raise ValueError(f"`order` must be 2 for method 'moments' (its order is fixed: "
+                             f"first derivatives and the Laplacian); got {order}")
+        _moments.check_k(k, d)
     if k < p:
         raise ValueError(f"`offsets` must have at least {p} rows for order {order} in {d}-D "
                          f"(one per unknown derivative); got {k}: add neighbours or lower `order`")
@@ -147,8 +161,12 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None):
     points = np.vstack([np.zeros((1, d)), off])
     nbrs = np.arange(1, k + 1, dtype=np.intp)[None, :]
     ms = monomials(order, d)
+    targets = list(ms)
+    if method == "moments":
+        ms = ms + ("laplacian",)
+        targets.append(_moments.laplacian_target(d))
     w, diag, status = kernel(points, nbrs, np.zeros(1, dtype=np.intp), None, order=order,
-                             targets=list(ms), weight_power=wp, bounds=True, n_threads=1)
+                             targets=targets, weight_power=wp, bounds=True, n_threads=1)
     if status[0] != 0:
         raise RuntimeError(f"LAPACK failed on this stencil (info={int(status[0])})")
     diagnostics = dict(zip(DIAGNOSTIC_NAMES, diag[0].tolist()))
