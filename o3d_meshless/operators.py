@@ -54,7 +54,9 @@ class _SurfaceOperator:
     def _check_params(self):
         name = type(self).__name__
         check_option(self.method, tuple(METHODS), name="method", owner=name)
-        self._order = self._default_order if self.order is None else check_int(
+        # method="moments" has the fixed order 2 (MAX_ORDER): cap the class default to it
+        self._order = min(self._default_order, MAX_ORDER[self.method]) if self.order is None \
+            else check_int(
             self.order, name="order", low=self._min_order, high=MAX_ORDER[self.method], owner=name)
         check_int(self.k, name="k", low=3, owner=name)
         p = METHODS[self.method][1](self._order, 2)
@@ -159,7 +161,9 @@ class LaplaceBeltrami(_SurfaceOperator):
 
     Parameters
     ----------
-    method : {"taylor"}, default="taylor"
+    method : {"taylor", "moments"}, default="taylor"
+        ``"moments"``: seed 000's moment coefficients (order fixed at 2, ``k >= 6``; its
+        Laplacian is the unweighted order-2 Taylor one, its gradient first order).
     k : int, default=16
         Neighbours per point (the guard may enlarge single rows up to 3×k).
     order : int, default=2

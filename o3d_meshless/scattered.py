@@ -27,12 +27,13 @@ import numpy as np
 from scipy import sparse
 
 from . import assembly
-from ._validation import (check_bool, check_int, check_points, check_values,
+from ._validation import (check_bool, check_int, check_option, check_points, check_values,
                           n_threads_from_workers)
 from .bounds import bound_factors, error_bounds
 from .guard import RCOND_MIN, guarded_stencils
 from .neighbors import knn
 from .stencils import DIAGNOSTIC_NAMES, weight_power_from
+from .stencils import moments as _moments
 from .stencils.taylor import monomials
 
 __all__ = ["ScatteredDerivatives", "scattered_gradient", "scattered_hessian",
@@ -54,6 +55,13 @@ class ScatteredDerivatives:
     k : int or None, default=None
         Neighbours per point (centre excluded); at least the number of unknowns ``p``
         (5 for order 2, 9 for order 3 in 2-D; 9 and 19 in 3-D). ``None`` uses ``2p``.
+        With ``method="moments"``: ``k > d(d+3)/2`` (6 in 2-D, 10 in 3-D), default
+        ``d(d+3)`` (10, 18).
+    method : {"taylor", "moments"}, default="taylor"
+        ``"moments"``: seed 000's moment coefficients — ``D_`` then holds the first
+        derivatives only, ``H_`` is ``None`` and ``L_`` is the moment Laplacian (equal to
+        the unweighted order-2 Taylor one); ``order`` must be 2, ``weights`` ``None`` and
+        ``bounds`` ``False``.
     order : int, default=2
         Taylor order ``n`` (1–4). Gradient error ``O(h^n)``, second derivatives
         ``O(h^{n−1})``; Hessians and Laplacians need ``n ≥ 2``.
@@ -105,7 +113,8 @@ class ScatteredDerivatives:
     """
 
     def __init__(self, *, k=None, order=2, weights=None, guard=True, bounds=False,
-                 lipschitz=None, workers=-1):
+                 lipschitz=None, workers=-1, method="taylor"):
+        self.method = method
         self.k = k
         self.order = order
         self.weights = weights
@@ -116,7 +125,10 @@ class ScatteredDerivatives:
 
     def _check_params(self, dim):
         name = type(self).__name__
+        check_option(self.method, ("taylor", "moments"), name="method", owner=name)
         self._order = check_int(self.order, name="order", low=1, high=4, owner=name)
+        if self.method == "moments":
+            return self._check_moments(dim, name)
         p = len(monomials(self._order, dim))
         if self.k is None:
             self._k = 2 * p
@@ -135,6 +147,25 @@ class ScatteredDerivatives:
         self._n_threads = n_threads_from_workers(self.workers)
         return p
 
+    def _check_moments(self, dim, name):
+        if self._order != 2:
+            raise ValueError(f"`order` of {name} must be 2 for method 'moments' (its order is "
+                             f"fixed: first derivatives and the Laplacian); got {self._order}")
+        p = dim * (dim + 3) // 2                 # quadratic unknowns; rank of a good stencil
+        self._k = 2 * p if self.k is None else check_int(self.k, name="k", low=1, owner=name)
+        _moments.check_k(self._k, dim, owner=name)
+        if self.weights is not None:
+            raise ValueError(f"`weights` of {name} must be None for method 'moments' (the "
+                             "seed's fit is unweighted)")
+        self._wp = -1.0
+        check_bool(self.guard, name="guard", owner=name)
+        check_bool(self.bounds, name="bounds", owner=name)
+        if self.bounds or self.lipschitz is not None:
+            raise ValueError(f"`bounds`/`lipschitz` of {name} are seed 001's Taylor error "
+                             "bounds; they need method='taylor'")
+        self._n_threads = n_threads_from_workers(self.workers)
+        return p
+
     def fit(self, points):
         """Build the derivative matrices for ``points`` of shape (n, 2) or (n, 3)."""
         pts = check_points(points, name="points", dims=(2, 3), min_points=2)
@@ -146,7 +177,11 @@ class ScatteredDerivatives:
                              f"k = {self._k}; got {n} (lower `k` or `order`)")
         nb = knn(pts, self._k, n_threads=self._n_threads, name="points")
         ms = list(monomials(self._order, dim))
-        st = guarded_stencils(nb, None, method="taylor", order=self._order, targets=ms,
+        targets = ms
+        if self.method == "moments":
+            ms = list(_moments.monomials(2, dim))
+            targets = ms + [_moments.laplacian_target(dim)]
+        st = guarded_stencils(nb, None, method=self.method, order=self._order, targets=targets,
                               weight_power=self._wp, dominance_target=None,
                               min_order=self._order, guard=self.guard, bounds=self.bounds,
                               n_threads=self._n_threads)
@@ -159,7 +194,11 @@ class ScatteredDerivatives:
             D[m] = M if inv is None else assembly.expand_rows_cols(M, inv)
         self.D_ = D
         self.G_ = sparse.vstack([D[_unit(dim, c)] for c in range(dim)], format="csr")
-        if self._order >= 2:
+        if self.method == "moments":
+            self.H_ = None
+            L = _derivative_matrix(st, len(ms))
+            self.L_ = (-(L if inv is None else assembly.expand_rows_cols(L, inv))).tocsr()
+        elif self._order >= 2:
             self.H_ = sparse.vstack([D[_unit(dim, i, j)] for i in range(dim)
                                      for j in range(dim)], format="csr")
             L = D[_unit(dim, 0, 0)]
@@ -206,6 +245,9 @@ class ScatteredDerivatives:
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(points) "
                              "first")
         if getattr(self, attr) is None:
+            if self.method == "moments":
+                raise ValueError(f"method 'moments' gives no Hessian (only first derivatives "
+                                 f"and the Laplacian); use method='taylor', order >= 2")
             raise ValueError(f"second derivatives need `order` >= 2; this "
                              f"{type(self).__name__} has order {self._order}")
         return check_values(values, len(self.points_), name="values")
