@@ -34,6 +34,11 @@ _EXPORTS = {
     "scattered_gradient": "scattered",
     "scattered_hessian": "scattered",
     "scattered_laplacian": "scattered",
+    "FieldCalculus": "vector_calculus",
+    "field_gradient": "vector_calculus",
+    "field_divergence": "vector_calculus",
+    "curl": "vector_calculus",
+    "field_laplacian": "vector_calculus",
     # geometry in and out
     "as_points": "adapters",
     "as_normals": "adapters",
