@@ -12,6 +12,11 @@ Registered methods
     Seed 000's moment coefficients: first derivatives (first order) and the Laplacian
     (equal to the unweighted order-2 Taylor Laplacian) from one fit; ``order`` is fixed
     at 2, ``k > d(d+3)/2`` (see :mod:`o3d_meshless.stencils.moments`).
+``"orthopoly"``
+    Seed 002's discrete orthonormal polynomials with rank-revealing monomial selection,
+    order 1–4, centre-interpolating (default) or published least-squares centre; a
+    derivative the stencil's basis cannot represent gets NaN weights (see
+    :mod:`o3d_meshless.stencils.orthopoly`).
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import numpy as np
 
 from .._validation import check_int, check_option, check_points
 from . import moments as _moments
+from . import orthopoly as _orthopoly
 from . import taylor as _taylor
 
 __all__ = ["stencil_weights", "StencilWeights", "METHODS", "weight_power_from"]
@@ -30,10 +36,13 @@ METHODS = {
     "taylor": (_taylor.taylor_weights, _taylor.n_unknowns, _taylor.monomials),
     # n_unknowns of "moments" is the least k of the seed's rule k > d(d+3)/2
     "moments": (_moments.moments_weights, _moments.n_unknowns, _moments.monomials),
+    # n_unknowns of "orthopoly" is the least k for a complete basis (fewer is allowed:
+    # the basis is then incomplete and the missing derivatives are NaN)
+    "orthopoly": (_orthopoly.orthopoly_weights, _orthopoly.n_unknowns, _orthopoly.monomials),
 }
 
 #: orders each method supports
-MAX_ORDER = {"taylor": 4, "moments": 2}
+MAX_ORDER = {"taylor": 4, "moments": 2, "orthopoly": 4}
 
 DIAGNOSTIC_NAMES = ("rcond", "sigma_min_A", "sigma_min_A21", "rank")
 
@@ -101,7 +110,8 @@ class StencilWeights(Mapping):
                 f"k={len(next(iter(self._w.values())))}, derivatives=[{keys}])")
 
 
-def stencil_weights(offsets, *, method="taylor", order=2, weights=None):
+def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=None,
+                    rtol=None, strict=False):
     """Derivative weights of one stencil from neighbour offsets.
 
     Parameters
@@ -120,6 +130,25 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None):
         ``None``: unweighted Taylor rows; ``0``: seed 001's classical least squares
         (rows divided by ``h_j``); ``d`` in 1..4: seed 001's weights ``h_j^-d`` on top
         (see :func:`weight_power_from`).
+    centre : {"interpolate", "least-squares"} or None, default=None
+        ``"orthopoly"`` only (``None`` = ``"interpolate"``): fit through the centre value
+        (default; for operators that are inverted or eigen-solved) or the published
+        variant with the centre as an ordinary least-squares point (pointwise
+        derivatives). Both are applied as ``Σ_j w_j (f_j − f₀)`` (see
+        :mod:`o3d_meshless.stencils.orthopoly`); the centre weight, ``−Σ_j w_j``, is in
+        ``.centre_weight``.
+    rtol : float or None
+        ``"orthopoly"`` only: relative threshold of the monomial rank test (default
+        :data:`o3d_meshless.stencils.orthopoly.RTOL`).
+    strict : bool, default=False
+        ``"orthopoly"`` only: raise ``ValueError`` when a requested derivative is not
+        representable by the stencil's basis, instead of returning NaN weights.
+
+    With ``method="orthopoly"`` ``order`` may be ``"highest-complete"``: the highest order
+    ≤ 4 whose monomial set the offsets support completely (the seed's recommendation).
+    The result then also has ``.rejected`` (rejected candidate monomials, constant
+    included for the least-squares centre), ``.complete_order``, ``.available``
+    (derivative -> bool) and the same entries in ``.diagnostics``.
 
     Returns
     -------
@@ -139,6 +168,12 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None):
     (2.0, 1.0)
     """
     check_option(method, tuple(METHODS), name="method")
+    if method == "orthopoly":
+        return _orthopoly_stencil(offsets, order, weights, centre, rtol, strict)
+    for opt, val in (("centre", centre), ("rtol", rtol)):
+        if val is not None:
+            raise ValueError(f"`{opt}` applies to method 'orthopoly' only; got {val!r} "
+                             f"with method {method!r}")
     off = check_points(offsets, name="offsets", dims=(2, 3), min_points=1)
     order = check_int(order, name="order", low=1, high=MAX_ORDER[method])
     wp = weight_power_from(weights)
@@ -173,3 +208,65 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None):
     diagnostics["rank"] = int(diagnostics["rank"])
     diagnostics["h_max"] = float(dist.max())
     return StencilWeights(w[0], ms, diagnostics, order=order, method=method)
+
+
+def _orthopoly_stencil(offsets, order, weights, centre, rtol, strict):
+    centre = "interpolate" if centre is None else centre
+    check_option(centre, _orthopoly.CENTRES, name="centre")
+    rtol = _orthopoly.RTOL if rtol is None else rtol
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) \
+            or not (0 < rtol < 1):
+        raise ValueError(f"`rtol` must be a number in (0, 1); got {rtol!r}")
+    off = check_points(offsets, name="offsets", dims=(2, 3), min_points=1)
+    k, d = off.shape
+    highest = isinstance(order, str)
+    if highest:
+        check_option(order, ("highest-complete",), name="order")
+        order = MAX_ORDER["orthopoly"]
+    else:
+        order = check_int(order, name="order", low=1, high=MAX_ORDER["orthopoly"])
+    wp = weight_power_from(weights)
+    dist = np.linalg.norm(off, axis=1)
+    if (dist == 0).any():
+        j = int(np.flatnonzero(dist == 0)[0])
+        raise ValueError(f"`offsets` row {j} is zero: a neighbour coincides with the centre; "
+                         "drop it (coincident points carry no derivative information)")
+    points = np.vstack([np.zeros((1, d)), off])
+    nbrs = np.arange(1, k + 1, dtype=np.intp)[None, :]
+
+    def run(n):
+        ms = _orthopoly.monomials(n, d)
+        return ms, _orthopoly.orthopoly_weights(
+            points, nbrs, np.zeros(1, dtype=np.intp), None, order=n, targets=list(ms),
+            weight_power=wp, centre=centre, rtol=float(rtol), details=True)
+
+    ms, (w, diag, status, det) = run(order)
+    if highest:
+        comp = int(det["complete_order"][0])
+        if comp < 1:
+            raise ValueError(f"`offsets` support no complete first-order basis ({k} "
+                             "neighbour(s)); add neighbours")
+        order = min(comp, order)
+        ms, (w, diag, status, det) = run(order)
+    comp = int(det["complete_order"][0])
+    available = {m: sum(m) <= comp for m in ms}
+    if strict and not all(available.values()):
+        missing = [m for m, ok in available.items() if not ok]
+        raise ValueError(f"derivatives {missing} are not representable on these offsets: the "
+                         f"basis is complete only to order {comp}; add neighbours, lower "
+                         "`order` or use order='highest-complete'")
+    cand = _orthopoly.candidates(order, d, centre == "least-squares")
+    mask = int(det["rejected"][0])
+    rejected = tuple(m for i, m in enumerate(cand) if (mask >> i) & 1)
+    diagnostics = dict(zip(DIAGNOSTIC_NAMES, diag[0].tolist()))
+    diagnostics["rank"] = int(diagnostics["rank"])
+    diagnostics["h_max"] = float(dist.max())
+    diagnostics["rejected_monomials"] = rejected
+    diagnostics["complete_order"] = comp
+    sw = StencilWeights(w[0], ms, diagnostics, order=order, method="orthopoly")
+    sw.centre = centre
+    sw.rejected = rejected
+    sw.complete_order = comp
+    sw.available = available
+    sw.centre_weight = dict(zip(ms, det["centre_weights"][0].tolist()))
+    return sw

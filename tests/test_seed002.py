@@ -1,0 +1,201 @@
+"""Seed 002 (Carley, moving least squares via orthogonal polynomials): method 'orthopoly'."""
+import numpy as np
+import pytest
+
+import o3d_meshless as om
+from o3d_meshless.stencils import METHODS, MAX_ORDER
+from o3d_meshless.stencils.orthopoly import (
+    candidates, orthonormal_polynomials, orthopoly_weights, select_monomials)
+
+R2, R3 = np.sqrt(2.0), np.sqrt(3.0)
+GRID = np.array([(x, y) for x in (-1, 0, 1) for y in (-1, 0, 1)], dtype=float)
+CIRCLE = np.c_[np.cos(np.arange(6) * np.pi / 3), np.sin(np.arange(6) * np.pi / 3)]
+
+
+def _poly(kept, row):
+    return {m: c for m, c in zip(kept, row) if abs(c) > 1e-12}
+
+
+def _same_up_to_sign(got, want):
+    assert set(got) == set(want), (got, want)
+    s = np.sign(got[next(iter(want))] / want[next(iter(want))])
+    for m, c in want.items():
+        assert got[m] == pytest.approx(s * c, abs=1e-12), m
+
+
+def test_grid_monomials_and_eq6():
+    kept, C = orthonormal_polynomials(GRID, 4)
+    assert kept == ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2), (2, 1), (1, 2), (2, 2))
+    want = [
+        {(0, 0): 1 / 3},
+        {(1, 0): 1 / (R2 * R3)},
+        {(0, 1): 1 / (R2 * R3)},
+        {(0, 0): -R2 / 3, (2, 0): 1 / R2},
+        {(1, 1): 0.5},
+        {(0, 0): -R2 / 3, (0, 2): 1 / R2},
+        {(0, 1): -1 / R3, (2, 1): R3 / 2},
+        {(1, 0): -1 / R3, (1, 2): R3 / 2},
+        # (6i) as printed reads x1^2 x2; orthonormality on the grid needs x1^2 x2^2
+        {(0, 0): 2 / 3, (2, 0): -1, (0, 2): -1, (2, 2): 1.5},
+    ]
+    for row, w in zip(C, want):
+        _same_up_to_sign(_poly(kept, row), w)
+
+
+def test_circle_monomials_and_eq7():
+    kept, C = orthonormal_polynomials(CIRCLE, 3)
+    assert kept == ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (3, 0))
+    want = [
+        {(0, 0): 1 / (R2 * R3)},
+        {(1, 0): 1 / R3},
+        {(0, 1): 1 / R3},
+        {(0, 0): -1 / R3, (2, 0): 2 / R3},
+        {(1, 1): 2 / R3},
+        {(1, 0): -R3 / R2, (3, 0): 2 * R2 / R3},
+    ]
+    for row, w in zip(C, want):
+        _same_up_to_sign(_poly(kept, row), w)
+
+
+def test_orthonormal_on_points_and_scale_free():
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-1, 1, (20, 2))
+    kept, C = orthonormal_polynomials(pts, 4)
+    V = np.stack([np.prod(pts ** np.array(m), axis=1) for m in kept], axis=1)
+    P = V @ C.T
+    np.testing.assert_allclose(P.T @ P, np.eye(len(kept)), atol=1e-9)
+    # the rank test is scale-free: the same selection at any scale
+    for scale in (1e-6, 1.0, 1e5):
+        assert select_monomials(GRID * scale, 4)[0] == select_monomials(GRID, 4)[0]
+
+
+def test_select_monomials_degenerate_configurations():
+    kept, rejected, comp = select_monomials(CIRCLE, 3)
+    assert (0, 2) in rejected and comp == 1
+    line = np.c_[np.linspace(-1, 1, 7), np.zeros(7)]
+    kept, rejected, comp = select_monomials(line, 2)
+    assert kept == ((0, 0), (1, 0), (2, 0)) and comp == 0
+    kept, rejected, comp = select_monomials(line, 2, constant=False)
+    assert kept == ((1, 0), (2, 0)) and comp == 0
+    with pytest.raises(ValueError, match="rtol"):
+        select_monomials(GRID, 2, rtol=2.0)
+    with pytest.raises(ValueError, match="order"):
+        select_monomials(GRID, 5)
+
+
+def test_registered():
+    assert "orthopoly" in METHODS and MAX_ORDER["orthopoly"] == 4
+
+
+@pytest.mark.parametrize("centre", ["interpolate", "least-squares"])
+@pytest.mark.parametrize("d", [2, 3])
+def test_polynomials_reproduced_exactly(centre, d):
+    rng = np.random.default_rng(d)
+    off = rng.uniform(-0.1, 0.1, (60, d))
+    # a quartic: every derivative up to order 4 exact
+    c = rng.normal(size=d)
+
+    def f(p):
+        return 1.5 + p @ c + (p[:, 0] ** 2) * p[:, -1] + p[:, 0] ** 4 + (p ** 2).sum(1) ** 2
+
+    w = om.stencil_weights(off, method="orthopoly", order=4, centre=centre)
+    assert w.complete_order == 4 and w.rejected == ()
+    df = f(off) - 1.5
+    e = np.eye(d, dtype=int)
+    for q in range(d):
+        assert w[tuple(e[q])] @ df == pytest.approx(c[q], abs=1e-8)
+    assert w[(4,) + (0,) * (d - 1)] @ df == pytest.approx(24 + 24, rel=1e-6)
+    if d == 2:
+        assert w[(2, 1)] @ df == pytest.approx(2.0, rel=1e-6)
+        assert w[(2, 2)] @ df == pytest.approx(8.0, rel=1e-6)
+    for m in w:
+        assert w.centre_weight[m] == pytest.approx(-w[m].sum(), abs=1e-6 * np.abs(w[m]).sum())
+
+
+def test_variants_differ_and_ls_matches_published_formula():
+    """LS variant = paper eq. (5) with the centre as a point; interpolate variant = fit to
+    differences without constant. Both exact on quadratics, different on data."""
+    rng = np.random.default_rng(3)
+    off = rng.uniform(-1, 1, (12, 2))
+    wi = om.stencil_weights(off, method="orthopoly", order=2, centre="interpolate")
+    wl = om.stencil_weights(off, method="orthopoly", order=2, centre="least-squares")
+    assert not np.allclose(wi[(2, 0)], wl[(2, 0)])
+    # published weights from the explicit polynomials: v_j = sum_i P_i(x_j) D P_i(0)
+    pts = np.vstack([np.zeros((1, 2)), off])
+    kept, C = orthonormal_polynomials(pts, 2)
+    V = np.stack([np.prod(pts ** np.array(m), axis=1) for m in kept], axis=1)
+    idx = kept.index((2, 0))
+    v = (V @ C.T) @ (C[:, idx] * 2.0)
+    np.testing.assert_allclose(wl[(2, 0)], v[1:], atol=1e-10)
+    assert wl.centre_weight[(2, 0)] == pytest.approx(v[0], abs=1e-10)
+    # interpolating variant = least squares on differences (Taylor, unweighted)
+    wt = om.stencil_weights(off, method="taylor", order=2)
+    np.testing.assert_allclose(wi[(2, 0)], wt[(2, 0)], atol=1e-10)
+
+
+def test_incomplete_basis_gives_nan_never_zero_and_strict_raises():
+    line = np.c_[np.linspace(-1, 1, 9)[np.arange(9) != 4], np.zeros(8)]
+    w = om.stencil_weights(line, method="orthopoly", order=2)
+    assert w.complete_order == 0
+    assert (0, 1) in w.rejected and (0, 2) in w.rejected
+    assert not any(w.available.values())
+    assert all(np.isnan(w[m]).all() for m in w)
+    assert w.diagnostics["rcond"] == 0.0
+    with pytest.raises(ValueError, match="not representable"):
+        om.stencil_weights(line, method="orthopoly", order=2, strict=True)
+    # circle of 6 neighbours: interpolating basis (no constant) complete to order 2
+    # (x2^2 independent of x1^2 without the constant), third order not
+    w = om.stencil_weights(CIRCLE, method="orthopoly", order=3)
+    assert w.complete_order == 2
+    assert np.isfinite(w[(2, 0)]).all() and np.isnan(w[(3, 0)]).all()
+    assert w.available[(1, 1)] and not w.available[(2, 1)]
+
+
+def test_highest_complete():
+    w = om.stencil_weights(CIRCLE, method="orthopoly", order="highest-complete")
+    assert w.order == 2 and w.complete_order == 2
+    f = lambda p: 1 + p[:, 0] - 3 * p[:, 1] ** 2
+    df = f(CIRCLE) - 1
+    assert w[(1, 0)] @ df == pytest.approx(1.0) and w[(0, 2)] @ df == pytest.approx(-6.0)
+    rng = np.random.default_rng(5)
+    w = om.stencil_weights(rng.uniform(-1, 1, (40, 2)), method="orthopoly",
+                           order="highest-complete")
+    assert w.order == 4
+    line = np.c_[np.linspace(-1, 1, 9)[np.arange(9) != 4], np.zeros(8)]
+    with pytest.raises(ValueError, match="complete first-order"):
+        om.stencil_weights(line, method="orthopoly", order="highest-complete")
+
+
+def test_bad_input():
+    off = np.random.default_rng(0).uniform(-1, 1, (10, 2))
+    with pytest.raises(ValueError, match="centre"):
+        om.stencil_weights(off, method="orthopoly", centre="middle")
+    with pytest.raises(ValueError, match="centre"):
+        om.stencil_weights(off, method="taylor", centre="interpolate")
+    with pytest.raises(ValueError, match="rtol"):
+        om.stencil_weights(off, method="orthopoly", rtol=0)
+    with pytest.raises(ValueError, match="order"):
+        om.stencil_weights(off, method="orthopoly", order="highest")
+    with pytest.raises(ValueError, match="order"):
+        om.stencil_weights(off, method="orthopoly", order=5)
+    with pytest.raises(ValueError, match="zero"):
+        om.stencil_weights(np.vstack([off, [0, 0]]), method="orthopoly")
+    with pytest.raises(ValueError, match="offsets"):
+        om.stencil_weights(off[:, :1], method="orthopoly")
+
+
+def test_kernel_threads_agree_and_candidates():
+    rng = np.random.default_rng(7)
+    pts = rng.uniform(-1, 1, (400, 3))
+    from scipy.spatial import cKDTree
+    nb = cKDTree(pts).query(pts, 25)[1][:, 1:].astype(np.intp)
+    centres = np.arange(400, dtype=np.intp)
+    tg = [(1, 0, 0), {(2, 0, 0): 1, (0, 2, 0): 1, (0, 0, 2): 1}]
+    for centre in ("interpolate", "least-squares"):
+        a = orthopoly_weights(pts, nb, centres, None, order=3, targets=tg, centre=centre,
+                              n_threads=1, details=True)
+        b = orthopoly_weights(pts, nb, centres, None, order=3, targets=tg, centre=centre,
+                              n_threads=4, details=True)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[3]["rejected"], b[3]["rejected"])
+    assert len(candidates(4, 3)) == 35 and candidates(2, 2, False)[0] == (1, 0)
