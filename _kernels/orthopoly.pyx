@@ -27,12 +27,13 @@ from libc.math cimport sqrt, pow, NAN, INFINITY
 
 
 cdef inline int _basis(const double* y, const double* s, int N, int d, int ncand,
-                       const long* expo, double rtol, double* Q, double* C, int* acc_idx,
+                       int nuse, const long* expo, double rtol, double* Q, double* C, int* acc_idx,
                        double* v, double* coef, double* min_rel) noexcept nogil:
-    """Orthonormal columns Q (n_acc, N) and coefficients C (n_acc, ncand). Returns n_acc."""
+    """Orthonormal columns Q (n_acc, N) and coefficients C (n_acc, ncand) from the first
+    `nuse` candidates. Returns n_acc."""
     cdef int c, j, q, i, it, n_acc = 0
     cdef double nv, nr, r, t, mr = INFINITY
-    for c in range(ncand):
+    for c in range(nuse):
         if n_acc == N:
             break
         nv = 0.0
@@ -81,7 +82,7 @@ def orthopoly_basis(const double[:, ::1] y, const double[::1] s, const long[:, :
     cdef int n_acc
     cdef double* v = <double*> malloc((N + ncand + 1) * sizeof(double))
     with nogil:
-        n_acc = _basis(&y[0, 0], &s[0], N, d, ncand, &exponents[0, 0], rtol, &Q[0, 0],
+        n_acc = _basis(&y[0, 0], &s[0], N, d, ncand, ncand, &exponents[0, 0], rtol, &Q[0, 0],
                        &C[0, 0], &accepted[0], v, v + N, &mr)
     free(v)
     return n_acc, mr
@@ -98,12 +99,13 @@ def orthopoly_stencils(
         const double[:, ::1] combos,        # IN  (n_out, ncand) target coefficients
         const long[::1] target_degree,      # IN  (n_out,) highest derivative degree per target
         int include_centre,
-        int order,                          # requested order (for diagnostics rcond = 0 if incomplete)
+        int order,                          # candidates of degree <= order are used
+                                            # diagnostics[:, 0] = 0 when a target is not representable
         double weight_power,
         double rtol,
         double[:, :, ::1] weights,          # OUT (m, k, n_out)
         double[::1] centre_weights,         # OUT (m * n_out,) centre weight per target
-        double[:, ::1] diagnostics,         # OUT (m, 4)
+        double[:, ::1] diagnostics,         # OUT (m, 4) rcond, complete order, rejected mask, rank
         unsigned long long[::1] rejected,   # OUT (m,) bit c set = candidate c rejected
         int[::1] complete_order,            # OUT (m,)
         int[::1] status,                    # OUT (m,) 0 ok, -100 all neighbours at the centre
@@ -111,7 +113,7 @@ def orthopoly_stencils(
     cdef Py_ssize_t m = neighbors.shape[0], i, j, c, nb
     cdef int k = <int>neighbors.shape[1], D = <int>points.shape[1]
     cdef int ncand = <int>exponents.shape[0], d = <int>exponents.shape[1]
-    cdef int n_out = <int>combos.shape[0], a, b, N = k + include_centre
+    cdef int n_out = <int>combos.shape[0], a, b, N = k + include_centre, nuse = 0, maxdeg = 0
     cdef bint use_basis = bases.shape[0] > 0
     cdef int nscratch = N * d + N + N * N + N * ncand + N + ncand + N + D + k + 4
     cdef double* scratch
@@ -128,6 +130,12 @@ def orthopoly_stencils(
     cdef double acc, r2, h, mr, t, wj
     cdef int n_acc, comp, p0, q, ii, t_out, ok
     cdef unsigned long long mask
+    for q in range(ncand):
+        if degree[q] <= order:
+            nuse = q + 1
+    for q in range(n_out):
+        if target_degree[q] > maxdeg:
+            maxdeg = target_degree[q]
     with nogil, parallel(num_threads=n_threads):
         # per-thread scratch (C arrays declared at function level are shared by threads)
         scratch = <double*> malloc(nscratch * sizeof(double))
@@ -173,8 +181,8 @@ def orthopoly_stencils(
                 for t_out in range(n_out):
                     centre_weights[i * n_out + t_out] = NAN
                 diagnostics[i, 0] = 0.0
-                diagnostics[i, 1] = NAN
-                diagnostics[i, 2] = NAN
+                diagnostics[i, 1] = -1.0
+                diagnostics[i, 2] = 0.0
                 diagnostics[i, 3] = 0.0
                 rejected[i] = 0
                 complete_order[i] = -1
@@ -194,11 +202,11 @@ def orthopoly_stencils(
                     acc = t
             if include_centre:
                 s[0] = acc
-            n_acc = _basis(y, s, N, d, ncand, &exponents[0, 0], rtol, Q, C, acc_idx, v, coef,
+            n_acc = _basis(y, s, N, d, ncand, nuse, &exponents[0, 0], rtol, Q, C, acc_idx, v, coef,
                            &mr)
             # rejected candidates and complete order
             mask = 0
-            for q in range(ncand):
+            for q in range(nuse):
                 ok = 0
                 for ii in range(n_acc):
                     if acc_idx[ii] == q:
@@ -206,15 +214,15 @@ def orthopoly_stencils(
                 if not ok:
                     mask = mask | ((<unsigned long long>1) << q)
             rejected[i] = mask
-            comp = degree[ncand - 1]
-            for q in range(ncand):
+            comp = order
+            for q in range(nuse):
                 if (mask >> q) & 1:
                     if degree[q] - 1 < comp:
                         comp = degree[q] - 1
             complete_order[i] = comp
-            diagnostics[i, 0] = mr if comp >= order else 0.0
-            diagnostics[i, 1] = NAN
-            diagnostics[i, 2] = NAN
+            diagnostics[i, 0] = mr if comp >= maxdeg else 0.0
+            diagnostics[i, 1] = comp
+            diagnostics[i, 2] = <double>mask   # exact: at most 35 candidate bits
             diagnostics[i, 3] = n_acc
             for t_out in range(n_out):
                 if target_degree[t_out] > comp:

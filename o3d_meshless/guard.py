@@ -11,6 +11,13 @@ scaled to unit radius). A failing row is recomputed with ``GROWTH`` × more neig
 up to ``MAX_FACTOR`` × the base ``k``; a row failing the rank test at the largest
 neighbourhood is then recomputed at a lower order. Rows that still fail keep their last
 stencil and are counted and reported — never hidden, never set to zero.
+
+Rank fallback (method ``"taylor"``): before a rank-deficient row at the largest
+neighbourhood is sent to a lower order, it is recomputed with seed 002's rank-revealing
+monomial selection (``"orthopoly"``, centre-interpolating: the Taylor fit with the
+monomials the neighbourhood cannot support dropped). The fallback stencil is kept when
+every requested derivative is representable (finite weights) and the row then passes the
+guard; otherwise the row goes on as before. Such rows are marked in ``Stencils.fallback``.
 """
 from __future__ import annotations
 
@@ -45,6 +52,8 @@ class Stencils:
     diagnostics : ndarray of shape (n, 4) — see ``stencils.DIAGNOSTIC_NAMES``
     failed : ndarray of shape (n,), bool — rows that fail the guard at every attempt
     enlarged : ndarray of shape (n,), bool — rows the guard recomputed
+    fallback : ndarray of shape (n,), bool or None — rows whose stencil comes from the
+        rank-revealing (orthopoly) fallback; their diagnostics columns 1–2 are NaN
     """
 
     indptr: np.ndarray
@@ -56,6 +65,7 @@ class Stencils:
     failed: np.ndarray
     enlarged: np.ndarray
     attempts: list = field(default_factory=list)
+    fallback: np.ndarray = None
 
 
 def _row_fails(w, diag, status, dominance_target):
@@ -71,7 +81,7 @@ def _row_fails(w, diag, status, dominance_target):
 
 def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
                      dominance_target=None, min_order=1, guard=True, bounds=False,
-                     n_threads=1):
+                     n_threads=1, kernel_options=None, fallback=True):
     """Stencils for every point of ``nb`` with the row guard applied.
 
     Parameters
@@ -87,6 +97,11 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
         Lowest order the rank fallback may use (2 for a Laplacian).
     guard : bool
         ``False`` computes every row once with the base ``k`` and order.
+    kernel_options : dict or None
+        Extra keyword options of the kernel wrapper (e.g. ``{"centre": ...}`` for
+        ``"orthopoly"``).
+    fallback : bool
+        Method ``"taylor"`` only: try the rank-revealing fallback (module docstring).
     """
     kernel, n_unknowns, _ = METHODS[method]
     n, k0 = nb.indices.shape
@@ -98,6 +113,9 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
     diagnostics = np.empty((n, 4))
     failed = np.zeros(n, dtype=bool)
     attempts = []
+    kernel_options = kernel_options or {}
+    use_fallback = fallback and guard and method == "taylor"
+    from_fallback = np.zeros(n, dtype=bool)
 
     todo = np.arange(n, dtype=np.intp)
     k, cur_order = k0, order
@@ -105,13 +123,20 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
     while True:
         w, diag, status = kernel(nb.points, nbrs, todo, bases, order=cur_order,
                                  targets=targets, weight_power=weight_power, bounds=bounds,
-                                 n_threads=n_threads)
+                                 n_threads=n_threads, **kernel_options)
         bad = _row_fails(w, diag, status, dominance_target) if guard else np.zeros(len(todo), bool)
         attempts.append({"k": k, "order": cur_order, "rows": len(todo), "failed": int(bad.sum())})
         # what to try next for the failing rows
         next_k = min(int(math.ceil(k * GROWTH)), k_cap)
         rank_bad = bad & ((diag[:, 0] < RCOND_MIN) | (status != 0))
         can_grow = next_k > k
+        fb = np.zeros(len(todo), dtype=bool)
+        if use_fallback and not can_grow and rank_bad.any():
+            fb = _rank_fallback(nb.points, nbrs, todo, bases, rank_bad, w, diag, status, bad,
+                                order=cur_order, targets=targets, weight_power=weight_power,
+                                dominance_target=dominance_target, n_threads=n_threads)
+            rank_bad &= ~fb
+            attempts[-1]["fallback"] = int(fb.sum())
         can_lower = (not can_grow) and cur_order - 1 >= min_order and rank_bad.any()
         final = ~bad | (not can_grow and not can_lower)
         if can_lower:
@@ -124,6 +149,7 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
         k_used[rows] = k
         order_used[rows] = cur_order
         failed[rows] = bad[final]
+        from_fallback[rows] = fb[final]
         todo = todo[~final]
         if len(todo) == 0:
             break
@@ -141,7 +167,7 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
     if len(chunks) == 1:                         # every row accepted at the base k
         _, nbr_rows, w_rows, _ = chunks[0]
         return Stencils(indptr, nbr_rows.reshape(-1), w_rows.reshape(-1, len(targets)), k_used,
-                        order_used, diagnostics, failed, enlarged, attempts)
+                        order_used, diagnostics, failed, enlarged, attempts, from_fallback)
     indices = np.empty(indptr[-1], dtype=np.intp)
     weights = np.empty((indptr[-1], len(targets)))
     # The first attempt covers every row and most rows keep it: copy the runs of rows
@@ -168,4 +194,29 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
     if enlarged.any():
         logger.info("guard recomputed %d of %d rows (%s)", int(enlarged.sum()), n, attempts)
     return Stencils(indptr, indices, weights, k_used, order_used, diagnostics, failed,
-                    enlarged, attempts)
+                    enlarged, attempts, from_fallback)
+
+
+def _rank_fallback(points, nbrs, todo, bases, rank_bad, w, diag, status, bad, *, order,
+                   targets, weight_power, dominance_target, n_threads):
+    """Recompute rank-deficient rows with the orthopoly selection; update in place.
+
+    Returns the mask (over ``todo``) of rows whose fallback stencil was accepted.
+    """
+    from .stencils.orthopoly import orthopoly_weights
+
+    idx = np.flatnonzero(rank_bad)
+    ow, odiag, ostatus = orthopoly_weights(points, np.ascontiguousarray(nbrs[idx]), todo[idx],
+                                           bases, order=order, targets=targets,
+                                           weight_power=weight_power, n_threads=n_threads,
+                                           centre="interpolate")
+    ok = np.isfinite(ow).all(axis=(1, 2)) & ~_row_fails(ow, odiag, ostatus, dominance_target)
+    acc = idx[ok]
+    w[acc] = ow[ok]
+    diag[acc] = odiag[ok]
+    diag[acc, 1:3] = np.nan
+    status[acc] = 0
+    bad[acc] = False
+    out = np.zeros(len(todo), dtype=bool)
+    out[acc] = True
+    return out

@@ -199,3 +199,44 @@ def test_kernel_threads_agree_and_candidates():
         np.testing.assert_array_equal(a[0], b[0])
         np.testing.assert_array_equal(a[3]["rejected"], b[3]["rejected"])
     assert len(candidates(4, 3)) == 35 and candidates(2, 2, False)[0] == (1, 0)
+
+
+def _scan_lines(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, (3, n))
+    return np.c_[x.ravel(), np.repeat([0.0, 0.01, 0.02], n)]
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+def test_taylor_guard_rank_fallback_on_scan_lines(fallback):
+    """Three scan lines: y^3 is unsupported at every k, so order-3 Taylor fails the rank
+    test. The orthopoly fallback keeps order 3 without y^3 and differentiates the cubic
+    x^3 + x y^2 exactly; without it the guard drops to order 2 (error ~1e-3)."""
+    from o3d_meshless.guard import guarded_stencils
+    from o3d_meshless.neighbors import knn
+    pts = _scan_lines()
+    st = guarded_stencils(knn(pts, 12), None, method="taylor", order=3,
+                          targets=[(1, 0), (0, 1)], fallback=fallback)
+    f = pts[:, 0] ** 3 + pts[:, 0] * pts[:, 1] ** 2
+    df = f[st.indices] - np.repeat(f, np.diff(st.indptr))
+    gx = np.add.reduceat(st.weights[:, 0] * df, st.indptr[:-1])
+    err = np.abs(gx - (3 * pts[:, 0] ** 2 + pts[:, 1] ** 2)).max()
+    assert not st.failed.any()
+    if fallback:
+        assert st.fallback.all() and (st.order_used == 3).all() and err < 1e-9
+        assert np.isnan(st.diagnostics[:, 1]).all() and (st.diagnostics[:, 0] > 0).all()
+        assert st.attempts[-1]["fallback"] == len(pts)
+    else:
+        assert not st.fallback.any() and (st.order_used == 2).all() and err > 1e-4
+
+
+def test_fallback_not_used_when_target_unrepresentable():
+    """A Laplacian needs y^2: on a single scan line the fallback cannot represent it and
+    the guard behaves as before (rows flagged failed, no NaN put into the stencils)."""
+    from o3d_meshless.guard import guarded_stencils
+    from o3d_meshless.neighbors import knn
+    pts = _scan_lines()[:200]
+    st = guarded_stencils(knn(pts, 12), None, method="taylor", order=2,
+                          targets=[{(2, 0): 1.0, (0, 2): 1.0}], min_order=2)
+    assert st.attempts[-1]["fallback"] == 0
+    assert not st.fallback.any() and st.failed.all() and np.isfinite(st.weights).all()

@@ -258,10 +258,8 @@ def _orthopoly_stencil(offsets, order, weights, centre, rtol, strict):
     cand = _orthopoly.candidates(order, d, centre == "least-squares")
     mask = int(det["rejected"][0])
     rejected = tuple(m for i, m in enumerate(cand) if (mask >> i) & 1)
-    diagnostics = dict(zip(DIAGNOSTIC_NAMES, diag[0].tolist()))
-    diagnostics["rank"] = int(diagnostics["rank"])
-    diagnostics["h_max"] = float(dist.max())
-    diagnostics["rejected_monomials"] = rejected
+    diagnostics = {"rcond": float(diag[0, 0]), "rank": int(diag[0, 3]),
+                   "h_max": float(dist.max()), "rejected_monomials": rejected}
     diagnostics["complete_order"] = comp
     sw = StencilWeights(w[0], ms, diagnostics, order=order, method="orthopoly")
     sw.centre = centre

@@ -44,8 +44,8 @@ Completeness
 ``complete_order`` of a stencil is the highest ``n`` such that every candidate monomial of
 degree ≤ ``n`` was accepted. A derivative target whose degree exceeds it cannot be
 represented faithfully (it would be a combination of derivatives): its weights are NaN,
-never zero, and the row's ``rcond`` diagnostic is 0 when the requested order is not
-complete, so the row guard treats it as rank-deficient.
+never zero, and the row's ``rcond`` diagnostic is 0 when a requested derivative is not
+representable, so the row guard treats it as rank-deficient.
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def _tables(order, dim, constant):
 
 
 def _combos(order, dim, constant, targets):
-    ms = candidates(order, dim, constant)
+    ms = candidates(order, dim, constant)     # candidates up to MAX (4): see orthopoly_weights
     index = {m: i for i, m in enumerate(ms)}
     rows = np.zeros((len(targets), len(ms)))
     tdeg = np.zeros(len(targets), dtype=np.int_)
@@ -103,8 +103,8 @@ def _combos(order, dim, constant, targets):
         for m, coef in items:
             m = tuple(m)
             if m not in index or sum(m) == 0:
-                raise ValueError(f"derivative {m} is not available at order {order} in {dim} "
-                                 "dimensions; raise `order`")
+                raise ValueError(f"derivative {m} is not available in {dim} dimensions "
+                                 "(orders 1 to 4)")
             rows[r, index[m]] = coef
             tdeg[r] = max(tdeg[r], sum(m))
     return rows, tdeg
@@ -116,17 +116,20 @@ def orthopoly_weights(points, neighbors, centers, bases, *, order, targets,
     """Run the compiled kernel on already validated arrays (registry wrapper).
 
     Same contract as :func:`o3d_meshless.stencils.taylor.taylor_weights`; ``bounds`` is
-    ignored. ``diagnostics[:, 0]`` is the smallest relative residual of an accepted
-    monomial (0 when the basis is not complete to ``order``), columns 1–2 are NaN and
-    column 3 the number of accepted monomials. With ``details=True`` a fourth item is
+    ignored. Candidates of degree ≤ ``order`` are used; ``targets`` may include
+    derivatives of degree up to 4 (those above ``order`` get NaN weights).
+    ``diagnostics[:, 0]`` is the smallest relative residual of an accepted monomial (0
+    when a requested target is not representable, so guards see a rank failure), column 1 the complete order, column 2
+    the rejected-candidate bitmask (as float, exact) and column 3 the number of accepted
+    monomials. With ``details=True`` a fourth item is
     returned: a dict with ``rejected`` (uint64 bitmask over :func:`candidates`),
     ``complete_order`` and ``centre_weights`` (m, n_targets).
     """
     check_option(centre, CENTRES, name="centre")
     constant = centre == "least-squares"
     dim = points.shape[1] if bases is None else bases.shape[1]
-    expo, fact, degree = _tables(order, dim, constant)
-    combos, tdeg = _combos(order, dim, constant, targets)
+    expo, fact, degree = _tables(4, dim, constant)
+    combos, tdeg = _combos(4, dim, constant, targets)
     m, k = neighbors.shape
     if bases is None:
         bases = np.zeros((0, dim, points.shape[1]))
