@@ -38,8 +38,9 @@ class _SurfaceOperator:
 
     def __init__(self, *, method="taylor", k=16, order=None, weights=None, normals="auto",
                  height_order=2, orient=None, guard=True, bounds=False, workers=-1,
-                 progress=None):
+                 progress=None, centre=None):
         self.method = method
+        self.centre = centre
         self.k = k
         self.order = order
         self.weights = weights
@@ -54,6 +55,12 @@ class _SurfaceOperator:
     def _check_params(self):
         name = type(self).__name__
         check_option(self.method, tuple(METHODS), name="method", owner=name)
+        if self.method == "orthopoly":
+            from .stencils.orthopoly import CENTRES
+            check_option(self.centre, (None,) + CENTRES, name="centre", owner=name)
+        elif self.centre is not None:
+            raise ValueError(f"`centre` of {name} applies to method 'orthopoly' only; got "
+                             f"{self.centre!r} with method {self.method!r}")
         # method="moments" has the fixed order 2 (MAX_ORDER): cap the class default to it
         self._order = min(self._default_order, MAX_ORDER[self.method]) if self.order is None \
             else check_int(
@@ -114,11 +121,19 @@ class _SurfaceOperator:
         st = guarded_stencils(nb, np.ascontiguousarray(frames[:, :2]), method=self.method,
                               order=self._order, targets=targets, weight_power=self._wp,
                               dominance_target=dominance_target, min_order=min_order,
-                              guard=self.guard, bounds=self.bounds, n_threads=self._n_threads)
+                              guard=self.guard, bounds=self.bounds, n_threads=self._n_threads,
+                              kernel_options=({"centre": self.centre or "interpolate"}
+                                              if self.method == "orthopoly" else None))
         diag = self.diagnostics_
         for i, name in enumerate(DIAGNOSTIC_NAMES):
-            if name != "rank" and (self.bounds or name == "rcond"):
+            if name != "rank" and (name == "rcond" or (self.bounds
+                                                     and self.method != "orthopoly")):
                 diag[name] = nb_expand(st.diagnostics[:, i], nb)
+        if self.method == "orthopoly":
+            # per point: complete order and rejected candidate monomials (bit c of
+            # rejected_mask = stencils.orthopoly.candidates(4, 2, constant)[c])
+            diag["complete_order"] = nb_expand(st.diagnostics[:, 1].astype(int), nb)
+            diag["rejected_mask"] = nb_expand(st.diagnostics[:, 2].astype(np.uint64), nb)
         diag["condition"] = nb_expand(1.0 / np.maximum(st.diagnostics[:, 0], 1e-300), nb)
         diag["k_used"] = nb_expand(st.k_used, nb)
         diag["order_used"] = nb_expand(st.order_used, nb)
@@ -161,9 +176,16 @@ class LaplaceBeltrami(_SurfaceOperator):
 
     Parameters
     ----------
-    method : {"taylor", "moments"}, default="taylor"
+    method : {"taylor", "moments", "orthopoly"}, default="taylor"
         ``"moments"``: seed 000's moment coefficients (order fixed at 2, ``k >= 6``; its
         Laplacian is the unweighted order-2 Taylor one, its gradient first order).
+        ``"orthopoly"``: seed 002's orthonormal polynomials with rank-revealing monomial
+        selection (incomplete rows go through the guard like rank failures).
+    centre : {"interpolate", "least-squares"} or None, default=None
+        ``"orthopoly"`` only. ``None``/``"interpolate"``: the fit passes through the
+        centre value (use this for ``L_`` and spectra); ``"least-squares"``: the published
+        variant, centre as an ordinary least-squares point — its ``L_`` has spurious
+        near-zero and negative eigenvalues; use it for pointwise derivatives only.
     k : int, default=16
         Neighbours per point (the guard may enlarge single rows up to 3×k).
     order : int, default=2

@@ -34,6 +34,7 @@ from .guard import RCOND_MIN, guarded_stencils
 from .neighbors import knn
 from .stencils import DIAGNOSTIC_NAMES, weight_power_from
 from .stencils import moments as _moments
+from .stencils import orthopoly as _orthopoly
 from .stencils.taylor import monomials
 
 __all__ = ["ScatteredDerivatives", "scattered_gradient", "scattered_hessian",
@@ -57,14 +58,23 @@ class ScatteredDerivatives:
         (5 for order 2, 9 for order 3 in 2-D; 9 and 19 in 3-D). ``None`` uses ``2p``.
         With ``method="moments"``: ``k > d(d+3)/2`` (6 in 2-D, 10 in 3-D), default
         ``d(d+3)`` (10, 18).
-    method : {"taylor", "moments"}, default="taylor"
+    method : {"taylor", "moments", "orthopoly"}, default="taylor"
         ``"moments"``: seed 000's moment coefficients — ``D_`` then holds the first
         derivatives only, ``H_`` is ``None`` and ``L_`` is the moment Laplacian (equal to
         the unweighted order-2 Taylor one); ``order`` must be 2, ``weights`` ``None`` and
-        ``bounds`` ``False``.
-    order : int, default=2
+        ``bounds`` ``False``. ``"orthopoly"``: seed 002's discrete orthonormal
+        polynomials with rank-revealing monomial selection (see ``centre``); derivatives a
+        stencil's basis cannot represent are NaN in ``D_`` (flagged per point in
+        ``diagnostics_``), never zero.
+    order : int or "highest-complete", default=2
         Taylor order ``n`` (1–4). Gradient error ``O(h^n)``, second derivatives
-        ``O(h^{n−1})``; Hessians and Laplacians need ``n ≥ 2``.
+        ``O(h^{n−1})``; Hessians and Laplacians need ``n ≥ 2``. With
+        ``method="orthopoly"``, ``"highest-complete"`` picks per point the highest order
+        ≤ 4 whose monomial set the ``k`` neighbours support completely (no guard; ``D_``
+        holds every derivative up to 4, NaN where a point's order is lower).
+    centre : {"interpolate", "least-squares"} or None, default=None
+        ``"orthopoly"`` only (``None`` = ``"interpolate"``): fit through the centre value,
+        or the published variant with the centre as a least-squares point.
     weights : None or int, default=None
         ``None``: unweighted Taylor rows; ``0``: seed 001's classical least squares;
         ``d`` in 1..4: the seed's weights ``h_i^{-d}``.
@@ -113,8 +123,9 @@ class ScatteredDerivatives:
     """
 
     def __init__(self, *, k=None, order=2, weights=None, guard=True, bounds=False,
-                 lipschitz=None, workers=-1, method="taylor"):
+                 lipschitz=None, workers=-1, method="taylor", centre=None):
         self.method = method
+        self.centre = centre
         self.k = k
         self.order = order
         self.weights = weights
@@ -125,8 +136,25 @@ class ScatteredDerivatives:
 
     def _check_params(self, dim):
         name = type(self).__name__
-        check_option(self.method, ("taylor", "moments"), name="method", owner=name)
-        self._order = check_int(self.order, name="order", low=1, high=4, owner=name)
+        check_option(self.method, ("taylor", "moments", "orthopoly"), name="method",
+                     owner=name)
+        self._highest = False
+        if self.method == "orthopoly":
+            check_option(self.centre, (None,) + _orthopoly.CENTRES, name="centre", owner=name)
+            if isinstance(self.order, str):
+                check_option(self.order, ("highest-complete",), name="order", owner=name)
+                self._highest = True
+                self._order = 4
+            else:
+                self._order = check_int(self.order, name="order", low=1, high=4, owner=name)
+            if self.bounds or self.lipschitz is not None:
+                raise ValueError(f"`bounds`/`lipschitz` of {name} are seed 001's Taylor error "
+                                 "bounds; they need method='taylor'")
+        else:
+            if self.centre is not None:
+                raise ValueError(f"`centre` of {name} applies to method 'orthopoly' only; got "
+                                 f"{self.centre!r} with method {self.method!r}")
+            self._order = check_int(self.order, name="order", low=1, high=4, owner=name)
         if self.method == "moments":
             return self._check_moments(dim, name)
         p = len(monomials(self._order, dim))
@@ -134,7 +162,7 @@ class ScatteredDerivatives:
             self._k = 2 * p
         else:
             self._k = check_int(self.k, name="k", low=1, owner=name)
-            if self._k < p:
+            if self._k < p and not self._highest:
                 raise ValueError(f"`k` of {name} must be at least {p} for order {self._order} "
                                  f"in {dim}-D (one neighbour per unknown derivative); got "
                                  f"{self._k}: raise `k` or lower `order`")
@@ -181,10 +209,19 @@ class ScatteredDerivatives:
         if self.method == "moments":
             ms = list(_moments.monomials(2, dim))
             targets = ms + [_moments.laplacian_target(dim)]
-        st = guarded_stencils(nb, None, method=self.method, order=self._order, targets=targets,
-                              weight_power=self._wp, dominance_target=None,
-                              min_order=self._order, guard=self.guard, bounds=self.bounds,
-                              n_threads=self._n_threads)
+        opts = {}
+        if self.method == "orthopoly":
+            opts = {"centre": self.centre or "interpolate"}
+        if self._highest:
+            st = _orthopoly.highest_complete_stencils(nb, None, targets=targets,
+                                                      weight_power=self._wp,
+                                                      n_threads=self._n_threads, **opts)
+        else:
+            st = guarded_stencils(nb, None, method=self.method, order=self._order,
+                                  targets=targets, weight_power=self._wp,
+                                  dominance_target=None, min_order=self._order,
+                                  guard=self.guard, bounds=self.bounds,
+                                  n_threads=self._n_threads, kernel_options=opts)
         inv = nb.inverse
         expand = (lambda a: a) if inv is None else (lambda a: a[inv])
 
@@ -211,13 +248,25 @@ class ScatteredDerivatives:
 
         rank = st.diagnostics[:, DIAGNOSTIC_NAMES.index("rank")].astype(int)
         rcond = st.diagnostics[:, 0]
-        deficient = (rank < p) | ~(rcond >= RCOND_MIN) | ~np.isfinite(
-            np.add.reduceat(st.weights.sum(axis=1), st.indptr[:-1]))
+        if self._highest:        # lower orders are the policy, not a deficiency
+            deficient = st.failed.copy()
+        else:
+            deficient = (rank < p) | ~(rcond >= RCOND_MIN) | ~np.isfinite(
+                np.add.reduceat(st.weights.sum(axis=1), st.indptr[:-1]))
         diag = {"rcond": expand(rcond), "rank": expand(rank),
                 "rank_deficient": expand(deficient), "n_rank_deficient": int(deficient.sum()),
                 "k_used": expand(st.k_used), "enlarged": expand(st.enlarged),
                 "n_coincident": 0 if inv is None else int(len(inv) - len(nb.points)),
                 "guard_attempts": st.attempts}
+        if self.method == "orthopoly":
+            # per point: highest complete order, rejected candidate monomials (bit c of
+            # rejected_mask = candidates(4, d, constant)[c], constant included only for
+            # centre="least-squares"), order actually used
+            diag["complete_order"] = expand(st.diagnostics[:, 1].astype(int))
+            diag["rejected_mask"] = expand(st.diagnostics[:, 2].astype(np.uint64))
+            diag["n_rejected"] = expand(np.array([bin(int(b)).count("1")
+                                                  for b in st.diagnostics[:, 2]]))
+            diag["order_used"] = expand(st.order_used)
         self.diagnostics_ = diag
         if deficient.any():
             warnings.warn(f"{type(self).__name__}: {int(deficient.sum())} of {len(deficient)} "

@@ -240,3 +240,66 @@ def test_fallback_not_used_when_target_unrepresentable():
                           targets=[{(2, 0): 1.0, (0, 2): 1.0}], min_order=2)
     assert st.attempts[-1]["fallback"] == 0
     assert not st.fallback.any() and st.failed.all() and np.isfinite(st.weights).all()
+
+
+def _sphere(n=1200, seed=0):
+    p = np.random.default_rng(seed).normal(size=(n, 3))
+    return p / np.linalg.norm(p, axis=1, keepdims=True)
+
+
+def test_lb_spectrum_interpolating_vs_published_centre():
+    """Issue 4 item 3: the published LS-centre variant gives an L with hundreds of spurious
+    negative / near-zero eigenvalues; the centre-interpolating default does not."""
+    import warnings
+    p = _sphere()
+    ev = {}
+    for centre in ("interpolate", "least-squares"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            op = om.LaplaceBeltrami(k=16, method="orthopoly", centre=centre).fit(p)
+        e = np.linalg.eigvals(op.L_.toarray())
+        ev[centre] = e[np.argsort(e.real)]
+        assert op.diagnostics_["complete_order"].min() >= 2
+    good, bad = ev["interpolate"], ev["least-squares"]
+    assert (good.real > -1e-8).all() and abs(good[0]) < 1e-8
+    np.testing.assert_allclose(good[1:4].real, 2.0, rtol=0.02)
+    assert (np.abs(good) < 1.0).sum() == 1
+    assert (bad.real < -1.0).sum() > 100
+    assert (np.abs(bad) < 1.0).sum() > 5
+
+
+def test_scattered_orthopoly_and_highest_complete_on_scan_lines():
+    x, y = np.meshgrid(np.linspace(0, 1, 60), np.linspace(0, 1, 5))
+    q = np.c_[x.ravel(), 0.05 * y.ravel()]
+    f = q[:, 0] ** 2 + 3 * q[:, 1] ** 2
+    op = om.ScatteredDerivatives(method="orthopoly", order="highest-complete", k=12).fit(q)
+    used = op.diagnostics_["order_used"]
+    assert set(np.unique(used)) == {2, 3} and op.diagnostics_["n_rank_deficient"] == 0
+    np.testing.assert_allclose(op.laplacian(f), 8.0, atol=1e-8)
+    # fourth derivatives are unavailable on these rows: NaN, never zero
+    assert np.isnan(op.D_[(4, 0)] @ f).all()
+    assert (op.diagnostics_["rejected_mask"] > 0).all()
+    with pytest.warns(RuntimeWarning, match="rank-deficient"):
+        t = om.ScatteredDerivatives(method="taylor", order=3, k=12, guard=False).fit(q)
+    assert np.abs(t.laplacian(f) - 8).max() > 0.1
+
+
+def test_scattered_orthopoly_both_centres_and_bad_options():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=(1500, 2))
+    f = np.sin(2 * p[:, 0]) * np.cos(p[:, 1])
+    ex = np.c_[2 * np.cos(2 * p[:, 0]) * np.cos(p[:, 1]), -np.sin(2 * p[:, 0]) * np.sin(p[:, 1])]
+    for centre in (None, "least-squares"):
+        op = om.ScatteredDerivatives(method="orthopoly", order=3, centre=centre).fit(p)
+        assert np.abs(op.gradient(f) - ex).max() < 2e-3
+        assert (op.diagnostics_["complete_order"] == 3).all()
+    with pytest.raises(ValueError, match="centre"):
+        om.ScatteredDerivatives(method="taylor", centre="interpolate").fit(p)
+    with pytest.raises(ValueError, match="centre"):
+        om.ScatteredDerivatives(method="orthopoly", centre="both").fit(p)
+    with pytest.raises(ValueError, match="order"):
+        om.ScatteredDerivatives(method="taylor", order="highest-complete").fit(p)
+    with pytest.raises(ValueError, match="bounds"):
+        om.ScatteredDerivatives(method="orthopoly", bounds=True).fit(p)
+    with pytest.raises(ValueError, match="centre"):
+        om.LaplaceBeltrami(method="taylor", centre="least-squares").fit(_sphere(200))
