@@ -303,3 +303,68 @@ def test_scattered_orthopoly_both_centres_and_bad_options():
         om.ScatteredDerivatives(method="orthopoly", bounds=True).fit(p)
     with pytest.raises(ValueError, match="centre"):
         om.LaplaceBeltrami(method="taylor", centre="least-squares").fit(_sphere(200))
+
+
+# --- the paper's experiments (examples/seed002_orthopoly.py) ----------------------------
+def _example():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "examples" / "seed002_orthopoly.py"
+    spec = importlib.util.spec_from_file_location("seed002_example", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_section31_rates_and_rejections_2d():
+    ex = _example()
+    res = ex.section_31(2, 1, n_configs=8, ns=(8, 16, 64))
+    for n in (16, 64):
+        for order in (2, 3):
+            assert res[("f1", order, n)][1] == pytest.approx(4.0, abs=0.01)
+        # quartic reproduced exactly by a complete fourth-order fit
+        assert res[("f1", 4, n)][0].max() < 1e-12
+        assert res[("f3", 2, n)][1] == pytest.approx(3.0, abs=0.2)      # paper: 3.00
+    assert res[("f2", 2, 64)][1] == pytest.approx(4.0, abs=0.2)          # paper: 4.00
+    assert res[("f3", 3, 64)][1] == pytest.approx(4.8, abs=0.2)          # paper: 4.80
+    # 9 points (8 + centre): order 4 has 15 candidates, so at least 6 are rejected
+    assert res[("f1", 4, 8)][2] >= 6 and res[("f1", 4, 64)][2] == 0
+
+
+def test_section31_3d_incomplete_is_nan_and_rejections_fall_with_n():
+    ex = _example()
+    res = ex.section_31(3, 2, n_configs=8, ns=(8, 32, 128))
+    # 9 points cannot carry the 10 quadratic monomials: unavailable, never a number
+    assert np.isnan(res[("f2", 2, 8)][0]).all()
+    rej = [res[("f1", 4, n)][2] for n in (8, 32, 128)]
+    assert rej[0] >= 26 and rej[0] > rej[1] > rej[2] == 0
+    assert res[("f2", 2, 128)][1] == pytest.approx(4.0, abs=0.2)         # paper: 4.00
+    assert res[("f1", 4, 128)][0].max() < 1e-12
+
+
+def test_figure3_table5_monomial_sets():
+    ex = _example()
+    pts, rows = ex.figure3()
+    cand4 = [m for m in candidates(4, 2) if sum(m) == 4]
+    for n, n_rej, kept4, err in rows:
+        # generic points + centre: the first min(N+1, 15) candidates, graded lex order
+        assert n_rej == max(0, 15 - (n + 1))
+        assert kept4 == cand4[:max(0, min(5, n + 1 - 10))]
+    err = {n: e for n, _, _, e in rows}
+    # full fourth-order set from N = 14: every N < 14 is worse than 2^-17, every N >= 14 better than 2^-21
+    assert max(err[n].max() for n in range(14, 21)) < 2.0 ** -21
+    assert min(err[n].max() for n in range(6, 14)) > 2.0 ** -17
+
+
+def test_example_runs(capsys):
+    ex = _example()
+    import sys
+    argv, sys.argv = sys.argv, ["seed002_orthopoly.py"]
+    try:
+        ex.main()
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr().out
+    assert "kept 1, x1, x2, x1^2, x1x2, x2^2, x1^2x2, x1x2^2, x1^2x2^2" in out
+    assert "kept 1, x1, x2, x1^2, x1x2, x1^3" in out
+    assert "Table 4: 3-D" in out and "Fig. 3 / Table 5" in out
