@@ -109,7 +109,11 @@ class ScatteredDerivatives:
         The bounds are absolute; divide by ``‖∇f‖`` for the seed's relative ones.
     diagnostics_ : dict
         ``rcond``, ``rank`` (per point), ``rank_deficient`` (bool per point),
-        ``n_rank_deficient``, ``k_used``, ``enlarged``, ``n_coincident``, ``guard_attempts``.
+        ``n_rank_deficient``, ``k_used``, ``enlarged``, ``n_coincident``, ``guard_attempts``;
+        with ``method="orthopoly"`` also per point ``complete_order``, ``rejected_mask``
+        (bit ``c`` = ``stencils.orthopoly.candidates(4, d, constant)[c]`` rejected; the
+        constant is a candidate only for ``centre="least-squares"``), ``n_rejected`` and
+        ``order_used``. A derivative of degree above a point's complete order is NaN.
 
     Examples
     --------

@@ -368,3 +368,20 @@ def test_example_runs(capsys):
     assert "kept 1, x1, x2, x1^2, x1x2, x2^2, x1^2x2, x1x2^2, x1^2x2^2" in out
     assert "kept 1, x1, x2, x1^2, x1x2, x1^3" in out
     assert "Table 4: 3-D" in out and "Fig. 3 / Table 5" in out
+
+
+def test_user_weights_match_weighted_taylor():
+    """weights=d: rows scaled by h_j^-(1+d) as in the Taylor method; with the
+    interpolating centre and a complete basis the fits coincide."""
+    rng = np.random.default_rng(11)
+    off = rng.uniform(-1, 1, (15, 2))
+    for wts in (0, 2):
+        wo = om.stencil_weights(off, method="orthopoly", order=2, weights=wts)
+        wt = om.stencil_weights(off, method="taylor", order=2, weights=wts)
+        for m in wt:
+            np.testing.assert_allclose(wo[m], wt[m], atol=1e-9)
+        assert not np.allclose(wo[(2, 0)], om.stencil_weights(off, method="orthopoly")[(2, 0)])
+    # the published variant with weights still reproduces quadratics exactly
+    w = om.stencil_weights(off, method="orthopoly", order=2, weights=1, centre="least-squares")
+    f = 2 + off[:, 0] - off[:, 0] * off[:, 1] + 4 * off[:, 1] ** 2
+    assert w[(1, 1)] @ (f - 2) == pytest.approx(-1.0) and w[(0, 2)] @ (f - 2) == pytest.approx(8.0)
