@@ -11,6 +11,7 @@ from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt, NAN
 from scipy.linalg.cython_lapack cimport dgesvd
+from _gather cimport gather_local
 
 
 cdef inline int _moment_fit(const double* coords, int k, int d, int n_out,
@@ -34,7 +35,7 @@ cdef inline int _moment_fit(const double* coords, int k, int d, int n_out,
     cdef double h = 0.0, r2, acc, dummy = 0.0, t
     cdef int j, l, q, i, t_out, info = 0, rank_b = 0, rank_f = 0, one = 1, r
     cdef char jobs = b'S', jobn = b'N'
-    r = d * (d + 1) / 2
+    r = d * (d + 1) // 2
     for j in range(k):
         r2 = 0.0
         for q in range(d):
@@ -132,9 +133,9 @@ def moment_stencils(
         double[:, ::1] diagnostics,         # OUT (m, 4)
         int[::1] status,                    # OUT (m,) LAPACK info per stencil (-100: h = 0)
         int n_threads):
-    cdef Py_ssize_t m = neighbors.shape[0], i, j, c, nb
-    cdef int k = <int>neighbors.shape[1], D = <int>points.shape[1]
-    cdef int d = <int>grad_coef.shape[1], n_out = <int>grad_coef.shape[0], a, b
+    cdef Py_ssize_t m = neighbors.shape[0], i, c
+    cdef int k = <int>neighbors.shape[1]
+    cdef int d = <int>grad_coef.shape[1], n_out = <int>grad_coef.shape[0]
     cdef bint use_basis = bases.shape[0] > 0
     cdef int lwork = 16 * k + 64
     cdef int nfit = 4 * k * d + d + 5 * k * k + 4 * k + lwork
@@ -142,25 +143,13 @@ def moment_stencils(
     cdef double* scratch
     cdef double* coords
     cdef double* off  # per-thread (C arrays declared here would be shared by threads)
-    cdef double acc
     with nogil, parallel(num_threads=n_threads):
         scratch = <double*> malloc(nscratch * sizeof(double))
         coords = scratch + nfit
         off = coords + k * d
         for i in prange(m, schedule='static'):
             c = centers[i]
-            for j in range(k):
-                nb = neighbors[i, j]
-                for b in range(D):
-                    off[b] = points[nb, b] - points[c, b]
-                for a in range(d):
-                    if use_basis:
-                        acc = 0.0
-                        for b in range(D):
-                            acc = acc + bases[c, a, b] * off[b]
-                        coords[j * d + a] = acc
-                    else:
-                        coords[j * d + a] = off[a]
+            gather_local(points, neighbors, bases, use_basis, i, c, d, off, coords, NULL)
             status[i] = _moment_fit(coords, k, d, n_out, &grad_coef[0, 0], &lap_coef[0], rcond,
                                     scratch, lwork, &weights[i, 0, 0], &diagnostics[i, 0])
         free(scratch)

@@ -24,6 +24,7 @@
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt, pow, NAN, INFINITY
+from _gather cimport gather_local
 
 
 cdef inline int _basis(const double* y, const double* s, int N, int d, int ncand,
@@ -110,10 +111,10 @@ def orthopoly_stencils(
         int[::1] complete_order,            # OUT (m,)
         int[::1] status,                    # OUT (m,) 0 ok, -100 all neighbours at the centre
         int n_threads):
-    cdef Py_ssize_t m = neighbors.shape[0], i, j, c, nb
+    cdef Py_ssize_t m = neighbors.shape[0], i, j, c
     cdef int k = <int>neighbors.shape[1], D = <int>points.shape[1]
     cdef int ncand = <int>exponents.shape[0], d = <int>exponents.shape[1]
-    cdef int n_out = <int>combos.shape[0], a, b, N = k + include_centre, nuse = 0, maxdeg = 0
+    cdef int n_out = <int>combos.shape[0], a, N = k + include_centre, nuse = 0, maxdeg = 0
     cdef bint use_basis = bases.shape[0] > 0
     cdef int nscratch = N * d + N + N * N + N * ncand + N + ncand + N + D + k + 4
     cdef double* scratch
@@ -127,7 +128,7 @@ def orthopoly_stencils(
     cdef double* off
     cdef double* dP
     cdef int* acc_idx
-    cdef double acc, r2, h, mr, t, wj
+    cdef double acc, h, mr, t, wj
     cdef int n_acc, comp, p0, q, ii, t_out, ok
     cdef unsigned long long mask
     for q in range(ncand):
@@ -151,28 +152,11 @@ def orthopoly_stencils(
         dist = off + D
         for i in prange(m, schedule='static'):
             c = centers[i]
-            h = 0.0
             p0 = include_centre
             if include_centre:
                 for a in range(d):
                     y[a] = 0.0
-            for j in range(k):
-                nb = neighbors[i, j]
-                r2 = 0.0
-                for b in range(D):
-                    off[b] = points[nb, b] - points[c, b]
-                    r2 = r2 + off[b] * off[b]
-                dist[j] = sqrt(r2)
-                if dist[j] > h:
-                    h = dist[j]
-                for a in range(d):
-                    if use_basis:
-                        acc = 0.0
-                        for b in range(D):
-                            acc = acc + bases[c, a, b] * off[b]
-                        y[(p0 + j) * d + a] = acc
-                    else:
-                        y[(p0 + j) * d + a] = off[a]
+            h = gather_local(points, neighbors, bases, use_basis, i, c, d, off, &y[p0 * d], dist)
             if h == 0.0:
                 status[i] = -100
                 for j in range(k):

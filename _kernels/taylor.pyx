@@ -4,6 +4,7 @@
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
 from _taylor_core cimport taylor_fit, taylor_scratch_size
+from _gather cimport gather_local
 
 
 def taylor_stencils(
@@ -22,17 +23,16 @@ def taylor_stencils(
         double[:, ::1] diagnostics,         # OUT (m, 4)
         int[::1] status,                    # OUT (m,) LAPACK info per stencil
         int n_threads):
-    cdef Py_ssize_t m = neighbors.shape[0], i, j, c, nb
-    cdef int k = <int>neighbors.shape[1], D = <int>points.shape[1]
+    cdef Py_ssize_t m = neighbors.shape[0], i, c
+    cdef int k = <int>neighbors.shape[1]
     cdef int p = <int>exponents.shape[0], d = <int>exponents.shape[1]
-    cdef int n_out = <int>combos.shape[0], a, b
+    cdef int n_out = <int>combos.shape[0]
     cdef bint use_basis = bases.shape[0] > 0
     cdef int nscratch = taylor_scratch_size(k, p, n_out) + k * d + k + 3
     cdef double* scratch
     cdef double* coords
     cdef double* dist
     cdef double* off  # per-thread (C arrays declared here would be shared by threads)
-    cdef double acc, r2
     with nogil, parallel(num_threads=n_threads):
         scratch = <double*> malloc(nscratch * sizeof(double))
         coords = scratch + taylor_scratch_size(k, p, n_out)
@@ -40,21 +40,7 @@ def taylor_stencils(
         off = dist + k
         for i in prange(m, schedule='static'):
             c = centers[i]
-            for j in range(k):
-                nb = neighbors[i, j]
-                r2 = 0.0
-                for b in range(D):
-                    off[b] = points[nb, b] - points[c, b]
-                    r2 = r2 + off[b] * off[b]
-                dist[j] = r2 ** 0.5
-                for a in range(d):
-                    if use_basis:
-                        acc = 0.0
-                        for b in range(D):
-                            acc = acc + bases[c, a, b] * off[b]
-                        coords[j * d + a] = acc
-                    else:
-                        coords[j * d + a] = off[a]
+            gather_local(points, neighbors, bases, use_basis, i, c, d, off, coords, dist)
             status[i] = taylor_fit(coords, dist, k, d, p, &exponents[0, 0], &inv_fact[0],
                                    &degree[0], &combos[0, 0], n_out, weight_power, rcond,
                                    want_bounds, scratch, &weights[i, 0, 0], &diagnostics[i, 0])
