@@ -55,6 +55,19 @@ cdef inline void _gram(const double* A, int k, int p, double* G) noexcept nogil:
             G[q * p + r] = acc
 
 
+cdef inline int _singular_values(char jobz, double* G, int p, double* S, double* work,
+                                 int lwork) noexcept nogil:
+    """sigma_r = sqrt(eigenvalues of G = A^T A), ascending, into S (eigenvectors into G
+    when jobz == 'V'); returns LAPACK info."""
+    cdef char uplo = b'U'
+    cdef int info = 0, r
+    dsyev(&jobz, &uplo, &p, G, &p, S, work, &lwork, &info)
+    if info == 0:
+        for r in range(p):
+            S[r] = sqrt(S[r]) if S[r] > 0 else 0.0
+    return info
+
+
 cdef inline int _fail(double* out, int n, double* diag, int info) noexcept nogil:
     cdef int j
     for j in range(n):
@@ -106,11 +119,9 @@ cdef inline int taylor_fit(
     if need_rcond:
         for j in range(p * p):
             U[j] = VT[j]
-        dsyev(&jobn, &uplo, &p, U, &p, S, work, &lwork, &info)
+        info = _singular_values(jobn, U, p, S, work, lwork)
         if info != 0:
             return _fail(out, k * n_out, diag, info)
-        for r in range(p):
-            S[r] = sqrt(S[r]) if S[r] > 0 else 0.0
         for r in range(p):
             if S[r] > rcond * S[p - 1]:
                 rank += 1
@@ -130,12 +141,10 @@ cdef inline int taylor_fit(
         dpotrs(&uplo, &p, &n_out, VT, &p, U, &p, &info)
     if info != 0:
         _gram(A, k, p, VT)
-        dsyev(&jobv, &uplo, &p, VT, &p, S, work, &lwork, &info)
+        # column r of VT (column-major) becomes the eigenvector v_r of sigma_r^2
+        info = _singular_values(jobv, VT, p, S, work, lwork)
         if info != 0:
             return _fail(out, k * n_out, diag, info)
-        # ascending eigenvalues lambda_r = sigma_r^2; column r of VT (column-major) = v_r
-        for r in range(p):
-            S[r] = sqrt(S[r]) if S[r] > 0 else 0.0
         # y_o = V diag(1/S^2) V^T (rho-scaled combos), truncated below rcond
         for o in range(n_out):
             for r in range(p):

@@ -32,7 +32,7 @@ from ._validation import (check_bool, check_int, check_option, check_points, che
 from .bounds import bound_factors, error_bounds
 from .guard import RCOND_MIN, guarded_stencils
 from .neighbors import knn
-from .stencils import DIAGNOSTIC_NAMES, weight_power_from
+from .stencils import DIAGNOSTIC_NAMES, METHODS, weight_power_from
 from .stencils import moments as _moments
 from .stencils import orthopoly as _orthopoly
 from .stencils.taylor import monomials
@@ -140,8 +140,7 @@ class ScatteredDerivatives:
 
     def _check_params(self, dim):
         name = type(self).__name__
-        check_option(self.method, ("taylor", "moments", "orthopoly"), name="method",
-                     owner=name)
+        check_option(self.method, tuple(METHODS), name="method", owner=name)
         self._highest = False
         if self.method == "orthopoly":
             check_option(self.centre, (None,) + _orthopoly.CENTRES, name="centre", owner=name)

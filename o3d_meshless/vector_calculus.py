@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from ._validation import check_bool, check_values
+from ._validation import check_bool, check_option, check_values
 
 __all__ = ["FieldCalculus", "field_gradient", "field_divergence", "curl", "field_laplacian"]
 
@@ -95,9 +95,7 @@ class FieldCalculus:
         """Build the matrices for ``geometry_or_points``; returns ``self``."""
         from .stencils import METHODS
 
-        if self.method not in METHODS:
-            raise ValueError(f"`method` of FieldCalculus must be one of {tuple(METHODS)}; "
-                             f"got {self.method!r}")
+        check_option(self.method, tuple(METHODS), name="method", owner="FieldCalculus")
         if self.method == "moments" and self.order not in (None, 2):
             raise ValueError(f"`order` of FieldCalculus must be None or 2 for method "
                              f"'moments' (its order is fixed); got {self.order!r}")

@@ -110,6 +110,19 @@ class StencilWeights(Mapping):
                 f"k={len(next(iter(self._w.values())))}, derivatives=[{keys}])")
 
 
+def _one_stencil(off):
+    """Kernel inputs for a single stencil given its validated (k, d) offsets:
+    ``(dist, points, neighbours)`` with the centre as point 0. Rejects zero offsets."""
+    dist = np.linalg.norm(off, axis=1)
+    if (dist == 0).any():
+        j = int(np.flatnonzero(dist == 0)[0])
+        raise ValueError(f"`offsets` row {j} is zero: a neighbour coincides with the centre; "
+                         "drop it (coincident points carry no derivative information)")
+    points = np.vstack([np.zeros((1, off.shape[1])), off])
+    nbrs = np.arange(1, len(off) + 1, dtype=np.intp)[None, :]
+    return dist, points, nbrs
+
+
 def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=None,
                     rtol=None, strict=False):
     """Derivative weights of one stencil from neighbour offsets.
@@ -188,13 +201,7 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=N
     if k < p:
         raise ValueError(f"`offsets` must have at least {p} rows for order {order} in {d}-D "
                          f"(one per unknown derivative); got {k}: add neighbours or lower `order`")
-    dist = np.linalg.norm(off, axis=1)
-    if (dist == 0).any():
-        j = int(np.flatnonzero(dist == 0)[0])
-        raise ValueError(f"`offsets` row {j} is zero: a neighbour coincides with the centre; "
-                         "drop it (coincident points carry no derivative information)")
-    points = np.vstack([np.zeros((1, d)), off])
-    nbrs = np.arange(1, k + 1, dtype=np.intp)[None, :]
+    dist, points, nbrs = _one_stencil(off)
     ms = monomials(order, d)
     targets = list(ms)
     if method == "moments":
@@ -226,13 +233,7 @@ def _orthopoly_stencil(offsets, order, weights, centre, rtol, strict):
     else:
         order = check_int(order, name="order", low=1, high=MAX_ORDER["orthopoly"])
     wp = weight_power_from(weights)
-    dist = np.linalg.norm(off, axis=1)
-    if (dist == 0).any():
-        j = int(np.flatnonzero(dist == 0)[0])
-        raise ValueError(f"`offsets` row {j} is zero: a neighbour coincides with the centre; "
-                         "drop it (coincident points carry no derivative information)")
-    points = np.vstack([np.zeros((1, d)), off])
-    nbrs = np.arange(1, k + 1, dtype=np.intp)[None, :]
+    dist, points, nbrs = _one_stencil(off)
 
     def run(n):
         ms = _orthopoly.monomials(n, d)
