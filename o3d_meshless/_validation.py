@@ -17,6 +17,7 @@ __all__ = [
     "check_option",
     "check_bool",
     "n_threads_from_workers",
+    "check_stencil_arrays",
 ]
 
 
@@ -106,3 +107,30 @@ def n_threads_from_workers(workers):
     if workers < 0:
         return max(1, ncpu + 1 + workers)
     return workers
+
+
+def check_stencil_arrays(points, neighbors, centers, bases, dim):
+    """Guard the compiled stencil kernels: every index they follow must be in range.
+
+    The kernel wrappers are public (``o3d_meshless.stencils.<method>``), so a bad index
+    must give a ``ValueError`` here, not an out-of-bounds read inside ``nogil`` code.
+    Dtypes and contiguity are enforced by the kernels' typed memoryviews (TypeError or
+    ValueError, never a crash); this checks what they cannot: shapes and index ranges.
+    """
+    n, D = points.shape
+    if D not in (2, 3):
+        raise ValueError(f"`points` must have shape (n, 2) or (n, 3); got {points.shape}")
+    if neighbors.ndim != 2 or neighbors.shape[1] < 1 or centers.shape != neighbors.shape[:1]:
+        raise ValueError(f"`neighbors` must have shape (m, k) with k >= 1 and `centers` shape "
+                         f"(m,); got {neighbors.shape} and {centers.shape}")
+    for name, idx in (("neighbors", neighbors), ("centers", centers)):
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise ValueError(f"`{name}` must index `points` (0 <= i < {n}); got values in "
+                             f"[{idx.min()}, {idx.max()}]")
+    if bases is None:
+        if dim != D:
+            raise ValueError(f"without `bases` the local dimension equals the points' ({D}); "
+                             f"got {dim}")
+    elif bases.ndim != 3 or bases.shape[0] != n or bases.shape[1] < dim or bases.shape[2] != D:
+        raise ValueError(f"`bases` must have shape (n_points, >= {dim}, {D}) = ({n}, {dim}, {D}); "
+                         f"got {bases.shape}")

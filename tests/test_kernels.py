@@ -486,3 +486,22 @@ def test_areas_threads_bitwise(random_sphere):
     a2, o2 = assembly.lumped_areas(nb, F, n_threads=2)
     np.testing.assert_array_equal(a1, a2, err_msg="areas: 1 vs 2 threads")
     assert o1 == o2
+
+
+@pytest.mark.parametrize("method", ["taylor", "moments", "orthopoly"])
+def test_kernel_wrappers_reject_out_of_range_indices_and_bad_bases(method):
+    """The wrappers are public: bad indices must raise before the nogil kernels run."""
+    from o3d_meshless.stencils import METHODS
+
+    kernel = METHODS[method][0]
+    pts = np.random.default_rng(0).normal(size=(20, 2))
+    centre = np.zeros(1, dtype=np.intp)
+    good = np.arange(1, 10, dtype=np.intp)[None, :]
+    for nbrs, match in ((good + 90, "`neighbors` must index"), (good - 2, "`neighbors` must index")):
+        with pytest.raises(ValueError, match=match):
+            kernel(pts, nbrs, centre, None, order=2, targets=[(1, 0)], weight_power=-1.0)
+    with pytest.raises(ValueError, match="`centers` must index"):
+        kernel(pts, good, centre + 20, None, order=2, targets=[(1, 0)], weight_power=-1.0)
+    with pytest.raises(ValueError, match="`bases` must have shape"):
+        kernel(pts, good, centre, np.zeros((5, 2, 2)), order=2, targets=[(1, 0)],
+               weight_power=-1.0)

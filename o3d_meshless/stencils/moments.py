@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_stencil_arrays
+
 from .._kernels.moments import moment_stencils
 
 __all__ = ["moments_weights", "n_unknowns", "monomials", "min_neighbours", "check_k",
@@ -129,6 +131,7 @@ def moments_weights(points, neighbors, centers, bases, *, order, targets,
     if weight_power != -1.0:
         raise ValueError("method 'moments' is unweighted (the seed's fit); pass weights=None")
     dim = points.shape[1] if bases is None else bases.shape[1]
+    check_stencil_arrays(points, neighbors, centers, bases, dim)
     m, k = neighbors.shape
     check_k(k, dim)
     grad, lap = _split_targets(targets, dim)

@@ -55,7 +55,7 @@ from math import factorial
 import numpy as np
 
 from .._kernels.orthopoly import orthopoly_basis, orthopoly_stencils
-from .._validation import check_int, check_option, check_points
+from .._validation import check_int, check_option, check_points, check_stencil_arrays
 from .taylor import monomials as _taylor_monomials
 
 __all__ = ["monomials", "n_unknowns", "orthopoly_weights", "select_monomials",
@@ -128,6 +128,7 @@ def orthopoly_weights(points, neighbors, centers, bases, *, order, targets,
     check_option(centre, CENTRES, name="centre")
     constant = centre == "least-squares"
     dim = points.shape[1] if bases is None else bases.shape[1]
+    check_stencil_arrays(points, neighbors, centers, bases, dim)
     expo, fact, degree = _tables(4, dim, constant)
     combos, tdeg = _combos(4, dim, constant, targets)
     m, k = neighbors.shape

@@ -17,6 +17,8 @@ from math import factorial
 
 import numpy as np
 
+from .._validation import check_stencil_arrays
+
 from .._kernels.taylor import taylor_stencils
 
 __all__ = ["monomials", "n_unknowns", "taylor_weights", "RCOND"]
@@ -110,6 +112,7 @@ def taylor_weights(points, neighbors, centers, bases, *, order, targets,
     status : ndarray of shape (m,), int32 — LAPACK info (0 = ok).
     """
     dim = points.shape[1] if bases is None else bases.shape[1]
+    check_stencil_arrays(points, neighbors, centers, bases, dim)
     expo, inv_fact, degree = _tables(order, dim)
     combos = np.ascontiguousarray(combos_for(order, dim, targets))
     m, k = neighbors.shape
