@@ -17,7 +17,8 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from ._kernels.frames import pca_height_frames
-from ._validation import check_int, check_option, check_points, n_threads_from_workers
+from ._validation import (check_int, check_option, check_points, check_stencil_arrays,
+                          n_threads_from_workers)
 from .stencils.taylor import _tables
 
 __all__ = ["estimate_frames", "frames_from_normals", "orient_normals", "pca_frames"]
@@ -72,6 +73,9 @@ def pca_frames(points, neighbors, *, height_order=2, n_threads=1):
         0 ok, 1 degenerate (collinear) neighbourhood, negative: LAPACK failure.
     """
     n = len(points)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise ValueError(f"`points` must have shape (n, 3); got {points.shape}")
+    check_stencil_arrays(points, neighbors, np.arange(n, dtype=np.intp), None, 3)
     if height_order:
         expo, inv_fact, degree = _tables(height_order, 2)
     else:

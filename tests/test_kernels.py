@@ -505,3 +505,9 @@ def test_kernel_wrappers_reject_out_of_range_indices_and_bad_bases(method):
     with pytest.raises(ValueError, match="`bases` must have shape"):
         kernel(pts, good, centre, np.zeros((5, 2, 2)), order=2, targets=[(1, 0)],
                weight_power=-1.0)
+
+
+def test_pca_frames_rejects_out_of_range_neighbours():
+    pts = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match="`neighbors` must index"):
+        pca_frames(pts, np.full((20, 5), 20, dtype=np.intp))
