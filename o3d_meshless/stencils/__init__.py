@@ -17,6 +17,11 @@ Registered methods
     order 1–4, centre-interpolating (default) or published least-squares centre; a
     derivative the stencil's basis cannot represent gets NaN weights (see
     :mod:`o3d_meshless.stencils.orthopoly`).
+``"clsgsp"``, ``"lsgsp"``
+    Seed 003's ghost-sample-point reconstructions: RBFs centred on a fixed layout of
+    ghost points plus polynomials of degree ``order`` (1–4), constrained through the
+    centre value (``"clsgsp"``) or not (``"lsgsp"``); first and second derivatives; options
+    ``rbf``, ``shape``, ``ghosts`` (see :mod:`o3d_meshless.stencils.gsp`).
 """
 from __future__ import annotations
 
@@ -25,11 +30,13 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._validation import check_int, check_option, check_points
+from . import gsp as _gsp
 from . import moments as _moments
 from . import orthopoly as _orthopoly
 from . import taylor as _taylor
 
-__all__ = ["stencil_weights", "StencilWeights", "METHODS", "weight_power_from"]
+__all__ = ["stencil_weights", "StencilWeights", "METHODS", "weight_power_from",
+           "method_options", "GSP_METHODS"]
 
 #: method name -> (kernel wrapper, function giving the number of unknowns)
 METHODS = {
@@ -39,10 +46,41 @@ METHODS = {
     # n_unknowns of "orthopoly" is the least k for a complete basis (fewer is allowed:
     # the basis is then incomplete and the missing derivatives are NaN)
     "orthopoly": (_orthopoly.orthopoly_weights, _orthopoly.n_unknowns, _orthopoly.monomials),
+    # order = polynomial degree; derivatives of order 1 and 2 only
+    "clsgsp": (_gsp.clsgsp_weights, _gsp.n_unknowns, _gsp.monomials),
+    "lsgsp": (_gsp.lsgsp_weights, _gsp.n_unknowns, _gsp.monomials),
 }
 
 #: orders each method supports
-MAX_ORDER = {"taylor": 4, "moments": 2, "orthopoly": 4}
+MAX_ORDER = {"taylor": 4, "moments": 2, "orthopoly": 4, "clsgsp": 4, "lsgsp": 4}
+
+#: methods taking seed 003's ``rbf``, ``shape`` and ``ghosts`` options
+GSP_METHODS = ("clsgsp", "lsgsp")
+
+
+def method_options(method, *, centre=None, rbf=None, shape=None, ghosts=None, owner=None):
+    """Keyword options of ``method``'s kernel wrapper from the public method-specific options.
+
+    ``centre`` belongs to ``"orthopoly"``; ``rbf``, ``shape``, ``ghosts`` to the GSP methods.
+    An option given to a method it does not apply to is a ``ValueError`` naming it.
+    """
+    where = f" of {owner}" if owner else ""
+    given = {"centre": centre, "rbf": rbf, "shape": shape, "ghosts": ghosts}
+    own = {"orthopoly": ("centre",)}.get(method, ("rbf", "shape", "ghosts")
+                                         if method in GSP_METHODS else ())
+    for opt, val in given.items():
+        if val is not None and opt not in own:
+            users = "'orthopoly'" if opt == "centre" else "'clsgsp'/'lsgsp'"
+            raise ValueError(f"`{opt}`{where} applies to method {users} only; got {val!r} "
+                             f"with method {method!r}")
+    if method == "orthopoly":
+        centre = "interpolate" if centre is None else centre
+        check_option(centre, _orthopoly.CENTRES, name="centre", owner=owner)
+        return {"centre": centre}
+    if method in GSP_METHODS:
+        rbf, shape, ghosts = _gsp.check_gsp_options(rbf, shape, ghosts, owner=owner)
+        return {"rbf": rbf, "shape": shape, "ghosts": ghosts}
+    return {}
 
 DIAGNOSTIC_NAMES = ("rcond", "sigma_min_A", "sigma_min_A21", "rank")
 
@@ -124,7 +162,7 @@ def _one_stencil(off):
 
 
 def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=None,
-                    rtol=None, strict=False):
+                    rtol=None, strict=False, rbf=None, shape=None, ghosts=None):
     """Derivative weights of one stencil from neighbour offsets.
 
     Parameters
@@ -132,7 +170,7 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=N
     offsets : array_like of shape (k, d)
         Neighbour positions minus the centre, ``d`` = 2 (planar / tangent-plane
         coordinates) or 3 (volumetric). No row may be zero.
-    method : {"taylor", "moments"}, default="taylor"
+    method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
         Stencil method (see :data:`METHODS`). ``"moments"`` (seed 000) returns the first
         derivatives and the key ``"laplacian"``; it needs ``order=2``, ``weights=None``
         and ``k > d(d+3)/2`` offsets.
@@ -150,6 +188,13 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=N
         derivatives). Both are applied as ``Σ_j w_j (f_j − f₀)`` (see
         :mod:`o3d_meshless.stencils.orthopoly`); the centre weight, ``−Σ_j w_j``, is in
         ``.centre_weight``.
+    rbf, shape, ghosts :
+        ``"clsgsp"``/``"lsgsp"`` only (seed 003): radial kernel (default ``"gaussian"``),
+        scale-free shape parameter ``c·r̄²`` and ghost layout (default ``"circle"``: 8
+        ghosts on the circle of radius the mean neighbour distance); see
+        :mod:`o3d_meshless.stencils.gsp`. ``order`` is the polynomial degree (1–4);
+        derivatives of order 1 and 2 are returned, with ``.centre_weight`` (for
+        ``"lsgsp"`` the centre's own least-squares weight).
     rtol : float or None
         ``"orthopoly"`` only: relative threshold of the monomial rank test (default
         :data:`o3d_meshless.stencils.orthopoly.RTOL`).
@@ -181,12 +226,14 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=N
     (2.0, 1.0)
     """
     check_option(method, tuple(METHODS), name="method")
+    opts = method_options(method, centre=centre, rbf=rbf, shape=shape, ghosts=ghosts)
     if method == "orthopoly":
         return _orthopoly_stencil(offsets, order, weights, centre, rtol, strict)
-    for opt, val in (("centre", centre), ("rtol", rtol)):
-        if val is not None:
-            raise ValueError(f"`{opt}` applies to method 'orthopoly' only; got {val!r} "
-                             f"with method {method!r}")
+    if rtol is not None:
+        raise ValueError(f"`rtol` applies to method 'orthopoly' only; got {rtol!r} "
+                         f"with method {method!r}")
+    if method in GSP_METHODS:
+        return _gsp_stencil(offsets, method, order, weights, opts)
     off = check_points(offsets, name="offsets", dims=(2, 3), min_points=1)
     order = check_int(order, name="order", low=1, high=MAX_ORDER[method])
     wp = weight_power_from(weights)
@@ -215,6 +262,35 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=N
     diagnostics["rank"] = int(diagnostics["rank"])
     diagnostics["h_max"] = float(dist.max())
     return StencilWeights(w[0], ms, diagnostics, order=order, method=method)
+
+
+def _gsp_stencil(offsets, method, order, weights, opts):
+    off = check_points(offsets, name="offsets", dims=(2, 3), min_points=1)
+    order = check_int(order, name="order", low=1, high=MAX_ORDER[method])
+    if weights is not None:
+        raise ValueError(f"`weights` must be None for method {method!r} (the seed's fit is "
+                         f"unweighted); got {weights!r}")
+    k, d = off.shape
+    p = _gsp.n_unknowns(order, d)
+    if k < p:
+        raise ValueError(f"`offsets` must have at least {p} rows for polynomial degree {order} "
+                         f"in {d}-D (one per polynomial term); got {k}: add neighbours or lower "
+                         "`order`")
+    _gsp.ghost_layout(opts["ghosts"], d)            # layout errors before any work
+    dist, points, nbrs = _one_stencil(off)
+    ms = _gsp.monomials(order, d)
+    w, diag, status, centre = _gsp.gsp_weights(
+        points, nbrs, np.zeros(1, dtype=np.intp), None, order=order, targets=list(ms),
+        constrained=method == "clsgsp", details=True, **opts)
+    if status[0] != 0:
+        raise RuntimeError(f"LAPACK failed on this stencil (info={int(status[0])})")
+    diagnostics = dict(zip(DIAGNOSTIC_NAMES, diag[0].tolist()))
+    diagnostics["rank"] = int(diagnostics["rank"])
+    diagnostics["h_max"] = float(dist.max())
+    sw = StencilWeights(w[0], ms, diagnostics, order=order, method=method)
+    sw.centre_weight = dict(zip(ms, centre[0].tolist()))
+    sw.options = dict(opts)
+    return sw
 
 
 def _orthopoly_stencil(offsets, order, weights, centre, rtol, strict):

@@ -1,0 +1,267 @@
+# Ghost-sample-point stencils (seed 003: Ying, Chu & Leung, CLS-GSP / LS-GSP).
+#
+# Per stencil, in coordinates divided by rbar (the mean distance of the neighbours from
+# the centre, so that the shape parameter c rbar^2 is scale-free):
+#   basis     CLS: psi_m(y) = phi(|y - g_m|) - phi(|g_m|),  P_j = monomials of degree 1..n
+#             LS:  phi_m(y) = phi(|y - g_m|),               P_j = monomials of degree 0..n
+#   rows      CLS: the k neighbours;  LS: the centre and the k neighbours
+#   system    A = [[Psi, P], [Phat^T, 0]]   ((rows + l) x (G + l)),  Phat = P at the ghosts
+#   weights   w = first `rows` entries of (A^T)^+ b,  b = [D psi_m(0); D P_j(0)]
+# (A^T)^+ = U S^+ V^T from one SVD A = U S V^T, dropping singular values below
+# rcond * sigma_max (the seed's rank tolerance). No validation here:
+# o3d_meshless.stencils.gsp checks shapes, indices, ghosts and targets before calling.
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport malloc, free
+from libc.math cimport sqrt, exp, NAN
+from scipy.linalg.cython_lapack cimport dgesvd
+from _gather cimport gather_local
+from _taylor_core cimport monomial, _singular_values
+
+
+cdef inline void _rbf(int kind, double s, double* f) noexcept nogil:
+    """f(s), f'(s), f''(s) of phi(r) = f(c r^2) at s = c r^2."""
+    cdef double q, t
+    if kind == 0:            # Gaussian exp(-s)
+        t = exp(-s)
+        f[0] = t
+        f[1] = -t
+        f[2] = t
+    elif kind == 1:          # multiquadric sqrt(1 + s)
+        q = sqrt(1.0 + s)
+        f[0] = q
+        f[1] = 0.5 / q
+        f[2] = -0.25 / (q * q * q)
+    elif kind == 2:          # inverse multiquadric 1 / sqrt(1 + s)
+        q = sqrt(1.0 + s)
+        f[0] = 1.0 / q
+        f[1] = -0.5 / (q * q * q)
+        f[2] = 0.75 / (q * q * q * q * q)
+    else:                    # inverse quadratic 1 / (1 + s)
+        t = 1.0 / (1.0 + s)
+        f[0] = t
+        f[1] = -t * t
+        f[2] = 2.0 * t * t * t
+
+
+cdef inline int gsp_scratch_size(int k, int d, int g, int l, int n_out) noexcept nogil:
+    cdef int M = k + 1 + l, N = g + l
+    cdef int mn = M if M < N else N
+    cdef int mx = M if M > N else N
+    cdef int lw = 4 * (3 * mn + mx if 3 * mn + mx > 5 * mn else 5 * mn) + 64 * (M + N)
+    # A + S + U + VT + b + t + PtP + eig + coords(scaled) + ghosts(scaled) + work
+    return M * N + mn + M * mn + mn * N + N + mn + l * l + l + (k + 1) * d + g * d + lw
+
+
+cdef inline double _phi_derivative(const long* e, int d, const double* u, double c,
+                                   const double* f) noexcept nogil:
+    """D^e of phi(|x - g|) at x = 0 for |e| in {1, 2}; u = -g, f = (f, f', f'') at c|u|^2."""
+    cdef int a, i = -1, j = -1, deg = 0
+    for a in range(d):
+        if e[a] == 2:
+            i = a
+            j = a
+        elif e[a] == 1:
+            if i < 0:
+                i = a
+            else:
+                j = a
+        deg = deg + <int>e[a]
+    if deg == 1:
+        return f[1] * 2.0 * c * u[i]
+    if i == j:
+        return f[2] * 4.0 * c * c * u[i] * u[i] + f[1] * 2.0 * c
+    return f[2] * 4.0 * c * c * u[i] * u[j]
+
+
+cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
+                         const double* ghosts, int g, bint half_max, int kind, double shape,
+                         const long* pexpo, int l, const long* dexpo, const double* dfact,
+                         const long* ddeg, int p, const double* combos, int n_out,
+                         double rcond, double* scratch, double* out, double* centre_out,
+                         double* diag) noexcept nogil:
+    cdef int n = k if constrained else k + 1          # sample rows
+    cdef int M = n + l, N = g + l
+    cdef int mn = M if M < N else N
+    cdef int mx = M if M > N else N
+    cdef int lwork = 4 * (3 * mn + mx if 3 * mn + mx > 5 * mn else 5 * mn) + 64 * (M + N)
+    cdef double* A = scratch                 # (M, N) column-major
+    cdef double* S = A + M * N               # (mn,)
+    cdef double* U = S + mn                  # (M, mn) column-major
+    cdef double* VT = U + M * mn             # (mn, N) column-major
+    cdef double* b = VT + mn * N             # (N,)
+    cdef double* t = b + N                   # (mn,)
+    cdef double* PtP = t + mn                # (l, l)
+    cdef double* eig = PtP + l * l           # (l,)
+    cdef double* y = eig + l                 # (n, d) scaled sample coordinates
+    cdef double* gh = y + (k + 1) * d        # (g, d) scaled ghosts
+    cdef double* work = gh + g * d
+    cdef double rbar = 0.0, h = 0.0, r2, acc, gs, s0, scale, coef
+    cdef double f[3]
+    cdef double u[3]
+    cdef int i, j, m, a, q, o, r = 0, info = 0, row0 = 0 if constrained else 1
+    cdef char jobs = b'S', jobn = b'N'
+    for j in range(k):
+        r2 = 0.0
+        for a in range(d):
+            r2 = r2 + coords[j * d + a] * coords[j * d + a]
+        r2 = sqrt(r2)
+        rbar = rbar + r2
+        if r2 > h:
+            h = r2
+    rbar = rbar / k
+    if rbar == 0.0:
+        info = -100
+    if info != 0:
+        for j in range(k * n_out):
+            out[j] = NAN
+        for o in range(n_out):
+            centre_out[o] = NAN
+        diag[0] = 0.0
+        diag[1] = NAN
+        diag[2] = NAN
+        diag[3] = 0.0
+        return info
+    # scaled samples (LS: the centre is row 0) and ghosts
+    for a in range(d):
+        y[a] = 0.0
+    for j in range(k):
+        for a in range(d):
+            y[(j + row0) * d + a] = coords[j * d + a] / rbar
+    gs = 0.5 * h / rbar if half_max else 1.0
+    for m in range(g):
+        for a in range(d):
+            gh[m * d + a] = ghosts[m * d + a] * gs
+    # A: sample rows, then the constraint rows Phat^T
+    for m in range(g):
+        s0 = 0.0
+        for a in range(d):
+            s0 = s0 + gh[m * d + a] * gh[m * d + a]
+        _rbf(kind, shape * s0, f)
+        s0 = f[0] if constrained else 0.0       # phi(|g_m|): the CLS shift through the centre
+        for i in range(n):
+            r2 = 0.0
+            for a in range(d):
+                acc = y[i * d + a] - gh[m * d + a]
+                r2 = r2 + acc * acc
+            _rbf(kind, shape * r2, f)
+            A[m * M + i] = f[0] - s0
+        for j in range(l):
+            A[m * M + n + j] = monomial(&gh[m * d], &pexpo[j * d], d)
+    for j in range(l):
+        for i in range(n):
+            A[(g + j) * M + i] = monomial(&y[i * d], &pexpo[j * d], d)
+        for i in range(l):
+            A[(g + j) * M + n + i] = 0.0
+    # rcond of the polynomial block on the samples (the guard's rank test)
+    for j in range(l):
+        for i in range(j + 1):
+            acc = 0.0
+            for q in range(n):
+                acc = acc + A[(g + j) * M + q] * A[(g + i) * M + q]
+            PtP[j * l + i] = acc
+    info = _singular_values(jobn, PtP, l, eig, work, lwork)
+    if info == 0:
+        diag[0] = eig[0] / eig[l - 1] if eig[l - 1] > 0 else 0.0
+        dgesvd(&jobs, &jobs, &M, &N, A, &M, S, U, &M, VT, &mn, work, &lwork, &info)
+    if info != 0:
+        for j in range(k * n_out):
+            out[j] = NAN
+        for o in range(n_out):
+            centre_out[o] = NAN
+        diag[0] = 0.0
+        diag[1] = NAN
+        diag[2] = NAN
+        diag[3] = 0.0
+        return info
+    for q in range(mn):
+        if S[q] > rcond * S[0]:
+            r = r + 1
+    diag[1] = S[mn - 1] / S[0] if N <= M else 0.0
+    diag[2] = NAN
+    diag[3] = r
+    for o in range(n_out):
+        # right-hand side b = D(basis)(0), derivatives back in unscaled units
+        for m in range(N):
+            b[m] = 0.0
+        for q in range(p):
+            coef = combos[o * p + q]
+            if coef == 0.0:
+                continue
+            scale = coef / (rbar if ddeg[q] == 1 else rbar * rbar)
+            for m in range(g):
+                s0 = 0.0
+                for a in range(d):
+                    u[a] = -gh[m * d + a]
+                    s0 = s0 + u[a] * u[a]
+                _rbf(kind, shape * s0, f)
+                b[m] = b[m] + scale * _phi_derivative(&dexpo[q * d], d, u, shape, f)
+            for j in range(l):
+                for a in range(d):
+                    if pexpo[j * d + a] != dexpo[q * d + a]:
+                        break
+                else:
+                    b[g + j] = b[g + j] + scale * dfact[q]
+        # w = U_r S_r^-1 V_r^T b (first n entries)
+        for q in range(r):
+            acc = 0.0
+            for m in range(N):
+                acc = acc + VT[q + m * mn] * b[m]
+            t[q] = acc / S[q]
+        for i in range(n):
+            acc = 0.0
+            for q in range(r):
+                acc = acc + U[i + q * M] * t[q]
+            if i < row0:
+                centre_out[o] = acc
+            else:
+                out[(i - row0) * n_out + o] = acc
+        if constrained:
+            acc = 0.0
+            for j in range(k):
+                acc = acc - out[j * n_out + o]
+            centre_out[o] = acc
+    return 0
+
+
+def gsp_stencils(
+        const double[:, ::1] points,        # IN  (n_points, D)
+        const Py_ssize_t[:, ::1] neighbors, # IN  (m, k) neighbour indices (centre excluded)
+        const Py_ssize_t[::1] centers,      # IN  (m,) centre index of each stencil
+        const double[:, :, ::1] bases,      # IN  (n_points, d, D) local axes, or (0, d, D) = identity
+        const double[:, ::1] ghosts,        # IN  (G, d) ghost template (units of rbar or h/2)
+        bint half_max,                      # IN  ghosts scaled by h/2 (else by rbar)
+        int kind,                           # IN  0 GA, 1 MQ, 2 IMQ, 3 IQ
+        double shape,                       # IN  c rbar^2
+        const long[:, ::1] pexpo,           # IN  (l, d) polynomial exponents
+        const long[:, ::1] dexpo,           # IN  (p, d) derivative exponents (degree 1..2)
+        const double[::1] dfact,            # IN  (p,) alpha! of each derivative
+        const long[::1] ddeg,               # IN  (p,) degree of each derivative
+        const double[:, ::1] combos,        # IN  (n_out, p) targets over the derivatives
+        bint constrained,                   # IN  CLS-GSP (else LS-GSP)
+        double rcond,
+        double[:, :, ::1] weights,          # OUT (m, k, n_out) applied to f_j - f_0
+        double[:, ::1] centre_weights,      # OUT (m, n_out)
+        double[:, ::1] diagnostics,         # OUT (m, 4)
+        int[::1] status,                    # OUT (m,) LAPACK info (-100: all neighbours at the centre)
+        int n_threads):
+    cdef Py_ssize_t m = neighbors.shape[0], i, c
+    cdef int k = <int>neighbors.shape[1], d = <int>ghosts.shape[1], g = <int>ghosts.shape[0]
+    cdef int l = <int>pexpo.shape[0], p = <int>dexpo.shape[0], n_out = <int>combos.shape[0]
+    cdef bint use_basis = bases.shape[0] > 0
+    cdef int nfit = gsp_scratch_size(k, d, g, l, n_out)
+    cdef int nscratch = nfit + k * d + 3 + 8
+    cdef double* scratch
+    cdef double* coords
+    cdef double* off  # per-thread (C arrays declared here would be shared by threads)
+    with nogil, parallel(num_threads=n_threads):
+        scratch = <double*> malloc(nscratch * sizeof(double))
+        coords = scratch + nfit
+        off = coords + k * d
+        for i in prange(m, schedule='static'):
+            c = centers[i]
+            gather_local(points, neighbors, bases, use_basis, i, c, d, off, coords, NULL)
+            status[i] = _gsp_fit(coords, k, d, constrained, &ghosts[0, 0], g, half_max, kind,
+                                 shape, &pexpo[0, 0], l, &dexpo[0, 0], &dfact[0], &ddeg[0], p,
+                                 &combos[0, 0], n_out, rcond, scratch, &weights[i, 0, 0],
+                                 &centre_weights[i, 0], &diagnostics[i, 0])
+        free(scratch)
