@@ -19,7 +19,8 @@ from ._validation import (check_bool, check_int, check_option, check_values,
 from .frames import ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames
 from .guard import guarded_stencils
 from .neighbors import knn
-from .stencils import DIAGNOSTIC_NAMES, MAX_ORDER, METHODS, weight_power_from
+from .stencils import (DIAGNOSTIC_NAMES, GSP_METHODS, MAX_ORDER, METHODS, method_options,
+                       weight_power_from)
 
 __all__ = ["LaplaceBeltrami", "SurfaceGradient", "Divergence", "laplace_beltrami",
            "surface_gradient", "divergence"]
@@ -38,9 +39,12 @@ class _SurfaceOperator:
 
     def __init__(self, *, method="taylor", k=16, order=None, weights=None, normals="auto",
                  height_order=2, orient=None, guard=True, bounds=False, workers=-1,
-                 progress=None, centre=None):
+                 progress=None, centre=None, rbf=None, shape=None, ghosts=None):
         self.method = method
         self.centre = centre
+        self.rbf = rbf
+        self.shape = shape
+        self.ghosts = ghosts
         self.k = k
         self.order = order
         self.weights = weights
@@ -55,12 +59,15 @@ class _SurfaceOperator:
     def _check_params(self):
         name = type(self).__name__
         check_option(self.method, tuple(METHODS), name="method", owner=name)
-        if self.method == "orthopoly":
-            from .stencils.orthopoly import CENTRES
-            check_option(self.centre, (None,) + CENTRES, name="centre", owner=name)
-        elif self.centre is not None:
-            raise ValueError(f"`centre` of {name} applies to method 'orthopoly' only; got "
-                             f"{self.centre!r} with method {self.method!r}")
+        self._kernel_options = method_options(self.method, centre=self.centre, rbf=self.rbf,
+                                              shape=self.shape, ghosts=self.ghosts, owner=name)
+        if self.method in GSP_METHODS:
+            from .stencils.gsp import ghost_layout
+            ghost_layout(self._kernel_options["ghosts"], 2)
+            if self.weights is not None:
+                raise ValueError(f"`weights` of {name} must be None for method "
+                                 f"{self.method!r} (the seed's fit is unweighted); got "
+                                 f"{self.weights!r}")
         # method="moments" has the fixed order 2 (MAX_ORDER): cap the class default to it
         self._order = min(self._default_order, MAX_ORDER[self.method]) if self.order is None \
             else check_int(
@@ -122,12 +129,11 @@ class _SurfaceOperator:
                               order=self._order, targets=targets, weight_power=self._wp,
                               dominance_target=dominance_target, min_order=min_order,
                               guard=self.guard, bounds=self.bounds, n_threads=self._n_threads,
-                              kernel_options=({"centre": self.centre or "interpolate"}
-                                              if self.method == "orthopoly" else None))
+                              kernel_options=self._kernel_options)
         diag = self.diagnostics_
         for i, name in enumerate(DIAGNOSTIC_NAMES):
-            if name != "rank" and (name == "rcond" or (self.bounds
-                                                     and self.method != "orthopoly")):
+            if name != "rank" and (name == "rcond" or (self.bounds and self.method
+                                                     not in ("orthopoly",) + GSP_METHODS)):
                 diag[name] = nb_expand(st.diagnostics[:, i], nb)
         if self.method == "orthopoly":
             # per point: complete order and rejected candidate monomials (bit c of
@@ -176,16 +182,25 @@ class LaplaceBeltrami(_SurfaceOperator):
 
     Parameters
     ----------
-    method : {"taylor", "moments", "orthopoly"}, default="taylor"
+    method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
         ``"moments"``: seed 000's moment coefficients (order fixed at 2, ``k >= 6``; its
         Laplacian is the unweighted order-2 Taylor one, its gradient first order).
         ``"orthopoly"``: seed 002's orthonormal polynomials with rank-revealing monomial
         selection (incomplete rows go through the guard like rank failures).
+        ``"clsgsp"``: seed 003's constrained least squares on RBFs centred at ghost
+        points plus polynomials of degree ``order`` (robust to near-coincident and badly
+        distributed samples); ``"lsgsp"``: its unconstrained variant (pointwise
+        derivatives only). See :mod:`o3d_meshless.stencils.gsp`.
     centre : {"interpolate", "least-squares"} or None, default=None
         ``"orthopoly"`` only. ``None``/``"interpolate"``: the fit passes through the
         centre value (use this for ``L_`` and spectra); ``"least-squares"``: the published
         variant, centre as an ordinary least-squares point — its ``L_`` has spurious
         near-zero and negative eigenvalues; use it for pointwise derivatives only.
+    rbf, shape, ghosts : optional
+        ``"clsgsp"``/``"lsgsp"`` only: radial kernel (default ``"gaussian"``), scale-free
+        shape parameter ``c·r̄²`` (default 1) and ghost layout (default ``"circle"``: 8
+        ghosts on the circle of radius the mean neighbour distance; ``"disc"``, an int or
+        an array).
     k : int, default=16
         Neighbours per point (the guard may enlarge single rows up to 3×k).
     order : int, default=2

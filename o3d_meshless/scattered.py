@@ -32,7 +32,8 @@ from ._validation import (check_bool, check_int, check_option, check_points, che
 from .bounds import bound_factors, error_bounds
 from .guard import RCOND_MIN, guarded_stencils
 from .neighbors import knn
-from .stencils import DIAGNOSTIC_NAMES, METHODS, weight_power_from
+from .stencils import DIAGNOSTIC_NAMES, GSP_METHODS, METHODS, method_options, weight_power_from
+from .stencils.gsp import ghost_layout
 from .stencils import moments as _moments
 from .stencils import orthopoly as _orthopoly
 from .stencils.taylor import monomials
@@ -58,8 +59,10 @@ class ScatteredDerivatives:
         (5 for order 2, 9 for order 3 in 2-D; 9 and 19 in 3-D). ``None`` uses ``2p``.
         With ``method="moments"``: ``k > d(d+3)/2`` (6 in 2-D, 10 in 3-D), default
         ``d(d+3)`` (10, 18).
-    method : {"taylor", "moments", "orthopoly"}, default="taylor"
-        ``"moments"``: seed 000's moment coefficients — ``D_`` then holds the first
+    method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
+        ``"clsgsp"``/``"lsgsp"``: seed 003's ghost-sample-point stencils (``order`` = the
+        polynomial degree 1–4, derivatives of order 1 and 2 in ``D_``; options ``rbf``,
+        ``shape``, ``ghosts``; default ``k`` = max(2p, 20)). ``"moments"``: seed 000's moment coefficients — ``D_`` then holds the first
         derivatives only, ``H_`` is ``None`` and ``L_`` is the moment Laplacian (equal to
         the unweighted order-2 Taylor one); ``order`` must be 2, ``weights`` ``None`` and
         ``bounds`` ``False``. ``"orthopoly"``: seed 002's discrete orthonormal
@@ -75,6 +78,8 @@ class ScatteredDerivatives:
     centre : {"interpolate", "least-squares"} or None, default=None
         ``"orthopoly"`` only (``None`` = ``"interpolate"``): fit through the centre value,
         or the published variant with the centre as a least-squares point.
+    rbf, shape, ghosts : optional
+        ``"clsgsp"``/``"lsgsp"`` only (see :mod:`o3d_meshless.stencils.gsp`).
     weights : None or int, default=None
         ``None``: unweighted Taylor rows; ``0``: seed 001's classical least squares;
         ``d`` in 1..4: the seed's weights ``h_i^{-d}``.
@@ -127,9 +132,13 @@ class ScatteredDerivatives:
     """
 
     def __init__(self, *, k=None, order=2, weights=None, guard=True, bounds=False,
-                 lipschitz=None, workers=-1, method="taylor", centre=None):
+                 lipschitz=None, workers=-1, method="taylor", centre=None, rbf=None,
+                 shape=None, ghosts=None):
         self.method = method
         self.centre = centre
+        self.rbf = rbf
+        self.shape = shape
+        self.ghosts = ghosts
         self.k = k
         self.order = order
         self.weights = weights
@@ -141,9 +150,18 @@ class ScatteredDerivatives:
     def _check_params(self, dim):
         name = type(self).__name__
         check_option(self.method, tuple(METHODS), name="method", owner=name)
+        self._kernel_options = method_options(self.method, centre=self.centre, rbf=self.rbf,
+                                              shape=self.shape, ghosts=self.ghosts, owner=name)
         self._highest = False
+        if self.method in GSP_METHODS:
+            ghost_layout(self._kernel_options["ghosts"], dim)
+            if self.weights is not None:
+                raise ValueError(f"`weights` of {name} must be None for method "
+                                 f"{self.method!r} (the seed's fit is unweighted)")
+            if self.bounds or self.lipschitz is not None:
+                raise ValueError(f"`bounds`/`lipschitz` of {name} are seed 001's Taylor error "
+                                 "bounds; they need method='taylor'")
         if self.method == "orthopoly":
-            check_option(self.centre, (None,) + _orthopoly.CENTRES, name="centre", owner=name)
             if isinstance(self.order, str):
                 check_option(self.order, ("highest-complete",), name="order", owner=name)
                 self._highest = True
@@ -154,15 +172,13 @@ class ScatteredDerivatives:
                 raise ValueError(f"`bounds`/`lipschitz` of {name} are seed 001's Taylor error "
                                  "bounds; they need method='taylor'")
         else:
-            if self.centre is not None:
-                raise ValueError(f"`centre` of {name} applies to method 'orthopoly' only; got "
-                                 f"{self.centre!r} with method {self.method!r}")
             self._order = check_int(self.order, name="order", low=1, high=4, owner=name)
         if self.method == "moments":
             return self._check_moments(dim, name)
         p = len(monomials(self._order, dim))
         if self.k is None:
-            self._k = 2 * p
+            # GSP: at least the seed's 20 samples (8 ghosts + the polynomials to fit)
+            self._k = max(2 * p, 20) if self.method in GSP_METHODS else 2 * p
         else:
             self._k = check_int(self.k, name="k", low=1, owner=name)
             if self._k < p and not self._highest:
@@ -207,14 +223,11 @@ class ScatteredDerivatives:
             raise ValueError(f"`points` must hold at least k + 1 = {self._k + 1} points for "
                              f"k = {self._k}; got {n} (lower `k` or `order`)")
         nb = knn(pts, self._k, n_threads=self._n_threads, name="points")
-        ms = list(monomials(self._order, dim))
+        ms = list(METHODS[self.method][2](self._order, dim))
         targets = ms
         if self.method == "moments":
-            ms = list(_moments.monomials(2, dim))
             targets = ms + [_moments.laplacian_target(dim)]
-        opts = {}
-        if self.method == "orthopoly":
-            opts = {"centre": self.centre or "interpolate"}
+        opts = self._kernel_options
         if self._highest:
             st = _orthopoly.highest_complete_stencils(nb, None, targets=targets,
                                                       weight_power=self._wp,
@@ -238,7 +251,7 @@ class ScatteredDerivatives:
             self.H_ = None
             L = _derivative_matrix(st, len(ms))
             self.L_ = (-(L if inv is None else assembly.expand_rows_cols(L, inv))).tocsr()
-        elif self._order >= 2:
+        elif max(map(sum, ms)) >= 2:
             self.H_ = sparse.vstack([D[_unit(dim, i, j)] for i in range(dim)
                                      for j in range(dim)], format="csr")
             L = D[_unit(dim, 0, 0)]
@@ -253,6 +266,9 @@ class ScatteredDerivatives:
         rcond = st.diagnostics[:, 0]
         if self._highest:        # lower orders are the policy, not a deficiency
             deficient = st.failed.copy()
+        elif self.method in GSP_METHODS:   # rank = the RBF system's; test the polynomials
+            deficient = ~(rcond >= RCOND_MIN) | ~np.isfinite(
+                np.add.reduceat(st.weights.sum(axis=1), st.indptr[:-1]))
         else:
             deficient = (rank < p) | ~(rcond >= RCOND_MIN) | ~np.isfinite(
                 np.add.reduceat(st.weights.sum(axis=1), st.indptr[:-1]))
@@ -357,12 +373,13 @@ def _fit_apply(points, values, method, options):
 
 
 def scattered_gradient(points, values, *, k=None, order=2, weights=None, bounds=False,
-                       lipschitz=None, guard=True, workers=-1):
+                       lipschitz=None, guard=True, workers=-1, **options):
     """Gradient of scattered data: ``points`` (n, d), ``values`` (n,) → (n, d).
 
     With ``bounds=True`` returns ``(gradient, bounds)``, ``bounds`` the dict of
     :attr:`ScatteredDerivatives.bounds_` (seed 001's Bound1/Bound2 per point, times
-    ``lipschitz`` when given). Other options as in :class:`ScatteredDerivatives`.
+    ``lipschitz`` when given). Other options (``method``, ``centre``, ``rbf``, ``shape``,
+    ``ghosts``) as in :class:`ScatteredDerivatives`.
 
     Examples
     --------
@@ -374,19 +391,26 @@ def scattered_gradient(points, values, *, k=None, order=2, weights=None, bounds=
     """
     op, g = _fit_apply(points, values, "gradient",
                        dict(k=k, order=order, weights=weights, bounds=bounds,
-                            lipschitz=lipschitz, guard=guard, workers=workers))
+                            lipschitz=lipschitz, guard=guard, workers=workers, **options))
     return (g, op.bounds_) if bounds else g
 
 
 def scattered_hessian(points, values, *, k=None, order=3, weights=None, guard=True,
-                      workers=-1):
-    """Hessian of scattered data: ``values`` (n,) → (n, d, d); ``order >= 2`` (default 3)."""
+                      workers=-1, **options):
+    """Hessian of scattered data: ``values`` (n,) → (n, d, d); ``order >= 2`` (default 3).
+
+    Other options (``method``, ``rbf`` …) as in :class:`ScatteredDerivatives`."""
     return _fit_apply(points, values, "hessian",
-                      dict(k=k, order=order, weights=weights, guard=guard, workers=workers))[1]
+                      dict(k=k, order=order, weights=weights, guard=guard, workers=workers,
+                           **options))[1]
 
 
 def scattered_laplacian(points, values, *, k=None, order=3, weights=None, guard=True,
-                        workers=-1):
-    """Laplacian ``Δf`` of scattered data: ``values`` (n,) → (n,); ``order >= 2`` (default 3)."""
+                        workers=-1, **options):
+    """Laplacian ``Δf`` of scattered data: ``values`` (n,) → (n,); ``order >= 2`` (default 3).
+
+    Other options (``method``, ``rbf`` …) as in :class:`ScatteredDerivatives`, e.g.
+    ``method="clsgsp", order=2`` for seed 003's constrained ghost-point stencils."""
     return _fit_apply(points, values, "laplacian",
-                      dict(k=k, order=order, weights=weights, guard=guard, workers=workers))[1]
+                      dict(k=k, order=order, weights=weights, guard=guard, workers=workers,
+                           **options))[1]
