@@ -77,6 +77,25 @@ def _workers(text):
     return value
 
 
+def _ghosts(text):
+    if text in ("circle", "disc"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'circle', 'disc' or a number of ghosts; got {text!r}") from None
+
+
+def _method_kwargs(a):
+    """Operator keywords of --method and its seed-003 options (only those given)."""
+    kw = {"method": a.method}
+    for name in ("rbf", "shape", "ghosts"):
+        if getattr(a, name) is not None:
+            kw[name] = getattr(a, name)
+    return kw
+
+
 def build_parser():
     """Return the :class:`argparse.ArgumentParser` of the ``o3d-meshless`` command."""
     from . import __version__
@@ -102,6 +121,19 @@ def build_parser():
                    help="neighbours per point (default: %(default)s)")
     g.add_argument("--workers", type=_workers, default=-1, metavar="W",
                    help="threads, SciPy's meaning: -1 all cores (default: %(default)s)")
+    g.add_argument("--method", choices=("taylor", "moments", "orthopoly", "clsgsp", "lsgsp"),
+                   default="taylor",
+                   help="stencil method: seed 001 Taylor least squares, seed 000 moments, seed "
+                        "002 orthogonal polynomials, seed 003 constrained / plain "
+                        "ghost-sample-point RBFs (default: %(default)s)")
+    g.add_argument("--rbf", choices=("gaussian", "multiquadric", "inverse-multiquadric",
+                                      "inverse-quadratic"), default=None,
+                   help="clsgsp/lsgsp: radial kernel (default: gaussian)")
+    g.add_argument("--shape", type=float, default=None, metavar="C",
+                   help="clsgsp/lsgsp: scale-free shape parameter c*rbar^2 (default: 1)")
+    g.add_argument("--ghosts", type=_ghosts, default=None, metavar="LAYOUT",
+                   help="clsgsp/lsgsp: 'circle' (8 ghosts on the circle of radius the mean "
+                        "neighbour distance, default), 'disc' (49 in a disc) or a count")
     g.add_argument("--orient", choices=("auto", "none", "outward", "mst"), default="auto",
                    help="normal orientation; 'auto' = 'mst' when pictures/files are "
                         "written, else none (default: %(default)s)")
@@ -436,13 +468,14 @@ def _cmd_spectrum(run):
 
     writes = bool(a.png or a.ply or a.out)
     lb = _construct(LaplaceBeltrami, run, k=a.k, order=a.order, orient=_orient(run, writes=writes),
-                    workers=a.workers, progress=run.progress)
+                    workers=a.workers, progress=run.progress, **_method_kwargs(a))
     run.timed("operator", lb.fit, geom)
     vals, vecs = run.timed("spectrum", lb.spectrum, n_modes=a.modes)
     points, normals = _points_normals(run, lb, geom)
     n = len(points)
 
-    run.note(f"{n} points, k = {a.k}, order = {a.order}; {len(vals)} smallest eigenvalues of "
+    run.note(f"{n} points, method {a.method}, k = {a.k}, order = {a.order}; {len(vals)} "
+             "smallest eigenvalues of "
              "L v = lambda v (L ~ -Delta, strong form):")
     run.line(f"{'mode':>5}  {'eigenvalue':>14}")
     for i, lam in enumerate(np.real(vals)):
@@ -458,7 +491,8 @@ def _cmd_spectrum(run):
     if a.out:
         path = run.timed("write", save_npz, a.out, eigenvalues=np.real(vals), eigenvectors=vecs_r,
                          points=points, normals=normals if normals is not None else np.zeros((0, 3)),
-                         L=lb.L_, M=lb.M_, k=a.k, order=a.order, input=str(run.path))
+                         L=lb.L_, M=lb.M_, k=a.k, order=a.order, method=a.method,
+                         input=str(run.path))
         run.note(f"wrote {path}")
     if a.ply:
         from .plot import colorize
@@ -471,7 +505,8 @@ def _cmd_spectrum(run):
         from .plot import render_spectrum
 
         _render(run, render_spectrum, points, vals, vecs_r, normals=normals, modes=show,
-                suptitle=f"{run.path.name}: Laplace-Beltrami modes (k = {a.k}, order = {a.order})")
+                suptitle=f"{run.path.name}: Laplace-Beltrami modes ({a.method}, k = {a.k}, "
+                         f"order = {a.order})")
     run.line(f"{'timings':<16}: {run.timing_line()}")
     return 0
 
@@ -487,7 +522,7 @@ def _cmd_gradient(run):
 
     writes = bool(a.png or a.ply or a.out)
     sg = _construct(SurfaceGradient, run, k=a.k, order=a.order, orient=_orient(run, writes=writes),
-                    workers=a.workers, progress=run.progress)
+                    workers=a.workers, progress=run.progress, **_method_kwargs(a))
     run.timed("operator", sg.fit, geom)
     grad = np.asarray(run.timed("apply", sg.apply, f))
     norm = np.linalg.norm(grad, axis=1)
@@ -530,7 +565,7 @@ def _cmd_laplacian(run):
 
     writes = bool(a.png or a.ply or a.out)
     lb = _construct(LaplaceBeltrami, run, k=a.k, order=a.order, orient=_orient(run, writes=writes),
-                    workers=a.workers, progress=run.progress)
+                    workers=a.workers, progress=run.progress, **_method_kwargs(a))
     run.timed("operator", lb.fit, geom)
     L, M = lb.L_, lb.M_
     points, normals = _points_normals(run, lb, geom)
