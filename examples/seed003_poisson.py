@@ -113,6 +113,8 @@ def main(argv=None):
     ap.add_argument("--method", default="clsgsp",
                     help="stencil method of the main solve (default clsgsp)")
     ap.add_argument("--k", type=int, default=60, help="neighbours (default 60, the paper's)")
+    ap.add_argument("--order", type=int, default=2,
+                    help="polynomial order of a non-GSP --method (default 2)")
     ap.add_argument("--shape", type=float, default=None,
                     help="c r̄² of the GSP methods (default solve_poisson's, 0.1)")
     ap.add_argument("--rbf", default=None, help="RBF of the GSP methods (default Gaussian)")
@@ -124,7 +126,9 @@ def main(argv=None):
     outdir.mkdir(parents=True, exist_ok=True)
 
     main_opts = {"k": args.k}
-    if args.method in GSP_METHODS:
+    if args.method not in GSP_METHODS:
+        main_opts["order"] = args.order
+    else:
         main_opts.update({key: v for key, v in (("shape", args.shape), ("rbf", args.rbf))
                           if v is not None})
     runs = [(args.method, main_opts)] + [c for c in COMPARISON
