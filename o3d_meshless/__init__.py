@@ -34,6 +34,8 @@ _EXPORTS = {
     "scattered_gradient": "scattered",
     "scattered_hessian": "scattered",
     "scattered_laplacian": "scattered",
+    "solve_poisson": "poisson",
+    "PoissonSolution": "poisson",
     "FieldCalculus": "vector_calculus",
     "field_gradient": "vector_calculus",
     "field_divergence": "vector_calculus",

@@ -61,18 +61,19 @@ class _SurfaceOperator:
         check_option(self.method, tuple(METHODS), name="method", owner=name)
         self._kernel_options = method_options(self.method, centre=self.centre, rbf=self.rbf,
                                               shape=self.shape, ghosts=self.ghosts, owner=name)
-        if self.method in GSP_METHODS:
-            from .stencils.gsp import ghost_layout
-            ghost_layout(self._kernel_options["ghosts"], 2)
-            if self.weights is not None:
-                raise ValueError(f"`weights` of {name} must be None for method "
-                                 f"{self.method!r} (the seed's fit is unweighted); got "
-                                 f"{self.weights!r}")
         # method="moments" has the fixed order 2 (MAX_ORDER): cap the class default to it
         self._order = min(self._default_order, MAX_ORDER[self.method]) if self.order is None \
             else check_int(
             self.order, name="order", low=self._min_order, high=MAX_ORDER[self.method], owner=name)
         check_int(self.k, name="k", low=3, owner=name)
+        if self.method in GSP_METHODS:
+            from .stencils.gsp import check_samples, ghost_layout
+            n_ghosts = len(ghost_layout(self._kernel_options["ghosts"], 2)[0])
+            check_samples(self.k, n_ghosts, self.method == "clsgsp", owner=name)
+            if self.weights is not None:
+                raise ValueError(f"`weights` of {name} must be None for method "
+                                 f"{self.method!r} (the seed's fit is unweighted); got "
+                                 f"{self.weights!r}")
         p = METHODS[self.method][1](self._order, 2)
         if self.k < p:
             raise ValueError(f"`k` of {name} must be at least {p} for order {self._order} "

@@ -62,7 +62,7 @@ class ScatteredDerivatives:
     method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
         ``"clsgsp"``/``"lsgsp"``: seed 003's ghost-sample-point stencils (``order`` = the
         polynomial degree 1–4, derivatives of order 1 and 2 in ``D_``; options ``rbf``,
-        ``shape``, ``ghosts``; default ``k`` = max(2p, 20)). ``"moments"``: seed 000's moment coefficients — ``D_`` then holds the first
+        ``shape``, ``ghosts``; default ``k`` = max(2p, 20, number of ghosts)). ``"moments"``: seed 000's moment coefficients — ``D_`` then holds the first
         derivatives only, ``H_`` is ``None`` and ``L_`` is the moment Laplacian (equal to
         the unweighted order-2 Taylor one); ``order`` must be 2, ``weights`` ``None`` and
         ``bounds`` ``False``. ``"orthopoly"``: seed 002's discrete orthonormal
@@ -178,7 +178,10 @@ class ScatteredDerivatives:
         p = len(monomials(self._order, dim))
         if self.k is None:
             # GSP: at least the seed's 20 samples (8 ghosts + the polynomials to fit)
-            self._k = max(2 * p, 20) if self.method in GSP_METHODS else 2 * p
+            self._k = 2 * p
+            if self.method in GSP_METHODS:
+                n_ghosts = len(ghost_layout(self._kernel_options["ghosts"], dim)[0])
+                self._k = max(2 * p, 20, n_ghosts)
         else:
             self._k = check_int(self.k, name="k", low=1, owner=name)
             if self._k < p and not self._highest:

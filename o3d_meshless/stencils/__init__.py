@@ -276,7 +276,10 @@ def _gsp_stencil(offsets, method, order, weights, opts):
         raise ValueError(f"`offsets` must have at least {p} rows for polynomial degree {order} "
                          f"in {d}-D (one per polynomial term); got {k}: add neighbours or lower "
                          "`order`")
-    _gsp.ghost_layout(opts["ghosts"], d)            # layout errors before any work
+    n_ghosts = len(_gsp.ghost_layout(opts["ghosts"], d)[0])   # layout errors first
+    if k + (method == "lsgsp") < n_ghosts:
+        raise ValueError(f"`offsets` must hold at least as many samples as ghosts ({n_ghosts}) "
+                         f"for a least-squares fit; got {k}: add neighbours or use fewer ghosts")
     dist, points, nbrs = _one_stencil(off)
     ms = _gsp.monomials(order, d)
     w, diag, status, centre = _gsp.gsp_weights(

@@ -66,7 +66,7 @@ from .taylor import monomials as _taylor_monomials
 __all__ = ["gsp_weights", "clsgsp_weights", "lsgsp_weights", "monomials", "n_unknowns",
            "ghost_layout", "thomson_sphere", "sunflower_disc", "RBFS", "RCOND",
            "DEFAULT_RBF", "DEFAULT_SHAPE", "CIRCLE_GHOSTS", "SPHERE_GHOSTS", "DISC_GHOSTS",
-           "check_gsp_options"]
+           "check_gsp_options", "check_samples"]
 
 #: relative singular-value cut-off of the pseudo-inverse (the seed's tolerance 1e-10)
 RCOND = 1e-10
@@ -176,6 +176,18 @@ def ghost_layout(ghosts, dim):
     return np.ascontiguousarray(arr), False
 
 
+def check_samples(k, n_ghosts, constrained, owner=None):
+    """Raise ``ValueError`` naming ``k`` unless the fit has at least as many samples as
+    ghosts: with fewer, the "least-squares" system is underdetermined and its minimum-norm
+    solution no longer reproduces the polynomials (the seed pairs 49 ghosts with k = 60)."""
+    n = k if constrained else k + 1
+    if n < n_ghosts:
+        where = f" of {owner}" if owner else ""
+        raise ValueError(f"`k`{where} must give at least as many samples as ghosts "
+                         f"({n_ghosts}) for a least-squares fit; got k = {k}: raise `k` to "
+                         f">= {n_ghosts if constrained else n_ghosts - 1} or use fewer ghosts")
+
+
 def check_gsp_options(rbf=None, shape=None, ghosts=None, *, owner=None):
     """Validated ``(rbf, shape, ghosts)`` with defaults filled in; errors name the option."""
     where = f" of {owner}" if owner else ""
@@ -246,10 +258,11 @@ def gsp_weights(points, neighbors, centers, bases, *, order, targets, weight_pow
     dim = points.shape[1] if bases is None else bases.shape[1]
     check_stencil_arrays(points, neighbors, centers, bases, dim)
     template, half_max = ghost_layout(ghosts, dim)
+    m, k = neighbors.shape
+    check_samples(k, len(template), constrained)
     pexpo = _poly_exponents(int(order), dim, not constrained)
     _, dexpo, dfact, ddeg = _derivative_tables(dim)
     combos = _combos(targets, dim, int(order))
-    m, k = neighbors.shape
     if bases is None:
         bases = np.zeros((0, dim, points.shape[1]))
     weights = np.empty((m, k, len(targets)))
