@@ -130,7 +130,8 @@ def build_parser():
                                       "inverse-quadratic"), default=None,
                    help="clsgsp/lsgsp: radial kernel (default: gaussian)")
     g.add_argument("--shape", type=float, default=None, metavar="C",
-                   help="clsgsp/lsgsp: scale-free shape parameter c*rbar^2 (default: 1)")
+                   help="clsgsp/lsgsp: scale-free shape parameter c*rbar^2 (default: 3, "
+                        "0.1 with --ghosts disc)")
     g.add_argument("--ghosts", type=_ghosts, default=None, metavar="LAYOUT",
                    help="clsgsp/lsgsp: 'circle' (8 ghosts on the circle of radius the mean "
                         "neighbour distance, default), 'disc' (49 in a disc) or a count")

@@ -199,7 +199,7 @@ class LaplaceBeltrami(_SurfaceOperator):
         near-zero and negative eigenvalues; use it for pointwise derivatives only.
     rbf, shape, ghosts : optional
         ``"clsgsp"``/``"lsgsp"`` only: radial kernel (default ``"gaussian"``), scale-free
-        shape parameter ``c·r̄²`` (default 1) and ghost layout (default ``"circle"``: 8
+        shape parameter ``c·r̄²`` (default 3; 0.1 with ``ghosts="disc"``) and ghost layout (default ``"circle"``: 8
         ghosts on the circle of radius the mean neighbour distance; ``"disc"``, an int or
         an array).
     k : int, default=16

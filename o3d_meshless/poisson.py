@@ -31,14 +31,14 @@ from scipy.spatial import cKDTree
 from ._validation import check_points
 from .neighbors import COINCIDENT_RTOL
 from .scattered import ScatteredDerivatives
+from .stencils import GSP_METHODS
+from .stencils.gsp import DISC_SHAPE
 
-__all__ = ["PoissonSolution", "solve_poisson", "GSP_METHODS", "GSP_SHAPE", "COND_WARN"]
+__all__ = ["PoissonSolution", "solve_poisson", "GSP_SHAPE", "COND_WARN"]
 
-#: methods that take the ghost-point options ``rbf``, ``shape``, ``ghosts``
-GSP_METHODS = ("clsgsp", "lsgsp")
-#: default ``shape`` (c·r̄²) of the GSP methods here: the seed's §4.1 value; §4.4 gives none,
-#: and the operator's default 1.0 makes the §4.4 disc problem unstable (see the docstring)
-GSP_SHAPE = 0.1
+#: default ``shape`` (c·r̄²) with the default ``"disc"`` ghosts: the seed's §4.1 value (§4.4
+#: gives none); 1.0 or the "circle" layout's 3.0 make the §4.4 disc problem unstable
+GSP_SHAPE = DISC_SHAPE
 #: a 1-norm condition estimate of ``A`` above this raises a ``RuntimeWarning``
 COND_WARN = 1e12
 
@@ -152,9 +152,9 @@ def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, gho
         ``None``. For the GSP methods ``ghosts=None`` means ``"disc"`` in 2-D (§4.4's 49
         ghosts in the disc of half the largest neighbour distance; in 3-D the operator's
         default ghosts on a sphere) and ``shape=None`` means
-        ``GSP_SHAPE`` = 0.1 (§4.1's value; §4.4 does not give its own). The operator's
-        default shape 1.0 makes the disc problem unstable (L∞ error ≈ 10, condition
-        ≈ 4e7); 0.01–0.1 all give errors at or below the paper's (see
+        the "disc" layout's default ``GSP_SHAPE`` = 0.1 (§4.1's value; §4.4 does not
+        give its own; other layouts keep their own default). A shape of 1.0
+        makes the disc problem unstable (L∞ error ≈ 10, condition ≈ 4e7); 0.01–0.1 all give errors at or below the paper's (see
         ``examples/seed003_poisson.py``). ``rbf=None``: the operator's default
         (Gaussian).
     workers : int, default=-1
@@ -235,8 +235,8 @@ def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, gho
         gsp["ghosts"] = ghosts           # let the operator say it does not take them
     if rbf is not None:
         gsp["rbf"] = rbf
-    if shape is not None or method in GSP_METHODS:
-        gsp["shape"] = GSP_SHAPE if shape is None else shape
+    if shape is not None:
+        gsp["shape"] = shape            # None: the layout's default (0.1 for "disc")
 
     allp = np.concatenate([pts, bnd])
     # coincidence groups: unknown (interior only) or known (holding a boundary node)

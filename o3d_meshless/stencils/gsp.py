@@ -31,7 +31,7 @@ Options
 ``shape``
     The scale-free shape parameter ``c·r̄²``, ``r̄`` = mean distance of the stencil's
     neighbours from its centre (the seed's consistency theorem keeps ``c h²`` fixed);
-    default :data:`DEFAULT_SHAPE`.
+    default :data:`DEFAULT_SHAPE` (3.0), or :data:`DISC_SHAPE` (0.1) with ``ghosts="disc"``.
 ``ghosts``
     ``"circle"`` (default): 8 ghosts evenly on the circle of radius ``r̄`` (2-D, the seed's
     default); in 3-D (volumetric data) :data:`SPHERE_GHOSTS` points spread on the sphere of
@@ -65,7 +65,7 @@ from .taylor import monomials as _taylor_monomials
 
 __all__ = ["gsp_weights", "clsgsp_weights", "lsgsp_weights", "monomials", "n_unknowns",
            "ghost_layout", "thomson_sphere", "sunflower_disc", "RBFS", "RCOND",
-           "DEFAULT_RBF", "DEFAULT_SHAPE", "CIRCLE_GHOSTS", "SPHERE_GHOSTS", "DISC_GHOSTS",
+           "DEFAULT_RBF", "DEFAULT_SHAPE", "DISC_SHAPE", "CIRCLE_GHOSTS", "SPHERE_GHOSTS", "DISC_GHOSTS",
            "check_gsp_options", "check_samples"]
 
 #: relative singular-value cut-off of the pseudo-inverse (the seed's tolerance 1e-10)
@@ -77,8 +77,12 @@ _ALIASES = {"ga": "gaussian", "mq": "multiquadric", "imq": "inverse-multiquadric
             "iq": "inverse-quadratic"}
 
 DEFAULT_RBF = "gaussian"
-#: default c·r̄² (see the README's CLS-GSP section for how it was chosen)
+#: default c·r̄² for the "circle" layout, an int or an array (best of {1, 3, 10, 30} on the
+#: GBPM sphere; keeps the holed bunny's spectrum non-negative, where 1 does not)
 DEFAULT_SHAPE = 3.0
+#: default c·r̄² for the "disc" layout (best on the seed's §4.4 Poisson problems; 3 is unstable
+#: there)
+DISC_SHAPE = 0.1
 CIRCLE_GHOSTS = 8
 SPHERE_GHOSTS = 20
 DISC_GHOSTS = 49
@@ -196,12 +200,13 @@ def check_gsp_options(rbf=None, shape=None, ghosts=None, *, owner=None):
         raise ValueError(f"`rbf`{where} must be one of {tuple(RBFS)} (or "
                          f"{tuple(_ALIASES)}); got {rbf!r}")
     rbf = _ALIASES.get(rbf.lower(), rbf.lower())
-    shape = DEFAULT_SHAPE if shape is None else shape
+    ghosts = "circle" if ghosts is None else ghosts
+    if shape is None:
+        shape = DISC_SHAPE if isinstance(ghosts, str) and ghosts == "disc" else DEFAULT_SHAPE
     if isinstance(shape, bool) or not isinstance(shape, (int, float, np.integer, np.floating)) \
             or not (np.isfinite(shape) and shape > 0):
         raise ValueError(f"`shape`{where} (c·r̄², scale-free) must be a positive finite number; "
                          f"got {shape!r}")
-    ghosts = "circle" if ghosts is None else ghosts
     return rbf, float(shape), ghosts
 
 
