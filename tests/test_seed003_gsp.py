@@ -281,3 +281,20 @@ def test_fewer_samples_than_ghosts_is_refused():
     op = om.ScatteredDerivatives(method="clsgsp", ghosts="disc").fit(
         np.random.default_rng(1).uniform(size=(400, 2)))
     assert op.diagnostics_["k_used"].min() >= 49          # default k covers the ghosts
+
+
+def test_clsgsp_operator_contract():
+    # same matrix from an Open3D cloud and from the array, any thread count, input untouched;
+    # exact duplicates share a row and add no spurious zero modes
+    o3d = pytest.importorskip("open3d")
+    p = random_sphere(1500)
+    keep = p.copy()
+    L1 = om.LaplaceBeltrami(method="clsgsp", workers=1).fit(p).L_
+    pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(p))
+    L2 = om.LaplaceBeltrami(method="clsgsp", workers=-1).fit(pcd).L_
+    assert abs(L1 - L2).max() < 1e-12 and np.array_equal(p, keep)
+    dup = np.vstack([p, p[:50]])
+    op = om.LaplaceBeltrami(method="clsgsp").fit(dup)
+    assert op.diagnostics_["n_coincident"] == 50
+    vals, _ = op.spectrum(n_modes=5)
+    assert vals[0] == pytest.approx(0, abs=1e-8) and vals[1] > 1.5
