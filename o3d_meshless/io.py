@@ -36,12 +36,17 @@ _CSR = "__csr_"
 _CSR_PARTS = ("data", "indices", "indptr", "shape", "kind")
 
 
-def sample_path():
-    """Return the path of the shipped sample point cloud.
+#: shipped samples: name -> file in o3d_meshless/data (attribution in its README.txt)
+SAMPLES = {"bunny": "bunny.ply", "spot": "spot.ply"}
 
-    The sample is the Stanford bunny (reconstruction at decimation level 2): an ASCII
-    PLY with 8171 vertices and 16301 faces. :func:`read_geometry` reads it as a
-    tensor point cloud of its 8171 vertices.
+
+def sample_path(name="bunny"):
+    """Return the path of a shipped sample point cloud.
+
+    ``"bunny"`` (default): the Stanford bunny (reconstruction at decimation level 2), an
+    ASCII PLY with 8171 vertices and 16301 faces; :func:`read_geometry` reads it as a
+    tensor point cloud of its 8171 vertices. ``"spot"``: Keenan Crane's public-domain Spot
+    cow, 2930 points with outward normals (its up axis is y: draw it with ``--up y``).
 
     Returns
     -------
@@ -55,8 +60,12 @@ def sample_path():
     'bunny.ply'
     >>> as_points(read_geometry(sample_path())).shape
     (8171, 3)
+    >>> as_points(read_geometry(sample_path("spot"))).shape
+    (2930, 3)
     """
-    path = Path(str(resources.files("o3d_meshless.data").joinpath("bunny.ply")))
+    if name not in SAMPLES:
+        raise ValueError(f"`name` must be one of {tuple(SAMPLES)}; got {name!r}")
+    path = Path(str(resources.files("o3d_meshless.data").joinpath(SAMPLES[name])))
     if not path.is_file():  # pragma: no cover - broken installation
         raise FileNotFoundError(errno.ENOENT, "the shipped sample is missing from the "
                                 "installation; reinstall o3d_meshless", str(path))
