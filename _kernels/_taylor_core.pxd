@@ -77,6 +77,13 @@ cdef inline int _fail(double* out, int n, double* diag, int info) noexcept nogil
     return info
 
 
+cdef inline int _fail_no_bounds(double* out, int n, double* diag, int info) noexcept nogil:
+    """:func:`_fail` for kernels without seed 001's bounds: their diag[1:3] become NaN."""
+    diag[1] = NAN
+    diag[2] = NAN
+    return _fail(out, n, diag, info)
+
+
 cdef inline int taylor_fit(
         const double* coords, const double* dist, int k, int d, int p,
         const long* expo, const double* inv_fact, const long* degree,

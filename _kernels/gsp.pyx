@@ -15,7 +15,7 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt, exp, NAN
 from scipy.linalg.cython_lapack cimport dgesvd
 from _gather cimport gather_local
-from _taylor_core cimport monomial, _singular_values
+from _taylor_core cimport monomial, _singular_values, _fail_no_bounds
 
 
 cdef inline void _rbf(int kind, double s, double* f) noexcept nogil:
@@ -41,6 +41,14 @@ cdef inline void _rbf(int kind, double s, double* f) noexcept nogil:
         f[0] = t
         f[1] = -t * t
         f[2] = 2.0 * t * t * t
+
+
+cdef inline int _gsp_fail(double* out, double* centre_out, int k, int n_out, double* diag,
+                          int info) noexcept nogil:
+    cdef int o
+    for o in range(n_out):
+        centre_out[o] = NAN
+    return _fail_no_bounds(out, k * n_out, diag, info)
 
 
 cdef inline int gsp_scratch_size(int k, int d, int g, int l, int n_out) noexcept nogil:
@@ -112,15 +120,7 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
     if rbar == 0.0:
         info = -100
     if info != 0:
-        for j in range(k * n_out):
-            out[j] = NAN
-        for o in range(n_out):
-            centre_out[o] = NAN
-        diag[0] = 0.0
-        diag[1] = NAN
-        diag[2] = NAN
-        diag[3] = 0.0
-        return info
+        return _gsp_fail(out, centre_out, k, n_out, diag, info)
     # scaled samples (LS: the centre is row 0) and ghosts
     for a in range(d):
         y[a] = 0.0
@@ -164,15 +164,7 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
         diag[0] = eig[0] / eig[l - 1] if eig[l - 1] > 0 else 0.0
         dgesvd(&jobs, &jobs, &M, &N, A, &M, S, U, &M, VT, &mn, work, &lwork, &info)
     if info != 0:
-        for j in range(k * n_out):
-            out[j] = NAN
-        for o in range(n_out):
-            centre_out[o] = NAN
-        diag[0] = 0.0
-        diag[1] = NAN
-        diag[2] = NAN
-        diag[3] = 0.0
-        return info
+        return _gsp_fail(out, centre_out, k, n_out, diag, info)
     for q in range(mn):
         if S[q] > rcond * S[0]:
             r = r + 1

@@ -9,9 +9,10 @@
 # shapes, indices, k > d(d+3)/2 and the targets before calling.
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
-from libc.math cimport sqrt, NAN
+from libc.math cimport sqrt
 from scipy.linalg.cython_lapack cimport dgesvd
 from _gather cimport gather_local
+from _taylor_core cimport _fail_no_bounds
 
 
 cdef inline int _moment_fit(const double* coords, int k, int d, int n_out,
@@ -79,13 +80,7 @@ cdef inline int _moment_fit(const double* coords, int k, int d, int n_out,
                 FN[j + l * k] = acc
         dgesvd(&jobs, &jobs, &k, &k, FN, &k, SF, UF, &k, VTF, &k, work, &lwork, &info)
     if info != 0:
-        for j in range(k * n_out):
-            out[j] = NAN
-        diag[0] = 0.0
-        diag[1] = NAN
-        diag[2] = NAN
-        diag[3] = 0.0
-        return info
+        return _fail_no_bounds(out, k * n_out, diag, info)
     # y = (FN)^+ v, a = N y
     for j in range(k):
         y[j] = 0.0
