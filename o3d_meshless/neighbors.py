@@ -76,6 +76,27 @@ def _drop_self(idx, centers):
     return np.ascontiguousarray(idx[keep].reshape(len(idx), -1))
 
 
+def coincident_groups(tree, nearest):
+    """The coincidence rule: ``(spacing, labels)`` for the points of ``tree``.
+
+    ``nearest`` holds each point's distance to its nearest other point. ``spacing`` is
+    the median of the positive ones (``None`` when all points coincide); points closer
+    than ``COINCIDENT_RTOL × spacing`` form a group. ``labels`` (connected-component
+    label per point) is ``None`` when no point has a coincident twin.
+    """
+    positive = nearest[nearest > 0]
+    if positive.size == 0:
+        return None, None
+    spacing = float(np.median(positive))
+    tol = COINCIDENT_RTOL * spacing
+    if not (nearest <= tol).any():
+        return spacing, None
+    n = len(nearest)
+    pairs = tree.query_pairs(tol, output_type="ndarray")
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return spacing, csgraph.connected_components(graph, directed=False)[1]
+
+
 def knn(points, k, *, n_threads=1, name="points"):
     """k nearest neighbours of every point, with coincident points merged.
 
@@ -101,22 +122,16 @@ def knn(points, k, *, n_threads=1, name="points"):
                          f"got {n} (lower `k` or pass more points)")
     tree = cKDTree(points)
     dist, idx = tree.query(points, k + 1, workers=n_threads)
-    nearest = dist[:, 1]
-    positive = nearest[nearest > 0]
-    if positive.size == 0:
+    spacing, labels = coincident_groups(tree, dist[:, 1])
+    if spacing is None:
         raise ValueError(f"`{name}` points are all coincident; nothing to differentiate")
-    spacing = float(np.median(positive))
-    tol = COINCIDENT_RTOL * spacing
-    if not (nearest <= tol).any():
+    if labels is None:
         idx = np.asarray(idx, dtype=np.intp)
         del dist                                  # only the spacing is kept (memory)
         return Neighborhoods(points, _drop_self(idx, np.arange(n, dtype=np.intp)), tree, None,
                              spacing)
 
     # merge coincident groups: one representative (lowest index) per group
-    pairs = tree.query_pairs(tol, output_type="ndarray")
-    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    _, labels = csgraph.connected_components(graph, directed=False)
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     order = np.argsort(first)                     # keep representatives in input order
     rank = np.empty_like(order)

@@ -24,12 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse import csgraph
 from scipy.sparse.linalg import LinearOperator, lsqr, onenormest, splu
 from scipy.spatial import cKDTree
 
 from ._validation import check_points
-from .neighbors import COINCIDENT_RTOL
+from .neighbors import coincident_groups
 from .scattered import ScatteredDerivatives
 from .stencils import GSP_METHODS
 from .stencils.gsp import DISC_SHAPE
@@ -107,20 +106,11 @@ def _values(v, pts, *, name, owner_name):
 
 
 def _groups(pts):
-    """Label of each point's coincidence group (the rule of :func:`neighbors.knn`)."""
+    """Label of each point's coincidence group (the rule of :func:`neighbors.knn`), or
+    ``None`` when no point coincides with another (or all do)."""
     tree = cKDTree(pts)
     dist, _ = tree.query(pts, 2)
-    nearest = dist[:, 1]
-    positive = nearest[nearest > 0]
-    if positive.size == 0:
-        return None
-    tol = COINCIDENT_RTOL * float(np.median(positive))
-    if not (nearest <= tol).any():
-        return None
-    pairs = tree.query_pairs(tol, output_type="ndarray")
-    n = len(pts)
-    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    return csgraph.connected_components(graph, directed=False)[1]
+    return coincident_groups(tree, dist[:, 1])[1]
 
 
 def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, ghosts=None,
