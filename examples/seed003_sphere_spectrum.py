@@ -276,10 +276,12 @@ def pictures(outdir):
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"o3d-meshless failed:\n{proc.stderr}")
+        # table rows: "mode eigenvalue", negative ones followed by "<- spurious (negative)"
         vals = [float(line.split()[1]) for line in proc.stdout.splitlines()
-                if line.strip() and line.split()[0].isdigit() and len(line.split()) == 2]
+                if line.strip() and line.split()[0].isdigit() and len(line.split()) >= 2]
         keep = [line for line in proc.stdout.splitlines()
-                if line.startswith(("guard rows", "failed rows", "max |imag|", "wrote"))]
+                if line.startswith(("guard rows", "failed rows", "negative eigenvalues",
+                                    "largest |imag|", "M-orthogonality", "wrote"))]
         print("  " + "\n  ".join(keep))
         print(f"  eigenvalues: min {min(vals):+.3e}, negative (< −1e-8): "
               f"{sum(v < NEG_TOL for v in vals)} of {len(vals)}")

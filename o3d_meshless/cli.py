@@ -10,7 +10,8 @@ back-face culling, see :mod:`o3d_meshless.plot`).
 Errors in the input (missing file, unsupported format, bad option values) end with one
 line ``o3d-meshless: error: ...`` on stderr and exit status 2; ``-v`` adds the
 traceback. ``-v`` / ``-vv`` show the library's INFO / DEBUG log (stage timings) on
-stderr, ``-q`` shows errors only and turns progress bars off. Progress bars appear
+stderr, ``-q`` shows errors only (and the warning about negative eigenvalues, which
+``spectrum`` always prints) and turns progress bars off. Progress bars appear
 only when stderr is a terminal.
 
 Run ``o3d-meshless <subcommand> -h`` for the options of each subcommand.
@@ -108,7 +109,8 @@ def build_parser():
                      help="log progress details to stderr (-vv: debug, with stage timings); "
                           "show tracebacks on errors")
     grp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                     help="print results only: no notes, no warnings, no progress bars")
+                     help="print results only: no notes, no warnings (except the one about "
+                          "negative eigenvalues), no progress bars")
 
     inp = argparse.ArgumentParser(add_help=False)
     inp.add_argument("input", metavar="INPUT", nargs="?", default=None,
@@ -172,7 +174,9 @@ def build_parser():
     p.add_argument("--show-modes", type=_int_list, default=None, metavar="I,J,...",
                    help="modes drawn by --png (default: 1,2,3,4,5,6)")
     p.add_argument("--out", type=Path, metavar="FILE.npz",
-                   help="save eigenvalues, eigenvectors, points, normals, L, M")
+                   help="save eigenvalues, eigenvectors, points, normals, L, M and the "
+                        "quality report (spectrum_n_negative, spectrum_min_real, "
+                        "spectrum_max_imag, spectrum_orthogonality_defect)")
     p.add_argument("--ply", type=Path, metavar="FILE.ply",
                    help="save points, normals and one lb_mode_<i> column per mode, "
                         "coloured by the first drawn mode")
@@ -437,6 +441,33 @@ def _field(spec, points):
     return evaluate_expression(spec, points)
 
 
+SPURIOUS_MARK = "  <- spurious (negative)"
+
+
+def _spectrum_lines(vals, report):
+    """Eigenvalue table rows (negative ones marked :data:`SPURIOUS_MARK`), then the
+    lines of the :class:`~o3d_meshless.SpectrumReport`."""
+    lines = [f"{'mode':>5}  {'eigenvalue':>14}"]
+    for i, lam in enumerate(np.real(vals)):
+        mark = SPURIOUS_MARK if lam < -report.negative_tol else ""
+        lines.append(f"{i:>5}  {lam:>14.6e}{mark}")
+    lines.extend(str(report).splitlines())
+    return lines
+
+
+def _spurious_warning_lines(report):
+    """The multi-line stderr warning for negative eigenvalues."""
+    return [
+        f"SPURIOUS MODES: {report.n_negative} of {report.n_modes} eigenvalues are NEGATIVE "
+        f"(most negative {report.min_real:.6g}).",
+        "  They are NOT modes of the surface: L ~ -Delta has eigenvalues >= 0, so they",
+        "  come from stencils that failed (see 'failed rows'). Do not use the rows marked",
+        f"  '{SPURIOUS_MARK.strip()}'. To fix: give an INPUT with normals (e.g. the",
+        "  mesh's vertex normals), a larger --k, or --method clsgsp; then check that",
+        "  the report shows 'negative eigenvalues: 0'.",
+    ]
+
+
 def _stats(name, v):
     v = np.asarray(v)
     return (f"{name:<16}: min {v.min():.6g}, mean {v.mean():.6g}, max {v.max():.6g}")
@@ -471,29 +502,37 @@ def _cmd_spectrum(run):
     lb = _construct(LaplaceBeltrami, run, k=a.k, order=a.order, orient=_orient(run, writes=writes),
                     workers=a.workers, progress=run.progress, **_method_kwargs(a))
     run.timed("operator", lb.fit, geom)
-    vals, vecs = run.timed("spectrum", lb.spectrum, n_modes=a.modes)
+    with warnings.catch_warnings():  # the negative-eigenvalue warning is printed below, fuller
+        warnings.filterwarnings("ignore", message="SPURIOUS MODES", category=RuntimeWarning)
+        result = run.timed("spectrum", lb.spectrum, n_modes=a.modes)
+    vals, vecs = result
+    report = getattr(result, "report", None)
+    if report is None:
+        from .spectra import spectrum_report
+
+        report = spectrum_report(vals, np.real(vecs), lb.M_)
     points, normals = _points_normals(run, lb, geom)
     n = len(points)
 
     run.note(f"{n} points, method {a.method}, k = {a.k}, order = {a.order}; {len(vals)} "
              "smallest eigenvalues of "
              "L v = lambda v (L ~ -Delta, strong form):")
-    run.line(f"{'mode':>5}  {'eigenvalue':>14}")
-    for i, lam in enumerate(np.real(vals)):
-        run.line(f"{i:>5}  {lam:>14.6e}")
-    imag = getattr(lb, "max_imag_", None)
-    if imag is None and np.iscomplexobj(vals):
-        imag = float(np.max(np.abs(np.imag(vals))))
-    run.line(f"{'max |imag|':<16}: {imag if imag is None else f'{float(imag):.3g}'}")
+    for text in _spectrum_lines(vals, report):
+        run.line(text)
     for text in _diagnostics_lines(run, lb, n):
         run.line(text)
+    if report.n_negative:  # loud, on stderr, even with -q
+        for text in _spurious_warning_lines(report):
+            print(f"{PROG}: warning: {text}", file=sys.stderr)
 
     vecs_r = np.real(vecs)
     if a.out:
         path = run.timed("write", save_npz, a.out, eigenvalues=np.real(vals), eigenvectors=vecs_r,
                          points=points, normals=normals if normals is not None else np.zeros((0, 3)),
                          L=lb.L_, M=lb.M_, k=a.k, order=a.order, method=a.method,
-                         input=str(run.path))
+                         input=str(run.path), spectrum_n_negative=report.n_negative,
+                         spectrum_min_real=report.min_real, spectrum_max_imag=report.max_imag,
+                         spectrum_orthogonality_defect=report.orthogonality_defect)
         run.note(f"wrote {path}")
     if a.ply:
         from .plot import colorize

@@ -238,8 +238,11 @@ class LaplaceBeltrami(_SurfaceOperator):
     diagnostics_ : dict
         ``rcond``/``condition`` per point, ``k_used``, ``order_used``, ``guard_rows``,
         ``failed_rows``, ``failed_mask``, ``n_coincident``, ``timings`` ….
-    eigenvalues_, eigenvectors_, max_imag_ :
-        Set by :meth:`spectrum`.
+    eigenvalues_, eigenvectors_, spectrum_report_ :
+        Set by :meth:`spectrum`; ``spectrum_report_`` is its
+        :class:`~o3d_meshless.SpectrumReport` (negative eigenvalues, largest ``|Im λ|``,
+        M-orthogonality defect). ``max_imag_`` (``= spectrum_report_.max_imag``) is
+        kept for compatibility.
 
     Examples
     --------
@@ -278,13 +281,18 @@ class LaplaceBeltrami(_SurfaceOperator):
         return self
 
     def spectrum(self, n_modes=20, *, sigma=None):
-        """Smallest ``n_modes`` eigenpairs of ``L_`` (see :func:`o3d_meshless.spectrum`)."""
-        from .spectra import eigenpairs
+        """Smallest ``n_modes`` eigenpairs of ``L_`` (see :func:`o3d_meshless.spectrum`).
+
+        Returns a :class:`~o3d_meshless.SpectrumResult` ``(vals, vecs)`` with ``.report``;
+        sets ``eigenvalues_``, ``eigenvectors_`` and ``spectrum_report_``.
+        """
+        from .spectra import SpectrumResult, eigenpairs
 
         self._check_fitted("L_")
-        vals, vecs, max_imag = eigenpairs(self.L_, self.M_, n_modes, sigma=sigma)
-        self.eigenvalues_, self.eigenvectors_, self.max_imag_ = vals, vecs, max_imag
-        return vals, vecs
+        vals, vecs, report = eigenpairs(self.L_, self.M_, n_modes, sigma=sigma)
+        self.eigenvalues_, self.eigenvectors_, self.spectrum_report_ = vals, vecs, report
+        self.max_imag_ = report.max_imag
+        return SpectrumResult(vals, vecs, report)
 
 
 class SurfaceGradient(_SurfaceOperator):

@@ -2,14 +2,20 @@
 
 ``L`` from collocation is not symmetric, so eigenpairs come from ARPACK in
 shift-invert mode (``scipy.sparse.linalg.eigs``) around a small negative shift, and are
-ordered by real part. Eigenvalues are returned as real parts; the largest imaginary
-part among them is reported. Eigenvectors are real, normalised so ``vᵀ M v = 1``, with
-the sign fixed by a positive projection on a fixed pseudo-random vector.
+ordered by real part. Eigenvalues are returned as real parts. Eigenvectors are real,
+normalised so ``vᵀ M v = 1``, with the sign fixed by a positive projection on a fixed
+pseudo-random vector.
+
+Every computed window comes with a :class:`SpectrumReport`: how many eigenvalues are
+negative (spurious modes from failed stencils), the largest imaginary part, and the
+M-orthogonality defect ``max|VᵀMV − I|``. :func:`spectrum` returns a
+:class:`SpectrumResult`, a ``(values, vectors)`` pair that also carries ``.report``.
 """
 from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, sparse
@@ -17,12 +23,190 @@ from scipy.sparse import linalg as sla
 
 from ._validation import check_int
 
-__all__ = ["spectrum", "eigenpairs"]
+__all__ = ["spectrum", "eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult"]
 
 logger = logging.getLogger(__name__)
 
 #: below this many points the dense eigensolver is used
 DENSE_LIMIT = 600
+
+#: an eigenvalue counts as negative below ``-NEGATIVE_RTOL * max(1, max |Re λ|)``
+NEGATIVE_RTOL = 1e-8
+#: imaginary parts above ``IMAG_RTOL * max(1, max |Re λ|)`` are reported as large
+IMAG_RTOL = 1e-3
+
+
+@dataclass(frozen=True)
+class SpectrumReport:
+    """Quality report of a computed eigenvalue window.
+
+    ``str(report)`` gives three short lines meant to be printed under an eigenvalue
+    table (the ``o3d-meshless spectrum`` command does so).
+
+    Attributes
+    ----------
+    n_modes : int
+        Number of eigenpairs in the window.
+    n_negative : int
+        Eigenvalues with real part below ``-tol``, ``tol = 1e-8 * max(1, max |Re λ|)``
+        over the window (so the zero eigenvalue of a closed surface, computed as
+        ``±1e-12``, is not counted). ``L`` approximates ``−Δ_S``, whose eigenvalues are
+        ``≥ 0``: a negative one is a spurious mode, not a mode of the surface; it comes
+        from stencils that failed (see ``diagnostics_['failed_mask']``).
+    min_real : float
+        Smallest real part in the window.
+    max_abs_real : float
+        Largest ``|Re λ|`` in the window (the scale of the tolerances).
+    max_imag : float
+        Largest ``|Im λ|`` in the window (``L`` is not symmetric, so eigenvalues may
+        come in complex pairs; the real parts are returned).
+    orthogonality_defect : float
+        ``max |VᵀMV − I|`` over the returned real, M-normalised eigenvectors. The strong
+        form is not symmetric, so this is not 0: ~1e-2 between well-separated
+        eigenvalues on a good cloud, but up to ~1 inside a cluster of nearly equal
+        eigenvalues (e.g. the ``2l+1`` copies of ``l(l+1)`` on a sphere), whose
+        eigenvectors may be nearly parallel. A complex pair contributes the real and
+        imaginary parts of its eigenvector, M-orthogonal to each other. Informational;
+        not part of :attr:`trustworthy`.
+
+    See Also
+    --------
+    spectrum_report, SpectrumResult
+    """
+
+    n_modes: int
+    n_negative: int
+    min_real: float
+    max_abs_real: float
+    max_imag: float
+    orthogonality_defect: float
+
+    @property
+    def negative_tol(self):
+        """float: ``1e-8 * max(1, max |Re λ|)``; eigenvalues below ``-negative_tol`` are
+        counted as negative (``vals < -report.negative_tol`` marks the spurious modes)."""
+        return NEGATIVE_RTOL * max(1.0, self.max_abs_real)
+
+    @property
+    def trustworthy(self):
+        """bool: no negative eigenvalue and ``max_imag <= 1e-3 * max(1, max |Re λ|)``."""
+        return (self.n_negative == 0
+                and self.max_imag <= IMAG_RTOL * max(1.0, self.max_abs_real))
+
+    def __str__(self):
+        if self.n_negative:
+            neg = (f"negative eigenvalues: {self.n_negative} of {self.n_modes} (most negative "
+                   f"{self.min_real:.3g}) -- SPURIOUS, not modes of the surface")
+        else:
+            neg = f"negative eigenvalues: 0 of {self.n_modes}"
+        imag = f"largest |imag|: {self.max_imag:.3g}"
+        if self.max_imag > IMAG_RTOL * max(1.0, self.max_abs_real):
+            imag += " (large: complex pairs; only the real parts are shown)"
+        ortho = (f"M-orthogonality defect max|V^T M V - I|: {self.orthogonality_defect:.1e} "
+                 "(L is not symmetric; ~1e-2 typical, up to ~1 in eigenvalue clusters)")
+        return "\n".join((neg, imag, ortho))
+
+
+def spectrum_report(vals, vecs, M):
+    """Quality report of an eigenvalue window (see :class:`SpectrumReport`).
+
+    Parameters
+    ----------
+    vals : array_like of shape (m,)
+        Eigenvalues, complex (as computed) or real.
+    vecs : ndarray of shape (n, m)
+        Real eigenvectors as returned (M-normalised).
+    M : sparse diagonal matrix of shape (n, n) or array_like of shape (n,)
+        Lumped areas.
+
+    Returns
+    -------
+    report : SpectrumReport
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from o3d_meshless.spectra import spectrum_report
+    >>> r = spectrum_report(np.array([-5.0, 0.0, 2.0]), np.eye(3), sp.eye(3))
+    >>> r.n_negative, r.min_real, r.orthogonality_defect, r.trustworthy
+    (1, -5.0, 0.0, False)
+    """
+    vals = np.asarray(vals)
+    vecs = np.asarray(vecs)
+    m = np.asarray(M.diagonal() if sparse.issparse(M) else M, dtype=np.float64).ravel()
+    real = np.asarray(vals.real, dtype=np.float64)
+    n_modes = int(real.size)
+    if n_modes == 0:
+        return SpectrumReport(0, 0, float("nan"), 0.0, 0.0, 0.0)
+    scale = max(1.0, float(np.abs(real).max()))
+    n_negative = int(np.count_nonzero(real < -NEGATIVE_RTOL * scale))
+    max_imag = float(np.abs(vals.imag).max()) if np.iscomplexobj(vals) else 0.0
+    V = np.real(vecs).astype(np.float64, copy=False)
+    gram = V.T @ (m[:, None] * V)
+    defect = float(np.abs(gram - np.eye(V.shape[1])).max()) if V.size else 0.0
+    return SpectrumReport(n_modes=n_modes, n_negative=n_negative, min_real=float(real.min()),
+                          max_abs_real=float(np.abs(real).max()), max_imag=max_imag,
+                          orthogonality_defect=defect)
+
+
+class SpectrumResult(tuple):
+    """Eigenpairs with their quality report: a ``(values, vectors)`` pair.
+
+    A tuple of exactly two items, so ``vals, vecs = om.spectrum(...)`` works; the
+    same arrays are also ``.values`` and ``.vectors``, and ``.report`` is the
+    :class:`SpectrumReport` of the window.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_modes,)
+        Real parts of the eigenvalues, ascending.
+    vectors : ndarray of shape (n, n_modes)
+        Real eigenvectors, ``vᵀ M v = 1``.
+    report : SpectrumReport
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(0).normal(size=(2000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> result = om.spectrum(p, n_modes=4)
+    >>> vals, vecs = result                       # unpacks like a (vals, vecs) tuple
+    >>> vals is result.values, vecs.shape
+    (True, (2000, 4))
+    >>> result.report.n_negative, result.report.trustworthy
+    (0, True)
+    >>> print(result.report)                      # doctest: +ELLIPSIS
+    negative eigenvalues: 0 of 4
+    largest |imag|: ...
+    M-orthogonality defect max|V^T M V - I|: ...
+    """
+
+    def __new__(cls, values, vectors, report):
+        self = super().__new__(cls, (values, vectors))
+        self._report = report
+        return self
+
+    def __getnewargs__(self):                      # pickling / copying
+        return (self[0], self[1], self._report)
+
+    @property
+    def values(self):
+        """ndarray of shape (n_modes,): eigenvalues (real parts), ascending."""
+        return self[0]
+
+    @property
+    def vectors(self):
+        """ndarray of shape (n, n_modes): eigenvectors, ``vᵀ M v = 1``."""
+        return self[1]
+
+    @property
+    def report(self):
+        """SpectrumReport: negative count, largest imaginary part, orthogonality defect."""
+        return self._report
+
+    def __repr__(self):
+        return (f"SpectrumResult(values={self[0]!r}, vectors=<array of shape "
+                f"{np.shape(self[1])}>, report={self._report!r})")
 
 
 def _blas_single_thread():
@@ -35,14 +219,31 @@ def _blas_single_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _real_vectors(vecs, M):
+def _real_vectors(vecs, M, vals=None):
     """Rotate each complex eigenvector to be as real as possible, take the real part,
-    M-normalise and fix the sign."""
+    M-normalise and fix the sign.
+
+    With ``vals``, a complex-conjugate pair ``(λ, λ̄)`` at positions ``j, j+1`` gets the
+    real and the imaginary part of the first (rotated) eigenvector: an M-orthogonal basis
+    of the pair's real invariant plane. (The real parts of ``v`` and ``v̄`` are the same
+    vector, which would appear twice.)
+    """
+    m = np.asarray(M.diagonal(), dtype=np.float64)
     if np.iscomplexobj(vecs):
-        phase = np.angle(np.einsum("ij,ij->j", vecs, vecs)) / 2
-        vecs = (vecs * np.exp(-1j * phase)).real
+        # after this rotation Σ m w² is real ≥ 0, so Re w ⟂_M Im w and |Re w| ≥ |Im w|
+        phase = np.angle(np.einsum("ij,i,ij->j", vecs, m, vecs)) / 2
+        rot = vecs * np.exp(-1j * phase)
+        vecs = rot.real.copy()
+        if vals is not None:
+            j = 0
+            while j < len(vals) - 1:
+                a, b = vals[j], vals[j + 1]
+                if a.imag != 0 and abs(b - np.conj(a)) <= 1e-8 * max(1.0, abs(a)):
+                    vecs[:, j + 1] = rot[:, j].imag
+                    j += 2
+                else:
+                    j += 1
     vecs = np.array(vecs, dtype=np.float64)
-    m = M.diagonal()
     norms = np.sqrt(np.einsum("ij,i,ij->j", vecs, m, vecs))
     vecs /= np.where(norms > 0, norms, 1.0)
     # sign: positive projection on a fixed pseudo-random vector (a largest-entry rule is
@@ -70,8 +271,15 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None):
     vals : ndarray of shape (n_modes,)
         Real parts, ascending.
     vecs : ndarray of shape (n, n_modes)
-    max_imag : float
-        Largest ``|Im λ|`` among the returned eigenvalues.
+    report : SpectrumReport
+        Computed from the complex eigenvalues: negative count, largest ``|Im λ|``,
+        ``max|VᵀMV − I|``.
+
+    Warns
+    -----
+    RuntimeWarning
+        Once if imaginary parts are large, and once (loudly) if any eigenvalue is
+        negative: those are spurious modes, not modes of the surface.
     """
     n = L.shape[0]
     n_modes = check_int(n_modes, name="n_modes", low=1, high=n)
@@ -87,11 +295,21 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None):
             vals, vecs = sla.eigs(L.tocsc(), k=n_modes + extra, sigma=sigma, which="LM", v0=v0)
     order = np.argsort(vals.real, kind="stable")[:n_modes]
     vals, vecs = vals[order], vecs[:, order]
-    max_imag = float(np.abs(vals.imag).max())
-    if max_imag > 1e-3 * max(1.0, float(np.abs(vals.real).max())):
-        warnings.warn(f"eigenvalues have imaginary parts up to {max_imag:.3g}; the real parts "
-                      "are returned", RuntimeWarning, stacklevel=2)
-    return np.ascontiguousarray(vals.real), _real_vectors(vecs, M), max_imag
+    vecs = _real_vectors(vecs, M, vals)
+    report = spectrum_report(vals, vecs, M)
+    if report.max_imag > IMAG_RTOL * max(1.0, report.max_abs_real):
+        warnings.warn(f"eigenvalues have imaginary parts up to {report.max_imag:.3g}; the real "
+                      "parts are returned", RuntimeWarning, stacklevel=2)
+    if report.n_negative:
+        warnings.warn(
+            f"SPURIOUS MODES: {report.n_negative} of {report.n_modes} computed eigenvalues are "
+            f"negative (most negative {report.min_real:.6g}). L approximates -Laplacian, whose "
+            "eigenvalues are >= 0: these are not modes of the surface but artefacts of "
+            "stencils that failed (see diagnostics_['failed_mask']). Try normals from the "
+            "mesh (give the geometry with normals; normals='auto' uses them), a larger `k`, "
+            "or method='clsgsp'; check the quality report (spectrum_report_ / result.report).",
+            RuntimeWarning, stacklevel=2)
+    return np.ascontiguousarray(vals.real), vecs, report
 
 
 def spectrum(geometry, n_modes=20, *, sigma=None, **options):
@@ -109,19 +327,28 @@ def spectrum(geometry, n_modes=20, *, sigma=None, **options):
 
     Returns
     -------
-    vals : ndarray of shape (n_modes,)
-        Ascending; ``0`` first on a closed surface (one zero per connected piece).
-    vecs : ndarray of shape (n, n_modes)
-        ``vecs[:, i].T @ M @ vecs[:, i] == 1``.
+    result : SpectrumResult
+        A ``(vals, vecs)`` pair with a quality report:
+
+        vals : ndarray of shape (n_modes,)
+            Ascending; ``0`` first on a closed surface (one zero per connected piece).
+        vecs : ndarray of shape (n, n_modes)
+            ``vecs[:, i].T @ M @ vecs[:, i] == 1``.
+        result.report : SpectrumReport
+            Negative eigenvalues, largest ``|Im λ|``, ``max|VᵀMV − I|`` (also the
+            estimator's ``spectrum_report_``). A negative eigenvalue is a spurious mode
+            and raises a :class:`RuntimeWarning`.
 
     Examples
     --------
     >>> import numpy as np, o3d_meshless as om
     >>> p = np.random.default_rng(0).normal(size=(4000, 3))
     >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
-    >>> vals, vecs = om.spectrum(p, n_modes=9)
+    >>> vals, vecs = result = om.spectrum(p, n_modes=9)
     >>> np.round(vals).astype(int).tolist()
     [0, 2, 2, 2, 6, 6, 6, 6, 6]
+    >>> result.report.n_negative
+    0
     """
     from .operators import LaplaceBeltrami
 

@@ -155,7 +155,10 @@ def test_spectrum_unit_sphere(sphere_files, tmp_path, capsys):
     assert abs(vals[0]) < 0.05
     assert np.allclose(vals[1:4], 2.0, rtol=0.05)
     assert np.allclose(vals[4:9], 6.0, rtol=0.05)
-    assert re.search(r"^max \|imag\|\s*:", out, re.M)
+    assert re.search(r"^negative eigenvalues: 0 of 9$", out, re.M)
+    assert re.search(r"^largest \|imag\|: ", out, re.M)
+    assert re.search(r"^M-orthogonality defect max\|V\^T M V - I\|: ", out, re.M)
+    assert "spurious" not in out and "SPURIOUS" not in err
     assert re.search(r"^guard rows\s*: \d+ of 2000", out, re.M)
     assert re.search(r"^failed rows\s*: \d+", out, re.M)
     assert re.search(r"^timings\s*: .*total [0-9.]+ s", out, re.M)
@@ -167,6 +170,9 @@ def test_spectrum_unit_sphere(sphere_files, tmp_path, capsys):
     assert saved["eigenvectors"].shape == (N, 9)
     assert saved["points"].shape == (N, 3) and saved["normals"].shape == (N, 3)
     assert saved["L"].shape == (N, N) and saved["M"].shape == (N, N)
+    assert int(saved["spectrum_n_negative"]) == 0
+    assert float(saved["spectrum_max_imag"]) >= 0
+    assert 0 <= float(saved["spectrum_orthogonality_defect"]) < 2
     # eigenvectors normalised so that v^T M v = 1
     V, M = saved["eigenvectors"], saved["M"]
     assert np.allclose(np.einsum("ij,ij->j", V, M @ V), 1.0)
