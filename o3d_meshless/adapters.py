@@ -33,6 +33,7 @@ __all__ = [
     "as_points",
     "as_normals",
     "reference_normals",
+    "mesh_normals",
     "attach",
     "register",
     "unregister",
@@ -299,22 +300,76 @@ def reference_normals(geometry, *, name="geometry"):
     normals = as_normals(geometry, name=name)
     if normals is not None:
         return normals
-    kind = _kind(geometry)
-    raw = None
-    if kind == _TM_MESH and len(geometry.faces) > 0:
-        raw = np.array(geometry.vertex_normals, dtype=np.float64)
+    normals = mesh_normals(geometry, name=name)
+    return None if normals is None else np.nan_to_num(normals)
+
+
+def _faces(geometry, kind):
+    """Triangle vertex indices of a mesh, ``(m, 3)`` int64, or None."""
+    if kind == _TM_MESH:
+        faces = np.asarray(geometry.faces)
     elif kind == _O3D_LEGACY_MESH and geometry.has_triangles():
-        mesh = type(geometry)(geometry)  # copy; never touch the user's mesh
-        mesh.compute_vertex_normals()
-        raw = np.array(mesh.vertex_normals, dtype=np.float64)
-    elif (kind == _O3D_TENSOR_MESH and "indices" in geometry.triangle
-          and geometry.triangle["indices"].shape[0] > 0):
-        mesh = geometry.clone()
-        mesh.compute_vertex_normals()
-        raw = _tensor_to_numpy(mesh.vertex["normals"])
-    if raw is None:
+        faces = np.asarray(geometry.triangles)
+    elif kind == _O3D_TENSOR_MESH and "indices" in geometry.triangle:
+        faces = _tensor_to_numpy(geometry.triangle["indices"])
+    else:
         return None
-    return check_points(raw, name=f"{name}.vertex_normals", dims=(3,))
+    faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    return faces if len(faces) else None
+
+
+def mesh_normals(geometry, *, name="geometry"):
+    """Area-weighted vertex normals of a triangle mesh, or None for other geometry.
+
+    Each vertex gets the sum of the (area-weighted) normals of the faces around it,
+    normalised; their sign follows the face winding. Vertices that no face uses (or
+    whose faces cancel) get a row of NaN: their normal must be estimated.
+
+    Parameters
+    ----------
+    geometry : geometry or array_like
+        See :func:`as_points`; only meshes with faces give normals.
+    name : str, default "geometry"
+        Argument name used in error messages.
+
+    Returns
+    -------
+    normals : ndarray of shape (n, 3), float64, or None
+
+    Raises
+    ------
+    ValueError
+        Faces that index missing vertices.
+
+    Examples
+    --------
+    >>> import trimesh
+    >>> from o3d_meshless.adapters import mesh_normals
+    >>> box = trimesh.creation.box()
+    >>> n = mesh_normals(box)
+    >>> bool(((n * box.vertices).sum(1) > 0).all())     # outward at every corner
+    True
+    """
+    kind = _kind(geometry)
+    if kind not in (_TM_MESH, _O3D_LEGACY_MESH, _O3D_TENSOR_MESH):
+        return None
+    faces = _faces(geometry, kind)
+    if faces is None:
+        return None
+    points = np.asarray(_raw_points(geometry, kind, name), dtype=np.float64)
+    n = len(points)
+    if faces.min() < 0 or faces.max() >= n:
+        raise ValueError(f"`{name}` has faces indexing vertices outside 0..{n - 1}; repair the "
+                         "mesh (e.g. trimesh's remove_unreferenced_vertices) first")
+    a, b, c = (points[faces[:, i]] for i in range(3))
+    face_n = np.cross(b - a, c - a)                      # length = 2 × area
+    normals = np.zeros((n, 3))
+    for i in range(3):
+        np.add.at(normals, faces[:, i], face_n)
+    norm = np.linalg.norm(normals, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normals = np.where(norm > 0, normals / norm, np.nan)
+    return normals
 
 
 # ---------------------------------------------------------------------------

@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .boundary import largest_gap
 from .stencils import METHODS
 
-__all__ = ["Stencils", "guarded_stencils", "DOMINANCE", "RCOND_MIN", "GROWTH", "MAX_FACTOR"]
+__all__ = ["Stencils", "guarded_stencils", "repair_laplacian_rows", "DOMINANCE", "RCOND_MIN",
+           "GROWTH", "MAX_FACTOR"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,10 @@ class Stencils:
     enlarged : ndarray of shape (n,), bool — rows the guard recomputed
     fallback : ndarray of shape (n,), bool or None — rows whose stencil comes from the
         rank-revealing (orthopoly) fallback; their diagnostics columns 1–2 are NaN
+    positive : ndarray of shape (n,), bool or None — Laplacian rows replaced by
+        nonnegative stencils (:func:`repair_laplacian_rows`)
+    boundary : ndarray of shape (n,), bool or None — rows built for the Neumann
+        condition at an open boundary
     """
 
     indptr: np.ndarray
@@ -66,14 +72,20 @@ class Stencils:
     enlarged: np.ndarray
     attempts: list = field(default_factory=list)
     fallback: np.ndarray = None
+    positive: np.ndarray = None
+    boundary: np.ndarray = None
+
+
+def _not_dominant(lw):
+    """Rows of Δ weights ``lw`` (m, k) whose ``L_ii`` is not positive and dominant."""
+    centre = lw.sum(axis=1)                          # L_ii for L ≈ −Δ
+    return ~(centre > 0) | (centre < DOMINANCE * np.abs(lw).sum(axis=1))
 
 
 def _row_fails(w, diag, status, dominance_target):
     bad = (status != 0) | (diag[:, 0] < RCOND_MIN)
     if dominance_target is not None:
-        lw = w[:, :, dominance_target]
-        centre = lw.sum(axis=1)                      # L_ii for L ≈ −Δ
-        bad |= ~(centre > 0) | (centre < DOMINANCE * np.abs(lw).sum(axis=1))
+        bad |= _not_dominant(w[:, :, dominance_target])
     else:
         bad |= ~np.isfinite(w.sum(axis=(1, 2)))
     return bad
@@ -220,3 +232,93 @@ def _rank_fallback(points, nbrs, todo, bases, rank_bad, w, diag, status, bad, *,
     out = np.zeros(len(todo), dtype=bool)
     out[acc] = True
     return out
+
+
+def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conormals=None):
+    """Make every Laplacian row safe: Neumann rows on the boundary, M-matrix rows elsewhere.
+
+    Called after :func:`guarded_stencils` on Laplacian stencils; edits ``st`` in place.
+
+    1. Boundary rows (``boundary``) get the Neumann-constrained fit
+       (:mod:`o3d_meshless.stencils.neumann`) over their ``k`` nearest neighbours.
+    2. Every row that still fails (rank or diagonal dominance: the guard's failures and
+       failing Neumann rows) gets nonnegative weights
+       (:mod:`o3d_meshless.stencils.positive`, the Neumann variant on the boundary), so no
+       row keeps ``L_ii <= 0``.
+    3. A replaced interior row that is still not consistent is one-sided: it is retried
+       as a boundary row with the conormal bisecting its empty sector, and kept as such
+       when that is consistent (``st.boundary`` then includes it).
+    4. ``st.positive`` marks the replaced rows; ``st.failed`` keeps only those whose
+       nonnegative stencil is not consistent either (not exact on linear functions, or
+       off by over half on quadratics: a neighbourhood on one side of an interior point,
+       or one that sees no curvature along some direction). Such a row is safe for the
+       spectrum but wrong pointwise.
+
+    Parameters
+    ----------
+    st : Stencils
+        Rows whose neighbour lists start with the ``k`` nearest (as the guard makes them).
+    points : ndarray of shape (n, 3)
+    bases : ndarray of shape (n, 2, 3)
+        Tangent axes.
+    target : int
+        Column of ``st.weights`` holding the Δ weights.
+    k : int
+        Neighbours used by the repaired rows.
+    boundary : ndarray of shape (n,), bool, or None
+    conormals : ndarray of shape (n, 2) or None
+        Outward conormals of boundary points (tangent coordinates).
+    """
+    from .stencils.neumann import neumann_laplacian_weights
+
+    n = len(st.indptr) - 1
+    boundary = np.zeros(n, dtype=bool) if boundary is None else np.array(boundary, bool)
+    first = st.indptr[:-1, None] + np.arange(k)            # the k nearest of every row
+
+    def install(rows, w):
+        row_of = np.repeat(np.arange(n), np.diff(st.indptr))
+        st.weights[np.isin(row_of, rows), target] = 0.0
+        st.weights[first[rows].ravel(), target] = w.ravel()
+
+    todo = st.failed & ~boundary
+    rows_b = np.flatnonzero(boundary)
+    if len(rows_b):
+        w, rcond = neumann_laplacian_weights(points, rows_b, st.indices[first[rows_b]], bases,
+                                             conormals[rows_b])
+        bad = _not_dominant(w) | (rcond < RCOND_MIN) | ~np.isfinite(w).all(axis=1)
+        install(rows_b[~bad], w[~bad])
+        todo[rows_b[bad]] = True
+    rows = np.flatnonzero(todo)
+    failed = np.zeros(n, dtype=bool)
+    if len(rows):
+        cn = np.zeros((n, 2)) if conormals is None else np.where(boundary[:, None], conormals, 0)
+        w, bad = _positive_rows(points, rows, st.indices[first[rows]], bases, cn[rows])
+        # an inconsistent interior row is one-sided: a boundary point the gap test missed
+        # (or a corner); retry it as one, its conormal bisecting the empty sector
+        retry = bad & ~boundary[rows]
+        if retry.any():
+            _, bisector = largest_gap(points, rows[retry], st.indices[first[rows[retry]]],
+                                       bases)
+            w2, bad2 = _positive_rows(points, rows[retry], st.indices[first[rows[retry]]],
+                                      bases, bisector)
+            fixed = ~bad2
+            idx = np.flatnonzero(retry)[fixed]
+            w[idx], bad[idx] = w2[fixed], False
+            boundary[rows[idx]] = True
+        install(rows, w)
+        failed[rows] = bad
+        logger.info("%d Laplacian rows replaced by nonnegative stencils (%d of them not "
+                    "consistent)", len(rows), int(bad.sum()))
+    st.positive = todo
+    st.boundary = boundary
+    st.failed = failed
+    return st
+
+
+def _positive_rows(points, rows, neighbors, bases, conormals):
+    """Nonnegative Δ weights of ``rows`` and the mask of those that are not consistent."""
+    from .stencils.positive import LINEAR_RTOL, QUADRATIC_RTOL, positive_laplacian_weights
+
+    w, residual = positive_laplacian_weights(points, rows, neighbors, bases,
+                                             conormals=conormals)
+    return w, (residual[:, 0] > LINEAR_RTOL) | (residual[:, 1] > QUADRATIC_RTOL)

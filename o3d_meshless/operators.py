@@ -17,7 +17,8 @@ from ._progress import Stages
 from ._validation import (check_bool, check_int, check_option, check_values,
                           n_threads_from_workers)
 from .frames import ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames
-from .guard import guarded_stencils
+from .boundary import detect_boundary
+from .guard import guarded_stencils, repair_laplacian_rows
 from .neighbors import knn
 from .stencils import (DIAGNOSTIC_NAMES, GSP_METHODS, MAX_ORDER, METHODS, method_options,
                        weight_power_from)
@@ -28,6 +29,7 @@ __all__ = ["LaplaceBeltrami", "SurfaceGradient", "Divergence", "laplace_beltrami
 logger = logging.getLogger(__name__)
 
 LAPLACIAN = {(2, 0): 1.0, (0, 2): 1.0}
+NORMALS_OPTIONS = ("auto", "estimate")
 GRADIENT = [(1, 0), (0, 1)]
 
 
@@ -79,7 +81,8 @@ class _SurfaceOperator:
             raise ValueError(f"`k` of {name} must be at least {p} for order {self._order} "
                              f"(one neighbour per unknown derivative); got {self.k}: raise `k` "
                              "or lower `order`")
-        check_option(self.normals, ("auto", "estimate"), name="normals", owner=name)
+        if isinstance(self.normals, str) or self.normals is None:
+            check_option(self.normals, NORMALS_OPTIONS, name="normals", owner=name)
         check_option(check_int(self.height_order, name="height_order", owner=name), (0, 2, 3),
                      name="height_order", owner=name)
         for flag in ("guard", "bounds"):
@@ -91,39 +94,68 @@ class _SurfaceOperator:
         self._n_threads = n_threads_from_workers(self.workers)
 
     def _prepare(self, geometry, stages):
-        from .adapters import as_normals, as_points, reference_normals
+        from .adapters import as_points, reference_normals
 
         self._check_params()
         with stages("points"):
             points = as_points(geometry, dims=(3,))
-            user_normals = as_normals(geometry) if self.normals == "auto" else None
+            given = self._given_normals(geometry, len(points))
         with stages("neighbours"):
             nb = knn(points, self.k, n_threads=self._n_threads, name="geometry")
         with stages("frames"):
-            if user_normals is not None:
-                un = user_normals if nb.inverse is None else _first_of_group(user_normals, nb)
-                frames = frames_from_normals(un)
-                status = np.zeros(len(frames), dtype=np.intc)
+            if given is not None and nb.inverse is not None:
+                given = _first_of_group(given, nb)
+            status = np.zeros(len(nb.points), dtype=np.intc)
+            missing = None if given is None else ~np.isfinite(given).all(axis=1)
+            if given is not None and not missing.any():
+                frames = frames_from_normals(given)
             else:
                 frames, _, status = pca_frames(nb.points, nb.indices,
                                                height_order=self.height_order,
                                                n_threads=self._n_threads)
-                ref = reference_normals(geometry)
-                if ref is not None:
-                    ref = ref if nb.inverse is None else _first_of_group(ref, nb)
-                orient_normals(nb.points, frames, nb.indices, self.orient, reference=ref)
+                ref = given if given is not None else reference_normals(geometry)
+                if ref is not None and given is None and nb.inverse is not None:
+                    ref = _first_of_group(ref, nb)
+                orient_normals(nb.points, frames, nb.indices, self.orient,
+                               reference=None if ref is None else np.nan_to_num(ref))
+                if given is not None:         # mesh vertices in no face: estimated
+                    frames[~missing] = frames_from_normals(given[~missing])
+                    status[~missing] = 0
         degenerate = status != 0
         if degenerate.all():
             raise ValueError("`geometry` has no surface: every neighbourhood is collinear "
                              "(points on a line?); surface operators need a 2-D sampling")
+        self._boundary, self._conormals = detect_boundary(nb, frames, n_threads=self._n_threads)
         self.points_ = points
         self.neighborhoods_ = nb
         self.frames_ = nb_expand(frames, nb)
         self.normals_ = np.ascontiguousarray(self.frames_[:, 2])
         self.diagnostics_ = {"degenerate_frames": int(degenerate.sum()),
                              "n_coincident": 0 if nb.inverse is None
-                             else int(len(nb.inverse) - len(nb.points))}
+                             else int(len(nb.inverse) - len(nb.points)),
+                             "boundary_mask": nb_expand(self._boundary, nb),
+                             "boundary_rows": int(self._boundary.sum())}
         return nb, frames
+
+    def _given_normals(self, geometry, n):
+        """Normals to use instead of estimating: (n, 3) (NaN rows: estimate), or None."""
+        from .adapters import as_normals, mesh_normals
+
+        owner = type(self).__name__
+        if isinstance(self.normals, str):
+            if self.normals == "estimate":
+                return None
+            given = as_normals(geometry)
+            return given if given is not None else mesh_normals(geometry)
+        given = check_values(self.normals, n, name="normals", allow_2d=True)
+        if given.ndim != 2 or given.shape[1] != 3:
+            raise ValueError(f"`normals` of {owner} must be 'auto', 'estimate' or an array of "
+                             f"shape (n, 3) with n = {n}; got shape {given.shape}")
+        if (np.linalg.norm(given, axis=1) < 1e-12).any():
+            raise ValueError(f"`normals` of {owner} must be non-zero for every point; "
+                             f"{int((np.linalg.norm(given, axis=1) < 1e-12).sum())} rows are "
+                             "zero (pass normals='estimate' to estimate them all)")
+        return given
 
     def _stencils(self, nb, frames, targets, dominance_target, min_order):
         st = guarded_stencils(nb, np.ascontiguousarray(frames[:, :2]), method=self.method,
@@ -131,6 +163,10 @@ class _SurfaceOperator:
                               dominance_target=dominance_target, min_order=min_order,
                               guard=self.guard, bounds=self.bounds, n_threads=self._n_threads,
                               kernel_options=self._kernel_options)
+        if dominance_target is not None:
+            repair_laplacian_rows(st, nb.points, np.ascontiguousarray(frames[:, :2]),
+                                  target=dominance_target, k=nb.k, boundary=self._boundary,
+                                  conormals=self._conormals)
         diag = self.diagnostics_
         for i, name in enumerate(DIAGNOSTIC_NAMES):
             if name != "rank" and (name == "rcond" or (self.bounds and self.method
@@ -148,11 +184,21 @@ class _SurfaceOperator:
         diag["failed_rows"] = int(st.failed.sum())
         diag["failed_mask"] = nb_expand(st.failed, nb)
         diag["guard_attempts"] = st.attempts
+        if st.positive is not None:
+            diag["positive_rows"] = int(st.positive.sum())
+            diag["positive_mask"] = nb_expand(st.positive, nb)
+            diag["boundary_rows"] = int(st.boundary.sum())
+            diag["boundary_mask"] = nb_expand(st.boundary, nb)
         if st.failed.any():
+            what = ("Laplacian rows are not consistent even with nonnegative weights "
+                    "(corners, or neighbourhoods that see no curvature in some direction); "
+                    "they cannot cause negative eigenvalues but are wrong pointwise"
+                    if dominance_target is not None else
+                    "stencils still fail the guard (rank) after enlarging to 3×k and lowering "
+                    "the order")
             warnings.warn(f"{type(self).__name__}: {int(st.failed.sum())} of {len(st.failed)} "
-                          "stencils still fail the guard (rank or diagonal dominance) after "
-                          f"enlarging to {3}×k and lowering the order; see "
-                          "diagnostics_['failed_mask']", RuntimeWarning, stacklevel=3)
+                          f"{what}; see diagnostics_['failed_mask']", RuntimeWarning,
+                          stacklevel=3)
         return st
 
     def _check_fitted(self, attr):
@@ -209,9 +255,11 @@ class LaplaceBeltrami(_SurfaceOperator):
     weights : None or int, default=None
         ``None``: unweighted Taylor rows; ``0``: seed 001's classical rows (divided by
         ``h_j``); ``d`` in 1..4: seed 001's ``h_j^-d`` row weights on top.
-    normals : {"auto", "estimate"}, default="auto"
-        ``"auto"`` uses normals stored on the geometry, else estimates them;
-        ``"estimate"`` always estimates (PCA + quadratic height-fit correction).
+    normals : {"auto", "estimate"} or array_like of shape (n, 3), default="auto"
+        ``"auto"`` uses normals stored on the geometry, else a mesh's area-weighted
+        vertex normals (Open3D/trimesh meshes; vertices in no face are estimated), else
+        estimates them; ``"estimate"`` always estimates (PCA + quadratic height-fit
+        correction); an array gives one normal per point (any length, any sign).
     height_order : {0, 2, 3}, default=2
         Order of the height-function fit correcting PCA normals (0 = PCA only).
     orient : {None, "outward", "mst"}, default=None

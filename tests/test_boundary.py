@@ -1,0 +1,145 @@
+"""Open boundaries: detection, conormals, Neumann rows, nonnegative rows, Neumann spectra."""
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import jnp_zeros
+
+import o3d_meshless as om
+from o3d_meshless.boundary import detect_boundary
+from o3d_meshless.neighbors import knn
+from o3d_meshless.stencils.neumann import neumann_laplacian_weights
+from o3d_meshless.stencils.positive import (LINEAR_RTOL, QUADRATIC_RTOL,
+                                            positive_laplacian_weights)
+
+
+def iid_disc(n, seed=0):
+    rng = np.random.default_rng(seed)
+    r = np.sqrt(rng.uniform(size=n))
+    t = rng.uniform(0, 2 * np.pi, n)
+    return np.c_[r * np.cos(t), r * np.sin(t), np.zeros(n)]
+
+
+def iid_hemisphere(n, seed=0):
+    p = np.random.default_rng(seed).normal(size=(3 * n, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    return p[p[:, 2] >= 0][:n]
+
+
+def disc_neumann_eigenvalues(count):
+    """Nonzero Neumann eigenvalues j'_{m,s}² of the unit disc, with multiplicity."""
+    vals = []
+    for m in range(8):
+        for z in jnp_zeros(m, 5):
+            vals += [z ** 2] * (1 if m == 0 else 2)
+    return np.sort(vals)[:count]
+
+
+def test_boundary_of_an_iid_disc():
+    p = iid_disc(10000)
+    nb = knn(p, 16)
+    frames = np.tile(np.eye(3), (len(p), 1, 1))
+    mask, conormals = detect_boundary(nb, frames)
+    h = np.sqrt(np.pi / len(p))
+    depth = 1 - np.linalg.norm(p, axis=1)
+    assert not (mask & (depth > 2 * h)).any()                 # no interior point
+    rim = depth < 0.3 * h
+    assert (mask & rim).sum() >= 0.9 * rim.sum()               # the rim is found
+    radial = p[mask, :2] / np.linalg.norm(p[mask, :2], axis=1, keepdims=True)
+    err = np.degrees(np.arccos(np.clip((conormals[mask] * radial).sum(1), -1, 1)))
+    assert err.mean() < 5 and np.quantile(err, 0.9) < 10     # outward, across the rim
+
+
+def test_closed_surface_has_no_boundary():
+    p = np.random.default_rng(3).normal(size=(4000, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    op = om.LaplaceBeltrami().fit(p)
+    assert op.diagnostics_["boundary_rows"] == 0
+    assert op.diagnostics_["positive_rows"] == 0
+
+
+def _one_sided_neighbourhood(rng, k=16):
+    """Points in a half disc x <= 0 around the origin, rotated by a random angle."""
+    xy = rng.uniform(-1, 1, size=(4 * k, 2))
+    xy = xy[(xy[:, 0] <= 0) & (np.hypot(*xy.T) < 1)][:k]
+    a = rng.uniform(0, 2 * np.pi)
+    R = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    conormal = R @ [1.0, 0.0]                                   # outward: +x rotated
+    pts = np.vstack([[0.0, 0.0], xy @ R.T])
+    return np.c_[pts, np.zeros(len(pts))], conormal, R
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_neumann_row_is_exact_on_quadratics_with_zero_conormal_derivative(seed):
+    rng = np.random.default_rng(seed)
+    pts, conormal, R = _one_sided_neighbourhood(rng)
+    bases = np.tile(np.eye(3)[:2], (len(pts), 1, 1))
+    nbrs = np.arange(1, len(pts))[None]
+    w, rcond = neumann_laplacian_weights(pts, np.array([0]), nbrs, bases, conormal[None])
+    assert rcond[0] > 1e-3
+    a, b = (pts[:, :2] @ R).T                     # coordinates along (conormal, tangent)
+    c = rng.normal(size=4)
+    f = c[0] * b + c[1] * a ** 2 + c[2] * a * b + c[3] * b ** 2    # ∂f/∂a = 0 at 0
+    np.testing.assert_allclose(w[0] @ (f[1:] - f[0]), 2 * (c[1] + c[3]), rtol=1e-10)
+    # a slope across the boundary is what the row leaves out
+    assert abs(w[0] @ (a[1:] - a[0])) > 1.0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_positive_rows_are_nonnegative_and_consistent(seed):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-1, 1, size=(17, 2))
+    xy[0] = 0.0
+    pts = np.c_[xy, np.zeros(17)]
+    bases = np.tile(np.eye(3)[:2], (17, 1, 1))
+    w, res = positive_laplacian_weights(pts, np.array([0]), np.arange(1, 17)[None], bases)
+    assert (w >= 0).all() and res[0, 0] < 1e-3 and res[0, 1] < 1e-3
+    f = 1 + 2 * xy[:, 0] - xy[:, 1] + xy[:, 0] ** 2 + 2 * xy[:, 1] ** 2 + xy[:, 0] * xy[:, 1]
+    assert abs(w[0] @ (f[1:] - f[0]) - 6.0) < 0.01            # Δf = 2 + 4
+    # one-sided without a conormal: safe but not consistent, and reported as such
+    pts, conormal, R = _one_sided_neighbourhood(rng)
+    bases = np.tile(np.eye(3)[:2], (len(pts), 1, 1))
+    nbrs = np.arange(1, len(pts))[None]
+    w, res = positive_laplacian_weights(pts, np.array([0]), nbrs, bases)
+    assert (w >= 0).all() and (res[0, 0] > LINEAR_RTOL or res[0, 1] > QUADRATIC_RTOL)
+    # with the conormal (Neumann variant) it is consistent again
+    w, res = positive_laplacian_weights(pts, np.array([0]), nbrs, bases,
+                                        conormals=conormal[None])
+    assert (w >= 0).all() and res[0, 0] < LINEAR_RTOL and res[0, 1] < 0.05
+    a, b = (pts[:, :2] @ R).T
+    assert abs(w[0] @ (b[1:] ** 2) - 2.0) < 0.05
+
+
+def test_no_row_keeps_a_nonpositive_diagonal_on_an_open_surface():
+    p = iid_disc(3000, seed=4)
+    op = om.LaplaceBeltrami().fit(p)
+    L = op.L_
+    assert (L.diagonal() > 0).all()
+    np.testing.assert_allclose(L @ np.ones(len(p)), 0.0, atol=1e-9 * abs(L).max())
+    pos = op.diagnostics_["positive_mask"]
+    rows = L[np.flatnonzero(pos)].toarray()
+    off = rows.copy()
+    off[np.arange(len(rows)), np.flatnonzero(pos)] = 0.0
+    assert (off <= 0).all()                                     # M-matrix rows
+
+
+def test_disc_neumann_spectrum():
+    """Issue target: 10 000 i.i.d. points on the unit disc, first 10 nonzero Neumann
+    eigenvalues within 2 %."""
+    op = om.LaplaceBeltrami().fit(iid_disc(10000))
+    vals, _ = op.spectrum(11)
+    ref = disc_neumann_eigenvalues(10)
+    assert abs(vals[0]) < 1e-8
+    err = vals[1:] / ref - 1
+    assert np.abs(err).max() < 0.02, err
+    assert op.spectrum_report_.n_negative == 0
+
+
+def test_hemisphere_neumann_spectrum():
+    """l(l+1) with multiplicity l+1 (the harmonics even in z): within 2 % at 10 000 points."""
+    op = om.LaplaceBeltrami().fit(iid_hemisphere(10000))
+    vals, _ = op.spectrum(11)
+    ref = np.array([2, 2, 6, 6, 6, 12, 12, 12, 12, 20.0])
+    err = vals[1:] / ref - 1
+    assert np.abs(err).max() < 0.02, err
+    assert op.spectrum_report_.n_negative == 0
