@@ -18,7 +18,7 @@ from ._validation import (check_bool, check_int, check_option, check_values,
                           n_threads_from_workers)
 from .frames import ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames
 from .boundary import detect_boundary
-from .guard import guarded_stencils, repair_laplacian_rows
+from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
 from .neighbors import knn
 from .stencils import (DIAGNOSTIC_NAMES, GSP_METHODS, MAX_ORDER, METHODS, method_options,
                        weight_power_from)
@@ -162,7 +162,9 @@ class _SurfaceOperator:
                               order=self._order, targets=targets, weight_power=self._wp,
                               dominance_target=dominance_target, min_order=min_order,
                               guard=self.guard, bounds=self.bounds, n_threads=self._n_threads,
-                              kernel_options=self._kernel_options)
+                              kernel_options=self._kernel_options,
+                              max_amplification=None if dominance_target is not None
+                              else MAX_AMPLIFICATION)
         if dominance_target is not None:
             repair_laplacian_rows(st, nb.points, np.ascontiguousarray(frames[:, :2]),
                                   target=dominance_target, k=nb.k, boundary=self._boundary,
