@@ -120,7 +120,7 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
     max_amplification : float or None
         Also fail rows whose first-derivative weights amplify noise more than this:
         ``r · Σ_j |w_j| > max_amplification`` for some first derivative, with ``r`` the
-        RMS neighbour distance (a symmetric order-1 stencil has about 2). Such rows are
+        RMS neighbour distance (a symmetric order-1 stencil has 1–2). Such rows are
         enlarged, then lowered in order like rank failures.
     """
     kernel, n_unknowns, _ = METHODS[method]
@@ -227,8 +227,9 @@ def noise_amplification(points, neighbors, centers, w, targets):
     """``r · max_α Σ_j |w_j^α|`` over the first-derivative targets ``α`` of each row.
 
     Noise of size σ on the values gives gradient errors up to σ times this over ``r`` (the
-    RMS neighbour distance): a well-posed order-1 stencil has about 2, an order-3 fit on
-    a one-sided or noisy neighbourhood can have hundreds.
+    RMS neighbour distance): eight symmetric neighbours give 1.2, an order-3 fit on
+    a one-sided or noisy neighbourhood can have hundreds. Measured medians with k = 16:
+    about 2 (order 1 and 2) and 5–7 (order 3).
     """
     first = [i for i, t in enumerate(targets) if isinstance(t, tuple) and sum(t) == 1]
     if not first:
