@@ -34,6 +34,7 @@ __all__ = [
     "as_normals",
     "reference_normals",
     "mesh_normals",
+    "mesh_boundary",
     "attach",
     "register",
     "unregister",
@@ -370,6 +371,41 @@ def mesh_normals(geometry, *, name="geometry"):
     with np.errstate(invalid="ignore", divide="ignore"):
         normals = np.where(norm > 0, normals / norm, np.nan)
     return normals
+
+
+def mesh_boundary(geometry, *, name="geometry"):
+    """Vertices on the open boundary of a triangle mesh, or None for other geometry.
+
+    A boundary edge belongs to exactly one face; its two vertices are boundary vertices.
+    Edges shared by three or more faces (non-manifold) are not boundary edges.
+
+    Returns
+    -------
+    mask : ndarray of shape (n,), bool, or None
+
+    Examples
+    --------
+    >>> import trimesh
+    >>> from o3d_meshless.adapters import mesh_boundary
+    >>> int(mesh_boundary(trimesh.creation.icosphere()).sum())          # closed
+    0
+    >>> square = trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [.5, .5, 0]],
+    ...                          [[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]], process=False)
+    >>> mesh_boundary(square).tolist()
+    [True, True, True, True, False]
+    """
+    kind = _kind(geometry)
+    if kind not in (_TM_MESH, _O3D_LEGACY_MESH, _O3D_TENSOR_MESH):
+        return None
+    faces = _faces(geometry, kind)
+    if faces is None:
+        return None
+    n = len(_raw_points(geometry, kind, name))
+    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
+    uniq, count = np.unique(edges, axis=0, return_counts=True)
+    mask = np.zeros(n, dtype=bool)
+    mask[uniq[count == 1].ravel()] = True
+    return mask
 
 
 # ---------------------------------------------------------------------------

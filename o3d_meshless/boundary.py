@@ -47,7 +47,7 @@ def largest_gap(points, centers, neighbors, frames):
     return gap, np.stack([np.cos(mid), np.sin(mid)], axis=1)
 
 
-def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, n_threads=1):
+def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, known=None, n_threads=1):
     """Boundary points and their outward conormals.
 
     Parameters
@@ -59,6 +59,9 @@ def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, n_threads=1):
     gap_angle : float, default=GAP_ANGLE (135°)
         Largest empty sector, in radians, an interior point may have among its ``k``
         and among its ``2k`` nearest neighbours (a boundary point exceeds it in both).
+    known : ndarray of shape (n,), bool, or None
+        Boundary points known from elsewhere (a mesh's boundary edges): no gap test,
+        only their conormals are computed.
     n_threads : int
         Threads for the confirming neighbour query.
 
@@ -83,14 +86,17 @@ def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, n_threads=1):
     ([0.0, 1.0], -1.0)
     """
     n = len(nb.points)
-    gap, _ = largest_gap(nb.points, np.arange(n), nb.indices, frames)
-    cand = np.flatnonzero(gap > gap_angle)
+    if known is None:
+        gap, _ = largest_gap(nb.points, np.arange(n), nb.indices, frames)
+        cand = np.flatnonzero(gap > gap_angle)
+    else:
+        cand = np.flatnonzero(known)
     mask = np.zeros(n, dtype=bool)
     conormals = np.zeros((n, 2))
     if len(cand):
         wide = nb.query(cand, CONFIRM_FACTOR * nb.k, n_threads=n_threads)
         gap2, bisector = largest_gap(nb.points, cand, wide, frames)
-        ok = gap2 > gap_angle
+        ok = gap2 > gap_angle if known is None else np.ones(len(cand), dtype=bool)
         mask[cand[ok]] = True
         conormals[cand[ok]] = _along_boundary(nb.points, cand[ok], wide[ok], frames, mask,
                                               bisector[ok])

@@ -21,11 +21,41 @@ from ._validation import (check_int, check_option, check_points, check_stencil_a
                           n_threads_from_workers)
 from .stencils.taylor import _tables
 
-__all__ = ["estimate_frames", "frames_from_normals", "orient_normals", "pca_frames"]
+__all__ = ["estimate_frames", "frames_from_normals", "orient_normals", "pca_frames",
+           "same_sheet"]
 
 logger = logging.getLogger(__name__)
 
 ORIENT_OPTIONS = (None, "outward", "mst")
+
+def same_sheet(frames):
+    """A neighbour filter for consistently oriented normals: keep ``n_i · n_j > 0``.
+
+    Where a part of the surface is thinner than the neighbourhood (a leg, an ear, a tail
+    sampled a few points across), the nearest neighbours include points of the far
+    side. Projected onto the tangent plane they look like close neighbours and couple
+    the two sides. With normals oriented consistently (a mesh's, from its face winding)
+    far-side points face the other way and are dropped. (An elevation test, dropping
+    neighbours seen steeply from the tangent plane, was measured too: on the coarse
+    closed meshes it removed more good neighbours than bad ones.)
+
+    Parameters
+    ----------
+    frames : ndarray of shape (n, 3, 3)
+        Rows ``(t_u, t_v, n)`` with consistently oriented ``n``.
+
+    Returns
+    -------
+    accept : callable
+        ``accept(centers (m,), candidates (m, K)) -> bool (m, K)``, for
+        :meth:`o3d_meshless.neighbors.Neighborhoods.filtered`.
+    """
+    normals = np.ascontiguousarray(frames[:, 2])
+
+    def accept(centers, candidates):
+        return np.einsum("mkc,mc->mk", normals[candidates], normals[centers]) > 0
+
+    return accept
 
 
 def frames_from_normals(normals):

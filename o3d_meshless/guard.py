@@ -264,7 +264,8 @@ def _rank_fallback(points, nbrs, todo, bases, rank_bad, w, diag, status, bad, *,
     return out
 
 
-def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conormals=None):
+def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conormals=None,
+                          find_boundary=True):
     """Make every Laplacian row safe: Neumann rows on the boundary, M-matrix rows elsewhere.
 
     Called after :func:`guarded_stencils` on Laplacian stencils; edits ``st`` in place.
@@ -298,6 +299,8 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
     boundary : ndarray of shape (n,), bool, or None
     conormals : ndarray of shape (n, 2) or None
         Outward conormals of boundary points (tangent coordinates).
+    find_boundary : bool
+        Step 3 (``False`` when the boundary is known exactly, e.g. from a mesh's edges).
     """
     from .stencils.neumann import neumann_laplacian_weights
 
@@ -325,7 +328,7 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
         w, bad = _positive_rows(points, rows, st.indices[first[rows]], bases, cn[rows])
         # an inconsistent interior row is one-sided: a boundary point the gap test missed
         # (or a corner); retry it as one, its conormal bisecting the empty sector
-        retry = bad & ~boundary[rows]
+        retry = bad & ~boundary[rows] & find_boundary
         if retry.any():
             _, bisector = largest_gap(points, rows[retry], st.indices[first[rows[retry]]],
                                        bases)

@@ -10,7 +10,8 @@ so that coincident points share one stencil and get identical values.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 from scipy import sparse
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: points closer than this times the median nearest-neighbour spacing are one point
 COINCIDENT_RTOL = 1e-9
+#: a filtered query searches this many times the neighbours it returns
+SEARCH_FACTOR = 3
 
 
 @dataclass
@@ -43,6 +46,9 @@ class Neighborhoods:
         ``points[inverse]`` recovers the input order; ``None`` when all points are unique.
     spacing : float
         Median nearest-neighbour distance.
+    accept : callable or None
+        ``accept(centers (m,), candidates (m, K)) -> bool (m, K)``: which candidate
+        neighbours a stencil may use (see :meth:`filtered`); ``None`` accepts all.
     """
 
     points: np.ndarray
@@ -50,6 +56,7 @@ class Neighborhoods:
     tree: cKDTree
     inverse: np.ndarray | None
     spacing: float
+    accept: Callable | None = None
 
     @property
     def k(self) -> int:
@@ -60,10 +67,44 @@ class Neighborhoods:
         return len(self.points) if self.inverse is None else len(self.inverse)
 
     def query(self, centers, k, *, n_threads=1):
-        """Neighbours of ``points[centers]`` with a larger ``k`` (centre excluded)."""
+        """``k`` neighbours of ``points[centers]`` (centre excluded), nearest first.
+
+        With an ``accept`` filter, the ``SEARCH_FACTOR × k`` nearest are searched and the
+        accepted ones come first; a row with fewer than ``k`` accepted ones is filled
+        with the nearest rejected ones (the row guard and the Laplacian repair then see
+        an irregular stencil, never a short one).
+        """
         k = min(k, len(self.points) - 1)
-        _, idx = self.tree.query(self.points[centers], k + 1, workers=n_threads)
-        return _drop_self(np.asarray(idx, dtype=np.intp), np.asarray(centers, dtype=np.intp))
+        centers = np.asarray(centers, dtype=np.intp)
+        kk = k if self.accept is None else min(SEARCH_FACTOR * k, len(self.points) - 1)
+        _, idx = self.tree.query(self.points[centers], kk + 1, workers=n_threads)
+        idx = _drop_self(np.asarray(idx, dtype=np.intp), centers)
+        if self.accept is None:
+            return idx
+        ok = self.accept(centers, idx)
+        first = np.argsort(~ok, axis=1, kind="stable")[:, :k]     # accepted, nearest first
+        return np.ascontiguousarray(np.take_along_axis(idx, first, axis=1))
+
+    def filtered(self, accept, *, n_threads=1):
+        """A copy whose neighbour lists (now and in later queries) prefer accepted points.
+
+        Parameters
+        ----------
+        accept : callable
+            ``accept(centers (m,), candidates (m, K)) -> bool (m, K)``.
+
+        Returns
+        -------
+        Neighborhoods
+            Same points, tree and ``k``; rows with a rejected neighbour rebuilt by
+            :meth:`query`, the others kept as they are.
+        """
+        out = replace(self, accept=accept)
+        rows = np.flatnonzero(~accept(np.arange(len(self.points)), self.indices).all(axis=1))
+        if len(rows):                  # only rows with a rejected neighbour are rebuilt
+            out.indices = self.indices.copy()
+            out.indices[rows] = out.query(rows, self.k, n_threads=n_threads)
+        return out
 
 
 def _drop_self(idx, centers):

@@ -16,7 +16,7 @@ from . import assembly
 from ._progress import Stages
 from ._validation import (check_bool, check_int, check_option, check_values,
                           n_threads_from_workers)
-from .frames import ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames
+from .frames import ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames, same_sheet
 from .boundary import detect_boundary
 from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
 from .neighbors import knn
@@ -94,12 +94,12 @@ class _SurfaceOperator:
         self._n_threads = n_threads_from_workers(self.workers)
 
     def _prepare(self, geometry, stages):
-        from .adapters import as_points, reference_normals
+        from .adapters import as_points, mesh_boundary, reference_normals
 
         self._check_params()
         with stages("points"):
             points = as_points(geometry, dims=(3,))
-            given = self._given_normals(geometry, len(points))
+            given, oriented = self._given_normals(geometry, len(points))
         with stages("neighbours"):
             nb = knn(points, self.k, n_threads=self._n_threads, name="geometry")
         with stages("frames"):
@@ -125,7 +125,14 @@ class _SurfaceOperator:
         if degenerate.all():
             raise ValueError("`geometry` has no surface: every neighbourhood is collinear "
                              "(points on a line?); surface operators need a 2-D sampling")
-        self._boundary, self._conormals = detect_boundary(nb, frames, n_threads=self._n_threads)
+        if oriented:       # a mesh's normals: drop neighbours facing the other way
+            nb = nb.filtered(same_sheet(frames), n_threads=self._n_threads)
+        known = mesh_boundary(geometry)
+        if known is not None and nb.inverse is not None:     # a group is on it if any copy is
+            known = np.bincount(nb.inverse, known, len(nb.points)) > 0
+        self._boundary, self._conormals = detect_boundary(nb, frames, known=known,
+                                                          n_threads=self._n_threads)
+        self._boundary_known = known is not None
         self.points_ = points
         self.neighborhoods_ = nb
         self.frames_ = nb_expand(frames, nb)
@@ -138,15 +145,22 @@ class _SurfaceOperator:
         return nb, frames
 
     def _given_normals(self, geometry, n):
-        """Normals to use instead of estimating: (n, 3) (NaN rows: estimate), or None."""
+        """Normals to use instead of estimating and whether they are consistently oriented.
+
+        Returns ``(normals, oriented)``: normals of shape (n, 3) (NaN rows: estimate those)
+        or None; ``oriented`` is True for a mesh's normals (from its face winding).
+        """
         from .adapters import as_normals, mesh_normals
 
         owner = type(self).__name__
         if isinstance(self.normals, str):
             if self.normals == "estimate":
-                return None
+                return None, False
             given = as_normals(geometry)
-            return given if given is not None else mesh_normals(geometry)
+            if given is not None:
+                return given, False
+            given = mesh_normals(geometry)
+            return given, given is not None
         given = check_values(self.normals, n, name="normals", allow_2d=True)
         if given.ndim != 2 or given.shape[1] != 3:
             raise ValueError(f"`normals` of {owner} must be 'auto', 'estimate' or an array of "
@@ -155,7 +169,7 @@ class _SurfaceOperator:
             raise ValueError(f"`normals` of {owner} must be non-zero for every point; "
                              f"{int((np.linalg.norm(given, axis=1) < 1e-12).sum())} rows are "
                              "zero (pass normals='estimate' to estimate them all)")
-        return given
+        return given, False
 
     def _stencils(self, nb, frames, targets, dominance_target, min_order):
         st = guarded_stencils(nb, np.ascontiguousarray(frames[:, :2]), method=self.method,
@@ -168,7 +182,8 @@ class _SurfaceOperator:
         if dominance_target is not None:
             repair_laplacian_rows(st, nb.points, np.ascontiguousarray(frames[:, :2]),
                                   target=dominance_target, k=nb.k, boundary=self._boundary,
-                                  conormals=self._conormals)
+                                  conormals=self._conormals,
+                                  find_boundary=not self._boundary_known)
         diag = self.diagnostics_
         for i, name in enumerate(DIAGNOSTIC_NAMES):
             if name != "rank" and (name == "rcond" or (self.bounds and self.method

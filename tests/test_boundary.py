@@ -170,3 +170,42 @@ def test_gradient_guard_bounds_noise_amplification():
     w = np.stack([xy[:, 0], xy[:, 1]], axis=1)[None] / 4.0     # least-squares gradient
     amp = noise_amplification(pts, np.arange(1, 9)[None], np.array([0]), w, [(1, 0), (0, 1)])
     assert 1.0 < amp[0] < 1.5 < MAX_AMPLIFICATION          # Σ|cos(jπ/4)| / 4 = 1.21
+
+
+def test_mesh_boundary_and_normals_are_used_for_meshes():
+    """A mesh's boundary comes from its edges (no gap test) and its vertex normals are
+    used by default; an open square mesh gets Neumann rows exactly on its rim."""
+    import trimesh
+    n = 40
+    g = np.stack(np.meshgrid(np.linspace(-1, 1, n), np.linspace(-1, 1, n)), -1).reshape(-1, 2)
+    faces = []
+    for i in range(n - 1):
+        for j in range(n - 1):
+            a = i * n + j
+            faces += [[a, a + 1, a + n + 1], [a, a + n + 1, a + n]]
+    mesh = trimesh.Trimesh(np.c_[g, np.zeros(len(g))], faces, process=False)
+    from o3d_meshless.adapters import mesh_boundary
+    rim = mesh_boundary(mesh)
+    assert rim.sum() == 4 * (n - 1)
+    op = om.LaplaceBeltrami().fit(mesh)
+    np.testing.assert_array_equal(op.diagnostics_["boundary_mask"], rim)
+    np.testing.assert_allclose(np.abs(op.normals_[:, 2]), 1.0)
+
+
+def test_far_side_neighbours_of_a_thin_part_are_dropped():
+    """A flat ellipsoid about one spacing thick: with the mesh's oriented normals no
+    stencil of the top couples to the bottom; with the same normals given unoriented
+    (as an array, so no filter) they do couple."""
+    import trimesh
+    from o3d_meshless.adapters import mesh_normals
+    ico = trimesh.creation.icosphere(subdivisions=5)
+    disc = trimesh.Trimesh(ico.vertices * [1.0, 1.0, 0.03], ico.faces, process=False)
+    inner = np.hypot(disc.vertices[:, 0], disc.vertices[:, 1]) < 0.9   # away from the rim
+    top, bottom = inner & (disc.vertices[:, 2] > 0), inner & (disc.vertices[:, 2] < 0)
+
+    def couplings(op):
+        L = op.L_.tocoo()
+        return int(((top[L.row] & bottom[L.col]) & (L.data != 0)).sum())
+
+    assert couplings(om.LaplaceBeltrami().fit(disc)) == 0
+    assert couplings(om.LaplaceBeltrami(normals=mesh_normals(disc)).fit(disc.vertices)) > 100

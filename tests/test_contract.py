@@ -218,7 +218,8 @@ def reference(name):
 @functools.lru_cache(maxsize=None)
 def reference_with_mesh_normals(name):
     """Result on the numpy points given the mesh's area-weighted vertex normals."""
-    return run(name, PTS.copy(), normals=om.adapters.mesh_normals(ICO))
+    from o3d_meshless.adapters import mesh_normals
+    return run(name, PTS.copy(), normals=mesh_normals(ICO))
 
 
 MESH_KINDS = ("o3d_legacy_mesh", "trimesh_mesh")
