@@ -485,12 +485,9 @@ def _cmd_spectrum(run):
     a = run.args
     if a.modes < 1:
         raise ValueError(f"`--modes` must be a positive int; got {a.modes}")
-    show = a.show_modes if a.show_modes is not None else list(range(1, min(a.modes, 7)))
-    bad = [i for i in show if not 0 <= i < a.modes]
+    bad = [i for i in a.show_modes or () if not 0 <= i < a.modes]
     if bad:
         raise ValueError(f"`--show-modes` must be mode indices in 0..{a.modes - 1}; got {bad}")
-    if not show:
-        show = [0]
     geom = _read(run)
     n_points = len(as_points(geom))
     if a.modes >= n_points:
@@ -506,11 +503,12 @@ def _cmd_spectrum(run):
         warnings.filterwarnings("ignore", message="SPURIOUS MODES", category=RuntimeWarning)
         result = run.timed("spectrum", lb.spectrum, n_modes=a.modes)
     vals, vecs = result
-    report = getattr(result, "report", None)
-    if report is None:
-        from .spectra import spectrum_report
-
-        report = spectrum_report(vals, np.real(vecs), lb.M_)
+    report = result.report
+    if a.show_modes is not None:
+        show = a.show_modes or [0]
+    else:       # the first six modes after the constant one(s) of each connected piece
+        first = min(max(1, report.n_zero), a.modes - 1)
+        show = list(range(first, min(a.modes, first + 6))) or [0]
     points, normals = _points_normals(run, lb, geom)
     n = len(points)
 

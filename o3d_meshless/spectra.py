@@ -69,6 +69,9 @@ class SpectrumReport:
         eigenvectors may be nearly parallel. A complex pair contributes the real and
         imaginary parts of its eigenvector, M-orthogonal to each other. Informational;
         not part of :attr:`trustworthy`.
+    n_zero : int
+        Eigenvalues with ``|Re λ| <= tol``: one per connected piece of the points (a scan
+        with stray islands has several); their eigenvectors are constant on each piece.
 
     See Also
     --------
@@ -81,6 +84,7 @@ class SpectrumReport:
     max_abs_real: float
     max_imag: float
     orthogonality_defect: float
+    n_zero: int = 0
 
     @property
     def negative_tol(self):
@@ -105,7 +109,11 @@ class SpectrumReport:
             imag += " (large: complex pairs; only the real parts are shown)"
         ortho = (f"M-orthogonality defect max|V^T M V - I|: {self.orthogonality_defect:.1e} "
                  "(L is not symmetric; ~1e-2 typical, up to ~1 in eigenvalue clusters)")
-        return "\n".join((neg, imag, ortho))
+        lines = [neg, imag, ortho]
+        if self.n_zero > 1:
+            lines.insert(1, f"zero eigenvalues: {self.n_zero} (one per connected piece: the "
+                            f"points form {self.n_zero} separate pieces)")
+        return "\n".join(lines)
 
 
 def spectrum_report(vals, vecs, M):
@@ -145,9 +153,10 @@ def spectrum_report(vals, vecs, M):
     V = np.real(vecs).astype(np.float64, copy=False)
     gram = V.T @ (m[:, None] * V)
     defect = float(np.abs(gram - np.eye(V.shape[1])).max()) if V.size else 0.0
+    n_zero = int(np.count_nonzero(np.abs(real) <= NEGATIVE_RTOL * scale))
     return SpectrumReport(n_modes=n_modes, n_negative=n_negative, min_real=float(real.min()),
                           max_abs_real=float(np.abs(real).max()), max_imag=max_imag,
-                          orthogonality_defect=defect)
+                          orthogonality_defect=defect, n_zero=n_zero)
 
 
 class SpectrumResult(tuple):

@@ -183,3 +183,13 @@ def test_cli_warns_loudly_on_negative(tmp_path, capsys, monkeypatch, quiet):
     assert "NOT modes of the surface" in err and "--method clsgsp" in err
     assert all(line.startswith("o3d-meshless: warning: ") for line in err.splitlines()
                if "SPURIOUS" in line or "NOT modes" in line)
+
+
+def test_zero_eigenvalues_count_connected_pieces():
+    """Two separate spheres: two zero eigenvalues, reported, and the report says why."""
+    p = np.random.default_rng(7).normal(size=(3000, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    q = np.vstack([p[:1500], p[1500:] + [5.0, 0, 0]])
+    result = om.spectrum(q, n_modes=5)
+    assert result.report.n_zero == 2 and result.report.n_negative == 0
+    assert "2 separate pieces" in str(result.report)
