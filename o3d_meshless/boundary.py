@@ -7,8 +7,9 @@ rarely do (the largest gap among 16 uniform directions exceeds 135° with probab
 about 3 %), boundary points always do (at least ~180° on a smooth boundary). Clusters of an
 i.i.d. sample still open false gaps among ``k`` neighbours, so a candidate is confirmed
 among its ``2k`` nearest: on a 10 000-point i.i.d. disc this flags no point deeper than
-two spacings and misses 5 of the 115 points within 0.3 spacings of the rim, with a mean
-conormal error of 5°.
+two spacings and misses 5 of the 115 points within 0.3 spacings of the rim. A boundary
+point's neighbourhood must also be flat (:func:`is_planar`): on closed meshes used as
+clouds, the thin legs and ears of a coarse sampling otherwise pass the gap test.
 
 The outward **conormal** (the unit tangent vector perpendicular to the boundary,
 pointing out of the surface) is the bisector of that gap.
@@ -23,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["detect_boundary", "largest_gap", "GAP_ANGLE", "CONFIRM_FACTOR"]
+__all__ = ["detect_boundary", "largest_gap", "is_planar", "GAP_ANGLE", "CONFIRM_FACTOR",
+           "PLANARITY_MAX"]
 
 #: a point whose tangent-plane neighbours leave an empty sector wider than this is on
 #: the boundary (radians)
@@ -31,6 +33,25 @@ GAP_ANGLE = np.deg2rad(135.0)
 #: the test is confirmed on this many times the base neighbours: clusters of an
 #: i.i.d. sample open false gaps among k neighbours, almost never among 2k
 CONFIRM_FACTOR = 2
+#: a boundary point's neighbourhood is flat: smallest over middle covariance
+#: eigenvalue at most this (see :func:`is_planar`)
+PLANARITY_MAX = 0.2
+
+
+def is_planar(points, centers, neighbors, *, limit=PLANARITY_MAX):
+    """Whether each neighbourhood (centre included) is flat enough to hold a boundary.
+
+    The ratio of the smallest to the middle eigenvalue of the neighbourhood's covariance
+    is near 0 on a resolved surface, with or without a boundary (measured 90 % quantile:
+    0.002 on a 10 000-point hemisphere's rim, 0.09 on the raw scan's). Where a part of a
+    closed surface is thinner than the neighbourhood, the neighbours wrap around it
+    (ratio 0.2–0.8): the estimated normal is off there, its tangent-plane projection
+    leaves an empty sector and the gap test would call it a boundary. It is not.
+    """
+    q = np.concatenate([points[centers][:, None, :], points[neighbors]], axis=1)
+    q = q - q.mean(axis=1, keepdims=True)
+    ev = np.linalg.eigvalsh(np.einsum("mki,mkj->mij", q, q))
+    return ev[:, 0] <= limit * np.maximum(ev[:, 1], 1e-300)
 
 
 def largest_gap(points, centers, neighbors, frames):
@@ -89,6 +110,7 @@ def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, known=None, n_threads=1)
     if known is None:
         gap, _ = largest_gap(nb.points, np.arange(n), nb.indices, frames)
         cand = np.flatnonzero(gap > gap_angle)
+        cand = cand[is_planar(nb.points, cand, nb.indices[cand])]
     else:
         cand = np.flatnonzero(known)
     mask = np.zeros(n, dtype=bool)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .boundary import largest_gap
+from .boundary import is_planar, largest_gap
 from .stencils import METHODS
 
 __all__ = ["Stencils", "guarded_stencils", "repair_laplacian_rows", "noise_amplification",
@@ -276,9 +276,12 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
        failing Neumann rows) gets nonnegative weights
        (:mod:`o3d_meshless.stencils.positive`, the Neumann variant on the boundary), so no
        row keeps ``L_ii <= 0``.
-    3. A replaced interior row that is still not consistent is one-sided: it is retried
-       as a boundary row with the conormal bisecting its empty sector, and kept as such
-       when that is consistent (``st.boundary`` then includes it).
+    3. A replaced interior row that is still not consistent is one-sided (a boundary
+       point the gap test missed, or a thin part of a coarse closed sampling seen from a
+       wrong normal): it is retried with the Neumann moments, the conormal bisecting its
+       empty sector, and kept so when that is consistent. (Leaving such rows
+       inconsistent was measured worse: on the cows used as clouds, modes 1–30 move
+       45 % from FEM instead of 13 %.) They stay out of ``st.boundary``.
     4. ``st.positive`` marks the replaced rows; ``st.failed`` keeps only those whose
        nonnegative stencil is not consistent either (not exact on linear functions, or
        off by over half on quadratics: a neighbourhood on one side of an interior point,
@@ -337,7 +340,6 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
             fixed = ~bad2
             idx = np.flatnonzero(retry)[fixed]
             w[idx], bad[idx] = w2[fixed], False
-            boundary[rows[idx]] = True
         install(rows, w)
         failed[rows] = bad
         logger.info("%d Laplacian rows replaced by nonnegative stencils (%d of them not "
