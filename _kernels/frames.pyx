@@ -24,15 +24,16 @@ cdef inline void cross3(const double* a, const double* b, double* out) noexcept 
 
 def pca_height_frames(
         const double[:, ::1] points,        # IN  (n, 3)
-        const Py_ssize_t[:, ::1] neighbors, # IN  (n, k) neighbour indices (centre excluded)
+        const Py_ssize_t[:, ::1] neighbors, # IN  (m, k) neighbour indices (centre excluded)
+        const Py_ssize_t[::1] centers,      # IN  (m,) the point each row is about
         const long[:, ::1] exponents,       # IN  (p, 2) height-fit monomials (p == 0: PCA only)
         const double[::1] inv_fact,         # IN  (p,)
         const long[::1] degree,             # IN  (p,)
-        double[:, :, ::1] frames,           # OUT (n, 3, 3) rows (t_u, t_v, n)
-        double[::1] planarity,              # OUT (n,) lambda_mid / lambda_max of the covariance
-        int[::1] status,                    # OUT (n,) 0 ok, 1 degenerate covariance, <0 LAPACK
+        double[:, :, ::1] frames,           # OUT (m, 3, 3) rows (t_u, t_v, n)
+        double[::1] planarity,              # OUT (m,) lambda_mid / lambda_max of the covariance
+        int[::1] status,                    # OUT (m,) 0 ok, 1 degenerate covariance, <0 LAPACK
         int n_threads):
-    cdef Py_ssize_t n = points.shape[0], i, j, nb
+    cdef Py_ssize_t m = centers.shape[0], i, r, j, nb
     cdef int k = <int>neighbors.shape[1], p = <int>exponents.shape[0]
     cdef int a, b, info, three = 3, lw = 64
     cdef int nscr = (taylor_scratch_size(k, p, 2) if p > 0 else 0) + 3 * k + 2 * k + k + 2 * k + 9 + 3 + 64 + 15
@@ -71,19 +72,20 @@ def pca_height_frames(
         t2 = t1 + 3
         nn = t2 + 3
         off = nn + 3
-        for i in prange(n, schedule='static'):
+        for r in prange(m, schedule='static'):
+            i = centers[r]
             # covariance about the neighbourhood mean (centre included)
             for a in range(3):
                 mu[a] = points[i, a]
             for j in range(k):
                 for a in range(3):
-                    mu[a] = mu[a] + points[neighbors[i, j], a]
+                    mu[a] = mu[a] + points[neighbors[r, j], a]
             for a in range(3):
                 mu[a] = mu[a] / (k + 1)
             for a in range(9):
                 C[a] = 0.0
             for j in range(-1, k):
-                nb = i if j < 0 else neighbors[i, j]
+                nb = i if j < 0 else neighbors[r, j]
                 for a in range(3):
                     off[a] = points[nb, a] - mu[a]
                 for a in range(3):
@@ -91,18 +93,18 @@ def pca_height_frames(
                         C[a * 3 + b] = C[a * 3 + b] + off[a] * off[b]
             dsyev(&jobv, &uplo, &three, C, &three, ev, work, &lw, &info)
             if info != 0:
-                status[i] = -1 if info < 0 else -2
+                status[r] = -1 if info < 0 else -2
                 continue
             # ascending eigenvalues: column 0 = normal, column 2 = largest spread
-            planarity[i] = ev[1] / ev[2] if ev[2] > 0 else 0.0
-            status[i] = 1 if ev[1] <= 1e-12 * ev[2] else 0
+            planarity[r] = ev[1] / ev[2] if ev[2] > 0 else 0.0
+            status[r] = 1 if ev[1] <= 1e-12 * ev[2] else 0
             for a in range(3):
                 nn[a] = C[0 * 3 + a]
                 t1[a] = C[2 * 3 + a]
             cross3(nn, t1, t2)
-            if p > 0 and status[i] == 0:
+            if p > 0 and status[r] == 0:
                 for j in range(k):
-                    nb = neighbors[i, j]
+                    nb = neighbors[r, j]
                     s = 0.0
                     for a in range(3):
                         off[a] = points[nb, a] - points[i, a]
@@ -129,7 +131,7 @@ def pca_height_frames(
                     normalize3(t1)
                     cross3(nn, t1, t2)
             for a in range(3):
-                frames[i, 0, a] = t1[a]
-                frames[i, 1, a] = t2[a]
-                frames[i, 2, a] = nn[a]
+                frames[r, 0, a] = t1[a]
+                frames[r, 1, a] = t2[a]
+                frames[r, 2, a] = nn[a]
         free(scr)

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["detect_boundary", "largest_gap", "is_planar", "GAP_ANGLE", "CONFIRM_FACTOR",
-           "PLANARITY_MAX"]
+from .frames import is_planar
+
+__all__ = ["detect_boundary", "largest_gap", "GAP_ANGLE", "CONFIRM_FACTOR"]
 
 #: a point whose tangent-plane neighbours leave an empty sector wider than this is on
 #: the boundary (radians)
@@ -33,27 +34,6 @@ GAP_ANGLE = np.deg2rad(135.0)
 #: the test is confirmed on this many times the base neighbours: clusters of an
 #: i.i.d. sample open false gaps among k neighbours, almost never among 2k
 CONFIRM_FACTOR = 2
-#: a boundary point's neighbourhood is flat: smallest over middle covariance
-#: eigenvalue at most this (see :func:`is_planar`)
-PLANARITY_MAX = 0.2
-
-
-def is_planar(points, centers, neighbors, *, limit=PLANARITY_MAX):
-    """Whether each neighbourhood (centre included) is flat enough to hold a boundary.
-
-    The ratio of the smallest to the middle eigenvalue of the neighbourhood's covariance
-    is near 0 on a resolved surface, with or without a boundary (measured 90 % quantile:
-    0.002 on a 10 000-point hemisphere's rim, 0.09 on the raw scan's). Where a part of a
-    closed surface is thinner than the neighbourhood, the neighbours wrap around it
-    (ratio 0.2–0.8): the estimated normal is off there, its tangent-plane projection
-    leaves an empty sector and the gap test would call it a boundary. It is not.
-    """
-    q = np.concatenate([points[centers][:, None, :], points[neighbors]], axis=1)
-    q = q - q.mean(axis=1, keepdims=True)
-    ev = np.linalg.eigvalsh(np.einsum("mki,mkj->mij", q, q))
-    return ev[:, 0] <= limit * np.maximum(ev[:, 1], 1e-300)
-
-
 def largest_gap(points, centers, neighbors, frames):
     """Largest angular gap among each centre's tangent-plane neighbours and its bisector."""
     off = points[neighbors] - points[centers][:, None, :]

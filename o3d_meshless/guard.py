@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .boundary import is_planar, largest_gap
+from .boundary import largest_gap
 from .stencils import METHODS
 
 __all__ = ["Stencils", "guarded_stencils", "repair_laplacian_rows", "noise_amplification",

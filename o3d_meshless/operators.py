@@ -16,7 +16,8 @@ from . import assembly
 from ._progress import Stages
 from ._validation import (check_bool, check_int, check_option, check_values,
                           n_threads_from_workers)
-from .frames import ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames, same_sheet
+from .frames import (ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames,
+                     refine_wrapped_frames, same_sheet)
 from .boundary import detect_boundary
 from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
 from .neighbors import knn
@@ -106,6 +107,7 @@ class _SurfaceOperator:
             if given is not None and nb.inverse is not None:
                 given = _first_of_group(given, nb)
             status = np.zeros(len(nb.points), dtype=np.intc)
+            refined = np.zeros(len(nb.points), dtype=bool)
             missing = None if given is None else ~np.isfinite(given).all(axis=1)
             if given is not None and not missing.any():
                 frames = frames_from_normals(given)
@@ -113,6 +115,9 @@ class _SurfaceOperator:
                 frames, _, status = pca_frames(nb.points, nb.indices,
                                                height_order=self.height_order,
                                                n_threads=self._n_threads)
+                refined = refine_wrapped_frames(nb.points, nb.indices, frames,
+                                                height_order=self.height_order,
+                                                n_threads=self._n_threads)
                 ref = given if given is not None else reference_normals(geometry)
                 if ref is not None and given is None and nb.inverse is not None:
                     ref = _first_of_group(ref, nb)
@@ -121,6 +126,7 @@ class _SurfaceOperator:
                 if given is not None:         # mesh vertices in no face: estimated
                     frames[~missing] = frames_from_normals(given[~missing])
                     status[~missing] = 0
+                    refined &= missing
         degenerate = status != 0
         if degenerate.all():
             raise ValueError("`geometry` has no surface: every neighbourhood is collinear "
@@ -140,6 +146,7 @@ class _SurfaceOperator:
         self.diagnostics_ = {"degenerate_frames": int(degenerate.sum()),
                              "n_coincident": 0 if nb.inverse is None
                              else int(len(nb.inverse) - len(nb.points)),
+                             "refined_normals": int(refined.sum()),
                              "boundary_mask": nb_expand(self._boundary, nb),
                              "boundary_rows": int(self._boundary.sum())}
         return nb, frames

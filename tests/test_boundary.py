@@ -209,3 +209,22 @@ def test_far_side_neighbours_of_a_thin_part_are_dropped():
 
     assert couplings(om.LaplaceBeltrami().fit(disc)) == 0
     assert couplings(om.LaplaceBeltrami(normals=mesh_normals(disc)).fit(disc.vertices)) > 100
+
+
+def test_wrapped_neighbourhoods_get_normals_from_fewer_neighbours():
+    """A thin tube one spacing in radius: 16 neighbours wrap around it and 16 % of the
+    PCA + height-fit normals are more than 45° off; from the 8 nearest, 2 %."""
+    from o3d_meshless.frames import is_planar, pca_frames, refine_wrapped_frames
+    rng = np.random.default_rng(2)
+    t = rng.uniform(0, 2 * np.pi, 500)
+    p = np.c_[0.05 * np.cos(t), 0.05 * np.sin(t), rng.uniform(0, 4, 500)]   # r/h = 1
+    radial = np.c_[np.cos(t), np.sin(t), 0 * t]
+    nb = knn(p, 16)
+    frames, _, _ = pca_frames(nb.points, nb.indices)
+    before = np.abs((frames[:, 2] * radial).sum(1))
+    assert (~is_planar(nb.points, np.arange(len(p)), nb.indices)).mean() > 0.5
+    refined = refine_wrapped_frames(nb.points, nb.indices, frames)
+    after = np.abs((frames[:, 2] * radial).sum(1))
+    assert (before < np.cos(np.pi / 4)).mean() > 0.1
+    assert (after < np.cos(np.pi / 4)).mean() < 0.04
+    np.testing.assert_array_equal(after[~refined], before[~refined])

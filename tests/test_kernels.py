@@ -511,3 +511,16 @@ def test_pca_frames_rejects_out_of_range_neighbours():
     pts = np.random.default_rng(0).normal(size=(20, 3))
     with pytest.raises(ValueError, match="`neighbors` must index"):
         pca_frames(pts, np.full((20, 5), 20, dtype=np.intp))
+
+
+def test_pca_frames_of_selected_centers_equal_those_of_all():
+    p = np.random.default_rng(11).normal(size=(500, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    nb = knn(p, 12)
+    full = pca_frames(nb.points, nb.indices)
+    rows = np.array([3, 77, 499, 0])
+    sub = pca_frames(nb.points, np.ascontiguousarray(nb.indices[rows]), centers=rows)
+    for a, b in zip(full, sub):
+        np.testing.assert_array_equal(a[rows], b)
+    with pytest.raises(ValueError, match="centers"):
+        pca_frames(nb.points, np.ascontiguousarray(nb.indices[rows]), centers=rows + 500)

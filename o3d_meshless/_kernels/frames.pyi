@@ -4,6 +4,7 @@ from numpy.typing import NDArray
 def pca_height_frames(
     points: NDArray[np.float64],
     neighbors: NDArray[np.intp],
+    centers: NDArray[np.intp],
     exponents: NDArray[np.int_],
     inv_fact: NDArray[np.float64],
     degree: NDArray[np.int_],
