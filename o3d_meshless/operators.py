@@ -370,9 +370,12 @@ class LaplaceBeltrami(_SurfaceOperator):
 class SurfaceGradient(_SurfaceOperator):
     """Tangential gradient ``∇_S f`` of per-point scalars (seed 001 Taylor stencils).
 
-    Same parameters as :class:`LaplaceBeltrami`, with ``order=3`` by default (gradient
-    error O(h³) from the fit, O(h²) overall from the corrected normals). The rank guard
-    enlarges, then lowers the order of, ill-conditioned stencils.
+    Same parameters as :class:`LaplaceBeltrami`, with ``order=2`` by default: gradient
+    error O(h²). ``order=3`` is 70–400× more accurate on exact samples (analytic or
+    CAD-derived points) but amplifies noise 2.8× more: with position noise above about
+    0.1 % of the spacing, order 2 is the more accurate (``benchmarks/bench_noise.py``;
+    real scans are far noisier). The guard enlarges, then lowers the order of,
+    ill-conditioned stencils and stencils whose weights amplify noise more than 10×.
 
     Attributes
     ----------
@@ -387,11 +390,14 @@ class SurfaceGradient(_SurfaceOperator):
     >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
     >>> g = om.SurfaceGradient().fit(p).apply(p[:, 2])     # ∇_S z = e_z − z n
     >>> exact = np.array([0, 0, 1]) - p[:, 2:3] * p
-    >>> bool(np.abs(g - exact).max() < 1e-3)
+    >>> bool(np.abs(g - exact).max() < 2e-2)
+    True
+    >>> g3 = om.SurfaceGradient(order=3).fit(p).apply(p[:, 2])   # exact points: order 3
+    >>> bool(np.abs(g3 - exact).max() < 1e-3)
     True
     """
 
-    _default_order = 3
+    _default_order = 2
     _min_order = 1
 
     def fit(self, geometry):
@@ -488,7 +494,7 @@ def laplace_beltrami(geometry, **options):
 def surface_gradient(geometry, values, **options):
     """Tangential gradient of per-point ``values``: (n,) → (n, 3); (n, c) → (n, c, 3).
 
-    ``options`` are those of :class:`SurfaceGradient` (default ``order=3``).
+    ``options`` are those of :class:`SurfaceGradient` (default ``order=2``).
     """
     return SurfaceGradient(**options).fit(geometry).apply(values)
 
