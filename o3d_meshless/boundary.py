@@ -8,11 +8,15 @@ about 3 %), boundary points always do (at least ~180° on a smooth boundary). Cl
 i.i.d. sample still open false gaps among ``k`` neighbours, so a candidate is confirmed
 among its ``2k`` nearest: on a 10 000-point i.i.d. disc this flags no point deeper than
 two spacings and misses 5 of the 115 points within 0.3 spacings of the rim. A boundary
+point must have another among its ``k`` nearest (the boundary is a curve: a lone gap on
+a 16 000-point i.i.d. sphere is not one), and a boundary
 point's neighbourhood must also be flat (:func:`is_planar`): on closed meshes used as
 clouds, the thin legs and ears of a coarse sampling otherwise pass the gap test.
 
 The outward **conormal** (the unit tangent vector perpendicular to the boundary,
-pointing out of the surface) is the bisector of that gap.
+pointing out of the surface) is perpendicular to the line through the nearby boundary
+points, on the side of the gap's bisector (mean error 2.9° on the i.i.d. disc; the
+bisector alone: 5°).
 
 What ``L`` means there: the Laplace–Beltrami rows of boundary points are built for
 functions whose conormal derivative vanishes, the **Neumann** condition (natural
@@ -100,6 +104,10 @@ def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, known=None, n_threads=1)
         gap2, bisector = largest_gap(nb.points, cand, wide, frames)
         ok = gap2 > gap_angle if known is None else np.ones(len(cand), dtype=bool)
         mask[cand[ok]] = True
+        if known is None:       # a boundary is a curve: a lone point with a gap is not on one
+            lone = ~mask[nb.indices[cand]].any(axis=1)
+            ok &= ~lone
+            mask[cand[lone]] = False
         conormals[cand[ok]] = _along_boundary(nb.points, cand[ok], wide[ok], frames, mask,
                                               bisector[ok])
     return mask, conormals
