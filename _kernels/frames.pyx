@@ -31,6 +31,7 @@ def pca_height_frames(
         const long[::1] degree,             # IN  (p,)
         double[:, :, ::1] frames,           # OUT (m, 3, 3) rows (t_u, t_v, n)
         double[::1] planarity,              # OUT (m,) lambda_mid / lambda_max of the covariance
+        double[::1] flatness,               # OUT (m,) lambda_min / lambda_mid (0: flat patch)
         int[::1] status,                    # OUT (m,) 0 ok, 1 degenerate covariance, <0 LAPACK
         int n_threads):
     cdef Py_ssize_t m = centers.shape[0], i, r, j, nb
@@ -97,6 +98,7 @@ def pca_height_frames(
                 continue
             # ascending eigenvalues: column 0 = normal, column 2 = largest spread
             planarity[r] = ev[1] / ev[2] if ev[2] > 0 else 0.0
+            flatness[r] = ev[0] / ev[1] if ev[1] > 0 else 1.0
             status[r] = 1 if ev[1] <= 1e-12 * ev[2] else 0
             for a in range(3):
                 nn[a] = C[0 * 3 + a]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import check_stencil_arrays
 from .frames import is_planar
 
 __all__ = ["detect_boundary", "largest_gap", "GAP_ANGLE", "CONFIRM_FACTOR"]
@@ -38,18 +39,35 @@ GAP_ANGLE = np.deg2rad(135.0)
 #: the test is confirmed on this many times the base neighbours: clusters of an
 #: i.i.d. sample open false gaps among k neighbours, almost never among 2k
 CONFIRM_FACTOR = 2
-def largest_gap(points, centers, neighbors, frames):
-    """Largest angular gap among each centre's tangent-plane neighbours and its bisector."""
-    off = points[neighbors] - points[centers][:, None, :]
-    u = np.einsum("mkc,mc->mk", off, frames[centers, 0])
-    v = np.einsum("mkc,mc->mk", off, frames[centers, 1])
-    ang = np.sort(np.arctan2(v, u), axis=1)
-    gaps = np.diff(ang, axis=1, append=ang[:, :1] + 2 * np.pi)
-    j = np.argmax(gaps, axis=1)
-    rows = np.arange(len(centers))
-    gap = gaps[rows, j]
-    mid = ang[rows, j] + 0.5 * gap
-    return gap, np.stack([np.cos(mid), np.sin(mid)], axis=1)
+def largest_gap(points, centers, neighbors, frames, *, n_threads=1):
+    """Largest empty angular sector among each centre's tangent-plane neighbours.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, 3)
+    centers : ndarray of shape (m,), intp
+    neighbors : ndarray of shape (m, k), intp
+    frames : ndarray of shape (n, >= 2, 3)
+        Tangent axes ``t_u, t_v`` (the first two rows) of every point.
+    n_threads : int
+
+    Returns
+    -------
+    gap : ndarray of shape (m,)
+        Radians.
+    bisector : ndarray of shape (m, 2)
+        Unit direction splitting that sector, in ``(t_u, t_v)`` coordinates.
+    """
+    from ._kernels.gaps import tangent_gaps
+
+    centers = np.ascontiguousarray(centers, dtype=np.intp)
+    neighbors = np.ascontiguousarray(neighbors, dtype=np.intp)
+    frames = np.ascontiguousarray(frames, dtype=np.float64)
+    check_stencil_arrays(points, neighbors, centers, frames, 2)
+    gap = np.empty(len(centers))
+    bisector = np.empty((len(centers), 2))
+    tangent_gaps(points, neighbors, centers, frames, gap, bisector, max(1, int(n_threads)))
+    return gap, bisector
 
 
 def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, known=None, n_threads=1):
@@ -92,7 +110,7 @@ def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, known=None, n_threads=1)
     """
     n = len(nb.points)
     if known is None:
-        gap, _ = largest_gap(nb.points, np.arange(n), nb.indices, frames)
+        gap, _ = largest_gap(nb.points, np.arange(n), nb.indices, frames, n_threads=n_threads)
         cand = np.flatnonzero(gap > gap_angle)
         cand = cand[is_planar(nb.points, cand, nb.indices[cand])]
     else:
@@ -101,7 +119,7 @@ def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, known=None, n_threads=1)
     conormals = np.zeros((n, 2))
     if len(cand):
         wide = nb.query(cand, CONFIRM_FACTOR * nb.k, n_threads=n_threads)
-        gap2, bisector = largest_gap(nb.points, cand, wide, frames)
+        gap2, bisector = largest_gap(nb.points, cand, wide, frames, n_threads=n_threads)
         ok = gap2 > gap_angle if known is None else np.ones(len(cand), dtype=bool)
         mask[cand[ok]] = True
         if known is None:       # a boundary is a curve: a lone point with a gap is not on one

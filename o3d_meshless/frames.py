@@ -22,7 +22,7 @@ from ._validation import (check_int, check_option, check_points, check_stencil_a
 from .stencils.taylor import _tables
 
 __all__ = ["estimate_frames", "frames_from_normals", "orient_normals", "pca_frames",
-           "same_sheet", "is_planar", "refine_wrapped_frames", "PLANARITY_MAX", "WRAPPED_K"]
+           "same_sheet", "is_planar", "estimated_frames", "PLANARITY_MAX", "WRAPPED_K"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,8 @@ def frames_from_normals(normals):
     return np.ascontiguousarray(np.stack([t1, t2, n], axis=1))
 
 
-def pca_frames(points, neighbors, *, centers=None, height_order=2, n_threads=1):
+def pca_frames(points, neighbors, *, centers=None, height_order=2, n_threads=1,
+               return_flatness=False):
     """Frames by PCA plus height-function normal correction (compiled kernel).
 
     Parameters
@@ -109,6 +110,9 @@ def pca_frames(points, neighbors, *, centers=None, height_order=2, n_threads=1):
         Middle over largest covariance eigenvalue; near 0 means a collinear neighbourhood.
     status : ndarray of shape (m,), int32
         0 ok, 1 degenerate (collinear) neighbourhood, negative: LAPACK failure.
+    flatness : ndarray of shape (m,)
+        Only with ``return_flatness=True``: smallest over middle covariance eigenvalue
+        (0 on a flat patch; see :func:`is_planar`).
     """
     n = len(points)
     if points.ndim != 2 or points.shape[1] != 3:
@@ -124,9 +128,12 @@ def pca_frames(points, neighbors, *, centers=None, height_order=2, n_threads=1):
     m = len(centers)
     frames = np.empty((m, 3, 3))
     planarity = np.empty(m)
+    flatness = np.ones(m)
     status = np.zeros(m, dtype=np.intc)
     pca_height_frames(points, neighbors, centers, expo, inv_fact, degree, frames, planarity,
-                      status, int(n_threads))
+                      flatness, status, int(n_threads))
+    if return_flatness:
+        return frames, planarity, status, flatness
     return frames, planarity, status
 
 
@@ -157,32 +164,45 @@ def is_planar(points, centers, neighbors, *, limit=PLANARITY_MAX):
     return ev[:, 0] <= limit * np.maximum(ev[:, 1], 1e-300)
 
 
-def refine_wrapped_frames(points, neighbors, frames, *, height_order=2, n_threads=1):
-    """Re-estimate, in place, the frames of wrapped neighbourhoods from fewer neighbours.
+def estimated_frames(points, neighbors, *, height_order=2, n_threads=1):
+    """Estimated frames of every point, wrapped neighbourhoods re-estimated from fewer.
 
-    Rows that are not :func:`is_planar` get the frame of their ``WRAPPED_K`` nearest
-    neighbours (PCA + height fit), which wrap less around a thin part. Measured with
-    the meshes' own normals as reference: normals off by more than 45° on the coarse
-    ``bunny.off`` used as a cloud drop from 45 to 15 (of 3485), and its modes 1–30
-    move 5.8 % from FEM instead of 6.3 %; on the coarse cows the count stays about
-    the same (under-resolved legs).
+    :func:`pca_frames` on the ``k`` neighbours; rows whose neighbourhood is not flat
+    (:func:`is_planar` fails: it wraps around a thin part) get the frame of their
+    ``WRAPPED_K`` nearest instead, which wrap less. Measured: on a tube one spacing in
+    radius, normals more than 45° off drop from 16 % to 2 %; on the coarse ``bunny.off``
+    used as a cloud (meshes' own normals as reference) from 45 to 15 of 3485, and its
+    modes 1–30 move 5.8 % from FEM instead of 6.3 %. On the coarse cows the count stays
+    about the same (legs a few points across).
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, 3)
+    neighbors : ndarray of shape (n, k), intp
+    height_order : int
+    n_threads : int
 
     Returns
     -------
-    ndarray of shape (n,), bool
-        The rows re-estimated.
+    frames : ndarray of shape (n, 3, 3)
+    status : ndarray of shape (n,), int32
+        As :func:`pca_frames`.
+    refined : ndarray of shape (n,), bool
+        The rows re-estimated from ``WRAPPED_K`` neighbours.
     """
     n, k = neighbors.shape
-    rows = np.flatnonzero(~is_planar(points, np.arange(n), neighbors))
-    if len(rows) == 0 or k <= WRAPPED_K:
-        return np.zeros(n, dtype=bool)
-    small, _, status = pca_frames(points, np.ascontiguousarray(neighbors[rows, :WRAPPED_K]),
-                                  centers=rows, height_order=height_order, n_threads=n_threads)
-    ok = status == 0
-    frames[rows[ok]] = small[ok]
-    out = np.zeros(n, dtype=bool)
-    out[rows[ok]] = True
-    return out
+    frames, _, status, flatness = pca_frames(points, neighbors, height_order=height_order,
+                                             n_threads=n_threads, return_flatness=True)
+    refined = np.zeros(n, dtype=bool)
+    rows = np.flatnonzero((flatness > PLANARITY_MAX) & (status == 0))
+    if len(rows) and k > WRAPPED_K:
+        small, _, st = pca_frames(points, np.ascontiguousarray(neighbors[rows, :WRAPPED_K]),
+                                  centers=rows, height_order=height_order,
+                                  n_threads=n_threads)
+        ok = st == 0
+        frames[rows[ok]] = small[ok]
+        refined[rows[ok]] = True
+    return frames, status, refined
 
 
 def orient_normals(points, frames, neighbors, how, *, reference=None):
@@ -269,10 +289,8 @@ def estimate_frames(geometry, *, k=16, height_order=2, orient=None, workers=-1):
                                 name="height_order")
     n_threads = n_threads_from_workers(workers)
     nb = knn(points, k, n_threads=n_threads, name="geometry")
-    frames, _, status = pca_frames(nb.points, nb.indices, height_order=height_order,
-                                   n_threads=n_threads)
-    refine_wrapped_frames(nb.points, nb.indices, frames, height_order=height_order,
-                          n_threads=n_threads)
+    frames, status, _ = estimated_frames(nb.points, nb.indices, height_order=height_order,
+                                         n_threads=n_threads)
     if (status != 0).all():
         raise ValueError("`geometry` has no surface: every neighbourhood is collinear "
                          "(points on a line?); frames need a 2-D sampling")

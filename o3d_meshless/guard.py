@@ -309,17 +309,20 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
 
     n = len(st.indptr) - 1
     boundary = np.zeros(n, dtype=bool) if boundary is None else np.array(boundary, bool)
-    first = st.indptr[:-1, None] + np.arange(k)            # the k nearest of every row
+    def first(rows):
+        """Positions in ``st`` of the ``k`` nearest neighbours of ``rows``."""
+        return st.indptr[rows, None] + np.arange(k)
 
     def install(rows, w):
-        row_of = np.repeat(np.arange(n), np.diff(st.indptr))
-        st.weights[np.isin(row_of, rows), target] = 0.0
-        st.weights[first[rows].ravel(), target] = w.ravel()
+        lengths = np.diff(st.indptr)[rows]
+        starts = np.repeat(st.indptr[rows] - np.cumsum(lengths) + lengths, lengths)
+        st.weights[starts + np.arange(lengths.sum()), target] = 0.0     # the whole rows
+        st.weights[first(rows).ravel(), target] = w.ravel()
 
     todo = st.failed & ~boundary
     rows_b = np.flatnonzero(boundary)
     if len(rows_b):
-        w, rcond = neumann_laplacian_weights(points, rows_b, st.indices[first[rows_b]], bases,
+        w, rcond = neumann_laplacian_weights(points, rows_b, st.indices[first(rows_b)], bases,
                                              conormals[rows_b])
         bad = _not_dominant(w) | (rcond < RCOND_MIN) | ~np.isfinite(w).all(axis=1)
         install(rows_b[~bad], w[~bad])
@@ -328,14 +331,14 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
     failed = np.zeros(n, dtype=bool)
     if len(rows):
         cn = np.zeros((n, 2)) if conormals is None else np.where(boundary[:, None], conormals, 0)
-        w, bad = _positive_rows(points, rows, st.indices[first[rows]], bases, cn[rows])
+        w, bad = _positive_rows(points, rows, st.indices[first(rows)], bases, cn[rows])
         # an inconsistent interior row is one-sided: a boundary point the gap test missed
         # (or a corner); retry it as one, its conormal bisecting the empty sector
         retry = bad & ~boundary[rows] & find_boundary
         if retry.any():
-            _, bisector = largest_gap(points, rows[retry], st.indices[first[rows[retry]]],
+            _, bisector = largest_gap(points, rows[retry], st.indices[first(rows[retry])],
                                        bases)
-            w2, bad2 = _positive_rows(points, rows[retry], st.indices[first[rows[retry]]],
+            w2, bad2 = _positive_rows(points, rows[retry], st.indices[first(rows[retry])],
                                       bases, bisector)
             fixed = ~bad2
             idx = np.flatnonzero(retry)[fixed]

@@ -16,8 +16,8 @@ from . import assembly
 from ._progress import Stages
 from ._validation import (check_bool, check_int, check_option, check_values,
                           n_threads_from_workers)
-from .frames import (ORIENT_OPTIONS, frames_from_normals, orient_normals, pca_frames,
-                     refine_wrapped_frames, same_sheet)
+from .frames import (ORIENT_OPTIONS, estimated_frames, frames_from_normals, orient_normals,
+                     same_sheet)
 from .boundary import detect_boundary
 from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
 from .neighbors import knn
@@ -112,12 +112,9 @@ class _SurfaceOperator:
             if given is not None and not missing.any():
                 frames = frames_from_normals(given)
             else:
-                frames, _, status = pca_frames(nb.points, nb.indices,
-                                               height_order=self.height_order,
-                                               n_threads=self._n_threads)
-                refined = refine_wrapped_frames(nb.points, nb.indices, frames,
-                                                height_order=self.height_order,
-                                                n_threads=self._n_threads)
+                frames, status, refined = estimated_frames(nb.points, nb.indices,
+                                                           height_order=self.height_order,
+                                                           n_threads=self._n_threads)
                 ref = given if given is not None else reference_normals(geometry)
                 if ref is not None and given is None and nb.inverse is not None:
                     ref = _first_of_group(ref, nb)

@@ -214,17 +214,38 @@ def test_far_side_neighbours_of_a_thin_part_are_dropped():
 def test_wrapped_neighbourhoods_get_normals_from_fewer_neighbours():
     """A thin tube one spacing in radius: 16 neighbours wrap around it and 16 % of the
     PCA + height-fit normals are more than 45° off; from the 8 nearest, 2 %."""
-    from o3d_meshless.frames import is_planar, pca_frames, refine_wrapped_frames
+    from o3d_meshless.frames import estimated_frames, is_planar, pca_frames
     rng = np.random.default_rng(2)
     t = rng.uniform(0, 2 * np.pi, 500)
     p = np.c_[0.05 * np.cos(t), 0.05 * np.sin(t), rng.uniform(0, 4, 500)]   # r/h = 1
     radial = np.c_[np.cos(t), np.sin(t), 0 * t]
     nb = knn(p, 16)
-    frames, _, _ = pca_frames(nb.points, nb.indices)
-    before = np.abs((frames[:, 2] * radial).sum(1))
-    assert (~is_planar(nb.points, np.arange(len(p)), nb.indices)).mean() > 0.5
-    refined = refine_wrapped_frames(nb.points, nb.indices, frames)
+    plain, _, _, flatness = pca_frames(nb.points, nb.indices, return_flatness=True)
+    wrapped = ~is_planar(nb.points, np.arange(len(p)), nb.indices)
+    np.testing.assert_array_equal(wrapped, flatness > 0.2)       # kernel = NumPy check
+    assert wrapped.mean() > 0.5
+    before = np.abs((plain[:, 2] * radial).sum(1))
+    frames, status, refined = estimated_frames(nb.points, nb.indices)
     after = np.abs((frames[:, 2] * radial).sum(1))
     assert (before < np.cos(np.pi / 4)).mean() > 0.1
     assert (after < np.cos(np.pi / 4)).mean() < 0.04
     np.testing.assert_array_equal(after[~refined], before[~refined])
+
+
+def test_largest_gap_kernel_against_numpy():
+    from o3d_meshless.boundary import largest_gap
+    rng = np.random.default_rng(4)
+    p = rng.normal(size=(300, 3))
+    nb = knn(p, 10)
+    frames = np.ascontiguousarray(np.linalg.qr(rng.normal(size=(300, 3, 3)))[0].transpose(0, 2, 1))
+    gap, bis = largest_gap(nb.points, np.arange(300), nb.indices, frames)
+    off = p[nb.indices] - p[:, None]
+    ang = np.sort(np.arctan2(np.einsum("nkc,nc->nk", off, frames[:, 1]),
+                             np.einsum("nkc,nc->nk", off, frames[:, 0])), axis=1)
+    gaps = np.diff(ang, axis=1, append=ang[:, :1] + 2 * np.pi)
+    np.testing.assert_allclose(gap, gaps.max(1), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(bis, axis=1), 1.0)
+    with pytest.raises(ValueError, match="neighbors"):
+        largest_gap(nb.points, np.arange(300), nb.indices + 300, frames)
+    with pytest.raises(ValueError, match="bases"):
+        largest_gap(nb.points, np.arange(300), nb.indices, frames[:10])

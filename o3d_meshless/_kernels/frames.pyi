@@ -10,6 +10,7 @@ def pca_height_frames(
     degree: NDArray[np.int_],
     frames: NDArray[np.float64],
     planarity: NDArray[np.float64],
+    flatness: NDArray[np.float64],
     status: NDArray[np.intc],
     n_threads: int,
 ) -> None: ...
