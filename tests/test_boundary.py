@@ -249,3 +249,40 @@ def test_largest_gap_kernel_against_numpy():
         largest_gap(nb.points, np.arange(300), nb.indices + 300, frames)
     with pytest.raises(ValueError, match="bases"):
         largest_gap(nb.points, np.arange(300), nb.indices, frames[:10])
+
+
+def test_normals_argument_and_mesh_inputs_reject_bad_values():
+    p = np.random.default_rng(9).normal(size=(500, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    with pytest.raises(ValueError, match="`normals`"):
+        om.LaplaceBeltrami(normals=np.ones((499, 3))).fit(p)
+    with pytest.raises(ValueError, match="`normals`"):
+        om.LaplaceBeltrami(normals=np.ones((500, 2))).fit(p)
+    zero = p.copy()
+    zero[7] = 0.0
+    with pytest.raises(ValueError, match="non-zero"):
+        om.SurfaceGradient(normals=zero).fit(p)
+    bad = p.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="`normals`"):
+        om.LaplaceBeltrami(normals=bad).fit(p)
+    with pytest.raises(ValueError, match="`normals`"):
+        om.LaplaceBeltrami(normals="mesh").fit(p)
+    # given normals (any sign) are used as they are: the sphere's exact ones
+    signs = np.where(np.random.default_rng(1).uniform(size=500) < 0.5, -1.0, 1.0)
+    op = om.LaplaceBeltrami(normals=p * signs[:, None]).fit(p)
+    np.testing.assert_allclose(np.abs((op.normals_ * p).sum(1)), 1.0, atol=1e-12)
+
+
+def test_mesh_helpers_reject_faces_out_of_range():
+    import trimesh
+    from o3d_meshless.adapters import mesh_boundary, mesh_normals
+    m = trimesh.creation.icosphere(subdivisions=1)
+    broken = trimesh.Trimesh(m.vertices[:30], m.faces, process=False, validate=False)
+    with pytest.raises(ValueError, match="faces"):
+        mesh_normals(broken)
+    assert mesh_normals(np.zeros((4, 3))) is None and mesh_boundary(np.zeros((4, 3))) is None
+    # a vertex in no face gets NaN (estimated later), not a zero normal
+    loose = trimesh.Trimesh(np.vstack([m.vertices, [[5.0, 5, 5]]]), m.faces, process=False)
+    n = mesh_normals(loose)
+    assert np.isnan(n[-1]).all() and np.isfinite(n[:-1]).all()

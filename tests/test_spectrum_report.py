@@ -193,3 +193,16 @@ def test_zero_eigenvalues_count_connected_pieces():
     result = om.spectrum(q, n_modes=5)
     assert result.report.n_zero == 2 and result.report.n_negative == 0
     assert "2 separate pieces" in str(result.report)
+
+
+def test_negative_eigenvalues_finds_them_dense_and_by_sweep():
+    from o3d_meshless.spectra import negative_eigenvalues
+    for n in (300, 6000):                      # dense, then the shift-invert sweep
+        d = np.linspace(1.0, 50.0, n)
+        d[n // 3] = -5.0
+        L = sp.diags(d, format="csr")
+        M = sp.diags(np.full(n, 1.0 / n), format="csr")          # unit area
+        neg = negative_eigenvalues(L, M)
+        assert len(neg) == 1 and abs(neg[0].real + 5.0) < 1e-8
+        L2 = sp.diags(np.abs(d), format="csr")
+        assert negative_eigenvalues(L2, M).size == 0
