@@ -305,8 +305,12 @@ def reference_normals(geometry, *, name="geometry"):
     return None if normals is None else np.nan_to_num(normals)
 
 
-def _faces(geometry, kind):
-    """Triangle vertex indices of a mesh, ``(m, 3)`` int64, or None."""
+def _mesh(geometry, name):
+    """``(points, faces)`` of a triangle mesh with faces, or None for other geometry.
+
+    Faces are ``(m, 3)`` int64, checked to index existing vertices.
+    """
+    kind = _kind(geometry)
     if kind == _TM_MESH:
         faces = np.asarray(geometry.faces)
     elif kind == _O3D_LEGACY_MESH and geometry.has_triangles():
@@ -316,7 +320,14 @@ def _faces(geometry, kind):
     else:
         return None
     faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
-    return faces if len(faces) else None
+    if len(faces) == 0:
+        return None
+    points = np.asarray(_raw_points(geometry, kind, name), dtype=np.float64)
+    n = len(points)
+    if faces.min() < 0 or faces.max() >= n:
+        raise ValueError(f"`{name}` has faces indexing vertices outside 0..{n - 1}; repair the "
+                         "mesh (e.g. trimesh's remove_unreferenced_vertices) first")
+    return points, faces
 
 
 def mesh_normals(geometry, *, name="geometry"):
@@ -351,17 +362,11 @@ def mesh_normals(geometry, *, name="geometry"):
     >>> bool(((n * box.vertices).sum(1) > 0).all())     # outward at every corner
     True
     """
-    kind = _kind(geometry)
-    if kind not in (_TM_MESH, _O3D_LEGACY_MESH, _O3D_TENSOR_MESH):
+    mesh = _mesh(geometry, name)
+    if mesh is None:
         return None
-    faces = _faces(geometry, kind)
-    if faces is None:
-        return None
-    points = np.asarray(_raw_points(geometry, kind, name), dtype=np.float64)
+    points, faces = mesh
     n = len(points)
-    if faces.min() < 0 or faces.max() >= n:
-        raise ValueError(f"`{name}` has faces indexing vertices outside 0..{n - 1}; repair the "
-                         "mesh (e.g. trimesh's remove_unreferenced_vertices) first")
     a, b, c = (points[faces[:, i]] for i in range(3))
     face_n = np.cross(b - a, c - a)                      # length = 2 × area
     normals = np.zeros((n, 3))
@@ -383,6 +388,11 @@ def mesh_boundary(geometry, *, name="geometry"):
     -------
     mask : ndarray of shape (n,), bool, or None
 
+    Raises
+    ------
+    ValueError
+        Faces that index missing vertices.
+
     Examples
     --------
     >>> import trimesh
@@ -394,13 +404,11 @@ def mesh_boundary(geometry, *, name="geometry"):
     >>> mesh_boundary(square).tolist()
     [True, True, True, True, False]
     """
-    kind = _kind(geometry)
-    if kind not in (_TM_MESH, _O3D_LEGACY_MESH, _O3D_TENSOR_MESH):
+    mesh = _mesh(geometry, name)
+    if mesh is None:
         return None
-    faces = _faces(geometry, kind)
-    if faces is None:
-        return None
-    n = len(_raw_points(geometry, kind, name))
+    points, faces = mesh
+    n = len(points)
     edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
     uniq, count = np.unique(edges, axis=0, return_counts=True)
     mask = np.zeros(n, dtype=bool)
