@@ -55,7 +55,9 @@ class Stencils:
     weights : ndarray of shape (nnz, n_targets)
     k_used, order_used : ndarray of shape (n,)
     diagnostics : ndarray of shape (n, 4) — see ``stencils.DIAGNOSTIC_NAMES``
-    failed : ndarray of shape (n,), bool — rows that fail the guard at every attempt
+    failed : ndarray of shape (n,), bool — rows that fail the guard at every attempt; for
+        Laplacian rows after :func:`repair_laplacian_rows`, only those whose nonnegative
+        replacement is not consistent either
     enlarged : ndarray of shape (n,), bool — rows the guard recomputed
     fallback : ndarray of shape (n,), bool or None — rows whose stencil comes from the
         rank-revealing (orthopoly) fallback; their diagnostics columns 1–2 are NaN
@@ -309,6 +311,7 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
 
     n = len(st.indptr) - 1
     boundary = np.zeros(n, dtype=bool) if boundary is None else np.array(boundary, bool)
+
     def first(rows):
         """Positions in ``st`` of the ``k`` nearest neighbours of ``rows``."""
         return st.indptr[rows, None] + np.arange(k)
