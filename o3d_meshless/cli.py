@@ -346,6 +346,12 @@ def _diagnostics_lines(run, est, n):
     if guard is not None or failed is not None:
         lines.append(f"{'guard rows':<16}: {_count(guard)} of {n}   (neighbourhoods the guard enlarged)")
         lines.append(f"{'failed rows':<16}: {_count(failed)}")
+    if diag.get("positive_rows") is not None:
+        lines.append(f"{'nonnegative rows':<16}: {_count(diag['positive_rows'])}   (rows the guard "
+                     "could not fix, replaced by M-matrix rows)")
+    if diag.get("boundary_rows") is not None:
+        lines.append(f"{'boundary points':<16}: {_count(diag['boundary_rows'])}   (open boundary: "
+                     "Neumann rows)")
     cond = diag.get("condition")
     if cond is not None and np.size(cond):
         c = np.asarray(cond, dtype=float)

@@ -264,3 +264,17 @@ def test_spectrum_on_shipped_sample(tmp_path, capsys):
     vals = eigen_rows(out)
     assert len(vals) == 6 and abs(vals[0]) < 1e-3 * vals[1] and np.all(np.diff(vals) > -1e-8)
     assert (tmp_path / "bunny.png").stat().st_size > 10000
+
+
+def test_spectrum_reports_boundary_and_repaired_rows(tmp_path, capsys):
+    """An open disc: the CLI says how many boundary points got Neumann rows and how many
+    rows were replaced, and no eigenvalue is negative."""
+    rng = np.random.default_rng(0)
+    r, t = np.sqrt(rng.uniform(size=3000)), rng.uniform(0, 2 * np.pi, 3000)
+    np.save(tmp_path / "disc.npy", np.c_[r * np.cos(t), r * np.sin(t), np.zeros(3000)])
+    code, out, _ = run(["spectrum", str(tmp_path / "disc.npy"), "--modes", "6"], capsys)
+    assert code == 0
+    boundary = int(re.search(r"boundary points\s*: (\d+)", out).group(1))
+    assert 50 < boundary < 300
+    assert re.search(r"nonnegative rows\s*: \d+", out)
+    assert "negative eigenvalues: 0 of 6" in out
