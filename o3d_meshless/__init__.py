@@ -28,7 +28,7 @@ _EXPORTS = {
     "surface_gradient": "operators",
     "divergence": "operators",
     "estimate_frames": "frames",
-    "spectrum": "spectra",
+    "spectrum": "operators",
     "spectrum_report": "spectra",
     "SpectrumReport": "spectra",
     "SpectrumResult": "spectra",

@@ -30,7 +30,7 @@ import numpy as np
 
 from ._validation import check_int, check_points
 from .stencils import stencil_weights, weight_power_from
-from .stencils.taylor import monomials
+from .monomials import monomials
 
 __all__ = ["seed_design", "reduced_gradient", "stencil_bounds", "bound_factors",
            "error_bounds"]
@@ -64,7 +64,7 @@ def seed_design(offsets, *, order, weights=0):
     Returns
     -------
     WA : ndarray of shape (k, p)
-        Columns ordered as :func:`o3d_meshless.stencils.taylor.monomials` (gradient first).
+        Columns ordered as :func:`o3d_meshless.monomials.monomials` (gradient first).
     w : ndarray of shape (k,)
         Row weights; the right-hand side is ``w * (f_i − f(a)) / h_i``.
     """

@@ -19,7 +19,7 @@ from scipy.sparse import csgraph
 from ._kernels.frames import pca_height_frames
 from ._validation import (check_int, check_option, check_points, check_stencil_arrays,
                           n_threads_from_workers)
-from .stencils.taylor import _tables
+from .monomials import monomial_tables
 
 __all__ = ["estimate_frames", "frames_from_normals", "orient_normals", "pca_frames",
            "same_sheet", "is_planar", "estimated_frames", "PLANARITY_MAX", "WRAPPED_K"]
@@ -121,7 +121,7 @@ def pca_frames(points, neighbors, *, centers=None, height_order=2, n_threads=1,
                else np.ascontiguousarray(centers, dtype=np.intp))
     check_stencil_arrays(points, neighbors, centers, None, 3)
     if height_order:
-        expo, inv_fact, degree = _tables(height_order, 2)
+        expo, inv_fact, degree = monomial_tables(height_order, 2)
     else:
         expo, inv_fact, degree = (np.zeros((0, 2), dtype=np.int_), np.zeros(0),
                                   np.zeros(0, dtype=np.int_))

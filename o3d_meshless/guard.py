@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .boundary import largest_gap
 from .stencils import METHODS
+from .stencils import orthopoly as _orthopoly
+from .stencils.rows import Stencils
 
 __all__ = ["Stencils", "guarded_stencils", "repair_laplacian_rows", "noise_amplification",
+           "highest_complete_stencils",
            "DOMINANCE", "RCOND_MIN", "GROWTH", "MAX_FACTOR", "MAX_AMPLIFICATION"]
 
 logger = logging.getLogger(__name__)
@@ -42,43 +44,6 @@ MAX_FACTOR = 3
 #: gradient rows whose weights amplify noise more than this (see noise_amplification)
 #: are recomputed: measured medians are 2 (order 1), 2–3 (order 2) and 5–7 (order 3)
 MAX_AMPLIFICATION = 10.0
-
-
-@dataclass
-class Stencils:
-    """Variable-length stencils of every point (CSR-like, centre excluded).
-
-    Attributes
-    ----------
-    indptr : ndarray of shape (n + 1,)
-    indices : ndarray of shape (nnz,), intp — neighbour indices
-    weights : ndarray of shape (nnz, n_targets)
-    k_used, order_used : ndarray of shape (n,)
-    diagnostics : ndarray of shape (n, 4) — see ``stencils.DIAGNOSTIC_NAMES``
-    failed : ndarray of shape (n,), bool — rows that fail the guard at every attempt; for
-        Laplacian rows after :func:`repair_laplacian_rows`, only those whose nonnegative
-        replacement is not consistent either
-    enlarged : ndarray of shape (n,), bool — rows the guard recomputed
-    fallback : ndarray of shape (n,), bool or None — rows whose stencil comes from the
-        rank-revealing (orthopoly) fallback; their diagnostics columns 1–2 are NaN
-    positive : ndarray of shape (n,), bool or None — Laplacian rows replaced by
-        nonnegative stencils (:func:`repair_laplacian_rows`)
-    boundary : ndarray of shape (n,), bool or None — rows built for the Neumann
-        condition at an open boundary
-    """
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    weights: np.ndarray
-    k_used: np.ndarray
-    order_used: np.ndarray
-    diagnostics: np.ndarray
-    failed: np.ndarray
-    enlarged: np.ndarray
-    attempts: list = field(default_factory=list)
-    fallback: np.ndarray = None
-    positive: np.ndarray = None
-    boundary: np.ndarray = None
 
 
 def _not_dominant(lw):
@@ -247,13 +212,10 @@ def _rank_fallback(points, nbrs, todo, bases, rank_bad, w, diag, status, bad, *,
 
     Returns the mask (over ``todo``) of rows whose fallback stencil was accepted.
     """
-    from .stencils.orthopoly import orthopoly_weights
-
     idx = np.flatnonzero(rank_bad)
-    ow, odiag, ostatus = orthopoly_weights(points, np.ascontiguousarray(nbrs[idx]), todo[idx],
-                                           bases, order=order, targets=targets,
-                                           weight_power=weight_power, n_threads=n_threads,
-                                           centre="interpolate")
+    ow, odiag, ostatus = _orthopoly.orthopoly_weights(
+        points, np.ascontiguousarray(nbrs[idx]), todo[idx], bases, order=order,
+        targets=targets, weight_power=weight_power, n_threads=n_threads, centre="interpolate")
     ok = np.isfinite(ow).all(axis=(1, 2)) & ~_row_fails(ow, odiag, ostatus, dominance_target)
     acc = idx[ok]
     w[acc] = ow[ok]
@@ -363,3 +325,43 @@ def _positive_rows(points, rows, neighbors, bases, conormals):
     w, residual = positive_laplacian_weights(points, rows, neighbors, bases,
                                              conormals=conormals)
     return w, (residual[:, 0] > LINEAR_RTOL) | (residual[:, 1] > QUADRATIC_RTOL)
+
+
+def highest_complete_stencils(nb, bases, *, targets, weight_power=-1.0, centre="interpolate",
+                              rtol=None, max_order=4, n_threads=1):
+    """Per-point highest complete order on the base neighbourhoods (seed 002's advice).
+
+    Every row is fitted at ``max_order``; a row whose basis is complete only to
+    ``c < max_order`` is refitted with the candidates of degree ≤ ``c`` (so no incomplete
+    higher-degree monomial leaks into the fit). Targets of degree > ``c`` get NaN weights;
+    rows with ``c < 1`` are all NaN and flagged ``failed``. Diagnostics columns 1–2 keep
+    the complete order and rejected bitmask of the ``max_order`` selection. Returns a
+    :class:`~o3d_meshless.stencils.rows.Stencils` (``order_used`` = ``c``; diagnostics
+    columns: rcond, complete order, rejected bitmask, rank). A selection policy over the
+    ``"orthopoly"`` method (seed 002's advice), so it lives with the guard.
+    """
+    rtol = _orthopoly.RTOL if rtol is None else rtol
+    n, k = nb.indices.shape
+    rows = np.arange(n, dtype=np.intp)
+    w, diag, _ = _orthopoly.orthopoly_weights(nb.points, nb.indices, rows, bases,
+                                              order=max_order, targets=targets,
+                                              weight_power=weight_power, n_threads=n_threads,
+                                              centre=centre, rtol=rtol)
+    comp = diag[:, 1].astype(int)
+    mask = diag[:, 2].copy()
+    order_used = np.clip(comp, 0, max_order)
+    for c in range(1, max_order):
+        sel = np.flatnonzero(comp == c)
+        if len(sel):
+            w[sel], diag[sel], _ = _orthopoly.orthopoly_weights(
+                nb.points, np.ascontiguousarray(nb.indices[sel]), sel, bases, order=c,
+                targets=targets, weight_power=weight_power, n_threads=n_threads,
+                centre=centre, rtol=rtol)
+    diag[:, 1] = comp                # keep the max-order selection: what was rejected
+    diag[:, 2] = mask
+    failed = comp < 1
+    indptr = np.arange(n + 1, dtype=np.intp) * k
+    return Stencils(indptr, nb.indices.reshape(-1), w.reshape(-1, len(targets)),
+                    np.full(n, k), order_used, diag, failed, order_used != max_order,
+                    [{"k": k, "order": "highest-complete", "rows": n,
+                      "failed": int(failed.sum())}], np.zeros(n, dtype=bool))

@@ -21,11 +21,12 @@ from .frames import (ORIENT_OPTIONS, estimated_frames, frames_from_normals, orie
 from .boundary import detect_boundary
 from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
 from .neighbors import knn
+from .spectra import SpectrumResult, eigenpairs
 from .stencils import (DIAGNOSTIC_NAMES, GSP_METHODS, MAX_ORDER, METHODS, method_options,
                        weight_power_from)
 
 __all__ = ["LaplaceBeltrami", "SurfaceGradient", "Divergence", "laplace_beltrami",
-           "surface_gradient", "divergence"]
+           "surface_gradient", "divergence", "spectrum"]
 
 logger = logging.getLogger(__name__)
 
@@ -355,8 +356,6 @@ class LaplaceBeltrami(_SurfaceOperator):
         Returns a :class:`~o3d_meshless.SpectrumResult` ``(vals, vecs)`` with ``.report``;
         sets ``eigenvalues_``, ``eigenvectors_`` and ``spectrum_report_``.
         """
-        from .spectra import SpectrumResult, eigenpairs
-
         self._check_fitted("L_")
         vals, vecs, report = eigenpairs(self.L_, self.M_, n_modes, sigma=sigma)
         self.eigenvalues_, self.eigenvectors_, self.spectrum_report_ = vals, vecs, report
@@ -499,3 +498,45 @@ def surface_gradient(geometry, values, **options):
 def divergence(geometry, field, **options):
     """Surface divergence of a per-point vector field of shape (n, 3) → (n,)."""
     return Divergence(**options).fit(geometry).apply(field)
+
+
+def spectrum(geometry, n_modes=20, *, sigma=None, **options):
+    """Smallest Laplace–Beltrami eigenpairs of a point cloud.
+
+    Parameters
+    ----------
+    geometry : Open3D/trimesh geometry, array_like of shape (n, 3), or a fitted
+        :class:`~o3d_meshless.LaplaceBeltrami`
+    n_modes : int, default=20
+    sigma : float, optional
+        Shift-invert shift (default ``-1/area``).
+    **options
+        Keyword options of :class:`~o3d_meshless.LaplaceBeltrami`.
+
+    Returns
+    -------
+    result : SpectrumResult
+        A ``(vals, vecs)`` pair with a quality report:
+
+        vals : ndarray of shape (n_modes,)
+            Ascending; ``0`` first on a closed surface (one zero per connected piece).
+        vecs : ndarray of shape (n, n_modes)
+            ``vecs[:, i].T @ M @ vecs[:, i] == 1``.
+        result.report : SpectrumReport
+            Negative eigenvalues, largest ``|Im λ|``, ``max|VᵀMV − I|`` (also the
+            estimator's ``spectrum_report_``). A negative eigenvalue is a spurious mode
+            and raises a :class:`RuntimeWarning`.
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(0).normal(size=(4000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> vals, vecs = result = om.spectrum(p, n_modes=9)
+    >>> np.round(vals).astype(int).tolist()
+    [0, 2, 2, 2, 6, 6, 6, 6, 6]
+    >>> result.report.n_negative
+    0
+    """
+    op = geometry if isinstance(geometry, LaplaceBeltrami) else LaplaceBeltrami(**options).fit(geometry)
+    return op.spectrum(n_modes, sigma=sigma)

@@ -30,13 +30,12 @@ from . import assembly
 from ._validation import (check_bool, check_int, check_option, check_points, check_values,
                           n_threads_from_workers)
 from .bounds import bound_factors, error_bounds
-from .guard import RCOND_MIN, guarded_stencils
+from .guard import RCOND_MIN, guarded_stencils, highest_complete_stencils
 from .neighbors import knn
 from .stencils import DIAGNOSTIC_NAMES, GSP_METHODS, METHODS, method_options, weight_power_from
 from .stencils.gsp import ghost_layout
 from .stencils import moments as _moments
-from .stencils import orthopoly as _orthopoly
-from .stencils.taylor import monomials
+from .monomials import monomials
 
 __all__ = ["ScatteredDerivatives", "scattered_gradient", "scattered_hessian",
            "scattered_laplacian"]
@@ -232,9 +231,8 @@ class ScatteredDerivatives:
             targets = ms + [_moments.laplacian_target(dim)]
         opts = self._kernel_options
         if self._highest:
-            st = _orthopoly.highest_complete_stencils(nb, None, targets=targets,
-                                                      weight_power=self._wp,
-                                                      n_threads=self._n_threads, **opts)
+            st = highest_complete_stencils(nb, None, targets=targets, weight_power=self._wp,
+                                           n_threads=self._n_threads, **opts)
         else:
             st = guarded_stencils(nb, None, method=self.method, order=self._order,
                                   targets=targets, weight_power=self._wp,

@@ -23,7 +23,7 @@ from scipy.sparse import linalg as sla
 
 from ._validation import check_int
 
-__all__ = ["spectrum", "eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult",
+__all__ = ["eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult",
            "negative_eigenvalues"]
 
 logger = logging.getLogger(__name__)
@@ -391,47 +391,3 @@ def negative_eigenvalues(L, M, *, dense_limit=5000, shifts=SWEEP_SHIFTS, per_shi
     found = np.array(sorted(found, key=lambda z: z.real))
     keep = np.r_[True, np.abs(np.diff(found)) > 1e-6 * np.abs(found[1:])]
     return found[keep]
-
-
-def spectrum(geometry, n_modes=20, *, sigma=None, **options):
-    """Smallest Laplace–Beltrami eigenpairs of a point cloud.
-
-    Parameters
-    ----------
-    geometry : Open3D/trimesh geometry, array_like of shape (n, 3), or a fitted
-        :class:`~o3d_meshless.LaplaceBeltrami`
-    n_modes : int, default=20
-    sigma : float, optional
-        Shift-invert shift (default ``-1/area``).
-    **options
-        Keyword options of :class:`~o3d_meshless.LaplaceBeltrami`.
-
-    Returns
-    -------
-    result : SpectrumResult
-        A ``(vals, vecs)`` pair with a quality report:
-
-        vals : ndarray of shape (n_modes,)
-            Ascending; ``0`` first on a closed surface (one zero per connected piece).
-        vecs : ndarray of shape (n, n_modes)
-            ``vecs[:, i].T @ M @ vecs[:, i] == 1``.
-        result.report : SpectrumReport
-            Negative eigenvalues, largest ``|Im λ|``, ``max|VᵀMV − I|`` (also the
-            estimator's ``spectrum_report_``). A negative eigenvalue is a spurious mode
-            and raises a :class:`RuntimeWarning`.
-
-    Examples
-    --------
-    >>> import numpy as np, o3d_meshless as om
-    >>> p = np.random.default_rng(0).normal(size=(4000, 3))
-    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
-    >>> vals, vecs = result = om.spectrum(p, n_modes=9)
-    >>> np.round(vals).astype(int).tolist()
-    [0, 2, 2, 2, 6, 6, 6, 6, 6]
-    >>> result.report.n_negative
-    0
-    """
-    from .operators import LaplaceBeltrami
-
-    op = geometry if isinstance(geometry, LaplaceBeltrami) else LaplaceBeltrami(**options).fit(geometry)
-    return op.spectrum(n_modes, sigma=sigma)

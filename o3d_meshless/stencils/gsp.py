@@ -61,7 +61,7 @@ import numpy as np
 
 from .._kernels.gsp import gsp_stencils
 from .._validation import check_stencil_arrays
-from .taylor import monomials as _taylor_monomials
+from ..monomials import monomials as _taylor_monomials
 
 __all__ = ["gsp_weights", "clsgsp_weights", "lsgsp_weights", "monomials", "n_unknowns",
            "ghost_layout", "thomson_sphere", "sunflower_disc", "RBFS", "RCOND",

@@ -56,7 +56,7 @@ import numpy as np
 
 from .._kernels.orthopoly import orthopoly_basis, orthopoly_stencils
 from .._validation import check_int, check_option, check_points, check_stencil_arrays
-from .taylor import monomials as _taylor_monomials
+from ..monomials import monomials as _taylor_monomials
 
 __all__ = ["monomials", "n_unknowns", "orthopoly_weights", "select_monomials",
            "orthonormal_polynomials", "candidates", "RTOL", "CENTRES"]
@@ -219,42 +219,3 @@ def orthonormal_polynomials(points, order, rtol=RTOL, *, weights=None):
     deg = expo.sum(axis=1)
     coef = C[:, acc] / h ** deg[acc][None, :]
     return tuple(ms[i] for i in acc), coef
-
-
-def highest_complete_stencils(nb, bases, *, targets, weight_power=-1.0, centre="interpolate",
-                              rtol=RTOL, max_order=4, n_threads=1):
-    """Per-point highest complete order on the base neighbourhoods (seed 002's advice).
-
-    Every row is fitted at ``max_order``; a row whose basis is complete only to
-    ``c < max_order`` is refitted with the candidates of degree ≤ ``c`` (so no incomplete
-    higher-degree monomial leaks into the fit). Targets of degree > ``c`` get NaN weights;
-    rows with ``c < 1`` are all NaN and flagged ``failed``. Diagnostics columns 1–2 keep
-    the complete order and rejected bitmask of the ``max_order`` selection. Returns a
-    :class:`o3d_meshless.guard.Stencils` (``order_used`` = ``c``; diagnostics columns:
-    rcond, complete order, rejected bitmask, rank).
-    """
-    from ..guard import Stencils
-
-    n, k = nb.indices.shape
-    rows = np.arange(n, dtype=np.intp)
-    w, diag, _ = orthopoly_weights(nb.points, nb.indices, rows, bases, order=max_order,
-                                   targets=targets, weight_power=weight_power,
-                                   n_threads=n_threads, centre=centre, rtol=rtol)
-    comp = diag[:, 1].astype(int)
-    mask = diag[:, 2].copy()
-    order_used = np.clip(comp, 0, max_order)
-    for c in range(1, max_order):
-        sel = np.flatnonzero(comp == c)
-        if len(sel):
-            w[sel], diag[sel], _ = orthopoly_weights(
-                nb.points, np.ascontiguousarray(nb.indices[sel]), sel, bases, order=c,
-                targets=targets, weight_power=weight_power, n_threads=n_threads,
-                centre=centre, rtol=rtol)
-    diag[:, 1] = comp                # keep the max-order selection: what was rejected
-    diag[:, 2] = mask
-    failed = comp < 1
-    indptr = np.arange(n + 1, dtype=np.intp) * k
-    return Stencils(indptr, nb.indices.reshape(-1), w.reshape(-1, len(targets)),
-                    np.full(n, k), order_used, diag, failed, order_used != max_order,
-                    [{"k": k, "order": "highest-complete", "rows": n,
-                      "failed": int(failed.sum())}], np.zeros(n, dtype=bool))

@@ -12,12 +12,10 @@ with the centre weight ``-sum(w)`` to zero and constants are reproduced exactly.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from math import factorial
-
 import numpy as np
 
 from .._validation import check_stencil_arrays
+from ..monomials import monomial_tables, monomials, target_coefficients
 
 from .._kernels.taylor import taylor_stencils
 
@@ -29,58 +27,9 @@ __all__ = ["monomials", "n_unknowns", "taylor_weights", "RCOND"]
 RCOND = 1e-7
 
 
-@lru_cache(maxsize=None)
-def monomials(order: int, dim: int):
-    """Multi-indices of the Taylor unknowns, graded: degree 1 first, then 2, ….
-
-    Within a degree the order is reverse lexicographic, e.g. for ``dim=2``:
-    ``(1,0), (0,1), (2,0), (1,1), (0,2), (3,0), …``.
-    """
-    out = []
-
-    def rec(prefix, left, slots):
-        if slots == 1:
-            out.append(tuple(prefix) + (left,))
-            return
-        for a in range(left, -1, -1):
-            rec(prefix + [a], left - a, slots - 1)
-
-    for deg in range(1, order + 1):
-        rec([], deg, dim)
-    return tuple(out)
-
-
 def n_unknowns(order: int, dim: int) -> int:
     """Number of Taylor unknowns ``p`` (seed 001: ``(n+1)(n+2)/2 - 1`` in 2-D)."""
     return len(monomials(order, dim))
-
-
-@lru_cache(maxsize=None)
-def _tables(order, dim):
-    ms = monomials(order, dim)
-    expo = np.ascontiguousarray(ms, dtype=np.int_).reshape(len(ms), dim)
-    inv_fact = np.array([1.0 / np.prod([factorial(a) for a in m]) for m in ms])
-    degree = expo.sum(axis=1).astype(np.int_)
-    return expo, inv_fact, np.ascontiguousarray(degree)
-
-
-def combos_for(order, dim, targets):
-    """Rows of coefficients over the unknowns for each requested derivative.
-
-    ``targets`` is a sequence whose items are a multi-index tuple or a dict
-    ``{multi_index: coefficient}`` (e.g. the Laplacian ``{(2,0): 1, (0,2): 1}``).
-    """
-    ms = monomials(order, dim)
-    index = {m: i for i, m in enumerate(ms)}
-    rows = np.zeros((len(targets), len(ms)))
-    for r, t in enumerate(targets):
-        items = t.items() if isinstance(t, dict) else [(tuple(t), 1.0)]
-        for m, coef in items:
-            if tuple(m) not in index:
-                raise ValueError(f"derivative {tuple(m)} is not available at order {order} "
-                                 f"in {dim} dimensions; raise `order`")
-            rows[r, index[tuple(m)]] = coef
-    return rows
 
 
 def taylor_weights(points, neighbors, centers, bases, *, order, targets,
@@ -96,7 +45,7 @@ def taylor_weights(points, neighbors, centers, bases, *, order, targets,
         Local axes per point (rows); ``None`` uses the ambient coordinates (d = D).
     order : int
     targets : list
-        Derivatives to return (see :func:`combos_for`).
+        Derivatives to return (see :func:`o3d_meshless.monomials.target_coefficients`).
     weight_power : float
         Seed 001's inverse-distance exponent ``d`` (-1 = unweighted rows, 0 = the seed's
         classical least squares).
@@ -113,8 +62,8 @@ def taylor_weights(points, neighbors, centers, bases, *, order, targets,
     """
     dim = points.shape[1] if bases is None else bases.shape[1]
     check_stencil_arrays(points, neighbors, centers, bases, dim)
-    expo, inv_fact, degree = _tables(order, dim)
-    combos = np.ascontiguousarray(combos_for(order, dim, targets))
+    expo, inv_fact, degree = monomial_tables(order, dim)
+    combos = np.ascontiguousarray(target_coefficients(order, dim, targets))
     m, k = neighbors.shape
     if bases is None:
         bases = np.zeros((0, dim, points.shape[1]))
