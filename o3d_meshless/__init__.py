@@ -28,6 +28,8 @@ _EXPORTS = {
     "surface_gradient": "operators",
     "divergence": "operators",
     "estimate_frames": "frames",
+    "prepare": "sampling",
+    "Sampling": "sampling",
     "spectrum": "operators",
     "spectrum_report": "spectra",
     "SpectrumReport": "spectra",

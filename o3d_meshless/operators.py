@@ -16,11 +16,8 @@ from . import assembly
 from ._progress import Stages
 from ._validation import (check_bool, check_int, check_option, check_values,
                           n_threads_from_workers)
-from .frames import (ORIENT_OPTIONS, estimated_frames, frames_from_normals, orient_normals,
-                     same_sheet)
-from .boundary import detect_boundary
 from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
-from .neighbors import knn
+from .sampling import Sampling, build, check_compatible, check_options
 from .spectra import SpectrumResult, eigenpairs
 from .stencils import (DIAGNOSTIC_NAMES, GSP_METHODS, MAX_ORDER, METHODS, method_options,
                        weight_power_from)
@@ -31,7 +28,6 @@ __all__ = ["LaplaceBeltrami", "SurfaceGradient", "Divergence", "laplace_beltrami
 logger = logging.getLogger(__name__)
 
 LAPLACIAN = {(2, 0): 1.0, (0, 2): 1.0}
-NORMALS_OPTIONS = ("auto", "estimate")
 GRADIENT = [(1, 0), (0, 1)]
 
 
@@ -69,7 +65,8 @@ class _SurfaceOperator:
         self._order = min(self._default_order, MAX_ORDER[self.method]) if self.order is None \
             else check_int(
             self.order, name="order", low=self._min_order, high=MAX_ORDER[self.method], owner=name)
-        check_int(self.k, name="k", low=3, owner=name)
+        check_options(k=self.k, normals=self.normals, height_order=self.height_order,
+                      orient=self.orient, owner=name)
         if self.method in GSP_METHODS:
             from .stencils.gsp import check_samples, ghost_layout
             n_ghosts = len(ghost_layout(self._kernel_options["ghosts"], 2)[0])
@@ -83,98 +80,32 @@ class _SurfaceOperator:
             raise ValueError(f"`k` of {name} must be at least {p} for order {self._order} "
                              f"(one neighbour per unknown derivative); got {self.k}: raise `k` "
                              "or lower `order`")
-        if isinstance(self.normals, str) or self.normals is None:
-            check_option(self.normals, NORMALS_OPTIONS, name="normals", owner=name)
-        check_option(check_int(self.height_order, name="height_order", owner=name), (0, 2, 3),
-                     name="height_order", owner=name)
         for flag in ("guard", "bounds"):
             check_bool(getattr(self, flag), name=flag, owner=name)
         if self.progress is not None:
             check_bool(self.progress, name="progress", owner=name)
-        check_option(self.orient, ORIENT_OPTIONS, name="orient", owner=name)
         self._wp = weight_power_from(self.weights, owner=name)
         self._n_threads = n_threads_from_workers(self.workers)
 
     def _prepare(self, geometry, stages):
-        from .adapters import as_points, mesh_boundary, reference_normals
-
+        """The :class:`~o3d_meshless.Sampling` of ``geometry`` (or ``geometry`` itself)."""
         self._check_params()
-        with stages("points"):
-            points = as_points(geometry, dims=(3,))
-            given, oriented = self._given_normals(geometry, len(points))
-        with stages("neighbours"):
-            nb = knn(points, self.k, n_threads=self._n_threads, name="geometry")
-        with stages("frames"):
-            if given is not None and nb.inverse is not None:
-                given = _first_of_group(given, nb)
-            status = np.zeros(len(nb.points), dtype=np.intc)
-            refined = np.zeros(len(nb.points), dtype=bool)
-            missing = None if given is None else ~np.isfinite(given).all(axis=1)
-            if given is not None and not missing.any():
-                frames = frames_from_normals(given)
-            else:
-                frames, status, refined = estimated_frames(nb.points, nb.indices,
-                                                           height_order=self.height_order,
-                                                           n_threads=self._n_threads)
-                ref = given if given is not None else reference_normals(geometry)
-                if ref is not None and given is None and nb.inverse is not None:
-                    ref = _first_of_group(ref, nb)
-                orient_normals(nb.points, frames, nb.indices, self.orient,
-                               reference=None if ref is None else np.nan_to_num(ref))
-                if given is not None:         # mesh vertices in no face: estimated
-                    frames[~missing] = frames_from_normals(given[~missing])
-                    status[~missing] = 0
-                    refined &= missing
-        degenerate = status != 0
-        if degenerate.all():
-            raise ValueError("`geometry` has no surface: every neighbourhood is collinear "
-                             "(points on a line?); surface operators need a 2-D sampling")
-        if oriented:       # a mesh's normals: drop neighbours facing the other way
-            nb = nb.filtered(same_sheet(frames), n_threads=self._n_threads)
-        known = mesh_boundary(geometry)
-        if known is not None and nb.inverse is not None:     # a group is on it if any copy is
-            known = np.bincount(nb.inverse, known, len(nb.points)) > 0
-        self._boundary, self._conormals = detect_boundary(nb, frames, known=known,
-                                                          n_threads=self._n_threads)
-        self._boundary_known = known is not None
-        self.points_ = points
-        self.neighborhoods_ = nb
-        self.frames_ = nb_expand(frames, nb)
-        self.normals_ = np.ascontiguousarray(self.frames_[:, 2])
-        self.diagnostics_ = {"degenerate_frames": int(degenerate.sum()),
-                             "n_coincident": 0 if nb.inverse is None
-                             else int(len(nb.inverse) - len(nb.points)),
-                             "refined_normals": int(refined.sum()),
-                             "boundary_mask": nb_expand(self._boundary, nb),
-                             "boundary_rows": int(self._boundary.sum())}
-        return nb, frames
-
-    def _given_normals(self, geometry, n):
-        """Normals to use instead of estimating and whether they are consistently oriented.
-
-        Returns ``(normals, oriented)``: normals of shape (n, 3) (NaN rows: estimate those)
-        or None; ``oriented`` is True for a mesh's normals (from its face winding).
-        """
-        from .adapters import as_normals, mesh_normals
-
         owner = type(self).__name__
-        if isinstance(self.normals, str):
-            if self.normals == "estimate":
-                return None, False
-            given = as_normals(geometry)
-            if given is not None:
-                return given, False
-            given = mesh_normals(geometry)
-            return given, given is not None
-        given = check_values(self.normals, n, name="normals", allow_2d=True)
-        if given.ndim != 2 or given.shape[1] != 3:
-            raise ValueError(f"`normals` of {owner} must be 'auto', 'estimate' or an array of "
-                             f"shape (n, 3) with n = {n}; got shape {given.shape}")
-        if (np.linalg.norm(given, axis=1) < 1e-12).any():
-            raise ValueError(f"`normals` of {owner} must be non-zero for every point; "
-                             f"{int((np.linalg.norm(given, axis=1) < 1e-12).sum())} rows are "
-                             "zero (pass normals='estimate' to estimate them all)")
-        return given, False
+        if isinstance(geometry, Sampling):
+            check_compatible(geometry, k=self.k, normals=self.normals,
+                             height_order=self.height_order, orient=self.orient, owner=owner)
+            sampling = geometry
+        else:
+            sampling = build(geometry, k=self.k, normals=self.normals,
+                             height_order=self.height_order, orient=self.orient,
+                             n_threads=self._n_threads, stages=stages, owner=owner)
+        self.sampling_ = sampling
+        self.points_ = sampling.points
+        self.neighborhoods_ = sampling.neighborhoods
+        self.frames_ = sampling.expand(sampling.frames)
+        self.normals_ = np.ascontiguousarray(self.frames_[:, 2])
+        self.diagnostics_ = dict(sampling.diagnostics)
+        return sampling.neighborhoods, sampling.frames
 
     def _stencils(self, nb, frames, targets, dominance_target, min_order):
         st = guarded_stencils(nb, np.ascontiguousarray(frames[:, :2]), method=self.method,
@@ -185,10 +116,11 @@ class _SurfaceOperator:
                               max_amplification=None if dominance_target is not None
                               else MAX_AMPLIFICATION)
         if dominance_target is not None:
+            sampling = self.sampling_
             repair_laplacian_rows(st, nb.points, np.ascontiguousarray(frames[:, :2]),
-                                  target=dominance_target, k=nb.k, boundary=self._boundary,
-                                  conormals=self._conormals,
-                                  find_boundary=not self._boundary_known)
+                                  target=dominance_target, k=nb.k, boundary=sampling.boundary,
+                                  conormals=sampling.conormals,
+                                  find_boundary=not sampling.boundary_known)
         diag = self.diagnostics_
         for i, name in enumerate(DIAGNOSTIC_NAMES):
             if name != "rank" and (name == "rcond" or (self.bounds and self.method
@@ -227,13 +159,6 @@ class _SurfaceOperator:
         if not hasattr(self, attr):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(geometry) "
                              "first")
-
-
-def _first_of_group(arr, nb):
-    """Per-unique-point value: the first input point of each coincident group."""
-    first = np.full(len(nb.points), -1)
-    first[nb.inverse[::-1]] = np.arange(len(nb.inverse))[::-1]
-    return np.ascontiguousarray(arr[first])
 
 
 def nb_expand(arr, nb):

@@ -585,3 +585,39 @@ def test_workers_none_1_minus1_same(name):
             assert_same(out[w], out[None], rtol=1e-10, what=f"{name} workers={w}")
         else:
             assert_identical(out[w], out[None], what=f"{name} workers={w}")
+
+
+@pytest.mark.parametrize("kind", ["numpy", "trimesh_mesh"])
+def test_a_prepared_sampling_gives_the_same_operators(kind):
+    """prepare() once, fit every operator on it: the same results as fitting each on the
+    geometry, with one k-NN / frames pass."""
+    g = make_geometry(kind)
+    s = om.prepare(g)
+    assert isinstance(s, om.Sampling) and "Sampling(n=2562" in repr(s)
+    f, V = field_values(g), field_vectors(g)
+    for cls, attr, apply_to in ((om.LaplaceBeltrami, "L_", None), (om.SurfaceGradient, "G_", f),
+                                (om.Divergence, "D_", V)):
+        a, b = cls().fit(s), cls().fit(g)
+        assert (getattr(a, attr) != getattr(b, attr)).nnz == 0, cls.__name__
+        if apply_to is not None:
+            np.testing.assert_array_equal(a.apply(apply_to), b.apply(apply_to))
+    op = om.LaplaceBeltrami().fit(s)
+    assert op.sampling_ is s and op.neighborhoods_ is s.neighborhoods
+    vals, _ = om.spectrum(s, n_modes=N_MODES)
+    np.testing.assert_allclose(vals, reference("spectrum")["vals"] if kind == "numpy"
+                               else reference_with_mesh_normals("spectrum")["vals"], atol=1e-9)
+
+
+def test_a_sampling_must_match_the_operator_options():
+    s = om.prepare(PTS, k=20)
+    with pytest.raises(ValueError, match="`k` of LaplaceBeltrami is 16 but the Sampling was "
+                                         "prepared with k=20"):
+        om.LaplaceBeltrami().fit(s)
+    om.LaplaceBeltrami(k=20).fit(s)
+    with pytest.raises(ValueError, match="`normals`"):
+        om.SurfaceGradient(k=20, normals="estimate").fit(om.prepare(make_geometry("trimesh_mesh"),
+                                                                    k=20, normals=PTS))
+    with pytest.raises(ValueError, match="`k`"):
+        om.prepare(PTS, k=2)
+    with pytest.raises(ValueError, match="`orient`"):
+        om.prepare(PTS, orient="up")
