@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ._params import Params
 from . import assembly
 from ._progress import Stages
 from ._validation import (check_bool, check_int, check_option, check_values,
@@ -31,7 +32,7 @@ LAPLACIAN = {(2, 0): 1.0, (0, 2): 1.0}
 GRADIENT = [(1, 0), (0, 1)]
 
 
-class _SurfaceOperator:
+class _SurfaceOperator(Params):
     """Shared options and the points → neighbourhoods → frames part of ``fit``."""
 
     _default_order = 2

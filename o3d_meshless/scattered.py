@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 from scipy import sparse
 
+from ._params import Params
 from . import assembly
 from ._validation import (check_bool, check_int, check_option, check_points, check_values,
                           n_threads_from_workers)
@@ -48,7 +49,7 @@ def _unit(dim, *axes):
     return tuple(m)
 
 
-class ScatteredDerivatives:
+class ScatteredDerivatives(Params):
     """Sparse derivative matrices of scattered data in R² or R³ (seed 001 Taylor stencils).
 
     Parameters

@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from ._params import Params
 from ._validation import check_bool, check_option, check_values
 
 __all__ = ["FieldCalculus", "field_gradient", "field_divergence", "curl", "field_laplacian"]
@@ -50,7 +51,7 @@ def _is_array(x):
     return isinstance(x, (np.ndarray, list, tuple))
 
 
-class FieldCalculus:
+class FieldCalculus(Params):
     """Sparse gradient, divergence, curl and Laplacian matrices of a point set or surface.
 
     Parameters

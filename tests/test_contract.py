@@ -621,3 +621,21 @@ def test_a_sampling_must_match_the_operator_options():
         om.prepare(PTS, k=2)
     with pytest.raises(ValueError, match="`orient`"):
         om.prepare(PTS, orient="up")
+
+
+@pytest.mark.parametrize("cls", [om.LaplaceBeltrami, om.SurfaceGradient, om.Divergence,
+                                 om.ScatteredDerivatives, om.FieldCalculus])
+def test_estimators_have_params_and_a_repr(cls):
+    est = cls()
+    params = est.get_params()
+    assert "k" in params and "method" in params
+    assert repr(est) == f"{cls.__name__}()"
+    assert est.set_params(k=24) is est and est.k == 24 and repr(est) == f"{cls.__name__}(k=24)"
+    with pytest.raises(ValueError, match="no parameter 'kay'"):
+        est.set_params(kay=3)
+
+
+def test_set_params_then_fit_equals_constructing_with_them():
+    a = om.LaplaceBeltrami().set_params(k=20, order=3).fit(PTS)
+    b = om.LaplaceBeltrami(k=20, order=3).fit(PTS)
+    assert (a.L_ != b.L_).nnz == 0
