@@ -32,7 +32,7 @@ def pca_height_frames(
         double[:, :, ::1] frames,           # OUT (m, 3, 3) rows (t_u, t_v, n)
         double[::1] planarity,              # OUT (m,) lambda_mid / lambda_max of the covariance
         double[::1] flatness,               # OUT (m,) lambda_min / lambda_mid (0: flat patch)
-        int[::1] status,                    # OUT (m,) 0 ok, 1 degenerate covariance, <0 LAPACK
+        int[::1] status,                    # OUT (m,) 0 ok, 1 degenerate covariance, -1/-2 LAPACK, -3 no memory
         int n_threads):
     cdef Py_ssize_t m = centers.shape[0], i, r, j, nb
     cdef int k = <int>neighbors.shape[1], p = <int>exponents.shape[0]
@@ -74,6 +74,9 @@ def pca_height_frames(
         nn = t2 + 3
         off = nn + 3
         for r in prange(m, schedule='static'):
+            if scr == NULL:                     # out of memory: the wrapper raises
+                status[r] = -3
+                continue
             i = centers[r]
             # covariance about the neighbourhood mean (centre included)
             for a in range(3):

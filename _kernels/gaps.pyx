@@ -3,7 +3,7 @@
 # take angles, insertion-sort them (k is small), scan the gaps.
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
-from libc.math cimport atan2, cos, sin, M_PI
+from libc.math cimport atan2, cos, sin, M_PI, NAN
 
 
 def tangent_gaps(
@@ -21,6 +21,9 @@ def tangent_gaps(
     with nogil, parallel(num_threads=n_threads):
         ang = <double*> malloc(k * sizeof(double))
         for r in prange(m, schedule='static'):
+            if ang == NULL:                     # out of memory: the wrapper raises
+                gap[r] = NAN
+                continue
             i = centers[r]
             for j in range(k):
                 nb = neighbors[r, j]

@@ -67,6 +67,8 @@ def largest_gap(points, centers, neighbors, frames, *, n_threads=1):
     gap = np.empty(len(centers))
     bisector = np.empty((len(centers), 2))
     tangent_gaps(points, neighbors, centers, frames, gap, bisector, max(1, int(n_threads)))
+    if np.isnan(gap).any():
+        raise MemoryError("the boundary-gap kernel could not allocate its per-thread scratch")
     return gap, bisector
 
 

@@ -132,6 +132,8 @@ def pca_frames(points, neighbors, *, centers=None, height_order=2, n_threads=1,
     status = np.zeros(m, dtype=np.intc)
     pca_height_frames(points, neighbors, centers, expo, inv_fact, degree, frames, planarity,
                       flatness, status, int(n_threads))
+    if (status == -3).any():
+        raise MemoryError("the frames kernel could not allocate its per-thread scratch")
     if return_flatness:
         return frames, planarity, status, flatness
     return frames, planarity, status

@@ -66,3 +66,26 @@ def test_the_import_graph_has_no_cycle():
 def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_kernel_stubs_match_the_compiled_modules():
+    """Every ``.pyi`` stub names exactly the compiled module's public functions, with the
+    same parameter names in the same order (the stubs are what editors and type checkers
+    see; a kernel whose signature changed without its stub fails here)."""
+    import importlib
+    import inspect
+
+    stubs = sorted((PACKAGE / "_kernels").glob("*.pyi"))
+    assert {p.stem for p in stubs} == {p.stem for p in
+                                       (PACKAGE.parent / "_kernels").glob("*.pyx")}
+    for stub in stubs:
+        module = importlib.import_module(f"o3d_meshless._kernels.{stub.stem}")
+        declared = {f.name: [a.arg for a in f.args.args + f.args.kwonlyargs]
+                    for f in ast.parse(stub.read_text(encoding="utf-8")).body
+                    if isinstance(f, ast.FunctionDef)}
+        compiled = {name for name in dir(module)
+                    if not name.startswith("_") and callable(getattr(module, name))}
+        assert set(declared) == compiled, stub.name
+        for name, args in declared.items():
+            assert list(inspect.signature(getattr(module, name)).parameters) == args, \
+                f"{stub.name}: {name}"
