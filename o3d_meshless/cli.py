@@ -125,9 +125,10 @@ def build_parser():
                    help="threads, SciPy's meaning: -1 all cores (default: %(default)s)")
     g.add_argument("--method", choices=("taylor", "moments", "orthopoly", "clsgsp", "lsgsp"),
                    default="taylor",
-                   help="stencil method: seed 001 Taylor least squares, seed 000 moments, seed "
-                        "002 orthogonal polynomials, seed 003 constrained / plain "
-                        "ghost-sample-point RBFs (default: %(default)s)")
+                   help="stencil method: taylor = Taylor least squares through the centre "
+                        "(Turner et al.), moments = moment coefficients, orthopoly = "
+                        "orthogonal polynomials (Carley), clsgsp / lsgsp = constrained / plain "
+                        "ghost-sample-point RBFs (Ying et al.) (default: %(default)s)")
     g.add_argument("--rbf", choices=("gaussian", "multiquadric", "inverse-multiquadric",
                                       "inverse-quadratic"), default=None,
                    help="clsgsp/lsgsp: radial kernel (default: gaussian)")

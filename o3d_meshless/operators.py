@@ -74,7 +74,7 @@ class _SurfaceOperator(Params):
             check_samples(self.k, n_ghosts, self.method == "clsgsp", owner=name)
             if self.weights is not None:
                 raise ValueError(f"`weights` of {name} must be None for method "
-                                 f"{self.method!r} (the seed's fit is unweighted); got "
+                                 f"{self.method!r} (the published fit is unweighted); got "
                                  f"{self.weights!r}")
         p = METHODS[self.method][1](self._order, 2)
         if self.k < p:
@@ -290,7 +290,7 @@ class LaplaceBeltrami(_SurfaceOperator):
 
 
 class SurfaceGradient(_SurfaceOperator):
-    """Tangential gradient ``∇_S f`` of per-point scalars (seed 001 Taylor stencils).
+    """Tangential gradient ``∇_S f`` of per-point scalars (Taylor least-squares stencils, Turner et al.).
 
     Same parameters as :class:`LaplaceBeltrami`, with ``order=2`` by default: gradient
     error O(h²). ``order=3`` is 70–400× more accurate on exact samples (analytic or

@@ -50,7 +50,7 @@ def _unit(dim, *axes):
 
 
 class ScatteredDerivatives(Params):
-    """Sparse derivative matrices of scattered data in R² or R³ (seed 001 Taylor stencils).
+    """Sparse derivative matrices of scattered data in R² or R³ (Taylor least-squares stencils, Turner et al.).
 
     Parameters
     ----------
@@ -157,10 +157,10 @@ class ScatteredDerivatives(Params):
             ghost_layout(self._kernel_options["ghosts"], dim)
             if self.weights is not None:
                 raise ValueError(f"`weights` of {name} must be None for method "
-                                 f"{self.method!r} (the seed's fit is unweighted)")
+                                 f"{self.method!r} (the published fit is unweighted)")
             if self.bounds or self.lipschitz is not None:
-                raise ValueError(f"`bounds`/`lipschitz` of {name} are seed 001's Taylor error "
-                                 "bounds; they need method='taylor'")
+                raise ValueError(f"`bounds`/`lipschitz` of {name} are the Taylor least-squares "
+                                 "error bounds (Turner et al.); they need method='taylor'")
         if self.method == "orthopoly":
             if isinstance(self.order, str):
                 check_option(self.order, ("highest-complete",), name="order", owner=name)
@@ -169,8 +169,8 @@ class ScatteredDerivatives(Params):
             else:
                 self._order = check_int(self.order, name="order", low=1, high=4, owner=name)
             if self.bounds or self.lipschitz is not None:
-                raise ValueError(f"`bounds`/`lipschitz` of {name} are seed 001's Taylor error "
-                                 "bounds; they need method='taylor'")
+                raise ValueError(f"`bounds`/`lipschitz` of {name} are the Taylor least-squares "
+                                 "error bounds (Turner et al.); they need method='taylor'")
         else:
             self._order = check_int(self.order, name="order", low=1, high=4, owner=name)
         if self.method == "moments":
@@ -206,13 +206,13 @@ class ScatteredDerivatives(Params):
         _moments.check_k(self._k, dim, owner=name)
         if self.weights is not None:
             raise ValueError(f"`weights` of {name} must be None for method 'moments' (the "
-                             "seed's fit is unweighted)")
+                             "published fit is unweighted)")
         self._wp = -1.0
         check_bool(self.guard, name="guard", owner=name)
         check_bool(self.bounds, name="bounds", owner=name)
         if self.bounds or self.lipschitz is not None:
-            raise ValueError(f"`bounds`/`lipschitz` of {name} are seed 001's Taylor error "
-                             "bounds; they need method='taylor'")
+            raise ValueError(f"`bounds`/`lipschitz` of {name} are the Taylor least-squares "
+                             "error bounds (Turner et al.); they need method='taylor'")
         self._n_threads = n_threads_from_workers(self.workers)
         return p
 

@@ -268,7 +268,7 @@ def _gsp_stencil(offsets, method, order, weights, opts):
     off = check_points(offsets, name="offsets", dims=(2, 3), min_points=1)
     order = check_int(order, name="order", low=1, high=MAX_ORDER[method])
     if weights is not None:
-        raise ValueError(f"`weights` must be None for method {method!r} (the seed's fit is "
+        raise ValueError(f"`weights` must be None for method {method!r} (the published fit is "
                          f"unweighted); got {weights!r}")
     k, d = off.shape
     p = _gsp.n_unknowns(order, d)

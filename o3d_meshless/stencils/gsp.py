@@ -255,7 +255,7 @@ def gsp_weights(points, neighbors, centers, bases, *, order, targets, weight_pow
     least-squares weight for LS-GSP).
     """
     if weight_power != -1.0:
-        raise ValueError("the GSP methods are unweighted (the seed's fit); pass weights=None")
+        raise ValueError("the ghost-sample-point methods are unweighted (as published); pass weights=None")
     if not 1 <= int(order) <= 4:
         raise ValueError(f"`order` (polynomial degree) of the GSP methods must be in 1..4; "
                          f"got {order}")

@@ -129,7 +129,7 @@ def moments_weights(points, neighbors, centers, bases, *, order, targets,
         raise ValueError(f"`order` must be 2 for method 'moments' (one quadratic moment fit "
                          f"gives the first derivatives and the Laplacian); got {order}")
     if weight_power != -1.0:
-        raise ValueError("method 'moments' is unweighted (the seed's fit); pass weights=None")
+        raise ValueError("method 'moments' is unweighted (as published); pass weights=None")
     dim = points.shape[1] if bases is None else bases.shape[1]
     check_stencil_arrays(points, neighbors, centers, bases, dim)
     m, k = neighbors.shape
