@@ -3,7 +3,8 @@
 All neighbour searches go through :class:`scipy.spatial.cKDTree`; the ``workers``
 keyword is interpreted once, in :func:`o3d_meshless._validation.n_threads_from_workers`.
 
-Coincident points (closer than ``COINCIDENT_RTOL`` × the median spacing) are merged
+Coincident points (closer than ``COINCIDENT_RTOL`` × the median distance to the 8th
+neighbour, a scale that survives a cloud in which every point has a twin) are merged
 once, here: every later stage works on the unique points, and results are copied back
 so that coincident points share one stencil and get identical values.
 """
@@ -24,8 +25,11 @@ __all__ = ["Neighborhoods", "knn", "COINCIDENT_RTOL"]
 
 logger = logging.getLogger(__name__)
 
-#: points closer than this times the median nearest-neighbour spacing are one point
+#: points closer than this times the median distance to the SCALE_NEIGHBOUR-th
+#: neighbour are one point
 COINCIDENT_RTOL = 1e-9
+#: the neighbour whose median distance sets the coincidence scale
+SCALE_NEIGHBOUR = 8
 #: a filtered query searches this many times the neighbours it returns
 SEARCH_FACTOR = 3
 
@@ -117,22 +121,28 @@ def _drop_self(idx, centers):
     return np.ascontiguousarray(idx[keep].reshape(len(idx), -1))
 
 
-def coincident_groups(tree, nearest):
+def coincident_groups(tree, dist):
     """The coincidence rule: ``(spacing, labels)`` for the points of ``tree``.
 
-    ``nearest`` holds each point's distance to its nearest other point. ``spacing`` is
-    the median of the positive ones (``None`` when all points coincide); points closer
-    than ``COINCIDENT_RTOL × spacing`` form a group. ``labels`` (connected-component
-    label per point) is ``None`` when no point has a coincident twin.
+    ``dist`` holds each point's distances to its nearest points, itself first, shape
+    ``(n, m)`` with ``m >= 2``. The scale is the median distance to the
+    ``SCALE_NEIGHBOUR``-th neighbour (the ``m - 1``-th when fewer are given): unlike the
+    nearest-neighbour distance it stays the sampling's spacing when every point has a
+    twin (vertices split at UV seams, merged scans). Points closer than
+    ``COINCIDENT_RTOL × scale`` form a group. ``spacing`` is the median distance to the
+    nearest point outside one's group (``None`` when all points coincide); ``labels``
+    (connected-component label per point) is ``None`` when no point has a coincident twin.
     """
-    positive = nearest[nearest > 0]
-    if positive.size == 0:
+    dist = np.asarray(dist)
+    scale = float(np.median(dist[:, min(SCALE_NEIGHBOUR, dist.shape[1] - 1)]))
+    if not scale > 0:
         return None, None
-    spacing = float(np.median(positive))
-    tol = COINCIDENT_RTOL * spacing
-    if not (nearest <= tol).any():
+    tol = COINCIDENT_RTOL * scale
+    beyond = np.where(dist[:, 1:] > tol, dist[:, 1:], np.inf).min(axis=1)
+    spacing = float(np.median(beyond[np.isfinite(beyond)]))
+    if not (dist[:, 1] <= tol).any():
         return spacing, None
-    n = len(nearest)
+    n = len(dist)
     pairs = tree.query_pairs(tol, output_type="ndarray")
     graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     return spacing, csgraph.connected_components(graph, directed=False)[1]
@@ -163,7 +173,7 @@ def knn(points, k, *, n_threads=1, name="points"):
                          f"got {n} (lower `k` or pass more points)")
     tree = cKDTree(points)
     dist, idx = tree.query(points, k + 1, workers=n_threads)
-    spacing, labels = coincident_groups(tree, dist[:, 1])
+    spacing, labels = coincident_groups(tree, dist)
     if spacing is None:
         raise ValueError(f"`{name}` points are all coincident; nothing to differentiate")
     if labels is None:

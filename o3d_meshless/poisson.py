@@ -28,7 +28,7 @@ from scipy.sparse.linalg import LinearOperator, lsqr, onenormest, splu
 from scipy.spatial import cKDTree
 
 from ._validation import check_points
-from .neighbors import coincident_groups
+from .neighbors import SCALE_NEIGHBOUR, coincident_groups
 from .scattered import ScatteredDerivatives
 from .stencils import GSP_METHODS
 from .stencils.gsp import DISC_SHAPE
@@ -109,8 +109,8 @@ def _groups(pts):
     """Label of each point's coincidence group (the rule of :func:`neighbors.knn`), or
     ``None`` when no point coincides with another (or all do)."""
     tree = cKDTree(pts)
-    dist, _ = tree.query(pts, 2)
-    return coincident_groups(tree, dist[:, 1])[1]
+    dist, _ = tree.query(pts, min(SCALE_NEIGHBOUR + 1, len(pts)))
+    return coincident_groups(tree, dist)[1]
 
 
 def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, ghosts=None,
@@ -175,7 +175,7 @@ def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, gho
 
     Notes
     -----
-    Coincident points (closer than ``neighbors.COINCIDENT_RTOL`` × the median spacing)
+    Coincident points (closer than ``neighbors.COINCIDENT_RTOL`` × the coincidence scale)
     share one stencil in the operator, which would make ``A`` singular: coincident
     interior points are merged into one unknown, and an interior point on a boundary
     node takes that node's ``g``.

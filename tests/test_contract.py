@@ -639,3 +639,19 @@ def test_set_params_then_fit_equals_constructing_with_them():
     a = om.LaplaceBeltrami().set_params(k=20, order=3).fit(PTS)
     b = om.LaplaceBeltrami(k=20, order=3).fit(PTS)
     assert (a.L_ != b.L_).nnz == 0
+
+
+@pytest.mark.parametrize("jitter", [0.0, 1e-13])
+def test_every_point_with_a_twin_is_merged(jitter):
+    """Meshes split at UV seams and merged scans give every point a twin: the pairs are
+    merged (the coincidence scale is the distance to the 8th neighbour, not the nearest),
+    the area is not counted twice, and the spectrum is the sphere's."""
+    p = np.asarray(fibonacci_sphere(2000))
+    q = np.vstack([p, p + jitter * np.random.default_rng(1).normal(size=p.shape)])
+    op = om.LaplaceBeltrami().fit(q)
+    assert op.diagnostics_["n_coincident"] == 2000
+    assert abs(op.M_.sum() / (4 * np.pi) - 1) < 1e-3
+    ref = om.LaplaceBeltrami().fit(p)
+    np.testing.assert_allclose(op.M_.diagonal()[:2000] * 2, ref.M_.diagonal(), rtol=1e-9)
+    vals, _ = op.spectrum(4)
+    np.testing.assert_allclose(vals, ref.spectrum(4)[0], atol=1e-9)
