@@ -94,7 +94,9 @@ def n_threads_from_workers(workers):
     """Interpret the ``workers`` keyword (SciPy's meaning) once, for every stage.
 
     ``None`` or ``1`` → one thread; ``-1`` → all cores; ``-m`` → all cores but ``m - 1``;
-    any other positive int → that many threads. ``0`` is an error.
+    any other positive int → that many threads, at most the usable cores (more threads
+    than cores only add overhead, and a huge count exhausts memory in the OpenMP
+    runtime). ``0`` is an error.
     """
     if workers is None:
         return 1
@@ -106,10 +108,10 @@ def n_threads_from_workers(workers):
         raise ValueError("`workers` must be a positive int or negative (-1 = all cores); got 0")
     if workers < 0:
         return max(1, ncpu + 1 + workers)
-    return workers
+    return min(workers, ncpu)
 
 
-def check_stencil_arrays(points, neighbors, centers, bases, dim):
+def check_stencil_arrays(points, neighbors, centers, bases, dim, n_threads=1):
     """Guard the compiled stencil kernels: every index they follow must be in range.
 
     The kernel wrappers are public (``o3d_meshless.stencils.<method>``), so a bad index
@@ -117,6 +119,10 @@ def check_stencil_arrays(points, neighbors, centers, bases, dim):
     Dtypes and contiguity are enforced by the kernels' typed memoryviews (TypeError or
     ValueError, never a crash); this checks what they cannot: shapes and index ranges.
     """
+    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral) \
+            or not 1 <= n_threads <= 4096:
+        raise ValueError(f"`n_threads` must be an int from 1 to 4096 (use `workers` on the "
+                         f"public API); got {n_threads!r}")
     n, D = points.shape
     if D not in (2, 3):
         raise ValueError(f"`points` must have shape (n, 2) or (n, 3); got {points.shape}")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from ._validation import check_stencil_arrays
+
 __all__ = ["laplacian_matrix", "gradient_matrix", "divergence_matrix", "mass_matrix",
            "expand_rows_cols", "expand_mass"]
 
@@ -132,6 +134,9 @@ def lumped_areas(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5):
     """
     from ._kernels.areas import tangent_voronoi_areas
 
+    if frames.ndim != 3 or frames.shape[0] != len(nb.points) or frames.shape[1:] != (3, 3):
+        raise ValueError(f"`frames` must have shape ({len(nb.points)}, 3, 3); got {frames.shape}")
+
     n, k0 = nb.indices.shape
     areas = np.empty(n)
     is_open = np.zeros(n, dtype=np.intc)
@@ -140,6 +145,7 @@ def lumped_areas(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5):
     while True:
         a = np.empty(len(todo))
         o = np.zeros(len(todo), dtype=np.intc)
+        check_stencil_arrays(nb.points, nbrs, todo, frames, 2, n_threads)
         tangent_voronoi_areas(nb.points, nbrs, todo, frames, box, a, o, n_threads)
         areas[todo] = a
         is_open[todo] = o

@@ -63,10 +63,10 @@ def largest_gap(points, centers, neighbors, frames, *, n_threads=1):
     centers = np.ascontiguousarray(centers, dtype=np.intp)
     neighbors = np.ascontiguousarray(neighbors, dtype=np.intp)
     frames = np.ascontiguousarray(frames, dtype=np.float64)
-    check_stencil_arrays(points, neighbors, centers, frames, 2)
+    check_stencil_arrays(points, neighbors, centers, frames, 2, n_threads)
     gap = np.empty(len(centers))
     bisector = np.empty((len(centers), 2))
-    tangent_gaps(points, neighbors, centers, frames, gap, bisector, max(1, int(n_threads)))
+    tangent_gaps(points, neighbors, centers, frames, gap, bisector, int(n_threads))
     if np.isnan(gap).any():
         raise MemoryError("the boundary-gap kernel could not allocate its per-thread scratch")
     return gap, bisector

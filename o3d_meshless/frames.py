@@ -27,6 +27,8 @@ __all__ = ["estimate_frames", "frames_from_normals", "orient_normals", "pca_fram
 logger = logging.getLogger(__name__)
 
 ORIENT_OPTIONS = (None, "outward", "mst")
+#: orders of the height-function fit that corrects PCA normals (0: PCA only)
+HEIGHT_ORDERS = (0, 2, 3)
 #: a neighbourhood whose smallest/middle covariance eigenvalue ratio exceeds this wraps
 #: around a thin part (see is_planar)
 PLANARITY_MAX = 0.2
@@ -119,7 +121,9 @@ def pca_frames(points, neighbors, *, centers=None, height_order=2, n_threads=1,
         raise ValueError(f"`points` must have shape (n, 3); got {points.shape}")
     centers = (np.arange(n, dtype=np.intp) if centers is None
                else np.ascontiguousarray(centers, dtype=np.intp))
-    check_stencil_arrays(points, neighbors, centers, None, 3)
+    check_stencil_arrays(points, neighbors, centers, None, 3, n_threads)
+    # the kernel's fixed buffers hold the monomials of these orders only
+    check_option(height_order, HEIGHT_ORDERS, name="height_order")
     if height_order:
         expo, inv_fact, degree = monomial_tables(height_order, 2)
     else:

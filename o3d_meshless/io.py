@@ -300,8 +300,16 @@ def load_npz(path):
             raise ValueError(f"{str(path)!r}: sparse entry {name!r} lacks {missing}")
         kind = str(parts.get("kind", "matrix"))
         cls = sp.csr_array if kind == "array" else sp.csr_matrix
-        out[name] = cls((parts["data"], parts["indices"], parts["indptr"]),
-                        shape=tuple(int(s) for s in parts["shape"]))
+        try:
+            shape = tuple(int(s) for s in np.asarray(parts["shape"]).ravel())
+            mat = cls((parts["data"], parts["indices"], parts["indptr"]), shape=shape)
+            # a crafted or corrupt file must not reach compiled sparse code with indices
+            # out of range (a segfault in L @ x): check the whole structure here
+            mat.check_format(full_check=True)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise ValueError(f"{str(path)!r}: sparse entry {name!r} is corrupt ({exc}); "
+                             "write it again with save_npz") from None
+        out[name] = mat
     return out
 
 

@@ -20,14 +20,13 @@ import numpy as np
 from ._progress import Stages
 from ._validation import check_int, check_option, check_values, n_threads_from_workers
 from .boundary import detect_boundary
-from .frames import (ORIENT_OPTIONS, estimated_frames, frames_from_normals, orient_normals,
-                     same_sheet)
+from .frames import (HEIGHT_ORDERS, ORIENT_OPTIONS, estimated_frames, frames_from_normals,
+                     orient_normals, same_sheet)
 from .neighbors import Neighborhoods, knn
 
 __all__ = ["Sampling", "prepare", "NORMALS_OPTIONS", "HEIGHT_ORDERS"]
 
 NORMALS_OPTIONS = ("auto", "estimate")
-HEIGHT_ORDERS = (0, 2, 3)
 
 
 @dataclass

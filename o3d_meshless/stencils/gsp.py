@@ -261,7 +261,7 @@ def gsp_weights(points, neighbors, centers, bases, *, order, targets, weight_pow
                          f"got {order}")
     rbf, shape, ghosts = check_gsp_options(rbf, shape, ghosts)
     dim = points.shape[1] if bases is None else bases.shape[1]
-    check_stencil_arrays(points, neighbors, centers, bases, dim)
+    check_stencil_arrays(points, neighbors, centers, bases, dim, n_threads)
     template, half_max = ghost_layout(ghosts, dim)
     m, k = neighbors.shape
     check_samples(k, len(template), constrained)

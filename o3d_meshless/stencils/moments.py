@@ -131,7 +131,7 @@ def moments_weights(points, neighbors, centers, bases, *, order, targets,
     if weight_power != -1.0:
         raise ValueError("method 'moments' is unweighted (as published); pass weights=None")
     dim = points.shape[1] if bases is None else bases.shape[1]
-    check_stencil_arrays(points, neighbors, centers, bases, dim)
+    check_stencil_arrays(points, neighbors, centers, bases, dim, n_threads)
     m, k = neighbors.shape
     check_k(k, dim)
     grad, lap = _split_targets(targets, dim)

@@ -128,7 +128,7 @@ def orthopoly_weights(points, neighbors, centers, bases, *, order, targets,
     check_option(centre, CENTRES, name="centre")
     constant = centre == "least-squares"
     dim = points.shape[1] if bases is None else bases.shape[1]
-    check_stencil_arrays(points, neighbors, centers, bases, dim)
+    check_stencil_arrays(points, neighbors, centers, bases, dim, n_threads)
     expo, fact, degree = _tables(4, dim, constant)
     combos, tdeg = _combos(4, dim, constant, targets)
     m, k = neighbors.shape

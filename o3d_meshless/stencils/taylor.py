@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_stencil_arrays
+from .._validation import check_int, check_stencil_arrays
 from ..monomials import monomial_tables, monomials, target_coefficients
 
 from .._kernels.taylor import taylor_stencils
 
-__all__ = ["monomials", "n_unknowns", "taylor_weights", "RCOND"]
+__all__ = ["monomials", "n_unknowns", "taylor_weights", "RCOND", "MAX_ORDER"]
+
+#: highest order the compiled kernel supports
+MAX_ORDER = 4
 
 #: relative singular-value cut-off of the per-stencil pseudo-inverse. Singular values
 #: come from the eigenvalues of AᵀA, which resolve σ/σ_max only down to about
@@ -61,7 +64,12 @@ def taylor_weights(points, neighbors, centers, bases, *, order, targets,
     status : ndarray of shape (m,), int32 — LAPACK info (0 = ok).
     """
     dim = points.shape[1] if bases is None else bases.shape[1]
-    check_stencil_arrays(points, neighbors, centers, bases, dim)
+    check_stencil_arrays(points, neighbors, centers, bases, dim, n_threads)
+    # the kernel's stack buffers are sized for these: never let it read past them
+    order = check_int(order, name="order", low=1, high=MAX_ORDER)
+    if neighbors.shape[1] < n_unknowns(order, dim):
+        raise ValueError(f"`neighbors` must have at least {n_unknowns(order, dim)} columns for "
+                         f"order {order} in {dim}-D (one per unknown); got {neighbors.shape[1]}")
     expo, inv_fact, degree = monomial_tables(order, dim)
     combos = np.ascontiguousarray(target_coefficients(order, dim, targets))
     m, k = neighbors.shape

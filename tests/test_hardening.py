@@ -1,0 +1,70 @@
+"""Bad input that used to reach compiled or sparse code unchecked (segfaults, aborts,
+out-of-bounds reads) gets a ValueError naming the argument."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from o3d_meshless._validation import n_threads_from_workers
+from o3d_meshless.assembly import lumped_areas
+from o3d_meshless.frames import pca_frames
+from o3d_meshless.io import load_npz, save_npz
+from o3d_meshless.neighbors import knn
+from o3d_meshless.stencils.taylor import taylor_weights
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    p = np.random.default_rng(0).normal(size=(300, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    return knn(p, 12)
+
+
+def test_corrupt_sparse_entry_in_npz_is_refused(tmp_path):
+    f = tmp_path / "L.npz"
+    save_npz(f, L=sp.eye(3, format="csr"))
+    parts = dict(np.load(f))
+    parts["L__csr_indices"] = np.array([0, 10 ** 9, 2])
+    np.savez(f, **parts)
+    with pytest.raises(ValueError, match="sparse entry 'L' is corrupt"):
+        load_npz(f)
+    parts["L__csr_indices"] = np.array([0, 1, 2])
+    parts["L__csr_indptr"] = np.array([0, 2, 1, 3])           # not monotone
+    np.savez(f, **parts)
+    with pytest.raises(ValueError, match="corrupt"):
+        load_npz(f)
+
+
+@pytest.mark.parametrize("height_order", [1, 4, 8, 30, -1])
+def test_pca_frames_refuses_height_orders_its_buffers_do_not_hold(cloud, height_order):
+    with pytest.raises(ValueError, match="height_order"):
+        pca_frames(cloud.points, cloud.indices, height_order=height_order)
+
+
+@pytest.mark.parametrize("n_threads", [0, -1, 10 ** 6, 2.5, True])
+def test_kernels_refuse_bad_thread_counts(cloud, n_threads):
+    with pytest.raises(ValueError, match="n_threads"):
+        pca_frames(cloud.points, cloud.indices, n_threads=n_threads)
+
+
+def test_taylor_kernel_refuses_high_orders_and_short_stencils(cloud):
+    rows = np.arange(5, dtype=np.intp)
+    nbrs = np.ascontiguousarray(cloud.indices[:5])
+    with pytest.raises(ValueError, match="order"):
+        taylor_weights(cloud.points, nbrs, rows, None, order=5, targets=[(1, 0, 0)])
+    with pytest.raises(ValueError, match="neighbors"):
+        taylor_weights(cloud.points, np.ascontiguousarray(nbrs[:, :4]), rows, None, order=2,
+                       targets=[(1, 0, 0)])
+
+
+def test_lumped_areas_refuses_frames_of_the_wrong_size(cloud):
+    frames = np.tile(np.eye(3), (10, 1, 1))
+    with pytest.raises(ValueError, match="frames"):
+        lumped_areas(cloud, frames)
+
+
+def test_workers_are_clamped_to_the_usable_cores():
+    import os
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert n_threads_from_workers(2 ** 40) == ncpu
+    assert n_threads_from_workers(100000) == ncpu
+    assert n_threads_from_workers(1) == 1
