@@ -132,6 +132,8 @@ def read_geometry(path):
     if not isinstance(path, (str, os.PathLike)):
         raise ValueError(f"`path` must be a str or os.PathLike; got {type(path).__name__}")
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a directory, not a file", str(path))
     if not path.is_file():
         raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
     ext = path.suffix.lower()
@@ -282,6 +284,8 @@ def load_npz(path):
     import scipy.sparse as sp
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a directory, not a file", str(path))
     if not path.is_file():
         raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
     out = {}

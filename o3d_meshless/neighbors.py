@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 COINCIDENT_RTOL = 1e-9
 #: the neighbour whose median distance sets the coincidence scale
 SCALE_NEIGHBOUR = 8
+#: point spacings the stencils handle in floating point (beyond: a ValueError)
+SPACING_RANGE = (1e-100, 1e100)
 #: a filtered query searches this many times the neighbours it returns
 SEARCH_FACTOR = 3
 
@@ -171,11 +173,23 @@ def knn(points, k, *, n_threads=1, name="points"):
     if n < k + 1:
         raise ValueError(f"`{name}` must hold at least k + 1 = {k + 1} points for k = {k}; "
                          f"got {n} (lower `k` or pass more points)")
+    size = float(np.abs(points).max()) if points.size else 0.0
+    if size > SPACING_RANGE[1]:          # squared distances would overflow in the k-d tree
+        raise ValueError(f"`{name}` has coordinates up to {size:.3g}, beyond "
+                         f"{SPACING_RANGE[1]:g}: multiply the points by a constant s first "
+                         "(derivatives then scale by 1/s per order, areas by s²)")
     tree = cKDTree(points)
     dist, idx = tree.query(points, k + 1, workers=n_threads)
     spacing, labels = coincident_groups(tree, dist)
     if spacing is None:
-        raise ValueError(f"`{name}` points are all coincident; nothing to differentiate")
+        raise ValueError(f"all points of `{name}` are coincident; nothing to differentiate")
+    if not SPACING_RANGE[0] <= spacing <= SPACING_RANGE[1]:
+        # the stencils work in coordinates scaled to unit radius, but powers of distances
+        # over- or underflow beyond this: refuse instead of returning NaN or zero weights
+        raise ValueError(f"`{name}` has a point spacing of {spacing:.3g}, outside "
+                         f"[{SPACING_RANGE[0]:g}, {SPACING_RANGE[1]:g}]: multiply the points "
+                         "by a constant s first (derivatives then scale by 1/s per order, "
+                         "areas by s²)")
     if labels is None:
         idx = np.asarray(idx, dtype=np.intp)
         del dist                                  # only the spacing is kept (memory)

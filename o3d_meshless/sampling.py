@@ -144,7 +144,8 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
     from .adapters import as_points, mesh_boundary, reference_normals
 
     with stages("points"):
-        points = as_points(geometry, dims=(3,))
+        # a copy: the fitted operator keeps it, the caller may change theirs
+        points = np.array(as_points(geometry, dims=(3,)), copy=True)
         given, oriented = given_normals(geometry, normals, len(points), owner=owner)
     with stages("neighbours"):
         nb = knn(points, k, n_threads=n_threads, name="geometry")

@@ -295,6 +295,10 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None):
     n_modes = check_int(n_modes, name="n_modes", low=1, high=n)
     if sigma is None:
         sigma = -1.0 / float(M.diagonal().sum())
+    elif isinstance(sigma, (bool, np.bool_)) or not isinstance(sigma, (int, float, np.number)) \
+            or np.iscomplexobj(sigma) or not np.isfinite(sigma):
+        raise ValueError(f"`sigma` must be a finite real number (the shift-invert shift, "
+                         f"below the smallest eigenvalue) or None; got {sigma!r}")
     if n <= DENSE_LIMIT or n_modes >= n - 2:
         vals, vecs = linalg.eig(L.toarray())
     else:

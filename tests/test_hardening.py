@@ -68,3 +68,36 @@ def test_workers_are_clamped_to_the_usable_cores():
     assert n_threads_from_workers(2 ** 40) == ncpu
     assert n_threads_from_workers(100000) == ncpu
     assert n_threads_from_workers(1) == 1
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e160])
+def test_extreme_scales_are_refused_with_a_clear_error(scale):
+    import o3d_meshless as om
+    p = np.random.default_rng(0).normal(size=(500, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    with pytest.raises(ValueError, match="multiply the points by a constant"):
+        om.laplace_beltrami(p * scale)
+    L, M = om.laplace_beltrami(p * 1e-60)          # far, but inside the range: finite
+    assert np.isfinite(L.data).all() and np.isfinite(M.data).all()
+
+
+@pytest.mark.parametrize("sigma", [np.nan, np.inf, "0", 1j, True])
+def test_spectrum_shift_is_validated(sigma):
+    import o3d_meshless as om
+    p = np.random.default_rng(0).normal(size=(700, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    op = om.LaplaceBeltrami().fit(p)
+    with pytest.raises(ValueError, match="`sigma`"):
+        op.spectrum(4, sigma=sigma)
+
+
+def test_operators_keep_a_copy_of_the_points_and_directories_are_named(tmp_path):
+    import o3d_meshless as om
+    p = np.random.default_rng(0).normal(size=(500, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    op = om.LaplaceBeltrami().fit(p)
+    assert not np.shares_memory(op.points_, p)
+    with pytest.raises(IsADirectoryError):
+        om.read_geometry(tmp_path)
+    with pytest.raises(ValueError, match="all points of `geometry` are coincident"):
+        om.laplace_beltrami(np.ones((50, 3)))
