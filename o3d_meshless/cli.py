@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import logging
+import os
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -237,6 +240,32 @@ class _Run:
         self.out = out
         self.timings = {}
         self.t0 = time.perf_counter()
+        self.staged = []            # (temporary file, final path) of every output
+
+    def output(self, path, suffix):
+        """A temporary file beside ``path`` for an output; renamed in :meth:`commit`.
+
+        All outputs of a run appear together at the end, or none does: a failure
+        leaves any previous file of the same name untouched.
+        """
+        final = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}",
+                                   dir=final.parent)
+        os.close(fd)
+        self.staged.append((Path(tmp), final))
+        return Path(tmp)
+
+    def commit(self):
+        for tmp, final in self.staged:
+            os.replace(tmp, final)
+            self.note(f"wrote {final}")
+        self.staged = []
+
+    def discard(self):
+        for tmp, _ in self.staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self.staged = []
 
     def note(self, text):
         if not self.args.quiet:
@@ -334,9 +363,38 @@ def _picture_kwargs(run):
 
 
 def _render(run, fn, *args, **kw):
-    path = run.args.png
+    path = run.output(run.args.png, run.args.png.suffix or ".png")
     run.timed("png", fn, *args, path, **kw, **_picture_kwargs(run))
-    run.note(f"wrote {path}")
+
+
+def _npz_name(path):
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _check_outputs(run):
+    """Refuse, before any work, outputs that cannot be written or would overwrite the input."""
+    a = run.args
+    given = {flag: getattr(a, flag.lstrip("-"), None) for flag in ("--out", "--ply", "--png")}
+    seen = {}
+    source = Path(a.input).resolve() if getattr(a, "input", None) else None
+    for flag, path in given.items():
+        if path is None:
+            continue
+        path = Path(path)
+        if flag == "--out" and path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")        # save_npz's rule
+        if not path.parent.is_dir():
+            raise ValueError(f"`{flag}` {str(path)!r}: the folder {str(path.parent)!r} does not "
+                             "exist")
+        if path.is_dir():
+            raise ValueError(f"`{flag}` {str(path)!r} is a folder; give a file name")
+        if source is not None and path.resolve() == source:
+            raise ValueError(f"`{flag}` {str(path)!r} is the input file; choose another name")
+        if path.resolve() in seen:
+            raise ValueError(f"`{flag}` and `{seen[path.resolve()]}` name the same file "
+                             f"{str(path)!r}")
+        seen[path.resolve()] = flag
 
 
 def _diagnostics_lines(run, est, n):
@@ -533,20 +591,19 @@ def _cmd_spectrum(run):
 
     vecs_r = np.real(vecs)
     if a.out:
-        path = run.timed("write", save_npz, a.out, eigenvalues=np.real(vals), eigenvectors=vecs_r,
-                         points=points, normals=normals if normals is not None else np.zeros((0, 3)),
-                         L=lb.L_, M=lb.M_, k=a.k, order=a.order, method=a.method,
-                         input=str(run.path), spectrum_n_negative=report.n_negative,
-                         spectrum_min_real=report.min_real, spectrum_max_imag=report.max_imag,
-                         spectrum_orthogonality_defect=report.orthogonality_defect)
-        run.note(f"wrote {path}")
+        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"),
+                  eigenvalues=np.real(vals), eigenvectors=vecs_r, points=points,
+                  normals=normals if normals is not None else np.zeros((0, 3)),
+                  L=lb.L_, M=lb.M_, k=a.k, order=a.order, method=a.method,
+                  input=str(run.path), spectrum_n_negative=report.n_negative,
+                  spectrum_min_real=report.min_real, spectrum_max_imag=report.max_imag,
+                  spectrum_orthogonality_defect=report.orthogonality_defect)
     if a.ply:
         from .plot import colorize
 
         fields = {f"lb_mode_{i}": vecs_r[:, i] for i in range(vecs_r.shape[1])}
-        run.timed("write", save_ply, a.ply, points, fields, normals=normals,
+        run.timed("write", save_ply, run.output(a.ply, ".ply"), points, fields, normals=normals,
                   colors=colorize(vecs_r[:, show[0]]))
-        run.note(f"wrote {a.ply}")
     if a.png:
         from .plot import render_spectrum
 
@@ -581,16 +638,16 @@ def _cmd_gradient(run):
         run.line(text)
     if a.out:
         extra = {"G": sg.G_} if getattr(sg, "G_", None) is not None else {}
-        path = run.timed("write", save_npz, a.out, points=points, field=f, gradient=grad,
-                         grad_norm=norm, normals=normals if normals is not None else np.zeros((0, 3)),
-                         k=a.k, order=a.order, input=str(run.path), **extra)
-        run.note(f"wrote {path}")
+        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"),
+                  points=points, field=f, gradient=grad, grad_norm=norm,
+                  normals=normals if normals is not None else np.zeros((0, 3)),
+                  k=a.k, order=a.order, input=str(run.path), **extra)
     if a.ply:
         from .plot import colorize
 
-        run.timed("write", save_ply, a.ply, points, {"field": f, "grad": grad, "grad_norm": norm},
-                  normals=normals, colors=colorize(norm))
-        run.note(f"wrote {a.ply}")
+        run.timed("write", save_ply, run.output(a.ply, ".ply"), points,
+                  {"field": f, "grad": grad, "grad_norm": norm}, normals=normals,
+                  colors=colorize(norm))
     if a.png:
         from .plot import render_fields
 
@@ -636,14 +693,12 @@ def _cmd_laplacian(run):
     if f is not None:
         arrays.update(field=f, Lf=Lf)
     if a.out:
-        path = run.timed("write", save_npz, a.out, **arrays)
-        run.note(f"wrote {path}")
+        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"), **arrays)
     if a.ply:
         fields = {"area": area}
         if f is not None:
             fields.update(field=f, Lf=Lf)
-        run.timed("write", save_ply, a.ply, points, fields, normals=normals)
-        run.note(f"wrote {a.ply}")
+        run.timed("write", save_ply, run.output(a.ply, ".ply"), points, fields, normals=normals)
     if a.png:
         from .plot import render_fields
 
@@ -761,7 +816,10 @@ def main(argv=None):
                 warnings.simplefilter("ignore")
             else:  # one tidy line per library warning, not the source line of the caller
                 warnings.showwarning = _show_warning
-            return int(args.func(run) or 0)
+            _check_outputs(run)
+            status = int(args.func(run) or 0)
+            run.commit()
+            return status
     except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError,
             ImportError) as exc:
         if args.verbose:
@@ -774,6 +832,7 @@ def main(argv=None):
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     finally:
+        run.discard()
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         if run.o3d_level is not None:

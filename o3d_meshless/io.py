@@ -16,6 +16,8 @@ from __future__ import annotations
 import errno
 import os
 import re
+import tempfile
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 
@@ -85,6 +87,75 @@ def _trimesh():
     return _import_trimesh("reading .obj/.off")
 
 
+@contextmanager
+def atomic_output(path):
+    """Write ``path`` through a temporary file in the same folder, renamed on success.
+
+    Yields the temporary path. If the body raises, the temporary file is removed and
+    ``path`` (and any previous version of it) is left as it was; otherwise
+    ``os.replace`` puts the new file in place in one step.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+_PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2,
+              "int16": 2, "uint16": 2, "int": 4, "uint": 4, "int32": 4, "uint32": 4,
+              "float": 4, "float32": 4, "double": 8, "float64": 8}
+
+
+def _ply_vertex_count(path):
+    """``(vertices, complete)`` promised by a PLY header; ``complete`` is False when a
+    binary file is shorter than its fixed-size vertex block. ``(None, True)`` when the
+    header cannot be read (Open3D then reports the file)."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    end = head.find(b"end_header")
+    if not head.startswith(b"ply") or end < 0:
+        return None, True
+    header_len = head.index(b"\n", end) + 1 if b"\n" in head[end:] else len(head)
+    lines = head[:end].decode("ascii", "replace").splitlines()
+    binary, count, row, element = False, None, 0, None
+    for line in lines:
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "format":
+            binary = len(words) > 1 and words[1].startswith("binary")
+        elif words[0] == "element":
+            element = words[1] if len(words) > 1 else None
+            if element == "vertex" and len(words) > 2 and words[2].isdigit():
+                count = int(words[2])
+        elif words[0] == "property" and element == "vertex":
+            if len(words) > 1 and words[1] == "list":
+                row = None                      # variable size: cannot be checked
+            elif row is not None:
+                row += _PLY_SIZES.get(words[1], 0) if len(words) > 1 else 0
+    if count is None:
+        return None, True
+    if binary:
+        complete = not row or path.stat().st_size >= header_len + count * row
+    else:                                       # ASCII: one line per vertex at least
+        lines = 0
+        with open(path, "rb") as fh:
+            fh.seek(header_len)
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                lines += chunk.count(b"\n")
+                last = chunk
+        if lines and not last.endswith(b"\n"):
+            lines += 1
+        complete = lines >= count
+    return count, complete
+
+
 def read_geometry(path):
     """Read a point cloud or mesh file into the geometry type that suits it.
 
@@ -150,6 +221,13 @@ def read_geometry(path):
         if "positions" not in pcd.point or pcd.point["positions"].shape[0] == 0:
             raise ValueError(f"`path` {str(path)!r} reads as 0 points (empty or unreadable "
                              f"{ext} file)")
+        if ext == ".ply":
+            promised, complete = _ply_vertex_count(path)
+            got = pcd.point["positions"].shape[0]
+            if not complete or (promised is not None and got != promised):
+                raise ValueError(f"`path` {str(path)!r} is truncated or corrupt: its header "
+                                 f"promises {promised} vertices and the file holds "
+                                 f"{'fewer' if not complete else got}")
         for key in ("positions", "normals"):
             if key in pcd.point and pcd.point[key].dtype != o3d.core.float64:
                 pcd.point[key] = pcd.point[key].to(o3d.core.float64)
@@ -255,7 +333,9 @@ def save_npz(path, **arrays):
             raise ValueError(f"`{name}` must be a numeric/str array, scalar or scipy.sparse "
                              f"matrix; got {type(value).__name__} (object dtype)")
         out[name] = arr
-    np.savez_compressed(path, **out)
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as fh:         # a file object: numpy adds no suffix to it
+            np.savez_compressed(fh, **out)
     return path
 
 
@@ -412,7 +492,7 @@ def save_ply(path, points, fields=None, *, normals=None, colors=None):
               f"element vertex {n}"]
     header += [f"property {ply_type[dtype[name]]} {name}" for name, _ in columns]
     header.append("end_header")
-    with open(path, "wb") as fh:
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
         fh.write(("\n".join(header) + "\n").encode("ascii"))
         fh.write(table.tobytes())
     return path

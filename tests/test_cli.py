@@ -278,3 +278,38 @@ def test_spectrum_reports_boundary_and_repaired_rows(tmp_path, capsys):
     assert 50 < boundary < 300
     assert re.search(r"nonnegative rows\s*: \d+", out)
     assert "negative eigenvalues: 0 of 6" in out
+
+
+def test_outputs_appear_together_or_not_at_all(tmp_path, capsys, monkeypatch):
+    """Outputs are written to temporary files and renamed at the end: a failing run
+    leaves no new file and keeps the previous ones; the input is never overwritten and
+    an output folder that does not exist is refused before any work."""
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=(800, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    src = tmp_path / "s.npy"
+    np.save(src, p)
+    out, ply = tmp_path / "r.npz", tmp_path / "r.ply"
+    code, text, _ = run(["spectrum", str(src), "--modes", "4", "--out", str(out),
+                         "--ply", str(ply)], capsys)
+    assert code == 0 and out.is_file() and ply.is_file()
+    assert f"wrote {out}" in text and f"wrote {ply}" in text
+    before = out.read_bytes()
+    # --png into a missing folder: refused first, nothing new, previous outputs intact
+    code, _, err = run(["spectrum", str(src), "--modes", "4", "--out", str(out),
+                        "--png", str(tmp_path / "missing" / "x.png")], capsys)
+    assert code == 2 and "does not exist" in err
+    assert out.read_bytes() == before
+    code, _, err = run(["spectrum", str(src), "--ply", str(src)], capsys)
+    assert code == 2 and "is the input file" in err
+    # a failure after .npz and .ply were written (the picture fails) removes their
+    # temporary files and keeps the old ones
+    def boom(*args, **kwargs):
+        raise ValueError("picture failed")
+
+    monkeypatch.setattr("o3d_meshless.plot.render_fields", boom)
+    code, _, err = run(["gradient", str(src), "--field", "x", "--out", str(out),
+                        "--ply", str(ply), "--png", str(tmp_path / "g.png")], capsys)
+    assert code == 2 and "picture failed" in err
+    assert out.read_bytes() == before and not (tmp_path / "g.png").exists()
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".")]

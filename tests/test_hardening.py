@@ -101,3 +101,40 @@ def test_operators_keep_a_copy_of_the_points_and_directories_are_named(tmp_path)
         om.read_geometry(tmp_path)
     with pytest.raises(ValueError, match="all points of `geometry` are coincident"):
         om.laplace_beltrami(np.ones((50, 3)))
+
+
+def test_truncated_ply_files_are_refused(tmp_path):
+    import open3d as o3d
+    import o3d_meshless as om
+    p = np.random.default_rng(0).normal(size=(2000, 3))
+    pc = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(p))
+    for ascii_ in (False, True):
+        good = tmp_path / f"good{int(ascii_)}.ply"
+        o3d.io.write_point_cloud(str(good), pc, write_ascii=ascii_)
+        assert om.as_points(om.read_geometry(good)).shape == (2000, 3)
+        data = good.read_bytes()
+        cut = tmp_path / f"cut{int(ascii_)}.ply"
+        cut.write_bytes(data[:len(data) // 2])
+        with pytest.raises(ValueError, match="truncated"):
+            om.read_geometry(cut)
+        header = tmp_path / f"header{int(ascii_)}.ply"
+        header.write_bytes(data[:data.index(b"end_header") + len(b"end_header\n")])
+        with pytest.raises(ValueError, match="truncated|0 points"):
+            om.read_geometry(header)
+
+
+def test_writes_are_atomic(tmp_path, monkeypatch):
+    """A write that fails midway leaves the previous file as it was and no temporary."""
+    from o3d_meshless.io import save_npz
+    f = tmp_path / "a.npz"
+    save_npz(f, x=np.arange(3))
+    before = f.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_npz(f, x=np.arange(5))
+    assert f.read_bytes() == before
+    assert [g.name for g in tmp_path.iterdir()] == ["a.npz"]
