@@ -454,6 +454,9 @@ def evaluate_expression(expr, points):
              "r": np.linalg.norm(pts - pts.mean(axis=0), axis=1), **_CONSTS}
     try:
         tree = ast.parse(expr.strip(), mode="eval")
+    except RecursionError:
+        raise ValueError(f"`--field` is nested too deeply ({len(expr)} characters); "
+                         "use a .npy file of values") from None
     except SyntaxError as exc:
         raise ValueError(f"`--field` {expr!r} is not a valid expression ({exc.msg})") from None
 
@@ -476,8 +479,14 @@ def evaluate_expression(expr, points):
         raise ValueError(f"`--field` {expr!r}: {what!r} is not allowed; use numbers, "
                          f"x, y, z, r, pi, e, + - * / ** % and {', '.join(sorted(_FUNCS))}")
 
-    with np.errstate(all="ignore"):
-        values = np.broadcast_to(np.asarray(ev(tree), dtype=np.float64), (len(pts),)).copy()
+    try:
+        with np.errstate(all="ignore"):
+            values = np.broadcast_to(np.asarray(ev(tree), dtype=np.float64), (len(pts),)).copy()
+    except TypeError as exc:             # e.g. sin(x, y, z): wrong number of arguments
+        raise ValueError(f"`--field` {expr!r}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"`--field` is nested too deeply ({len(expr)} characters); "
+                         "use a .npy file of values") from None
     if not np.isfinite(values).all():
         bad = int(np.count_nonzero(~np.isfinite(values)))
         raise ValueError(f"`--field` {expr!r} gives NaN or inf at {bad} point(s)")

@@ -235,7 +235,7 @@ def read_geometry(path):
     if ext in _TRIMESH_EXTS:
         return _read_trimesh(path)
     if ext in _NUMPY_EXTS:
-        arr = np.load(path, allow_pickle=False)
+        arr = _load_npy(path)
         if arr.ndim == 2 and arr.shape[0] == 0:
             raise ValueError(f"`path` {str(path)!r} reads as 0 points")
         if arr.ndim == 2 and arr.shape[1] == 6:
@@ -250,9 +250,35 @@ def read_geometry(path):
                      f"{', '.join(SUPPORTED_EXTENSIONS)}")
 
 
+def _load_npy(path):
+    """``np.load`` of a ``.npy`` whose header was checked against the file's size first
+    (a lying header would make numpy allocate what it claims)."""
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            shape, _, dtype = (np.lib.format.read_array_header_1_0(fh) if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0(fh))
+            start = fh.tell()
+    except (ValueError, EOFError, OSError) as exc:
+        raise ValueError(f"`path` {str(path)!r} is not a valid .npy file ({exc})") from None
+    if dtype.hasobject:
+        raise ValueError(f"`path` {str(path)!r} holds Python objects; only numeric arrays are "
+                         "read (no pickles)")
+    need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if need > path.stat().st_size - start:
+        raise ValueError(f"`path` {str(path)!r} is truncated or corrupt: its header promises "
+                         f"an array of shape {shape} ({need} bytes), the file holds "
+                         f"{path.stat().st_size - start}")
+    return np.load(path, allow_pickle=False)
+
+
 def _read_trimesh(path):
     trimesh = _trimesh()
-    geom = trimesh.load(str(path), process=False, maintain_order=True)
+    try:
+        geom = trimesh.load(str(path), process=False, maintain_order=True)
+    except Exception as exc:          # trimesh's parsers raise many kinds on garbage
+        raise ValueError(f"`path` {str(path)!r} could not be read as a mesh "
+                         f"({type(exc).__name__}: {exc})") from None
     if isinstance(geom, trimesh.Scene):
         parts = list(geom.dump())
         meshes = [g for g in parts if isinstance(g, trimesh.Trimesh)]

@@ -313,3 +313,37 @@ def test_outputs_appear_together_or_not_at_all(tmp_path, capsys, monkeypatch):
     assert code == 2 and "picture failed" in err
     assert out.read_bytes() == before and not (tmp_path / "g.png").exists()
     assert not [f for f in tmp_path.iterdir() if f.name.startswith(".")]
+
+
+@pytest.mark.parametrize("case", ["empty npy", "lying npy", "garbage obj", "sin3",
+                                  "long field", "huge workers"])
+def test_bad_files_and_fields_exit_2_with_one_line(tmp_path, capsys, case):
+    p = np.random.default_rng(0).normal(size=(300, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    good = tmp_path / "good.npy"
+    np.save(good, p)
+    argv = ["gradient", str(good), "--field", "x"]
+    if case == "empty npy":
+        (tmp_path / "e.npy").write_bytes(b"")
+        argv[1] = str(tmp_path / "e.npy")
+    elif case == "lying npy":
+        data = bytearray(good.read_bytes())
+        data = data.replace(b"(300, 3)", b"(10**11,3)".replace(b"10**11", b"99999999999"))
+        (tmp_path / "l.npy").write_bytes(bytes(data))
+        argv[1] = str(tmp_path / "l.npy")
+    elif case == "garbage obj":
+        (tmp_path / "g.obj").write_bytes(b"v 1 2\nf 1 2 3 4 5\nv a b c\nf 9 9 9\n")
+        argv[1] = str(tmp_path / "g.obj")
+    elif case == "sin3":
+        argv[3] = "sin(x, y, z)"
+    elif case == "long field":
+        argv[3] = "+".join(["x"] * 30000)
+    elif case == "huge workers":
+        argv += ["--workers", "99999999999"]
+    code, _, err = run(argv, capsys)
+    if case == "huge workers":            # clamped to the usable cores: it just runs
+        assert code == 0, err
+        return
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("o3d-meshless: error:"), err

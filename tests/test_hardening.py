@@ -138,3 +138,18 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
         save_npz(f, x=np.arange(5))
     assert f.read_bytes() == before
     assert [g.name for g in tmp_path.iterdir()] == ["a.npz"]
+
+
+def test_npy_with_a_lying_header_is_refused_before_allocating(tmp_path):
+    import o3d_meshless as om
+    f = tmp_path / "lie.npy"
+    with open(f, "wb") as fh:
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": "<f8", "fortran_order": False, "shape": (10 ** 11, 3)})
+        fh.write(np.zeros(9).tobytes())
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        om.read_geometry(f)
+    g = tmp_path / "obj.npy"
+    np.save(g, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="no pickles"):
+        om.read_geometry(g)
