@@ -28,7 +28,7 @@ from scipy import sparse
 
 from ._params import Params
 from . import assembly
-from ._validation import (check_bool, check_int, check_option, check_points, check_values,
+from ._validation import (check_bool, check_int, check_option, check_values,
                           n_threads_from_workers)
 from .bounds import bound_factors, error_bounds
 from .guard import RCOND_MIN, guarded_stencils, highest_complete_stencils
@@ -218,7 +218,11 @@ class ScatteredDerivatives(Params):
 
     def fit(self, points):
         """Build the derivative matrices for ``points`` of shape (n, 2) or (n, 3)."""
-        pts = check_points(points, name="points", dims=(2, 3), min_points=2)
+        from .adapters import as_points
+
+        pts = as_points(points, dims=(2, 3), name="points")    # arrays or geometry objects
+        if len(pts) < 2:
+            raise ValueError(f"`points` must hold at least 2 points; got {len(pts)}")
         n, dim = pts.shape
         p = self._check_params(dim)
         _check_spread(pts)

@@ -153,3 +153,18 @@ def test_npy_with_a_lying_header_is_refused_before_allocating(tmp_path):
     np.save(g, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError, match="no pickles"):
         om.read_geometry(g)
+
+
+def test_scattered_derivatives_accept_geometry_and_strict_is_a_bool():
+    import open3d as o3d
+    import o3d_meshless as om
+    p = np.random.default_rng(0).uniform(size=(500, 3))
+    pc = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(p))
+    a = om.ScatteredDerivatives().fit(pc)
+    b = om.ScatteredDerivatives().fit(p)
+    assert (a.G_ != b.G_).nnz == 0
+    with pytest.raises(ValueError, match="`strict`"):
+        om.stencil_weights(np.random.default_rng(0).normal(size=(12, 2)), method="orthopoly",
+                           strict="yes")
+    with pytest.raises(ValueError, match="`points`"):
+        om.ScatteredDerivatives().fit(object())

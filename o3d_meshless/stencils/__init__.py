@@ -29,7 +29,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._validation import check_int, check_option, check_points
+from .._validation import check_bool, check_int, check_option, check_points
 from . import gsp as _gsp
 from . import moments as _moments
 from . import orthopoly as _orthopoly
@@ -226,6 +226,7 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=N
     (2.0, 1.0)
     """
     check_option(method, tuple(METHODS), name="method")
+    check_bool(strict, name="strict")
     opts = method_options(method, centre=centre, rbf=rbf, shape=shape, ghosts=ghosts)
     if method == "orthopoly":
         return _orthopoly_stencil(offsets, order, weights, centre, rtol, strict)
