@@ -136,6 +136,9 @@ class _SurfaceOperator(Params):
         diag["k_used"] = nb_expand(st.k_used, nb)
         diag["order_used"] = nb_expand(st.order_used, nb)
         diag["guard_rows"] = int(st.enlarged.sum())
+        if st.fallback is not None:      # rows fitted without unsupported monomials
+            diag["fallback_rows"] = int(st.fallback.sum())
+            diag["fallback_mask"] = nb_expand(st.fallback, nb)
         diag["failed_rows"] = int(st.failed.sum())
         diag["failed_mask"] = nb_expand(st.failed, nb)
         diag["guard_attempts"] = st.attempts

@@ -278,6 +278,10 @@ class ScatteredDerivatives(Params):
         else:
             deficient = (rank < p) | ~(rcond >= RCOND_MIN) | ~np.isfinite(
                 np.add.reduceat(st.weights.sum(axis=1), st.indptr[:-1]))
+        if st.fallback is not None:
+            # rows from the guard's rank fallback dropped the monomials the points cannot
+            # support: they stay flagged as rank-deficient
+            deficient |= st.fallback
         diag = {"rcond": expand(rcond), "rank": expand(rank),
                 "rank_deficient": expand(deficient), "n_rank_deficient": int(deficient.sum()),
                 "k_used": expand(st.k_used), "enlarged": expand(st.enlarged),

@@ -168,3 +168,19 @@ def test_scattered_derivatives_accept_geometry_and_strict_is_a_bool():
                            strict="yes")
     with pytest.raises(ValueError, match="`points`"):
         om.ScatteredDerivatives().fit(object())
+
+
+def test_rank_fallback_rows_stay_flagged():
+    """Points on a line thickened by 1e-9: the guard's fallback drops the unsupported
+    monomial, and those rows are still reported as rank-deficient (with a warning), as
+    they are with guard=False."""
+    import warnings
+    import o3d_meshless as om
+    rng = np.random.default_rng(0)
+    p = np.c_[rng.uniform(size=500), 1e-9 * rng.normal(size=500)]
+    for guard in (True, False):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            op = om.ScatteredDerivatives(order=1, guard=guard).fit(p)
+        assert op.diagnostics_["n_rank_deficient"] > 400, guard
+        assert any("rank-deficient" in str(w.message) for w in caught), guard
