@@ -177,11 +177,13 @@ class ScatteredDerivatives(Params):
             return self._check_moments(dim, name)
         p = len(monomials(self._order, dim))
         if self.k is None:
-            # GSP: at least the seed's 20 samples (8 ghosts + the polynomials to fit)
+            # GSP: at least the seed's 20 samples, and more samples than ghosts plus
+            # polynomials so the fit stays overdetermined (in 3-D, k = 20 = the 20 ghosts
+            # gave gradient errors up to 88 on a cubic where k = 30 gives 0.03)
             self._k = 2 * p
             if self.method in GSP_METHODS:
                 n_ghosts = len(ghost_layout(self._kernel_options["ghosts"], dim)[0])
-                self._k = max(2 * p, 20, n_ghosts)
+                self._k = max(2 * p, 20, n_ghosts + p)
         else:
             self._k = check_int(self.k, name="k", low=1, owner=name)
             if self._k < p and not self._highest:

@@ -184,3 +184,31 @@ def test_rank_fallback_rows_stay_flagged():
             op = om.ScatteredDerivatives(order=1, guard=guard).fit(p)
         assert op.diagnostics_["n_rank_deficient"] > 400, guard
         assert any("rank-deficient" in str(w.message) for w in caught), guard
+
+
+def test_clsgsp_in_3d_defaults_to_an_overdetermined_fit():
+    """20 ghosts in 3-D: the default k keeps more samples than ghosts + polynomials (it
+    was 20, and the gradient of a cubic was off by up to 88 inside the cube)."""
+    import o3d_meshless as om
+    rng = np.random.default_rng(0)
+    Q = rng.uniform(size=(4000, 3))
+    inner = (np.abs(Q - 0.5) < 0.4).all(1)
+    err = np.linalg.norm(om.scattered_gradient(Q, (Q ** 3).sum(1), method="clsgsp")
+                         - 3 * Q ** 2, axis=1)
+    assert err[inner].max() < 0.1
+    assert om.ScatteredDerivatives(method="clsgsp").fit(Q)._k >= 29
+
+
+def test_gsp_rows_that_miss_polynomial_reproduction_are_failures():
+    """Weights that do not reproduce the monomials are reported as a rank failure."""
+    from o3d_meshless.stencils.gsp import _misses_polynomials
+    rng = np.random.default_rng(1)
+    pts = rng.normal(size=(30, 2))
+    nbrs = np.arange(1, 21)[None]
+    x = pts[nbrs[0]] - pts[0]
+    targets = [(1, 0)]
+    # least-squares weights exact for degree <= 2 monomials: not a miss
+    full = np.c_[x, x[:, 0] ** 2 / 2, x[:, 0] * x[:, 1], x[:, 1] ** 2 / 2]
+    exact_w = np.linalg.pinv(full)[0][None, :, None]
+    assert not _misses_polynomials(pts, nbrs, np.array([0]), None, exact_w, targets, 2, 2)[0]
+    assert _misses_polynomials(pts, nbrs, np.array([0]), None, exact_w * 1.01, targets, 2, 2)[0]
