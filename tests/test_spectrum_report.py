@@ -206,3 +206,17 @@ def test_negative_eigenvalues_finds_them_dense_and_by_sweep():
         assert len(neg) == 1 and abs(neg[0].real + 5.0) < 1e-8
         L2 = sp.diags(np.abs(d), format="csr")
         assert negative_eigenvalues(L2, M).size == 0
+
+
+def test_large_stencils_warn_that_the_solve_will_be_slow(monkeypatch):
+    import o3d_meshless.spectra as spectra
+    monkeypatch.setattr(spectra, "SLOW_SOLVE_POINTS", 1000)
+    monkeypatch.setattr(spectra, "SLOW_SOLVE_NNZ_PER_ROW", 20)
+    p = fibonacci_sphere(1500)
+    op = om.LaplaceBeltrami(k=30).fit(p)
+    with pytest.warns(RuntimeWarning, match="entries per row"):
+        op.spectrum(4)
+    small = om.LaplaceBeltrami(k=12).fit(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        small.spectrum(4)
