@@ -212,3 +212,16 @@ def test_gsp_rows_that_miss_polynomial_reproduction_are_failures():
     exact_w = np.linalg.pinv(full)[0][None, :, None]
     assert not _misses_polynomials(pts, nbrs, np.array([0]), None, exact_w, targets, 2, 2)[0]
     assert _misses_polynomials(pts, nbrs, np.array([0]), None, exact_w * 1.01, targets, 2, 2)[0]
+
+
+def test_exploded_laplacian_rows_fail_the_guard():
+    from o3d_meshless.guard import MAX_DIAGONAL, _exploded
+    rng = np.random.default_rng(2)
+    pts = np.c_[rng.normal(size=(17, 2)), np.zeros(17)]
+    pts[0] = 0.0
+    r2 = (pts[1:] ** 2).sum(1).mean()
+    lw = np.full((1, 16), 4.0 / (16 * r2))          # L_ii r² = 4: an ordinary row
+    nbrs, centre = np.arange(1, 17)[None], np.array([0])
+    assert not _exploded(pts, nbrs, centre, lw)[0]
+    assert _exploded(pts, nbrs, centre, lw * MAX_DIAGONAL)[0]
+    assert _exploded(pts, nbrs, centre, lw * np.nan)[0]
