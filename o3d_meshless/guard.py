@@ -200,9 +200,18 @@ def _exploded(points, neighbors, centers, lw):
     """Laplacian rows whose centre weight, times the mean squared neighbour distance,
     exceeds ``MAX_DIAGONAL``: an exploded fit (measured at most 60 on the real inputs,
     median 3.4; rank fallbacks had reached 1e19 and passed the dominance test)."""
-    off = points[neighbors] - points[centers][:, None, :]
-    r2 = np.einsum("mkc,mkc->m", off, off) / neighbors.shape[1]
-    return ~(np.abs(lw.sum(axis=1)) * r2 <= MAX_DIAGONAL)
+    return ~(np.abs(lw.sum(axis=1)) * _mean_square_distance(points, neighbors, centers)
+             <= MAX_DIAGONAL)
+
+
+def _mean_square_distance(points, neighbors, centers, chunk=1 << 16):
+    """Mean squared distance from each centre to its neighbours, ``(m,)``, in chunks (an
+    (m, k, 3) offset array for a million rows would take hundreds of MB)."""
+    out = np.empty(len(centers))
+    for a in range(0, len(centers), chunk):
+        off = points[neighbors[a:a + chunk]] - points[centers[a:a + chunk]][:, None, :]
+        out[a:a + chunk] = np.einsum("mkc,mkc->m", off, off) / neighbors.shape[1]
+    return out
 
 
 def noise_amplification(points, neighbors, centers, w, targets):
@@ -216,8 +225,7 @@ def noise_amplification(points, neighbors, centers, w, targets):
     first = [i for i, t in enumerate(targets) if isinstance(t, tuple) and sum(t) == 1]
     if not first:
         return np.zeros(len(centers))
-    off = points[neighbors] - points[centers][:, None, :]
-    r = np.sqrt(np.einsum("mkc,mkc->m", off, off) / neighbors.shape[1])
+    r = np.sqrt(_mean_square_distance(points, neighbors, centers))
     return r * np.abs(w[:, :, first]).sum(axis=1).max(axis=1)
 
 
