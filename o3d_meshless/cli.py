@@ -256,8 +256,10 @@ class _Run:
         return Path(tmp)
 
     def commit(self):
+        from .io import replace_output
+
         for tmp, final in self.staged:
-            os.replace(tmp, final)
+            replace_output(tmp, final)
             self.note(f"wrote {final}")
         self.staged = []
 

@@ -100,11 +100,20 @@ def atomic_output(path):
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        replace_output(tmp, path)
     except BaseException:
         with suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def replace_output(tmp, path):
+    """Move a finished temporary file onto ``path`` with the permissions a plain
+    ``open(path, "w")`` would have given it (mkstemp makes files private, 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
 
 
 _PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2,

@@ -225,3 +225,16 @@ def test_exploded_laplacian_rows_fail_the_guard():
     assert not _exploded(pts, nbrs, centre, lw)[0]
     assert _exploded(pts, nbrs, centre, lw * MAX_DIAGONAL)[0]
     assert _exploded(pts, nbrs, centre, lw * np.nan)[0]
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    from o3d_meshless.io import save_npz, save_ply
+    umask = os.umask(0)
+    os.umask(umask)
+    want = 0o666 & ~umask
+    a = save_npz(tmp_path / "a.npz", x=np.ones(3))
+    b = tmp_path / "b.ply"
+    save_ply(b, np.random.default_rng(0).normal(size=(5, 3)))
+    for f in (a, b):
+        assert os.stat(f).st_mode & 0o777 == want
