@@ -72,6 +72,10 @@ class Neighborhoods:
     def n_input(self) -> int:
         return len(self.points) if self.inverse is None else len(self.inverse)
 
+    def expand(self, arr):
+        """Per-unique-point array → per-input-point array (coincident points share)."""
+        return arr if self.inverse is None else arr[self.inverse]
+
     def query(self, centers, k, *, n_threads=1):
         """``k`` neighbours of ``points[centers]`` (centre excluded), nearest first.
 

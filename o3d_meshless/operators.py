@@ -109,7 +109,8 @@ class _SurfaceOperator(Params):
         return sampling.neighborhoods, sampling.frames
 
     def _stencils(self, nb, frames, targets, dominance_target, min_order):
-        st = guarded_stencils(nb, np.ascontiguousarray(frames[:, :2]), method=self.method,
+        bases = np.ascontiguousarray(frames[:, :2])          # tangent axes t_u, t_v
+        st = guarded_stencils(nb, bases, method=self.method,
                               order=self._order, targets=targets, weight_power=self._wp,
                               dominance_target=dominance_target, min_order=min_order,
                               guard=self.guard, bounds=self.bounds, n_threads=self._n_threads,
@@ -118,7 +119,7 @@ class _SurfaceOperator(Params):
                               else MAX_AMPLIFICATION)
         if dominance_target is not None:
             sampling = self.sampling_
-            repair_laplacian_rows(st, nb.points, np.ascontiguousarray(frames[:, :2]),
+            repair_laplacian_rows(st, nb.points, bases,
                                   target=dominance_target, k=nb.k, boundary=sampling.boundary,
                                   conormals=sampling.conormals,
                                   find_boundary=not sampling.boundary_known)
@@ -126,27 +127,27 @@ class _SurfaceOperator(Params):
         for i, name in enumerate(DIAGNOSTIC_NAMES):
             if name != "rank" and (name == "rcond" or (self.bounds and self.method
                                                      not in ("orthopoly",) + GSP_METHODS)):
-                diag[name] = nb_expand(st.diagnostics[:, i], nb)
+                diag[name] = nb.expand(st.diagnostics[:, i])
         if self.method == "orthopoly":
             # per point: complete order and rejected candidate monomials (bit c of
             # rejected_mask = stencils.orthopoly.candidates(4, 2, constant)[c])
-            diag["complete_order"] = nb_expand(st.diagnostics[:, 1].astype(int), nb)
-            diag["rejected_mask"] = nb_expand(st.diagnostics[:, 2].astype(np.uint64), nb)
-        diag["condition"] = nb_expand(1.0 / np.maximum(st.diagnostics[:, 0], 1e-300), nb)
-        diag["k_used"] = nb_expand(st.k_used, nb)
-        diag["order_used"] = nb_expand(st.order_used, nb)
+            diag["complete_order"] = nb.expand(st.diagnostics[:, 1].astype(int))
+            diag["rejected_mask"] = nb.expand(st.diagnostics[:, 2].astype(np.uint64))
+        diag["condition"] = nb.expand(1.0 / np.maximum(st.diagnostics[:, 0], 1e-300))
+        diag["k_used"] = nb.expand(st.k_used)
+        diag["order_used"] = nb.expand(st.order_used)
         diag["guard_rows"] = int(st.enlarged.sum())
         if st.fallback is not None:      # rows fitted without unsupported monomials
             diag["fallback_rows"] = int(st.fallback.sum())
-            diag["fallback_mask"] = nb_expand(st.fallback, nb)
+            diag["fallback_mask"] = nb.expand(st.fallback)
         diag["failed_rows"] = int(st.failed.sum())
-        diag["failed_mask"] = nb_expand(st.failed, nb)
+        diag["failed_mask"] = nb.expand(st.failed)
         diag["guard_attempts"] = st.attempts
         if st.positive is not None:
             diag["positive_rows"] = int(st.positive.sum())
-            diag["positive_mask"] = nb_expand(st.positive, nb)
+            diag["positive_mask"] = nb.expand(st.positive)
             diag["boundary_rows"] = int(st.boundary.sum())
-            diag["boundary_mask"] = nb_expand(st.boundary, nb)
+            diag["boundary_mask"] = nb.expand(st.boundary)
         if st.failed.any():
             what = ("Laplacian rows are not consistent even with nonnegative weights "
                     "(corners, or neighbourhoods that see no curvature in some direction); "
@@ -163,11 +164,6 @@ class _SurfaceOperator(Params):
         if not hasattr(self, attr):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(geometry) "
                              "first")
-
-
-def nb_expand(arr, nb):
-    """Unique-point array → input-point array (coincident points share values)."""
-    return arr if nb.inverse is None else arr[nb.inverse]
 
 
 class LaplaceBeltrami(_SurfaceOperator):

@@ -69,8 +69,7 @@ class Sampling:
 
     def expand(self, arr):
         """Per-unique-point array → per-input-point array (coincident points share)."""
-        inverse = self.neighborhoods.inverse
-        return arr if inverse is None else arr[inverse]
+        return self.neighborhoods.expand(arr)
 
     def __repr__(self):
         return (f"Sampling(n={len(self.points)}, k={self.options['k']}, "

@@ -1,6 +1,4 @@
 """Open boundaries: detection, conormals, Neumann rows, nonnegative rows, Neumann spectra."""
-import warnings
-
 import numpy as np
 import pytest
 from scipy.special import jnp_zeros

@@ -62,6 +62,7 @@ import numpy as np
 from .._kernels.gsp import gsp_stencils
 from .._validation import check_stencil_arrays
 from ..monomials import monomials as _taylor_monomials
+from .positive import local_coordinates
 
 __all__ = ["gsp_weights", "clsgsp_weights", "lsgsp_weights", "monomials", "n_unknowns",
            "ghost_layout", "thomson_sphere", "sunflower_disc", "RBFS", "RCOND",
@@ -297,8 +298,7 @@ def _misses_polynomials(points, neighbors, centers, bases, weights, targets, ord
     """Rows whose weights do not reproduce the derivatives of the monomials of degree
     1..``order`` (they should, exactly, by construction), in coordinates scaled by each
     row's mean neighbour distance."""
-    off = points[neighbors] - points[centers][:, None, :]
-    x = off if bases is None else np.einsum("mkc,mdc->mkd", off, bases[centers])
+    x = local_coordinates(points, centers, neighbors, bases)
     rbar = np.linalg.norm(x, axis=2).mean(axis=1)
     rbar = np.where(rbar > 0, rbar, 1.0)
     x = x / rbar[:, None, None]

@@ -39,9 +39,10 @@ QUADRATIC_RTOL = 0.5
 
 
 def local_coordinates(points, centers, neighbors, bases):
-    """Tangent-plane coordinates of each neighbour, ``(m, k, 2)``."""
+    """Coordinates of each neighbour relative to its centre, ``(m, k, d)``: along the
+    local axes ``bases`` (n, d, D), or ambient offsets when ``bases`` is None."""
     off = points[neighbors] - points[centers][:, None, :]
-    return np.einsum("mkc,mdc->mkd", off, bases[centers])
+    return off if bases is None else np.einsum("mkc,mdc->mkd", off, bases[centers])
 
 
 def positive_laplacian_weights(points, centers, neighbors, bases, *, conormals=None,
