@@ -8,11 +8,14 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt, fabs
 
 
-cdef inline int clip_halfplane(const double* poly, int nv, double qx, double qy,
-                               double* outp) noexcept nogil:
+cdef inline int clip_halfplane(const double* poly, const int* label, int nv, double qx,
+                               double qy, double c, int new_label, double* outp,
+                               int* outl) noexcept nogil:
     """Keep the part of polygon `poly` (nv vertices, xy interleaved) where
-    x*qx + y*qy <= (qx^2 + qy^2) / 2, i.e. closer to the origin than to q."""
-    cdef double c = 0.5 * (qx * qx + qy * qy)
+    x*qx + y*qy <= c; with c = (qx^2 + qy^2) / 2: closer to the origin than to q.
+
+    ``label[a]`` names the edge from vertex a to a+1 (the neighbour whose bisector made
+    it, or -1 for the start square); the cut edge gets ``new_label``."""
     cdef int a, nout = 0
     cdef double ax, ay, bx, by, fa, fb, t
     for a in range(nv):
@@ -25,11 +28,16 @@ cdef inline int clip_halfplane(const double* poly, int nv, double qx, double qy,
         if fa <= 0:
             outp[2 * nout] = ax
             outp[2 * nout + 1] = ay
+            # the edge leaving a kept vertex is (what remains of) its old edge, unless the
+            # vertex lies on the bisector and the edge leaves: then the bisector follows
+            outl[nout] = new_label if (fa == 0 and fb > 0) else label[a]
             nout += 1
         if (fa < 0 and fb > 0) or (fa > 0 and fb < 0):
             t = fa / (fa - fb)
             outp[2 * nout] = ax + t * (bx - ax)
             outp[2 * nout + 1] = ay + t * (by - ay)
+            # entering: the rest of edge a; leaving: along the new bisector
+            outl[nout] = label[a] if fa > 0 else new_label
             nout += 1
     return nout
 
@@ -42,20 +50,40 @@ def tangent_voronoi_areas(
         double box,                         # IN  half-size of the start square / farthest neighbour
         double[::1] areas,                  # OUT (m,)
         int[::1] is_open,                   # OUT (m,) 1 if the cell reaches the start square
+        double[:, ::1] dual_edges,          # OUT (m, k) or (0, 0): cell edge length shared with each neighbour
+        const double[:, ::1] cuts,          # IN  (m, 2) or (0, 2): outward conormal (t_u, t_v) of
+                                            #     boundary points (zero rows: interior); the cell
+                                            #     is cut by the line through the point across it
         int n_threads):
     cdef Py_ssize_t m = neighbors.shape[0], i, j, nb, c
     cdef int k = <int>neighbors.shape[1], nv, a, cap = 2 * (k + 8)
     cdef double* buf
+    cdef int* lbuf
+    cdef int* PL
+    cdef int* QL
+    cdef int* itmp
+    cdef bint want_edges = dual_edges.shape[0] > 0
+    cdef bint have_cuts = cuts.shape[0] > 0
     cdef double* P
     cdef double* Q
     cdef double* tmp
     cdef double ox, oy, oz, u, v, R, area, s, rmax
     with nogil, parallel(num_threads=n_threads):
         buf = <double*> malloc(2 * cap * sizeof(double))
+        lbuf = <int*> malloc(2 * cap * sizeof(int))
         for i in prange(m, schedule='static'):
+            if buf == NULL or lbuf == NULL:
+                areas[i] = -1.0            # the wrapper raises MemoryError
+                continue
             c = centers[i]
             P = buf
             Q = buf + cap
+            PL = lbuf
+            QL = lbuf + cap
+            PL[0] = -1
+            PL[1] = -1
+            PL[2] = -1
+            PL[3] = -1
             # half-size of the starting square: `box` times the farthest neighbour (the
             # last one: k-NN lists are sorted), so interior cells are untouched and cells
             # on open boundaries stay bounded
@@ -74,6 +102,15 @@ def tangent_voronoi_areas(
             P[6] = -R
             P[7] = R
             nv = 4
+            if have_cuts and (cuts[i, 0] != 0 or cuts[i, 1] != 0):
+                # open boundary through the point: nothing of the surface lies beyond it
+                nv = clip_halfplane(P, PL, nv, cuts[i, 0], cuts[i, 1], 0.0, -1, Q, QL)
+                tmp = P
+                P = Q
+                Q = tmp
+                itmp = PL
+                PL = QL
+                QL = itmp
             for j in range(k):
                 nb = neighbors[i, j]
                 ox = points[nb, 0] - points[c, 0]
@@ -94,10 +131,13 @@ def tangent_voronoi_areas(
                         rmax = P[2 * a] * P[2 * a] + P[2 * a + 1] * P[2 * a + 1]
                 if 0.25 * (u * u + v * v) >= rmax:
                     break
-                nv = clip_halfplane(P, nv, u, v, Q)
+                nv = clip_halfplane(P, PL, nv, u, v, 0.5 * (u * u + v * v), <int>j, Q, QL)
                 tmp = P
                 P = Q
                 Q = tmp
+                itmp = PL
+                PL = QL
+                QL = itmp
             area = 0.0
             is_open[i] = 0
             for a in range(nv):
@@ -105,4 +145,13 @@ def tangent_voronoi_areas(
                     is_open[i] = 1
                 area = area + P[2 * a] * P[2 * ((a + 1) % nv) + 1] - P[2 * ((a + 1) % nv)] * P[2 * a + 1]
             areas[i] = 0.5 * fabs(area)
+            if want_edges:
+                for j in range(k):
+                    dual_edges[i, j] = 0.0
+                for a in range(nv):
+                    if PL[a] >= 0:
+                        ox = P[2 * ((a + 1) % nv)] - P[2 * a]
+                        oy = P[2 * ((a + 1) % nv) + 1] - P[2 * a + 1]
+                        dual_edges[i, PL[a]] += sqrt(ox * ox + oy * oy)
         free(buf)
+        free(lbuf)

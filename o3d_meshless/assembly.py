@@ -132,27 +132,72 @@ def lumped_areas(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5):
     n_open : int
         Cells left open (boundary points).
     """
+    cells = voronoi_cells(nb, frames, n_threads=n_threads, growth=growth,
+                          max_factor=max_factor, box=box, dual_edges=False)
+    return cells[0], int(cells[1].sum())
+
+
+def voronoi_cells(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5,
+                  dual_edges=True, conormals=None):
+    """Tangent-plane Voronoi cells: areas, open flags and (optionally) dual edges.
+
+    See :func:`lumped_areas` for the cells. ``dual_edges=True`` also measures, for every
+    point ``i``, the length of the edge its cell shares with each neighbour ``j`` (in
+    ``i``'s tangent plane, 0 for neighbours that do not touch the cell). ``conormals``
+    (n, 2), the outward conormals of open-boundary points in ``(t_u, t_v)`` coordinates
+    (zero rows elsewhere), cut those cells along the boundary line through the point, as
+    a mesh's dual cells end at its boundary.
+
+    Returns
+    -------
+    areas : ndarray of shape (n,)
+    is_open : ndarray of shape (n,), bool
+    dual : scipy.sparse.csr_matrix of shape (n, n) or None
+        ``dual[i, j]``: the edge length of ``i``'s cell facing ``j`` (not symmetric).
+    """
     from ._kernels.areas import tangent_voronoi_areas
 
     if frames.ndim != 3 or frames.shape[0] != len(nb.points) or frames.shape[1:] != (3, 3):
         raise ValueError(f"`frames` must have shape ({len(nb.points)}, 3, 3); got {frames.shape}")
+    if conormals is not None:
+        conormals = np.asarray(conormals, dtype=np.float64)
+        if conormals.shape != (len(nb.points), 2) or not np.isfinite(conormals).all():
+            raise ValueError(f"`conormals` must be finite with shape ({len(nb.points)}, 2); "
+                             f"got {conormals.shape}")
 
     n, k0 = nb.indices.shape
     areas = np.empty(n)
     is_open = np.zeros(n, dtype=np.intc)
     todo = np.arange(n, dtype=np.intp)
     nbrs, k = nb.indices, k0
+    parts = []                                  # (rows, neighbour lists, edge lengths)
     while True:
         a = np.empty(len(todo))
         o = np.zeros(len(todo), dtype=np.intc)
+        edges = np.zeros((len(todo), k) if dual_edges else (0, 0))
+        cuts = np.zeros((0, 2)) if conormals is None else np.ascontiguousarray(
+            conormals[todo], dtype=np.float64)
         check_stencil_arrays(nb.points, nbrs, todo, frames, 2, n_threads)
-        tangent_voronoi_areas(nb.points, nbrs, todo, frames, box, a, o, n_threads)
+        tangent_voronoi_areas(nb.points, nbrs, todo, frames, box, a, o, edges, cuts, n_threads)
+        if len(a) and a.min() < 0:
+            raise MemoryError("no memory for the Voronoi cells' work buffers")
         areas[todo] = a
         is_open[todo] = o
         k_next = min(k * growth, max_factor * k0, n - 1)
-        if not o.any() or k_next <= k:
+        last = not o.any() or k_next <= k
+        if dual_edges:
+            keep = np.ones(len(todo), bool) if last else ~o.astype(bool)
+            parts.append((todo[keep], nbrs[keep], edges[keep]))
+        if last:
             break
         todo = todo[o.astype(bool)]
         k = k_next
         nbrs = nb.query(todo, k, n_threads=n_threads)
-    return areas, int(is_open.sum())
+    dual = None
+    if dual_edges:
+        rows = np.concatenate([np.repeat(t, e.shape[1]) for t, _, e in parts])
+        cols = np.concatenate([c.ravel() for _, c, _ in parts])
+        vals = np.concatenate([e.ravel() for _, _, e in parts])
+        hit = vals > 0
+        dual = sparse.csr_matrix((vals[hit], (rows[hit], cols[hit])), shape=(n, n))
+    return areas, is_open.astype(bool), dual

@@ -92,12 +92,45 @@ def _ghosts(text):
 
 
 def _method_kwargs(a):
-    """Operator keywords of --method and its seed-003 options (only those given)."""
-    kw = {"method": a.method}
+    """Operator keywords of --method and its ghost-point options (only those given)."""
+    kw = {"method": a.method or "taylor"}
     for name in ("rbf", "shape", "ghosts"):
         if getattr(a, name) is not None:
             kw[name] = getattr(a, name)
     return kw
+
+
+def _laplacian_kwargs(a):
+    """LaplaceBeltrami keywords of --form and, for the strong form, the stencil flags.
+
+    Without --form: the subcommand's default (``a.default_form``), except that stencil
+    flags (--method, --order, …) select the strong form they belong to."""
+    stencil_flags = [f"--{name}" for name in ("method", "order", "rbf", "shape", "ghosts")
+                     if getattr(a, name) is not None]
+    if a.form is None:
+        a.form = "strong" if stencil_flags else a.default_form
+    if a.form == "weak":
+        if stencil_flags:
+            raise ValueError(f"{', '.join(stencil_flags)} choose the strong form's stencils; --form "
+                             "weak has none (it is built from tangent-plane Voronoi cells): "
+                             "drop them or add --form strong")
+        return {"form": "weak"}
+    return {"form": "strong", "order": (2 if a.order is None else a.order), **_method_kwargs(a)}
+
+
+def _operator_arrays(a, lb):
+    """The matrices and options saved by ``--out``: L (strong) or K (weak), and M."""
+    if a.form == "weak":
+        return {"K": lb.K_, "M": lb.M_, "form": "weak"}
+    return {"L": lb.L_, "M": lb.M_, "form": "strong", "order": (2 if a.order is None else a.order),
+            "method": a.method or "taylor"}
+
+
+def _laplacian_label(a):
+    """How the operator was built, for notes and picture titles."""
+    if a.form == "weak":
+        return f"weak form (symmetric Voronoi stiffness), k = {a.k}"
+    return f"strong form, method {a.method or 'taylor'}, k = {a.k}, order = {(2 if a.order is None else a.order)}"
 
 
 def build_parser():
@@ -127,11 +160,11 @@ def build_parser():
     g.add_argument("--workers", type=_workers, default=-1, metavar="W",
                    help="threads, SciPy's meaning: -1 all cores (default: %(default)s)")
     g.add_argument("--method", choices=("taylor", "moments", "orthopoly", "clsgsp", "lsgsp"),
-                   default="taylor",
+                   default=None,
                    help="stencil method: taylor = Taylor least squares through the centre "
                         "(Turner et al.), moments = moment coefficients, orthopoly = "
                         "orthogonal polynomials (Carley), clsgsp / lsgsp = constrained / plain "
-                        "ghost-sample-point RBFs (Ying et al.) (default: %(default)s)")
+                        "ghost-sample-point RBFs (Ying et al.) (default: taylor; strong form only)")
     g.add_argument("--rbf", choices=("gaussian", "multiquadric", "inverse-multiquadric",
                                       "inverse-quadratic"), default=None,
                    help="clsgsp/lsgsp: radial kernel (default: gaussian)")
@@ -169,11 +202,18 @@ def build_parser():
     p = sub.add_parser("spectrum", parents=[inp, op, pic, verbosity],
                        help="Laplace-Beltrami eigenvalues and eigenmodes",
                        description="Compute the smallest Laplace-Beltrami eigenpairs "
-                                   "(L v = lambda v with L ~ -Delta in strong form, "
-                                   "eigenvalues >= 0, each v normalised to v^T M v = 1) and print the eigenvalues.")
+                                   "(K v = lambda M v with the symmetric weak form, or "
+                                   "L v = lambda v with the strong form; eigenvalues >= 0, "
+                                   "V^T M V = I) and print the eigenvalues.")
     p.add_argument("--modes", type=int, default=20, metavar="N",
                    help="number of eigenpairs (default: %(default)s)")
-    p.add_argument("--order", type=int, default=2, help="stencil order (default: %(default)s)")
+    p.add_argument("--form", choices=("weak", "strong"), default=None,
+                   help="weak = symmetric positive semi-definite Voronoi stiffness (real "
+                        "spectrum, orthonormal modes, the more accurate eigenvalues); strong = "
+                        "pointwise stencils (default: weak, or strong when --method, --order "
+                        "or another stencil flag is given)")
+    p.add_argument("--order", type=int, default=None,
+                   help="stencil order, strong form only (default: 2)")
     p.add_argument("--png", type=Path, metavar="FILE", help="draw eigenmodes into FILE")
     p.add_argument("--show-modes", type=_int_list, default=None, metavar="I,J,...",
                    help="modes drawn by --png (default: 1,2,3,4,5,6)")
@@ -184,7 +224,7 @@ def build_parser():
     p.add_argument("--ply", type=Path, metavar="FILE.ply",
                    help="save points, normals and one lb_mode_<i> column per mode, "
                         "coloured by the first drawn mode")
-    p.set_defaults(func=_cmd_spectrum)
+    p.set_defaults(func=_cmd_spectrum, default_form="weak")
 
     p = sub.add_parser("gradient", parents=[inp, op, pic, verbosity],
                        help="surface gradient of a scalar field",
@@ -207,8 +247,13 @@ def build_parser():
                        help="Laplace-Beltrami matrix L and lumped areas M",
                        description="Build the Laplace-Beltrami matrix L (~ -Delta, strong "
                                    "form, CSR) and the diagonal lumped-area matrix M; print "
-                                   "their size, area and diagnostics.")
-    p.add_argument("--order", type=int, default=2, help="stencil order (default: %(default)s)")
+                                   "their size, area and diagnostics. --form weak builds "
+                                   "the symmetric stiffness K ~ M(-Delta) instead.")
+    p.add_argument("--form", choices=("strong", "weak"), default=None,
+                   help="strong = pointwise L ~ -Delta; weak = symmetric positive "
+                        "semi-definite stiffness K ~ M(-Delta), saved as K (default: strong)")
+    p.add_argument("--order", type=int, default=None,
+                   help="stencil order, strong form only (default: 2)")
     p.add_argument("--field", default=None, metavar="F",
                    help="also apply L to this field (same forms as for gradient)")
     p.add_argument("--out", type=Path, metavar="FILE.npz", help="save L, M, points, normals "
@@ -217,7 +262,7 @@ def build_parser():
                    help="draw f and L f (with --field), else lumped area and condition")
     p.add_argument("--ply", type=Path, metavar="FILE.ply",
                    help="save points with columns area (and field, Lf)")
-    p.set_defaults(func=_cmd_laplacian)
+    p.set_defaults(func=_cmd_laplacian, default_form="strong")
 
     p = sub.add_parser("info", parents=[inp, verbosity],
                        help="quick facts about a point file (no operator)",
@@ -573,8 +618,8 @@ def _cmd_spectrum(run):
     from . import LaplaceBeltrami  # after reading: a bad INPUT is reported first
 
     writes = bool(a.png or a.ply or a.out)
-    lb = _construct(LaplaceBeltrami, run, k=a.k, order=a.order, orient=_orient(run, writes=writes),
-                    workers=a.workers, progress=run.progress, **_method_kwargs(a))
+    lb = _construct(LaplaceBeltrami, run, k=a.k, orient=_orient(run, writes=writes),
+                    workers=a.workers, progress=run.progress, **_laplacian_kwargs(a))
     run.timed("operator", lb.fit, geom)
     with warnings.catch_warnings():  # the negative-eigenvalue warning is printed below, fuller
         warnings.filterwarnings("ignore", message="SPURIOUS MODES", category=RuntimeWarning)
@@ -589,9 +634,10 @@ def _cmd_spectrum(run):
     points, normals = _points_normals(run, lb, geom)
     n = len(points)
 
-    run.note(f"{n} points, method {a.method}, k = {a.k}, order = {a.order}; {len(vals)} "
-             "smallest eigenvalues of "
-             "L v = lambda v (L ~ -Delta, strong form):")
+    problem = ("K v = lambda M v (K ~ M(-Delta))" if a.form == "weak"
+               else "L v = lambda v (L ~ -Delta)")
+    run.note(f"{n} points, {_laplacian_label(a)}; {len(vals)} smallest eigenvalues of "
+             f"{problem}:")
     for text in _spectrum_lines(vals, report):
         run.line(text)
     for text in _diagnostics_lines(run, lb, n):
@@ -605,8 +651,8 @@ def _cmd_spectrum(run):
         run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"),
                   eigenvalues=np.real(vals), eigenvectors=vecs_r, points=points,
                   normals=normals if normals is not None else np.zeros((0, 3)),
-                  L=lb.L_, M=lb.M_, k=a.k, order=a.order, method=a.method,
-                  input=str(run.path), spectrum_n_negative=report.n_negative,
+                  **_operator_arrays(a, lb), k=a.k, input=str(run.path),
+                  spectrum_n_negative=report.n_negative,
                   spectrum_min_real=report.min_real, spectrum_max_imag=report.max_imag,
                   spectrum_orthogonality_defect=report.orthogonality_defect)
     if a.ply:
@@ -619,8 +665,7 @@ def _cmd_spectrum(run):
         from .plot import render_spectrum
 
         _render(run, render_spectrum, points, vals, vecs_r, normals=normals, modes=show,
-                suptitle=f"{run.path.name}: Laplace-Beltrami modes ({a.method}, k = {a.k}, "
-                         f"order = {a.order})")
+                suptitle=f"{run.path.name}: Laplace-Beltrami modes ({_laplacian_label(a)})")
     run.line(f"{'timings':<16}: {run.timing_line()}")
     return 0
 
@@ -678,16 +723,18 @@ def _cmd_laplacian(run):
     from . import LaplaceBeltrami
 
     writes = bool(a.png or a.ply or a.out)
-    lb = _construct(LaplaceBeltrami, run, k=a.k, order=a.order, orient=_orient(run, writes=writes),
-                    workers=a.workers, progress=run.progress, **_method_kwargs(a))
+    lb = _construct(LaplaceBeltrami, run, k=a.k, orient=_orient(run, writes=writes),
+                    workers=a.workers, progress=run.progress, **_laplacian_kwargs(a))
     run.timed("operator", lb.fit, geom)
-    L, M = lb.L_, lb.M_
+    weak = a.form == "weak"
+    L, M = (lb.K_ if weak else lb.L_), lb.M_
+    name = "K" if weak else "L"
     points, normals = _points_normals(run, lb, geom)
     n = len(points)
     area = np.asarray(M.diagonal(), dtype=np.float64)
 
-    run.note(f"{n} points, k = {a.k}, order = {a.order}")
-    run.line(f"{'L':<16}: {L.shape[0]} x {L.shape[1]}, {L.nnz} non-zeros "
+    run.note(f"{n} points, {_laplacian_label(a)}")
+    run.line(f"{name:<16}: {L.shape[0]} x {L.shape[1]}, {L.nnz} non-zeros "
              f"({L.nnz / max(n, 1):.1f} per row), {L.format.upper()}")
     row_sums = np.abs(np.asarray(L.sum(axis=1))).ravel()
     run.line(f"{'max |row sum|':<16}: {row_sums.max():.3g}")
@@ -696,11 +743,11 @@ def _cmd_laplacian(run):
         run.line(text)
     Lf = None
     if f is not None:
-        Lf = np.asarray(L @ f).ravel()
+        Lf = np.asarray(lb.L_ @ f).ravel()      # weak form: M⁻¹K f, for the picture/stats
         run.line(_stats("L f", Lf))
-    arrays = {"L": L, "M": M, "points": points,
+    arrays = {**_operator_arrays(a, lb), "points": points,
               "normals": normals if normals is not None else np.zeros((0, 3)),
-              "k": a.k, "order": a.order, "input": str(run.path)}
+              "k": a.k, "input": str(run.path)}
     if f is not None:
         arrays.update(field=f, Lf=Lf)
     if a.out:

@@ -11,6 +11,7 @@ import logging
 import warnings
 
 import numpy as np
+from scipy import sparse
 
 from ._params import Params
 from . import assembly
@@ -20,6 +21,7 @@ from ._validation import (check_bool, check_int, check_option, check_values,
 from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
 from .sampling import Sampling, build, check_compatible, check_options
 from .spectra import SpectrumResult, eigenpairs
+from .weak import expand_stiffness, voronoi_stiffness
 from .stencils import (DIAGNOSTIC_NAMES, GSP_METHODS, MAX_ORDER, METHODS, method_options,
                        weight_power_from)
 
@@ -29,6 +31,8 @@ __all__ = ["LaplaceBeltrami", "SurfaceGradient", "Divergence", "laplace_beltrami
 logger = logging.getLogger(__name__)
 
 LAPLACIAN = {(2, 0): 1.0, (0, 2): 1.0}
+#: ``"strong"``: pointwise stencils (collocation, Poisson); ``"weak"``: symmetric stiffness
+FORMS = ("strong", "weak")
 GRADIENT = [(1, 0), (0, 1)]
 
 
@@ -176,6 +180,14 @@ class LaplaceBeltrami(_SurfaceOperator):
 
     Parameters
     ----------
+    form : {"strong", "weak"}, default="strong"
+        ``"strong"``: pointwise stencils, ``L_ @ f ≈ −Δ_S f`` at every point (what PDE
+        collocation and :func:`~o3d_meshless.solve_poisson` need); not symmetric.
+        ``"weak"``: the symmetric stiffness ``K_ ≈ M(−Δ_S)`` of the tangent-plane
+        Voronoi cells (see :mod:`o3d_meshless.weak`): positive semi-definite by
+        construction, a real spectrum with M-orthonormal eigenvectors, and more accurate
+        eigenvalues than the strong form on irregular samples. It has no stencil options
+        (``method``, ``order``, ``weights`` … must stay unset).
     method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
         ``"moments"``: seed 000's moment coefficients (order fixed at 2, ``k >= 6``; its
         Laplacian is the unweighted order-2 Taylor one, its gradient first order).
@@ -227,6 +239,12 @@ class LaplaceBeltrami(_SurfaceOperator):
         Strong-form ``−Δ_S``: ``L_ @ f ≈ −Δ_S f`` at every point; rows sum to 0.
     M_ : scipy.sparse.csr_matrix of shape (n, n)
         Diagonal lumped areas (tangent-plane Voronoi cells); ``M_.sum()`` ≈ area.
+    K_ : scipy.sparse.csr_matrix of shape (n, n)
+        ``form="weak"`` only: symmetric positive semi-definite stiffness, ``K_ @ 1 = 0``.
+        ``L_`` is then ``M_⁻¹ K_``, which is *not* pointwise accurate on irregular
+        samples (only in the weak sense); use the strong form for pointwise values.
+    form_ : str
+        The form that was built.
     points_, normals_ : ndarray of shape (n, 3)
     frames_ : ndarray of shape (n, 3, 3)
         Rows ``(t_u, t_v, n)``.
@@ -253,11 +271,53 @@ class LaplaceBeltrami(_SurfaceOperator):
     _default_order = 2
     _min_order = 2
 
+    def __init__(self, *, form="strong", method="taylor", k=16, order=None, weights=None,
+                 normals="auto", height_order=2, orient=None, guard=True, bounds=False,
+                 workers=-1, progress=None, centre=None, rbf=None, shape=None, ghosts=None):
+        self.form = form
+        super().__init__(method=method, k=k, order=order, weights=weights, normals=normals,
+                         height_order=height_order, orient=orient, guard=guard, bounds=bounds,
+                         workers=workers, progress=progress, centre=centre, rbf=rbf,
+                         shape=shape, ghosts=ghosts)
+
+    def _check_params(self):
+        check_option(self.form, FORMS, name="form", owner="LaplaceBeltrami")
+        if self.form == "weak":
+            stencil_only = {name: getattr(self, name) for name in
+                            ("order", "weights", "centre", "rbf", "shape", "ghosts")
+                            if getattr(self, name) is not None}
+            if self.method != "taylor":
+                stencil_only["method"] = self.method
+            if stencil_only:
+                raise ValueError(
+                    f"{', '.join(f'`{name}`' for name in stencil_only)} of LaplaceBeltrami "
+                    "choose the strong form's stencils; form='weak' has none (it is built "
+                    "from the tangent-plane Voronoi cells): drop them or use form='strong'")
+        super()._check_params()
+
     def fit(self, geometry):
-        """Build ``L_`` and ``M_`` for ``geometry``; returns ``self``."""
+        """Build ``L_`` and ``M_`` (and ``K_`` for ``form="weak"``); returns ``self``."""
         stages = Stages(5, desc="LaplaceBeltrami", progress=self.progress)
         try:
             nb, frames = self._prepare(geometry, stages)
+            if self.form == "weak":
+                with stages("Voronoi cells"):
+                    K, areas, is_open = voronoi_stiffness(
+                        nb, frames, conormals=self.sampling_.conormals,
+                        n_threads=self._n_threads)
+                with stages("assembly"):
+                    self.diagnostics_["open_cells"] = int(is_open.sum())
+                    if nb.inverse is None:
+                        M = assembly.mass_matrix(areas)
+                    else:
+                        K = expand_stiffness(K, nb.inverse)
+                        M = assembly.expand_mass(areas, nb.inverse)
+                    self.K_ = K
+                    L = (sparse.diags(1.0 / M.diagonal()) @ K).tocsr()
+                self.form_ = "weak"
+                self.L_, self.M_ = L, M
+                self.diagnostics_["timings"] = stages.timings
+                return self
             with stages("stencils"):
                 st = self._stencils(nb, frames, [LAPLACIAN], 0, 2)
             with stages("assembly"):
@@ -271,6 +331,7 @@ class LaplaceBeltrami(_SurfaceOperator):
                     M = assembly.expand_mass(areas, nb.inverse)
         finally:
             stages.close()
+        self.form_ = "strong"
         self.L_, self.M_ = L, M
         self.diagnostics_["timings"] = stages.timings
         return self
@@ -282,7 +343,11 @@ class LaplaceBeltrami(_SurfaceOperator):
         sets ``eigenvalues_``, ``eigenvectors_`` and ``spectrum_report_``.
         """
         self._check_fitted("L_")
-        vals, vecs, report = eigenpairs(self.L_, self.M_, n_modes, sigma=sigma)
+        if getattr(self, "form_", "strong") == "weak":
+            vals, vecs, report = eigenpairs(self.K_, self.M_, n_modes, sigma=sigma,
+                                            symmetric=True)
+        else:
+            vals, vecs, report = eigenpairs(self.L_, self.M_, n_modes, sigma=sigma)
         self.eigenvalues_, self.eigenvectors_, self.spectrum_report_ = vals, vecs, report
         self.max_imag_ = report.max_imag
         return SpectrumResult(vals, vecs, report)
@@ -386,18 +451,22 @@ class Divergence(SurfaceGradient):
         return self.D_ @ V.T.ravel()
 
 
-def laplace_beltrami(geometry, **options):
-    """``(L, M)``: strong-form ``L ≈ −Δ_S`` (CSR) and diagonal lumped areas ``M``.
+def laplace_beltrami(geometry, *, form="strong", **options):
+    """``(L, M)``: strong-form ``L ≈ −Δ_S`` (CSR) and diagonal lumped areas ``M``; with
+    ``form="weak"``, ``(K, M)``: the symmetric positive semi-definite stiffness
+    ``K ≈ M(−Δ_S)``.
 
     Parameters
     ----------
     geometry : Open3D/trimesh geometry or array_like of shape (n, 3)
+    form : {"strong", "weak"}, default="strong"
+        See :class:`LaplaceBeltrami`.
     **options
         Keyword options of :class:`LaplaceBeltrami` (``k``, ``order``, ``weights`` …).
 
     Returns
     -------
-    L, M : scipy.sparse.csr_matrix of shape (n, n)
+    L or K, M : scipy.sparse.csr_matrix of shape (n, n)
 
     Examples
     --------
@@ -407,9 +476,12 @@ def laplace_beltrami(geometry, **options):
     >>> L, M = om.laplace_beltrami(p)
     >>> bool(abs(M.sum() / (4 * np.pi) - 1) < 0.01)
     True
+    >>> K, M = om.laplace_beltrami(p, form="weak")
+    >>> bool(abs(K - K.T).max() == 0 and abs(K @ np.ones(2000)).max() < 1e-10)
+    True
     """
-    op = LaplaceBeltrami(**options).fit(geometry)
-    return op.L_, op.M_
+    op = LaplaceBeltrami(form=form, **options).fit(geometry)
+    return (op.K_ if op.form_ == "weak" else op.L_), op.M_
 
 
 def surface_gradient(geometry, values, **options):
@@ -425,14 +497,25 @@ def divergence(geometry, field, **options):
     return Divergence(**options).fit(geometry).apply(field)
 
 
-def spectrum(geometry, n_modes=20, *, sigma=None, **options):
+#: options that choose the strong form's stencils
+STENCIL_OPTIONS = ("method", "order", "weights", "centre", "rbf", "shape", "ghosts")
+
+
+def spectrum(geometry, n_modes=20, *, form=None, sigma=None, **options):
     """Smallest Laplace–Beltrami eigenpairs of a point cloud.
 
     Parameters
     ----------
     geometry : Open3D/trimesh geometry, array_like of shape (n, 3), or a fitted
-        :class:`~o3d_meshless.LaplaceBeltrami`
+        :class:`~o3d_meshless.LaplaceBeltrami` (its own form is used)
     n_modes : int, default=20
+    form : {"weak", "strong"} or None, default=None
+        ``"weak"``: the symmetric positive semi-definite stiffness (real eigenvalues,
+        M-orthonormal eigenvectors; the more accurate spectrum on irregular samples and
+        real shapes). ``"strong"``: the eigenvalues of the pointwise operator ``L_``.
+        ``None``: ``"weak"``, unless a stencil option (``method``, ``order``,
+        ``weights``, ``centre``, ``rbf``, ``shape``, ``ghosts``) is given, which selects
+        the strong form it belongs to.
     sigma : float, optional
         Shift-invert shift (default ``-1/area``).
     **options
@@ -446,7 +529,8 @@ def spectrum(geometry, n_modes=20, *, sigma=None, **options):
         vals : ndarray of shape (n_modes,)
             Ascending; ``0`` first on a closed surface (one zero per connected piece).
         vecs : ndarray of shape (n, n_modes)
-            ``vecs[:, i].T @ M @ vecs[:, i] == 1``.
+            ``vecs[:, i].T @ M @ vecs[:, i] == 1`` (and ``vecs.T @ M @ vecs == I`` to
+            round-off for the weak form).
         result.report : SpectrumReport
             Negative eigenvalues, largest ``|Im λ|``, ``max|VᵀMV − I|`` (also the
             estimator's ``spectrum_report_``). A negative eigenvalue is a spurious mode
@@ -463,5 +547,14 @@ def spectrum(geometry, n_modes=20, *, sigma=None, **options):
     >>> result.report.n_negative
     0
     """
-    op = geometry if isinstance(geometry, LaplaceBeltrami) else LaplaceBeltrami(**options).fit(geometry)
+    if isinstance(geometry, LaplaceBeltrami):
+        if options:
+            raise ValueError(f"options {sorted(options)} cannot be applied to an already "
+                             "fitted LaplaceBeltrami: set them on the estimator instead")
+        op = geometry
+    else:
+        if form is None:
+            form = "strong" if any(options.get(name) is not None
+                                   for name in STENCIL_OPTIONS) else "weak"
+        op = LaplaceBeltrami(form=form, **options).fit(geometry)
     return op.spectrum(n_modes, sigma=sigma)

@@ -76,6 +76,9 @@ class SpectrumReport:
     n_zero : int
         Eigenvalues with ``|Re λ| <= tol``: one per connected piece of the points (a scan
         with stray islands has several); their eigenvectors are constant on each piece.
+    symmetric : bool
+        The window comes from the symmetric weak form (``form="weak"``): real
+        eigenvalues, and an orthogonality defect at round-off level (≤ 1e-8).
 
     See Also
     --------
@@ -89,6 +92,7 @@ class SpectrumReport:
     max_imag: float
     orthogonality_defect: float
     n_zero: int = 0
+    symmetric: bool = False
 
     @property
     def negative_tol(self):
@@ -111,8 +115,9 @@ class SpectrumReport:
         imag = f"largest |imag|: {self.max_imag:.3g}"
         if self.max_imag > IMAG_RTOL * max(1.0, self.max_abs_real):
             imag += " (large: complex pairs; only the real parts are shown)"
-        ortho = (f"M-orthogonality defect max|V^T M V - I|: {self.orthogonality_defect:.1e} "
-                 "(L is not symmetric; ~1e-2 typical, up to ~1 in eigenvalue clusters)")
+        ortho = f"M-orthogonality defect max|V^T M V - I|: {self.orthogonality_defect:.1e}"
+        if not self.symmetric:
+            ortho += " (L is not symmetric; ~1e-2 typical, up to ~1 in eigenvalue clusters)"
         lines = [neg, imag, ortho]
         if self.n_zero > 1:
             lines.insert(1, f"zero eigenvalues: {self.n_zero} (one per connected piece: the "
@@ -120,7 +125,7 @@ class SpectrumReport:
         return "\n".join(lines)
 
 
-def spectrum_report(vals, vecs, M):
+def spectrum_report(vals, vecs, M, *, symmetric=False):
     """Quality report of an eigenvalue window (see :class:`SpectrumReport`).
 
     Parameters
@@ -131,6 +136,8 @@ def spectrum_report(vals, vecs, M):
         Real eigenvectors as returned (M-normalised).
     M : sparse diagonal matrix of shape (n, n) or array_like of shape (n,)
         Lumped areas.
+    symmetric : bool, default=False
+        The eigenpairs are those of a symmetric pencil (recorded in the report).
 
     Returns
     -------
@@ -150,7 +157,7 @@ def spectrum_report(vals, vecs, M):
     real = np.asarray(vals.real, dtype=np.float64)
     n_modes = int(real.size)
     if n_modes == 0:
-        return SpectrumReport(0, 0, float("nan"), 0.0, 0.0, 0.0)
+        return SpectrumReport(0, 0, float("nan"), 0.0, 0.0, 0.0, symmetric=bool(symmetric))
     scale = max(1.0, float(np.abs(real).max()))
     n_negative = int(np.count_nonzero(real < -NEGATIVE_RTOL * scale))
     max_imag = float(np.abs(vals.imag).max()) if np.iscomplexobj(vals) else 0.0
@@ -160,7 +167,8 @@ def spectrum_report(vals, vecs, M):
     n_zero = int(np.count_nonzero(np.abs(real) <= NEGATIVE_RTOL * scale))
     return SpectrumReport(n_modes=n_modes, n_negative=n_negative, min_real=float(real.min()),
                           max_abs_real=float(np.abs(real).max()), max_imag=max_imag,
-                          orthogonality_defect=defect, n_zero=n_zero)
+                          orthogonality_defect=defect, n_zero=n_zero,
+                          symmetric=bool(symmetric))
 
 
 class SpectrumResult(tuple):
@@ -268,14 +276,17 @@ def _real_vectors(vecs, M, vals=None):
     return vecs
 
 
-def eigenpairs(L, M, n_modes=20, *, sigma=None):
-    """Smallest ``n_modes`` eigenpairs (by real part) of a strong-form operator.
+def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False):
+    """Smallest ``n_modes`` eigenpairs (by real part) of a strong-form operator ``L``, or
+    of the symmetric pencil ``K v = λ M v`` (``symmetric=True``, ``L`` is then ``K``).
 
     Parameters
     ----------
     L : sparse matrix of shape (n, n)
+        Strong form ``L ≈ −Δ_S``, or with ``symmetric=True`` the stiffness ``K``.
     M : sparse diagonal matrix of shape (n, n)
-        Used for normalisation (``vᵀ M v = 1``) and for the default shift.
+        Used for normalisation (``vᵀ M v = 1``) and for the default shift; with
+        ``symmetric=True`` it is the pencil's mass matrix.
     n_modes : int, default=20
     sigma : float, optional
         Shift; default ``-1 / trace(M)``, a scale-free value below the zero eigenvalue.
@@ -303,7 +314,9 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None):
             or np.iscomplexobj(sigma) or not np.isfinite(sigma):
         raise ValueError(f"`sigma` must be a finite real number (the shift-invert shift, "
                          f"below the smallest eigenvalue) or None; got {sigma!r}")
-    if n <= DENSE_LIMIT or n_modes >= n - 2:
+    if symmetric:
+        vals, vecs = _symmetric_eigenpairs(L, M, n_modes, sigma)
+    elif n <= DENSE_LIMIT or n_modes >= n - 2:
         vals, vecs = linalg.eig(L.toarray())
     else:
         extra = min(max(4, n_modes // 4), n - 2 - n_modes)
@@ -321,8 +334,8 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None):
             vals, vecs = sla.eigs(L.tocsc(), k=n_modes + extra, sigma=sigma, which="LM", v0=v0)
     order = np.argsort(vals.real, kind="stable")[:n_modes]
     vals, vecs = vals[order], vecs[:, order]
-    vecs = _real_vectors(vecs, M, vals)
-    report = spectrum_report(vals, vecs, M)
+    vecs = _real_vectors(vecs, M, vals)     # for the pencil: sign and M-normalisation only
+    report = spectrum_report(vals, vecs, M, symmetric=symmetric)
     if report.max_imag > IMAG_RTOL * max(1.0, report.max_abs_real):
         warnings.warn(f"eigenvalues have imaginary parts up to {report.max_imag:.3g}; the real "
                       "parts are returned", RuntimeWarning, stacklevel=2)
@@ -336,6 +349,20 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None):
             "or method='clsgsp'; check the quality report (spectrum_report_ / result.report).",
             RuntimeWarning, stacklevel=2)
     return np.ascontiguousarray(vals.real), vecs, report
+
+
+def _symmetric_eigenpairs(K, M, n_modes, sigma):
+    """``K v = λ M v`` for symmetric ``K`` and diagonal positive ``M`` (real λ, M-orthonormal
+    ``v``): dense ``eigh`` for small problems, else shift-invert Lanczos (ARPACK)."""
+    n = K.shape[0]
+    if n <= DENSE_LIMIT or n_modes >= n - 2:
+        return linalg.eigh(K.toarray(), M.toarray())
+    extra = min(max(4, n_modes // 4), n - 2 - n_modes)
+    with _blas_single_thread():
+        v0 = np.random.default_rng(0).standard_normal(n)
+        vals, vecs = sla.eigsh(K.tocsc(), k=n_modes + extra, M=M.tocsc(), sigma=sigma,
+                               which="LM", v0=v0)
+    return vals, vecs
 
 
 #: shifts of :func:`negative_eigenvalues`' sweep, in unit-area coordinates

@@ -53,6 +53,31 @@ def gbpm_sphere(dx, *, band=1.5, radius=1.0):
     return np.ascontiguousarray(radius * nodes[keep] / r[keep, None])
 
 
+#: semi-axes of the ellipsoid whose reference spectrum ships in ``../shared/data``
+ELLIPSOID_AXES = (1.0, 0.6, 0.3)
+
+
+def random_ellipsoid(n, axes=ELLIPSOID_AXES, seed=0):
+    """``n`` i.i.d. points, uniform by area, on the ellipsoid with semi-axes ``axes``.
+
+    Uniform sphere points are mapped by ``x ↦ axes·x`` and accepted with probability
+    proportional to the area element of that map, ``Π axes · |x / axes|``.
+    """
+    a = np.asarray(axes, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    bound = np.prod(a) * np.sqrt(np.sum(1.0 / a**2))   # ≥ the largest area element
+    out = []
+    count = 0
+    while count < n:
+        x = rng.normal(size=(2 * n, 3))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        element = np.prod(a) * np.linalg.norm(x / a, axis=1)
+        keep = x[rng.uniform(size=len(x)) * bound < element]
+        out.append(keep * a)
+        count += len(keep)
+    return np.concatenate(out)[:n]
+
+
 def torus_grid(n_u, n_v, R=1.0, r=0.4, *, jitter=0.0, seed=0):
     """Points on the torus ``((R + r cos v) cos u, (R + r cos v) sin u, r sin v)`` on a
     ``n_u × n_v`` parameter grid, optionally jittered by ``jitter`` grid cells."""

@@ -159,23 +159,28 @@ def test_spectrum_unit_sphere(sphere_files, tmp_path, capsys):
     assert re.search(r"^largest \|imag\|: ", out, re.M)
     assert re.search(r"^M-orthogonality defect max\|V\^T M V - I\|: ", out, re.M)
     assert "spurious" not in out and "SPURIOUS" not in err
-    assert re.search(r"^guard rows\s*: \d+ of 2000", out, re.M)
-    assert re.search(r"^failed rows\s*: \d+", out, re.M)
+    assert "weak form" in out            # the default: symmetric, orthonormal modes
+    defect = float(re.search(r"^M-orthogonality defect max\|V\^T M V - I\|: (\S+)$", out,
+                             re.M).group(1))
+    assert defect <= 1e-8
     assert re.search(r"^timings\s*: .*total [0-9.]+ s", out, re.M)
 
     saved = load_npz(out_npz)
-    for key in ("eigenvalues", "eigenvectors", "points", "normals", "L", "M"):
+    for key in ("eigenvalues", "eigenvectors", "points", "normals", "K", "M"):
         assert key in saved, key
+    assert str(saved["form"]) == "weak"
+    K = saved["K"]
+    assert abs(K - K.T).max() == 0
     assert np.allclose(saved["eigenvalues"], vals, rtol=1e-5, atol=1e-6)
     assert saved["eigenvectors"].shape == (N, 9)
     assert saved["points"].shape == (N, 3) and saved["normals"].shape == (N, 3)
-    assert saved["L"].shape == (N, N) and saved["M"].shape == (N, N)
+    assert saved["K"].shape == (N, N) and saved["M"].shape == (N, N)
     assert int(saved["spectrum_n_negative"]) == 0
     assert float(saved["spectrum_max_imag"]) >= 0
     assert 0 <= float(saved["spectrum_orthogonality_defect"]) < 2
     # eigenvectors normalised so that v^T M v = 1
     V, M = saved["eigenvectors"], saved["M"]
-    assert np.allclose(np.einsum("ij,ij->j", V, M @ V), 1.0)
+    assert np.abs(V.T @ (M @ V) - np.eye(9)).max() < 1e-8
     # normals oriented outward (mst) for the picture
     assert (np.einsum("ij,ij->i", saved["normals"], saved["points"]) > 0).mean() > 0.99
 
@@ -266,13 +271,31 @@ def test_spectrum_on_shipped_sample(tmp_path, capsys):
     assert (tmp_path / "bunny.png").stat().st_size > 10000
 
 
+def test_spectrum_strong_form_reports_guard(sphere_files, capsys):
+    """--form strong (or any stencil flag) gives the pointwise operator's spectrum and
+    the guard's counts."""
+    for flags in (["--form", "strong"], ["--order", "2"]):
+        code, out, err = run(["spectrum", sphere_files / "sphere.npy", "--modes", 9,
+                              *flags], capsys)
+        assert code == 0, err
+        vals = eigen_rows(out)
+        assert np.allclose(vals[1:4], 2.0, rtol=0.05)
+        assert "strong form, method taylor" in out
+        assert re.search(r"^guard rows\s*: \d+ of 2000", out, re.M)
+        assert re.search(r"^failed rows\s*: \d+", out, re.M)
+    code, out, err = run(["spectrum", sphere_files / "sphere.npy", "--form", "weak",
+                          "--order", "3"], capsys)
+    assert code == 2 and "--order" in err and "--form strong" in err
+
+
 def test_spectrum_reports_boundary_and_repaired_rows(tmp_path, capsys):
     """An open disc: the CLI says how many boundary points got Neumann rows and how many
     rows were replaced, and no eigenvalue is negative."""
     rng = np.random.default_rng(0)
     r, t = np.sqrt(rng.uniform(size=3000)), rng.uniform(0, 2 * np.pi, 3000)
     np.save(tmp_path / "disc.npy", np.c_[r * np.cos(t), r * np.sin(t), np.zeros(3000)])
-    code, out, _ = run(["spectrum", str(tmp_path / "disc.npy"), "--modes", "6"], capsys)
+    code, out, _ = run(["spectrum", str(tmp_path / "disc.npy"), "--modes", "6", "--form",
+                        "strong"], capsys)
     assert code == 0
     boundary = int(re.search(r"boundary points\s*: (\d+)", out).group(1))
     assert 50 < boundary < 300

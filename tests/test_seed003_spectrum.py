@@ -118,7 +118,7 @@ def test_spot_cli_spectrum(tmp_path):
          "--modes", "6", "--out", str(out)],
         cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "2930 points, method clsgsp" in proc.stdout
+    assert "2930 points, strong form, method clsgsp" in proc.stdout
     with np.load(out) as z:
         vals = z["eigenvalues"]
     assert len(vals) == 6

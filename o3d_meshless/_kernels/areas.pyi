@@ -9,5 +9,7 @@ def tangent_voronoi_areas(
     box: float,
     areas: NDArray[np.float64],
     is_open: NDArray[np.intc],
+    dual_edges: NDArray[np.float64],
+    cuts: NDArray[np.float64],
     n_threads: int,
 ) -> None: ...
