@@ -456,8 +456,10 @@ def _diagnostics_lines(run, est, n):
         lines.append(f"{'nonnegative rows':<16}: {_count(diag['positive_rows'])}   (rows the guard "
                      "could not fix, replaced by M-matrix rows)")
     if diag.get("boundary_rows") is not None:
+        what = ("Neumann cells, cut at the boundary" if getattr(est, "form_", "") == "weak"
+                else "Neumann rows")
         lines.append(f"{'boundary points':<16}: {_count(diag['boundary_rows'])}   (open boundary: "
-                     "Neumann rows)")
+                     f"{what})")
     cond = diag.get("condition")
     if cond is not None and np.size(cond):
         c = np.asarray(cond, dtype=float)
