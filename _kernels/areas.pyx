@@ -42,6 +42,22 @@ cdef inline int clip_halfplane(const double* poly, const int* label, int nv, dou
     return nout
 
 
+cdef inline int cut_cell(double** P, int** PL, double** Q, int** QL, int nv, double qx,
+                         double qy, double c, int new_label) noexcept nogil:
+    """Clip the cell ``*P`` (edge labels ``*PL``) by ``x*qx + y*qy <= c`` into the spare
+    buffers ``*Q``/``*QL``, then swap them so ``*P``/``*PL`` hold the result."""
+    cdef double* tmp
+    cdef int* itmp
+    nv = clip_halfplane(P[0], PL[0], nv, qx, qy, c, new_label, Q[0], QL[0])
+    tmp = P[0]
+    P[0] = Q[0]
+    Q[0] = tmp
+    itmp = PL[0]
+    PL[0] = QL[0]
+    QL[0] = itmp
+    return nv
+
+
 def tangent_voronoi_areas(
         const double[:, ::1] points,        # IN  (n, 3)
         const Py_ssize_t[:, ::1] neighbors, # IN  (m, k)
@@ -61,12 +77,10 @@ def tangent_voronoi_areas(
     cdef int* lbuf
     cdef int* PL
     cdef int* QL
-    cdef int* itmp
     cdef bint want_edges = dual_edges.shape[0] > 0
     cdef bint have_cuts = cuts.shape[0] > 0
     cdef double* P
     cdef double* Q
-    cdef double* tmp
     cdef double ox, oy, oz, u, v, R, area, s, rmax
     with nogil, parallel(num_threads=n_threads):
         buf = <double*> malloc(2 * cap * sizeof(double))
@@ -104,13 +118,7 @@ def tangent_voronoi_areas(
             nv = 4
             if have_cuts and (cuts[i, 0] != 0 or cuts[i, 1] != 0):
                 # open boundary through the point: nothing of the surface lies beyond it
-                nv = clip_halfplane(P, PL, nv, cuts[i, 0], cuts[i, 1], 0.0, -1, Q, QL)
-                tmp = P
-                P = Q
-                Q = tmp
-                itmp = PL
-                PL = QL
-                QL = itmp
+                nv = cut_cell(&P, &PL, &Q, &QL, nv, cuts[i, 0], cuts[i, 1], 0.0, -1)
             for j in range(k):
                 nb = neighbors[i, j]
                 ox = points[nb, 0] - points[c, 0]
@@ -131,13 +139,7 @@ def tangent_voronoi_areas(
                         rmax = P[2 * a] * P[2 * a] + P[2 * a + 1] * P[2 * a + 1]
                 if 0.25 * (u * u + v * v) >= rmax:
                     break
-                nv = clip_halfplane(P, PL, nv, u, v, 0.5 * (u * u + v * v), <int>j, Q, QL)
-                tmp = P
-                P = Q
-                Q = tmp
-                itmp = PL
-                PL = QL
-                QL = itmp
+                nv = cut_cell(&P, &PL, &Q, &QL, nv, u, v, 0.5 * (u * u + v * v), <int>j)
             area = 0.0
             is_open[i] = 0
             for a in range(nv):

@@ -18,7 +18,8 @@ from scipy import sparse
 from ._validation import check_stencil_arrays
 
 __all__ = ["laplacian_matrix", "gradient_matrix", "divergence_matrix", "mass_matrix",
-           "expand_rows_cols", "expand_mass"]
+           "coincident_maps", "expand_rows_cols", "expand_mass", "lumped_areas",
+           "voronoi_cells"]
 
 
 def _index_dtype(n, nnz):
@@ -84,6 +85,27 @@ def mass_matrix(areas):
     return sparse.diags(np.asarray(areas, dtype=np.float64), format="csr")
 
 
+def coincident_maps(inverse, n_unique):
+    """Copy and average maps between unique points and the input points.
+
+    Returns
+    -------
+    counts : ndarray of shape (n_unique,)
+        Copies of each unique point.
+    P : scipy.sparse.csr_matrix of shape (n_input, n_unique)
+        Copies a unique point's value to each of its input points.
+    R : scipy.sparse.csr_matrix of shape (n_unique, n_input)
+        Averages the values of a unique point's copies (``R @ P = I``).
+    """
+    n_full = len(inverse)
+    counts = np.bincount(inverse, minlength=n_unique).astype(np.float64)
+    P = sparse.csr_matrix((np.ones(n_full), (np.arange(n_full), inverse)),
+                          shape=(n_full, n_unique))
+    R = sparse.csr_matrix((1.0 / counts[inverse], (inverse, np.arange(n_full))),
+                          shape=(n_unique, n_full))
+    return counts, P, R
+
+
 def expand_rows_cols(A, inverse, *, tie=None):
     """Operator on unique points → operator on the input points (coincident merged).
 
@@ -93,12 +115,8 @@ def expand_rows_cols(A, inverse, *, tie=None):
     of grouped points: it keeps ``A_full`` free of spurious zero eigenvalues on the
     within-group differences without changing anything for fields that agree there.
     """
-    n_full = len(inverse)
     n_u = int(inverse.max()) + 1
-    counts = np.bincount(inverse, minlength=n_u).astype(np.float64)
-    P = sparse.csr_matrix((np.ones(n_full), (np.arange(n_full), inverse)), shape=(n_full, n_u))
-    R = sparse.csr_matrix((1.0 / counts[inverse], (inverse, np.arange(n_full))),
-                          shape=(n_u, n_full))
+    counts, P, R = coincident_maps(inverse, n_u)
     blocks = A.shape[0] // n_u
     if blocks > 1:          # stacked operators (gradient): expand each block
         Pb = sparse.block_diag([P] * blocks, format="csr")

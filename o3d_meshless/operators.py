@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 LAPLACIAN = {(2, 0): 1.0, (0, 2): 1.0}
 #: ``"strong"``: pointwise stencils (collocation, Poisson); ``"weak"``: symmetric stiffness
 FORMS = ("strong", "weak")
+#: options that choose the strong form's stencils (``form="weak"`` has none)
+STENCIL_OPTIONS = ("method", "order", "weights", "centre", "rbf", "shape", "ghosts")
 GRADIENT = [(1, 0), (0, 1)]
 
 
@@ -283,11 +285,10 @@ class LaplaceBeltrami(_SurfaceOperator):
     def _check_params(self):
         check_option(self.form, FORMS, name="form", owner="LaplaceBeltrami")
         if self.form == "weak":
-            stencil_only = {name: getattr(self, name) for name in
-                            ("order", "weights", "centre", "rbf", "shape", "ghosts")
-                            if getattr(self, name) is not None}
-            if self.method != "taylor":
-                stencil_only["method"] = self.method
+            # `method` has a default ("taylor"); the others are unset by default
+            stencil_only = [name for name in STENCIL_OPTIONS
+                            if getattr(self, name) is not None
+                            and not (name == "method" and self.method == "taylor")]
             if stencil_only:
                 raise ValueError(
                     f"{', '.join(f'`{name}`' for name in stencil_only)} of LaplaceBeltrami "
@@ -496,9 +497,6 @@ def divergence(geometry, field, **options):
     """Surface divergence of a per-point vector field of shape (n, 3) → (n,)."""
     return Divergence(**options).fit(geometry).apply(field)
 
-
-#: options that choose the strong form's stencils
-STENCIL_OPTIONS = ("method", "order", "weights", "centre", "rbf", "shape", "ghosts")
 
 
 def spectrum(geometry, n_modes=20, *, form=None, sigma=None, **options):

@@ -84,11 +84,7 @@ def expand_stiffness(K, inverse):
     modes nor coupled to anything else. Symmetry and positive semi-definiteness are kept.
     """
     n_full = len(inverse)
-    n_u = K.shape[0]
-    counts = np.bincount(inverse, minlength=n_u).astype(np.float64)
-    R = sparse.csr_matrix((1.0 / counts[inverse], (inverse, np.arange(n_full))),
-                          shape=(n_u, n_full))
-    P = sparse.csr_matrix((np.ones(n_full), (np.arange(n_full), inverse)), shape=(n_full, n_u))
+    counts, P, R = assembly.coincident_maps(inverse, K.shape[0])
     out = R.T @ K @ R
     grouped = counts[inverse] > 1
     if grouped.any():
