@@ -128,3 +128,18 @@ def test_real_inputs_have_no_negative_eigenvalue(name):
     assert result.report.n_negative == 0
     assert result.report.orthogonality_defect <= 1e-8
     assert result.values[0] >= -1e-10 * result.values[-1]
+
+
+def test_voronoi_cells_refuse_bad_conormals():
+    """The boundary cut's conormals are checked before the compiled kernel sees them."""
+    from o3d_meshless.assembly import voronoi_cells
+
+    s = om.prepare(random_sphere(300))
+    nb, frames = s.neighborhoods, s.frames
+    for bad in (np.zeros((299, 2)), np.zeros((300, 3)), np.full((300, 2), np.nan)):
+        with pytest.raises(ValueError, match="`conormals`"):
+            voronoi_cells(nb, frames, conormals=bad)
+    # zero conormals cut nothing: the same cells as without
+    a0, _, d0 = voronoi_cells(nb, frames)
+    a1, _, d1 = voronoi_cells(nb, frames, conormals=np.zeros((300, 2)))
+    assert np.array_equal(a0, a1) and abs(d0 - d1).max() == 0
