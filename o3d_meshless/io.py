@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ._validation import check_points, check_values
+from .file_checks import check_file, check_obj
 
 __all__ = ["sample_path", "read_geometry", "save_npz", "load_npz", "save_ply"]
 
@@ -116,55 +117,6 @@ def replace_output(tmp, path):
     os.replace(tmp, path)
 
 
-_PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2,
-              "int16": 2, "uint16": 2, "int": 4, "uint": 4, "int32": 4, "uint32": 4,
-              "float": 4, "float32": 4, "double": 8, "float64": 8}
-
-
-def _ply_vertex_count(path):
-    """``(vertices, complete)`` promised by a PLY header; ``complete`` is False when a
-    binary file is shorter than its fixed-size vertex block. ``(None, True)`` when the
-    header cannot be read (Open3D then reports the file)."""
-    with open(path, "rb") as fh:
-        head = fh.read(65536)
-    end = head.find(b"end_header")
-    if not head.startswith(b"ply") or end < 0:
-        return None, True
-    header_len = head.index(b"\n", end) + 1 if b"\n" in head[end:] else len(head)
-    lines = head[:end].decode("ascii", "replace").splitlines()
-    binary, count, row, element = False, None, 0, None
-    for line in lines:
-        words = line.split()
-        if not words:
-            continue
-        if words[0] == "format":
-            binary = len(words) > 1 and words[1].startswith("binary")
-        elif words[0] == "element":
-            element = words[1] if len(words) > 1 else None
-            if element == "vertex" and len(words) > 2 and words[2].isdigit():
-                count = int(words[2])
-        elif words[0] == "property" and element == "vertex":
-            if len(words) > 1 and words[1] == "list":
-                row = None                      # variable size: cannot be checked
-            elif row is not None:
-                row += _PLY_SIZES.get(words[1], 0) if len(words) > 1 else 0
-    if count is None:
-        return None, True
-    if binary:
-        complete = not row or path.stat().st_size >= header_len + count * row
-    else:                                       # ASCII: one line per vertex at least
-        lines = 0
-        with open(path, "rb") as fh:
-            fh.seek(header_len)
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                lines += chunk.count(b"\n")
-                last = chunk
-        if lines and not last.endswith(b"\n"):
-            lines += 1
-        complete = lines >= count
-    return count, complete
-
-
 def read_geometry(path):
     """Read a point cloud or mesh file into the geometry type that suits it.
 
@@ -230,13 +182,7 @@ def read_geometry(path):
         if "positions" not in pcd.point or pcd.point["positions"].shape[0] == 0:
             raise ValueError(f"`path` {str(path)!r} reads as 0 points (empty or unreadable "
                              f"{ext} file)")
-        if ext == ".ply":
-            promised, complete = _ply_vertex_count(path)
-            got = pcd.point["positions"].shape[0]
-            if not complete or (promised is not None and got != promised):
-                raise ValueError(f"`path` {str(path)!r} is truncated or corrupt: its header "
-                                 f"promises {promised} vertices and the file holds "
-                                 f"{'fewer' if not complete else got}")
+        check_file(path, ext, pcd.point["positions"].numpy())
         for key in ("positions", "normals"):
             if key in pcd.point and pcd.point[key].dtype != o3d.core.float64:
                 pcd.point[key] = pcd.point[key].to(o3d.core.float64)
@@ -288,6 +234,8 @@ def _read_trimesh(path):
     except Exception as exc:          # trimesh's parsers raise many kinds on garbage
         raise ValueError(f"`path` {str(path)!r} could not be read as a mesh "
                          f"({type(exc).__name__}: {exc})") from None
+    if path.suffix.lower() == ".obj" and not isinstance(geom, trimesh.Scene):
+        check_obj(path, geom.vertices)
     if isinstance(geom, trimesh.Scene):
         parts = list(geom.dump())
         meshes = [g for g in parts if isinstance(g, trimesh.Trimesh)]

@@ -1,0 +1,245 @@
+"""Does a point-cloud file hold what its header promises, and did the reader get it?
+
+Open3D's readers are lenient: a binary PLY cut short comes back padded with zeros, an
+ASCII line it cannot parse is skipped or read as 0, and a ``.pts`` header promising
+more points than the file holds yields uninitialised memory. :func:`check_file`
+re-reads the numbers independently (the header with Python, the ASCII body with
+``numpy.loadtxt``) and raises a ``ValueError`` naming the file when the two disagree,
+so a corrupt file is refused instead of silently turned into wrong points.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+__all__ = ["check_file", "check_obj"]
+
+_PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2,
+              "int16": 2, "uint16": 2, "int": 4, "uint": 4, "int32": 4, "uint32": 4,
+              "float": 4, "float32": 4, "double": 8, "float64": 8}
+_PCD_SIZES_OK = {"1", "2", "4", "8"}
+_HEAD_BYTES = 65536
+
+
+def check_file(path, ext, positions):
+    """Refuse ``path`` if the ``(n, 3)`` ``positions`` a reader returned differ from
+    what the file holds; warn when an ASCII file's last line may have been cut.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file that was read.
+    ext : str
+        Its lower-case extension (``".ply"``, ``".pcd"``, ``".xyz"``, ``".xyzn"``,
+        ``".pts"``); other extensions are not checked.
+    positions : ndarray, shape (n, 3)
+        What the reader returned.
+
+    Raises
+    ------
+    ValueError
+        The file is truncated, its header promises another number of points, or a
+        number in it cannot be parsed.
+    """
+    checker = {".ply": _check_ply, ".pcd": _check_pcd, ".xyz": _check_xyz,
+               ".xyzn": _check_xyz, ".pts": _check_pts}.get(ext)
+    if checker is not None:
+        checker(path, np.asarray(positions, dtype=np.float64))
+
+
+def _corrupt(path, why):
+    return ValueError(f"`path` {str(path)!r} is truncated or corrupt: {why}")
+
+
+def _read_head(path):
+    with open(path, "rb") as fh:
+        return fh.read(_HEAD_BYTES)
+
+
+def _parse_rows(path, offset, promised, columns):
+    """Parse ``promised`` rows (all rows if None) of numbers starting at byte
+    ``offset``; return the ``columns`` of them as float64 ``(rows, len(columns))``."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")          # "input contained no data"
+                rows = np.loadtxt(fh, dtype=np.float64, ndmin=2, max_rows=promised,
+                                  comments="#", encoding="latin-1")
+        except ValueError as err:
+            raise _corrupt(path, f"a number cannot be read ({err})") from None
+    if rows.shape[0] and rows.shape[1] <= max(columns):
+        raise _corrupt(path, f"its lines have {rows.shape[1]} numbers, fewer than the "
+                             f"{max(columns) + 1} its format needs")
+    return rows[:, list(columns)] if rows.shape[0] else np.empty((0, len(columns)))
+
+
+def _compare(path, got, parsed, promised=None):
+    if promised is not None and parsed.shape[0] != promised:
+        raise _corrupt(path, f"its header promises {promised} points and the file holds "
+                             f"{parsed.shape[0]}")
+    if got.shape[0] != parsed.shape[0]:
+        raise _corrupt(path, f"the reader returned {got.shape[0]} points but the file "
+                             f"holds {parsed.shape[0]} lines of numbers")
+    # float32 files are compared at float32 precision, relative to the cloud's extent;
+    # NaN is left to the finiteness check that follows every read
+    finite = parsed[np.isfinite(parsed)]
+    atol = 1e-6 * float(np.abs(finite).max()) if finite.size else 0.0
+    same = np.isclose(got, parsed, rtol=1e-6, atol=atol, equal_nan=True).all(axis=1)
+    if not same.all():
+        bad = int(np.argmin(same))
+        raise _corrupt(path, f"point {bad} was read as {got[bad].tolist()} but the file "
+                             f"says {parsed[bad].tolist()}")
+
+
+def _warn_if_cut(path):
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return
+        fh.seek(-1, 2)
+        last = fh.read(1)
+    if last not in (b"\n", b"\r"):
+        warnings.warn(f"{str(path)!r} does not end with a line break; if it was cut "
+                      f"short, its last point may be wrong", RuntimeWarning, stacklevel=5)
+
+
+def _check_ply(path, got):
+    head = _read_head(path)
+    end = head.find(b"end_header")
+    if not head.startswith(b"ply") or end < 0:
+        return                                       # Open3D has already refused it
+    header_len = head.index(b"\n", end) + 1 if b"\n" in head[end:] else len(head)
+    binary, count, row, element, first, names = False, None, 0, None, None, []
+    for line in head[:end].decode("ascii", "replace").splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "format":
+            binary = len(words) > 1 and words[1].startswith("binary")
+        elif words[0] == "element":
+            element = words[1] if len(words) > 1 else None
+            first = element if first is None else first
+            if element == "vertex" and len(words) > 2 and words[2].isdigit():
+                count = int(words[2])
+        elif words[0] == "property" and element == "vertex":
+            if len(words) > 1 and words[1] == "list":
+                row = None                           # variable size: cannot be checked
+            elif row is not None and len(words) > 2:
+                row += _PLY_SIZES.get(words[1], 0)
+                names.append(words[2])
+    if count is None:
+        return
+    if binary:
+        if row and path.stat().st_size < header_len + count * row:
+            raise _corrupt(path, f"its header promises {count} vertices and the file "
+                                 f"holds fewer")
+        if got.shape[0] != count:
+            raise _corrupt(path, f"its header promises {count} vertices and the reader "
+                                 f"returned {got.shape[0]}")
+        return
+    if row is None or first != "vertex" or not {"x", "y", "z"} <= set(names):
+        if got.shape[0] != count:
+            raise _corrupt(path, f"its header promises {count} vertices and the reader "
+                                 f"returned {got.shape[0]}")
+        return
+    columns = [names.index(c) for c in "xyz"]
+    _compare(path, got, _parse_rows(path, header_len, count, columns), count)
+    if _ends_after_vertices(path, header_len, count):
+        _warn_if_cut(path)
+
+
+def _ends_after_vertices(path, header_len, count):
+    """True when nothing but the vertex lines follows the header (then a missing final
+    line break may mean the last vertex was cut)."""
+    with open(path, "rb") as fh:
+        fh.seek(header_len)
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    return lines <= count
+
+
+def _check_pcd(path, got):
+    head = _read_head(path)
+    fields, sizes, counts, points, data, offset = None, None, None, None, None, 0
+    for raw in head.split(b"\n"):
+        offset += len(raw) + 1
+        words = raw.decode("ascii", "replace").split()
+        if not words or words[0].startswith("#"):
+            continue
+        key = words[0].upper()
+        if key == "FIELDS":
+            fields = words[1:]
+        elif key == "SIZE":
+            sizes = words[1:]
+        elif key == "COUNT":
+            counts = words[1:]
+        elif key == "POINTS" and len(words) > 1 and words[1].isdigit():
+            points = int(words[1])
+        elif key == "DATA":
+            data = words[1].lower() if len(words) > 1 else None
+            break
+    if points is None or data is None or fields is None:
+        return                                       # Open3D has already refused it
+    if data != "ascii":
+        if data == "binary" and sizes and set(sizes) <= _PCD_SIZES_OK:
+            per_point = sum(int(s) * int(c) for s, c in
+                            zip(sizes, counts or ["1"] * len(sizes)) if c.isdigit())
+            if path.stat().st_size < offset + points * per_point:
+                raise _corrupt(path, f"its header promises {points} points and the file "
+                                     f"holds fewer")
+        if got.shape[0] != points:
+            raise _corrupt(path, f"its header promises {points} points and the reader "
+                                 f"returned {got.shape[0]}")
+        return
+    if counts and any(c != "1" for c in counts) or not {"x", "y", "z"} <= set(fields):
+        if got.shape[0] != points:
+            raise _corrupt(path, f"its header promises {points} points and the reader "
+                                 f"returned {got.shape[0]}")
+        return
+    columns = [fields.index(c) for c in "xyz"]
+    _compare(path, got, _parse_rows(path, offset, None, columns), points)
+    _warn_if_cut(path)
+
+
+def _check_xyz(path, got):
+    _compare(path, got, _parse_rows(path, 0, None, (0, 1, 2)))
+    _warn_if_cut(path)
+
+
+def _check_pts(path, got):
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    words = first.split()
+    if len(words) != 1 or not words[0].isdigit():
+        raise ValueError(f"`path` {str(path)!r}: a .pts file starts with a line holding "
+                         f"its number of points; this one starts with "
+                         f"{first[:60].decode('latin-1').strip()!r} (for plain 'x y z' "
+                         f"lines, name the file .xyz)")
+    _compare(path, got, _parse_rows(path, len(first), None, (0, 1, 2)), int(words[0]))
+    _warn_if_cut(path)
+
+
+def check_obj(path, vertices):
+    """Refuse an OBJ file whose ``v`` lines do not parse as three numbers each or do
+    not match the ``(n, 3)`` ``vertices`` trimesh returned (a line cut inside a
+    vertex shifts trimesh's parse of every number after it)."""
+    rows = []
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.startswith((b"v ", b"v\t")):
+                words = line.split()[1:4]
+                try:
+                    rows.append([float(w) for w in words])
+                except ValueError:
+                    raise _corrupt(path, f"line {number} has a vertex that is not a "
+                                         f"number: {line[:60].decode('latin-1').strip()!r}"
+                                   ) from None
+                if len(words) < 3:
+                    raise _corrupt(path, f"line {number} has a vertex with fewer than 3 "
+                                         f"coordinates")
+    parsed = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    got = np.asarray(vertices, dtype=np.float64)
+    if got.ndim != 2 or got.shape[1] != 3:
+        raise _corrupt(path, f"its vertices were read with shape {got.shape}")
+    _compare(path, got, parsed)
