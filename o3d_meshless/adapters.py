@@ -444,8 +444,22 @@ def _check_arrays(arrays, n, kind):
                                  f"got {arr.shape}")
             if key == "colors":
                 arr = _colors01(value, arr, n)
+            else:
+                arr = _unit_normals(arr)
         out[key] = arr
     return out
+
+
+def _unit_normals(arr):
+    """Normals scaled to unit length (viewers and Open3D assume it); a zero row has no
+    direction and is refused."""
+    length = np.linalg.norm(arr, axis=1)
+    if not (length > 1e-12).all():
+        bad = int(np.argmin(length))
+        raise ValueError(f"`arrays['normals']` row {bad} has length {length[bad]:.3g}: "
+                         "every normal needs a direction (estimate the missing ones with "
+                         "o3d_meshless.estimate_frames)")
+    return arr / length[:, None]
 
 
 def _colors01(raw, arr, n):
@@ -524,7 +538,8 @@ def attach(geometry, arrays, *, color_by=None, cmap="viridis", inplace=False):
         Per-point arrays of shape ``(n,)`` or ``(n, c)``. Names use letters, digits
         and underscores; ``"points"`` and ``"positions"`` are reserved. ``"colors"``
         (``(n, 3)``, floats in [0, 1] or integers in 0..255) and ``"normals"``
-        (``(n, 3)``) go to the geometry's colour / normal slots.
+        (``(n, 3)``, scaled to unit length; a zero row is refused) go to the
+        geometry's colour / normal slots.
     color_by : str, optional
         Key of a scalar array in ``arrays`` to colour the points by. Limits are
         symmetric (``±max|a|``) when the array has both signs, else ``min..max``.

@@ -30,8 +30,11 @@ logger = logging.getLogger(__name__)
 COINCIDENT_RTOL = 1e-9
 #: the neighbour whose median distance sets the coincidence scale
 SCALE_NEIGHBOUR = 8
-#: point spacings the stencils handle in floating point (beyond: a ValueError)
-SPACING_RANGE = (1e-100, 1e100)
+#: point spacings the stencils handle in floating point (beyond: a ValueError). Order 4
+#: raises radii to the 5th power (error bounds): below about 1e-75 the height fits lose
+#: accuracy to underflow without any NaN, above about 1e78 the bounds overflow
+#: (measured), so each end leaves a margin of about 1e15
+SPACING_RANGE = (1e-60, 1e60)
 #: a filtered query searches this many times the neighbours it returns
 SEARCH_FACTOR = 3
 

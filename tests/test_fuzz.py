@@ -1,6 +1,7 @@
 """Random small inputs to every kernel wrapper, in a subprocess: a segfault or an abort
 fails the test instead of killing pytest. Any Python exception is fine (the wrappers
-raise ValueError/TypeError on what they refuse); only a crash is not."""
+raise ValueError/TypeError on what they refuse); a crash, or LAPACK printing that it was
+handed an illegal value, is not."""
 import subprocess
 import sys
 import textwrap
@@ -19,6 +20,7 @@ SCRIPT = textwrap.dedent('''
     from o3d_meshless.stencils.neumann import neumann_laplacian_weights
     from o3d_meshless.frames import pca_frames
     from o3d_meshless.boundary import largest_gap
+    from o3d_meshless.stencils import stencil_weights
 
     seed, cases = int(sys.argv[1]), int(sys.argv[2])
     rng = np.random.default_rng(seed)
@@ -51,6 +53,10 @@ SCRIPT = textwrap.dedent('''
                                       n_threads=threads),
             lambda: clsgsp_weights(pts, nbrs, centers, None, order=order, targets=targets,
                                    n_threads=threads),
+            # the public entry, at scales where powers of the radius over/underflow
+            lambda: stencil_weights(pts * 10.0 ** rng.integers(-160, 160),
+                                    method=str(rng.choice(["taylor", "orthopoly", "clsgsp"])),
+                                    order=max(order, 1), weights=rng.choice([None, 2])),
         ]
         if d == 3:
             bases = np.ascontiguousarray(np.tile(np.eye(3), (max(n - int(rng.integers(0, 2)), 0), 1, 1)))
@@ -77,6 +83,8 @@ def _run(seed, cases):
     assert proc.returncode == 0, (f"crashed with code {proc.returncode} (seed {seed})\n"
                                   f"{proc.stderr[-2000:]}")
     assert proc.stdout.startswith("done"), proc.stdout
+    # LAPACK reports arguments it cannot use (NaN/inf scaling) by printing, not raising
+    assert "illegal value" not in proc.stdout + proc.stderr, proc.stdout[:2000]
 
 
 def test_kernel_wrappers_survive_random_input():

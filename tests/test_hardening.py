@@ -4,12 +4,15 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import o3d_meshless as om
+
 from o3d_meshless._validation import n_threads_from_workers
 from o3d_meshless.assembly import lumped_areas
 from o3d_meshless.frames import pca_frames
 from o3d_meshless.io import load_npz, save_npz
 from o3d_meshless.neighbors import knn
 from o3d_meshless.stencils.taylor import taylor_weights
+from o3d_meshless.testing import fibonacci_sphere
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +80,7 @@ def test_extreme_scales_are_refused_with_a_clear_error(scale):
     p /= np.linalg.norm(p, axis=1, keepdims=True)
     with pytest.raises(ValueError, match="multiply the points by a constant"):
         om.laplace_beltrami(p * scale)
-    L, M = om.laplace_beltrami(p * 1e-60)          # far, but inside the range: finite
+    L, M = om.laplace_beltrami(p * 1e-55)          # far, but inside the range: finite
     assert np.isfinite(L.data).all() and np.isfinite(M.data).all()
 
 
@@ -238,3 +241,31 @@ def test_atomic_outputs_get_ordinary_permissions(tmp_path):
     save_ply(b, np.random.default_rng(0).normal(size=(5, 3)))
     for f in (a, b):
         assert os.stat(f).st_mode & 0o777 == want
+
+
+def test_attach_scales_normals_to_unit_length_and_refuses_zero_rows():
+    pts = np.random.default_rng(0).normal(size=(5, 3))
+    normals = np.tile([0.0, 0.0, 3.0], (5, 1))
+    out = om.attach(pts, {"normals": normals})
+    np.testing.assert_allclose(out["normals"], np.tile([0.0, 0.0, 1.0], (5, 1)))
+    normals[2] = 0.0
+    with pytest.raises(ValueError, match=r"arrays\['normals'\]. row 2 has length 0"):
+        om.attach(pts, {"normals": normals})
+
+
+@pytest.mark.parametrize("scale", [1e-70, 1e70])
+def test_spacings_where_order_4_loses_accuracy_are_refused(scale):
+    # at 1e-80 an order-4 Laplacian was finite but 160x less accurate than at scale 1
+    p = fibonacci_sphere(500) * scale
+    with pytest.raises(ValueError, match=r"spacing of .* outside \[1e-60, 1e\+60\]|"
+                                         r"coordinates up to .* beyond 1e\+60"):
+        om.laplace_beltrami(p, order=4, k=30)
+
+
+@pytest.mark.parametrize("scale", [1e-70, 1e75])
+def test_stencil_weights_refuses_offsets_beyond_the_safe_range(scale):
+    off = np.random.default_rng(1).normal(size=(30, 2)) * scale
+    with pytest.raises(ValueError, match=r"`offsets` reach .* multiply them by a constant"):
+        om.stencil_weights(off, order=4)
+    w = om.stencil_weights(off / scale, order=4)              # the advice works
+    assert all(np.isfinite(v).all() for v in w.values())

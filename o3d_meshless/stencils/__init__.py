@@ -30,6 +30,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._validation import check_bool, check_int, check_option, check_points
+from ..neighbors import SPACING_RANGE
 from . import gsp as _gsp
 from . import moments as _moments
 from . import orthopoly as _orthopoly
@@ -161,6 +162,21 @@ def _one_stencil(off):
     return dist, points, nbrs
 
 
+def _check_offset_scale(offsets):
+    """Refuse stencils whose size is outside the range the kernels handle in floating
+    point (order 4 raises the radius to the 5th power, which over- or underflows beyond it)."""
+    off = np.asarray(offsets)
+    if off.dtype.kind not in "fiu" or off.ndim != 2 or not off.size:
+        return                                   # check_points names the problem
+    with np.errstate(all="ignore"):
+        radius = float(np.abs(off).max())        # the largest coordinate, within √3
+    if np.isfinite(radius) and radius and not SPACING_RANGE[0] <= radius <= SPACING_RANGE[1]:
+        raise ValueError(f"`offsets` reach {radius:.3g} from the centre, outside "
+                         f"[{SPACING_RANGE[0]:g}, {SPACING_RANGE[1]:g}]: multiply them by a "
+                         f"constant s first (the weights of a derivative of order q then "
+                         f"scale by s**q)")
+
+
 def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=None,
                     rtol=None, strict=False, rbf=None, shape=None, ghosts=None):
     """Derivative weights of one stencil from neighbour offsets.
@@ -233,6 +249,7 @@ def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=N
     if rtol is not None:
         raise ValueError(f"`rtol` applies to method 'orthopoly' only; got {rtol!r} "
                          f"with method {method!r}")
+    _check_offset_scale(offsets)
     if method in GSP_METHODS:
         return _gsp_stencil(offsets, method, order, weights, opts)
     off = check_points(offsets, name="offsets", dims=(2, 3), min_points=1)
