@@ -250,6 +250,9 @@ def gsp_stencils(
         coords = scratch + nfit
         off = coords + k * d
         for i in prange(m, schedule='static'):
+            if scratch == NULL:                 # out of memory: the wrapper raises
+                status[i] = -200
+                continue
             c = centers[i]
             gather_local(points, neighbors, bases, use_basis, i, c, d, off, coords, NULL)
             status[i] = _gsp_fit(coords, k, d, constrained, &ghosts[0, 0], g, half_max, kind,

@@ -143,6 +143,9 @@ def moment_stencils(
         coords = scratch + nfit
         off = coords + k * d
         for i in prange(m, schedule='static'):
+            if scratch == NULL:                 # out of memory: the wrapper raises
+                status[i] = -200
+                continue
             c = centers[i]
             gather_local(points, neighbors, bases, use_basis, i, c, d, off, coords, NULL)
             status[i] = _moment_fit(coords, k, d, n_out, &grad_coef[0, 0], &lap_coef[0], rcond,

@@ -82,6 +82,8 @@ def orthopoly_basis(const double[:, ::1] y, const double[::1] s, const long[:, :
     cdef double mr = 0.0
     cdef int n_acc
     cdef double* v = <double*> malloc((N + ncand + 1) * sizeof(double))
+    if v == NULL:
+        raise MemoryError("no memory for the orthogonal basis' work vector")
     with nogil:
         n_acc = _basis(&y[0, 0], &s[0], N, d, ncand, ncand, &exponents[0, 0], rtol, &Q[0, 0],
                        &C[0, 0], &accepted[0], v, v + N, &mr)
@@ -151,6 +153,9 @@ def orthopoly_stencils(
         off = dP + N
         dist = off + D
         for i in prange(m, schedule='static'):
+            if scratch == NULL or acc_idx == NULL:  # out of memory: the wrapper raises
+                status[i] = -200
+                continue
             c = centers[i]
             p0 = include_centre
             if include_centre:

@@ -39,6 +39,9 @@ def taylor_stencils(
         dist = coords + k * d
         off = dist + k
         for i in prange(m, schedule='static'):
+            if scratch == NULL:                 # out of memory: the wrapper raises
+                status[i] = -200
+                continue
             c = centers[i]
             gather_local(points, neighbors, bases, use_basis, i, c, d, off, coords, dist)
             status[i] = taylor_fit(coords, dist, k, d, p, &exponents[0, 0], &inv_fact[0],

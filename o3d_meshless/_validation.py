@@ -140,3 +140,13 @@ def check_stencil_arrays(points, neighbors, centers, bases, dim, n_threads=1):
     elif bases.ndim != 3 or bases.shape[0] != n or bases.shape[1] < dim or bases.shape[2] != D:
         raise ValueError(f"`bases` must have shape (n_points, >= {dim}, {D}) = ({n}, {dim}, {D}); "
                          f"got {bases.shape}")
+
+
+#: status a stencil kernel gives every row when a thread could not allocate its scratch
+OUT_OF_MEMORY = -200
+
+
+def raise_if_out_of_memory(status, kernel):
+    """MemoryError when the ``kernel``'s per-thread scratch could not be allocated."""
+    if status.size and (status == OUT_OF_MEMORY).any():
+        raise MemoryError(f"the {kernel} kernel could not allocate its per-thread scratch")

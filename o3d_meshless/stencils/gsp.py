@@ -60,7 +60,7 @@ from math import factorial
 import numpy as np
 
 from .._kernels.gsp import gsp_stencils
-from .._validation import check_stencil_arrays
+from .._validation import check_stencil_arrays, raise_if_out_of_memory
 from ..monomials import monomials as _taylor_monomials
 from .positive import local_coordinates
 
@@ -279,6 +279,7 @@ def gsp_weights(points, neighbors, centers, bases, *, order, targets, weight_pow
         gsp_stencils(points, neighbors, centers, bases, template, bool(half_max), RBFS[rbf],
                      shape, pexpo, dexpo, dfact, ddeg, combos, bool(constrained), RCOND,
                      weights, centre, diagnostics, status, int(n_threads))
+        raise_if_out_of_memory(status, "ghost-point")
         # a rank-deficient RBF block can leave the side condition unmet while the
         # polynomial block looks healthy: test the reproduction itself, and report a row
         # that misses it as a rank failure (rcond 0) so the guard and the flags see it

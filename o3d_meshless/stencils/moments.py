@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_stencil_arrays
+from .._validation import check_stencil_arrays, raise_if_out_of_memory
 
 from .._kernels.moments import moment_stencils
 
@@ -143,4 +143,5 @@ def moments_weights(points, neighbors, centers, bases, *, order, targets,
     if m:
         moment_stencils(points, neighbors, centers, bases, grad, lap, RCOND, weights,
                         diagnostics, status, int(n_threads))
+        raise_if_out_of_memory(status, "moment")
     return weights, diagnostics, status

@@ -55,7 +55,8 @@ from math import factorial
 import numpy as np
 
 from .._kernels.orthopoly import orthopoly_basis, orthopoly_stencils
-from .._validation import check_int, check_option, check_points, check_stencil_arrays
+from .._validation import (check_int, check_option, check_points, check_stencil_arrays,
+                           raise_if_out_of_memory)
 from ..monomials import monomials as _taylor_monomials
 
 __all__ = ["monomials", "n_unknowns", "orthopoly_weights", "select_monomials",
@@ -144,6 +145,7 @@ def orthopoly_weights(points, neighbors, centers, bases, *, order, targets,
                        np.ascontiguousarray(combos), tdeg, int(constant), int(order),
                        float(weight_power), float(rtol), weights, cw, diagnostics, rejected,
                        complete, status, int(n_threads))
+    raise_if_out_of_memory(status, "orthogonal-polynomial")
     if details:
         return weights, diagnostics, status, {
             "rejected": rejected, "complete_order": complete,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_int, check_stencil_arrays
+from .._validation import check_int, check_stencil_arrays, raise_if_out_of_memory
 from ..monomials import monomial_tables, monomials, target_coefficients
 
 from .._kernels.taylor import taylor_stencils
@@ -81,4 +81,5 @@ def taylor_weights(points, neighbors, centers, bases, *, order, targets,
     taylor_stencils(points, neighbors, centers, bases, expo, inv_fact, degree, combos,
                     float(weight_power), RCOND, bool(bounds), weights, diagnostics, status,
                     int(n_threads))
+    raise_if_out_of_memory(status, "Taylor")
     return weights, diagnostics, status
