@@ -1,11 +1,13 @@
 """Bad input that used to reach compiled or sparse code unchecked (segfaults, aborts,
 out-of-bounds reads) gets a ValueError naming the argument."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import o3d_meshless as om
-
 from o3d_meshless._validation import n_threads_from_workers
 from o3d_meshless.assembly import lumped_areas
 from o3d_meshless.frames import pca_frames
@@ -269,3 +271,54 @@ def test_stencil_weights_refuses_offsets_beyond_the_safe_range(scale):
         om.stencil_weights(off, order=4)
     w = om.stencil_weights(off / scale, order=4)              # the advice works
     assert all(np.isfinite(v).all() for v in w.values())
+
+
+OUT_OF_MEMORY_SCRIPT = """
+import resource, sys, numpy as np
+from o3d_meshless.stencils.taylor import taylor_weights
+from o3d_meshless.stencils.gsp import clsgsp_weights
+from o3d_meshless.stencils.orthopoly import orthopoly_weights
+from o3d_meshless.stencils.moments import moments_weights
+kernel = {"taylor": taylor_weights, "clsgsp": clsgsp_weights,
+          "orthopoly": orthopoly_weights, "moments": moments_weights}[sys.argv[1]]
+k = 40000                                    # one stencil whose scratch needs > 8 MiB
+pts = np.random.default_rng(0).normal(size=(k + 1, 2))
+nbrs = np.arange(1, k + 1, dtype=np.intp)[None, :]
+vm = int([l for l in open("/proc/self/status") if l.startswith("VmSize")][0].split()[1])
+resource.setrlimit(resource.RLIMIT_AS, (vm * 1024 + 8 * 2**20, resource.RLIM_INFINITY))
+try:
+    kernel(pts, nbrs, np.zeros(1, dtype=np.intp), None, order=2, targets=[(1, 0)],
+           n_threads=1)
+    print("computed")
+except MemoryError as err:
+    print("MemoryError:", err)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and RLIMIT_AS")
+@pytest.mark.parametrize("method", ["taylor", "clsgsp", "orthopoly", "moments"])
+def test_stencil_kernels_report_failed_allocations_as_memory_error(method):
+    proc = subprocess.run([sys.executable, "-c", OUT_OF_MEMORY_SCRIPT, method],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "could not allocate its per-thread scratch" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("separation", [0.0, 1e-9, 1e-6, 1e-4])
+def test_near_duplicate_twins_give_the_deduplicated_operator(separation):
+    # every point of the shipped bunny doubled, the copy `separation` spacings away (a
+    # merged scan, float32 copies): with 1e-9 coincidence twins at 1e-8..1e-2 spacings
+    # changed L f by 8 % (median) and M.sum by up to 0.3 %; now they are merged
+    p = om.as_points(om.read_geometry(om.sample_path()))
+    h = np.median(np.linalg.norm(p[knn(p, 3).indices[:, 0]] - p, axis=1))
+    step = np.random.default_rng(2).normal(size=p.shape)
+    step *= separation * h / np.linalg.norm(step, axis=1, keepdims=True)
+    L0, M0 = om.laplace_beltrami(p)
+    L, M = om.laplace_beltrami(np.vstack([p, p + step]))
+    f = p[:, 0] ** 2 + p[:, 1]
+    ref = L0 @ f
+    got = L @ np.r_[f, f]
+    assert abs(M.sum() / M0.sum() - 1) < 1e-3
+    # the merged point sits at the twins' centroid, separation/2 from the original
+    assert np.median(np.abs(got[:len(p)] - ref)) < max(10 * separation, 1e-9) * np.abs(ref).mean()
+    np.testing.assert_array_equal(got[:len(p)], got[len(p):])       # twins share results
