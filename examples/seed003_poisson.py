@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from o3d_meshless.poisson import GSP_METHODS, solve_poisson
+from o3d_meshless.poisson import solve_poisson
+from o3d_meshless.stencils import get_method
 from o3d_meshless.testing import disc_domain, flower_domain, flower_radius, poisson_exact
 
 #: the paper's L∞ errors (seed text, §4.4)
@@ -126,7 +127,7 @@ def main(argv=None):
     outdir.mkdir(parents=True, exist_ok=True)
 
     main_opts = {"k": args.k}
-    if args.method not in GSP_METHODS:
+    if "ghosts" not in get_method(args.method).options:     # not a ghost-point method
         main_opts["order"] = args.order
     else:
         main_opts.update({key: v for key, v in (("shape", args.shape), ("rbf", args.rbf))

@@ -324,7 +324,8 @@ def main(argv=None):
         dense_dxs = [0.2, 0.1] if args.full else [0.2]
 
     t0 = time.perf_counter()
-    methods = [args.method] + (["taylor"] if args.compare and args.method != "taylor" else [])
+    # the chosen method, then Taylor as the baseline (once)
+    methods = list(dict.fromkeys([args.method] + (["taylor"] if args.compare else [])))
     all_rows = {}
     for method in methods:
         print(f"\n=== §4.5.2 convergence, method {method} (k = 16, order 2, {args.modes} "

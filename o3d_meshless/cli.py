@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .stencils import DEFAULT_METHOD, METHODS
+
 __all__ = ["main", "build_parser"]
 
 PROG = "o3d-meshless"
@@ -93,7 +95,7 @@ def _ghosts(text):
 
 def _method_kwargs(a):
     """Operator keywords of --method and its ghost-point options (only those given)."""
-    kw = {"method": a.method or "taylor"}
+    kw = {"method": a.method or DEFAULT_METHOD}
     for name in ("rbf", "shape", "ghosts"):
         if getattr(a, name) is not None:
             kw[name] = getattr(a, name)
@@ -123,14 +125,14 @@ def _operator_arrays(a, lb):
     if a.form == "weak":
         return {"K": lb.K_, "M": lb.M_, "form": "weak"}
     return {"L": lb.L_, "M": lb.M_, "form": "strong", "order": (2 if a.order is None else a.order),
-            "method": a.method or "taylor"}
+            "method": a.method or DEFAULT_METHOD}
 
 
 def _laplacian_label(a):
     """How the operator was built, for notes and picture titles."""
     if a.form == "weak":
         return f"weak form (symmetric Voronoi stiffness), k = {a.k}"
-    return f"strong form, method {a.method or 'taylor'}, k = {a.k}, order = {(2 if a.order is None else a.order)}"
+    return f"strong form, method {a.method or DEFAULT_METHOD}, k = {a.k}, order = {(2 if a.order is None else a.order)}"
 
 
 def build_parser():
@@ -159,12 +161,10 @@ def build_parser():
                    help="neighbours per point (default: %(default)s)")
     g.add_argument("--workers", type=_workers, default=-1, metavar="W",
                    help="threads, SciPy's meaning: -1 all cores (default: %(default)s)")
-    g.add_argument("--method", choices=("taylor", "moments", "orthopoly", "clsgsp", "lsgsp"),
-                   default=None,
-                   help="stencil method: taylor = Taylor least squares through the centre "
-                        "(Turner et al.), moments = moment coefficients, orthopoly = "
-                        "orthogonal polynomials (Carley), clsgsp / lsgsp = constrained / plain "
-                        "ghost-sample-point RBFs (Ying et al.) (default: taylor; strong form only)")
+    g.add_argument("--method", choices=tuple(METHODS), default=None,
+                   help="stencil method: " + ", ".join(f"{s.name} = {s.title}"
+                                                       for s in METHODS.values())
+                        + f" (default: {DEFAULT_METHOD}; strong form only)")
     g.add_argument("--rbf", choices=("gaussian", "multiquadric", "inverse-multiquadric",
                                       "inverse-quadratic"), default=None,
                    help="clsgsp/lsgsp: radial kernel (default: gaussian)")

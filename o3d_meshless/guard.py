@@ -12,9 +12,10 @@ up to ``MAX_FACTOR`` × the base ``k``; a row failing the rank test at the large
 neighbourhood is then recomputed at a lower order. Rows that still fail keep their last
 stencil and are counted and reported — never hidden, never set to zero.
 
-Rank fallback (method ``"taylor"``): before a rank-deficient row at the largest
-neighbourhood is sent to a lower order, it is recomputed with seed 002's rank-revealing
-monomial selection (``"orthopoly"``, centre-interpolating: the Taylor fit with the
+Rank fallback (methods whose spec sets ``rank_fallback``, i.e. Taylor): before a
+rank-deficient row at the largest neighbourhood is sent to a lower order, it is
+recomputed with Carley's rank-revealing monomial selection (the orthogonal-polynomial
+kernel, centre-interpolating: the Taylor fit with the
 monomials the neighbourhood cannot support dropped). The fallback stencil is kept when
 every requested derivative is representable (finite weights) and the row then passes the
 guard; otherwise the row goes on as before. Such rows are marked in ``Stencils.fallback``.
@@ -27,7 +28,7 @@ import math
 import numpy as np
 
 from .boundary import largest_gap
-from .stencils import METHODS
+from .stencils import get_method
 from .stencils import orthopoly as _orthopoly
 from .stencils.rows import Stencils
 
@@ -74,7 +75,9 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
     nb : Neighborhoods
     bases : ndarray of shape (n, d, D) or None
         Local axes (tangent rows of the frames), or ``None`` for ambient coordinates.
-    method, order, targets, weight_power, bounds :
+    method : str or MethodSpec
+        A registered stencil method.
+    order, targets, weight_power, bounds :
         Passed to the stencil kernel.
     dominance_target : int or None
         Index in ``targets`` of the Laplacian, whose rows must be diagonally dominant.
@@ -86,14 +89,16 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
         Extra keyword options of the kernel wrapper (e.g. ``{"centre": ...}`` for
         ``"orthopoly"``).
     fallback : bool
-        Method ``"taylor"`` only: try the rank-revealing fallback (module docstring).
+        Methods whose spec has ``rank_fallback``: try the rank-revealing fallback (module
+        docstring).
     max_amplification : float or None
         Also fail rows whose first-derivative weights amplify noise more than this:
         ``r · Σ_j |w_j| > max_amplification`` for some first derivative, with ``r`` the
         RMS neighbour distance (a symmetric order-1 stencil has 1–2). Such rows are
         enlarged, then lowered in order like rank failures.
     """
-    kernel, n_unknowns, _ = METHODS[method]
+    spec = get_method(method)
+    kernel, n_unknowns = spec.kernel, spec.n_unknowns
     n, k0 = nb.indices.shape
     dim = nb.points.shape[1] if bases is None else bases.shape[1]
     k_cap = min(MAX_FACTOR * k0, n - 1)
@@ -104,7 +109,7 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
     failed = np.zeros(n, dtype=bool)
     attempts = []
     kernel_options = kernel_options or {}
-    use_fallback = fallback and guard and method == "taylor"
+    use_fallback = fallback and guard and spec.rank_fallback
     from_fallback = np.zeros(n, dtype=bool)
 
     todo = np.arange(n, dtype=np.intp)
@@ -354,7 +359,7 @@ def _positive_rows(points, rows, neighbors, bases, conormals):
 
 def highest_complete_stencils(nb, bases, *, targets, weight_power=-1.0, centre="interpolate",
                               rtol=None, max_order=4, n_threads=1):
-    """Per-point highest complete order on the base neighbourhoods (seed 002's advice).
+    """Per-point highest complete order on the base neighbourhoods (Carley's advice).
 
     Every row is fitted at ``max_order``; a row whose basis is complete only to
     ``c < max_order`` is refitted with the candidates of degree ≤ ``c`` (so no incomplete
@@ -363,7 +368,7 @@ def highest_complete_stencils(nb, bases, *, targets, weight_power=-1.0, centre="
     the complete order and rejected bitmask of the ``max_order`` selection. Returns a
     :class:`~o3d_meshless.stencils.rows.Stencils` (``order_used`` = ``c``; diagnostics
     columns: rcond, complete order, rejected bitmask, rank). A selection policy over the
-    ``"orthopoly"`` method (seed 002's advice), so it lives with the guard.
+    ``"orthopoly"`` method (Carley's advice), so it lives with the guard.
     """
     rtol = _orthopoly.RTOL if rtol is None else rtol
     n, k = nb.indices.shape

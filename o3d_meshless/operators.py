@@ -22,8 +22,7 @@ from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
 from .sampling import Sampling, build, check_compatible, check_options
 from .spectra import SpectrumResult, eigenpairs
 from .weak import expand_stiffness, voronoi_stiffness
-from .stencils import (DIAGNOSTIC_NAMES, GSP_METHODS, MAX_ORDER, METHODS, method_options,
-                       weight_power_from)
+from .stencils import DEFAULT_METHOD, get_method, method_options, weight_power_from
 
 __all__ = ["LaplaceBeltrami", "SurfaceGradient", "Divergence", "laplace_beltrami",
            "surface_gradient", "divergence", "spectrum"]
@@ -65,24 +64,25 @@ class _SurfaceOperator(Params):
 
     def _check_params(self):
         name = type(self).__name__
-        check_option(self.method, tuple(METHODS), name="method", owner=name)
-        self._kernel_options = method_options(self.method, centre=self.centre, rbf=self.rbf,
+        spec = self._spec = get_method(self.method, owner=name)
+        self._kernel_options = method_options(spec, centre=self.centre, rbf=self.rbf,
                                               shape=self.shape, ghosts=self.ghosts, owner=name)
-        # method="moments" has the fixed order 2 (MAX_ORDER): cap the class default to it
-        self._order = min(self._default_order, MAX_ORDER[self.method]) if self.order is None \
+        if spec.max_order < self._min_order:
+            raise ValueError(f"{name} needs `order` >= {self._min_order}; method {spec.name!r} "
+                             f"({spec.title}) goes up to order {spec.max_order}: choose another "
+                             "method")
+        # a method with a lower highest order (moments: 2) caps the class default to it
+        self._order = min(self._default_order, spec.max_order) if self.order is None \
             else check_int(
-            self.order, name="order", low=self._min_order, high=MAX_ORDER[self.method], owner=name)
+            self.order, name="order", low=self._min_order, high=spec.max_order, owner=name)
         check_options(k=self.k, normals=self.normals, height_order=self.height_order,
                       orient=self.orient, owner=name)
-        if self.method in GSP_METHODS:
-            from .stencils.gsp import check_samples, ghost_layout
-            n_ghosts = len(ghost_layout(self._kernel_options["ghosts"], 2)[0])
-            check_samples(self.k, n_ghosts, self.method == "clsgsp", owner=name)
-            if self.weights is not None:
-                raise ValueError(f"`weights` of {name} must be None for method "
-                                 f"{self.method!r} (the published fit is unweighted); got "
-                                 f"{self.weights!r}")
-        p = METHODS[self.method][1](self._order, 2)
+        if spec.check_k is not None:
+            spec.check_k(self.k, 2, self._kernel_options, owner=name)
+        if self.weights is not None and not spec.weighted:
+            raise ValueError(f"`weights` of {name} must be None for method {spec.name!r} (the "
+                             f"published fit is unweighted); got {self.weights!r}")
+        p = spec.n_unknowns(self._order, 2)
         if self.k < p:
             raise ValueError(f"`k` of {name} must be at least {p} for order {self._order} "
                              f"(one neighbour per unknown derivative); got {self.k}: raise `k` "
@@ -116,7 +116,7 @@ class _SurfaceOperator(Params):
 
     def _stencils(self, nb, frames, targets, dominance_target, min_order):
         bases = np.ascontiguousarray(frames[:, :2])          # tangent axes t_u, t_v
-        st = guarded_stencils(nb, bases, method=self.method,
+        st = guarded_stencils(nb, bases, method=self._spec,
                               order=self._order, targets=targets, weight_power=self._wp,
                               dominance_target=dominance_target, min_order=min_order,
                               guard=self.guard, bounds=self.bounds, n_threads=self._n_threads,
@@ -130,15 +130,7 @@ class _SurfaceOperator(Params):
                                   conormals=sampling.conormals,
                                   find_boundary=not sampling.boundary_known)
         diag = self.diagnostics_
-        for i, name in enumerate(DIAGNOSTIC_NAMES):
-            if name != "rank" and (name == "rcond" or (self.bounds and self.method
-                                                     not in ("orthopoly",) + GSP_METHODS)):
-                diag[name] = nb.expand(st.diagnostics[:, i])
-        if self.method == "orthopoly":
-            # per point: complete order and rejected candidate monomials (bit c of
-            # rejected_mask = stencils.orthopoly.candidates(4, 2, constant)[c])
-            diag["complete_order"] = nb.expand(st.diagnostics[:, 1].astype(int))
-            diag["rejected_mask"] = nb.expand(st.diagnostics[:, 2].astype(np.uint64))
+        diag.update(self._spec.named_diagnostics(st.diagnostics, nb.expand, bounds=self.bounds))
         diag["condition"] = nb.expand(1.0 / np.maximum(st.diagnostics[:, 0], 1e-300))
         diag["k_used"] = nb.expand(st.k_used)
         diag["order_used"] = nb.expand(st.order_used)
@@ -288,7 +280,7 @@ class LaplaceBeltrami(_SurfaceOperator):
             # `method` has a default ("taylor"); the others are unset by default
             stencil_only = [name for name in STENCIL_OPTIONS
                             if getattr(self, name) is not None
-                            and not (name == "method" and self.method == "taylor")]
+                            and not (name == "method" and self.method == DEFAULT_METHOD)]
             if stencil_only:
                 raise ValueError(
                     f"{', '.join(f'`{name}`' for name in stencil_only)} of LaplaceBeltrami "

@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 from ._validation import check_points
 from .neighbors import SCALE_NEIGHBOUR, coincident_groups
 from .scattered import ScatteredDerivatives
-from .stencils import GSP_METHODS
+from .stencils import get_method
 from .stencils.gsp import DISC_SHAPE
 
 __all__ = ["PoissonSolution", "solve_poisson", "GSP_SHAPE", "COND_WARN"]
@@ -218,7 +218,7 @@ def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, gho
     gv = _values(g, bnd, name="g", owner_name="boundary points")
 
     gsp = {}
-    if method in GSP_METHODS:
+    if "ghosts" in get_method(method).options:
         if ghosts is not None or dim == 2:            # 3-D: the operator's sphere ghosts
             gsp["ghosts"] = "disc" if ghosts is None else ghosts
     elif ghosts is not None:

@@ -33,10 +33,7 @@ from ._validation import (check_bool, check_int, check_option, check_values,
 from .bounds import bound_factors, error_bounds
 from .guard import RCOND_MIN, guarded_stencils, highest_complete_stencils
 from .neighbors import knn
-from .stencils import DIAGNOSTIC_NAMES, GSP_METHODS, METHODS, method_options, weight_power_from
-from .stencils.gsp import ghost_layout
-from .stencils import moments as _moments
-from .monomials import monomials
+from .stencils import METHODS, get_method, method_options, weight_power_from
 
 __all__ = ["ScatteredDerivatives", "scattered_gradient", "scattered_hessian",
            "scattered_laplacian"]
@@ -148,48 +145,42 @@ class ScatteredDerivatives(Params):
         self.workers = workers
 
     def _check_params(self, dim):
+        """Validate the options for ``dim``-D points; return the rank of a healthy stencil."""
         name = type(self).__name__
-        check_option(self.method, tuple(METHODS), name="method", owner=name)
-        self._kernel_options = method_options(self.method, centre=self.centre, rbf=self.rbf,
-                                              shape=self.shape, ghosts=self.ghosts, owner=name)
-        self._highest = False
-        if self.method in GSP_METHODS:
-            ghost_layout(self._kernel_options["ghosts"], dim)
-            if self.weights is not None:
-                raise ValueError(f"`weights` of {name} must be None for method "
-                                 f"{self.method!r} (the published fit is unweighted)")
-            if self.bounds or self.lipschitz is not None:
-                raise ValueError(f"`bounds`/`lipschitz` of {name} are the Taylor least-squares "
-                                 "error bounds (Turner et al.); they need method='taylor'")
-        if self.method == "orthopoly":
-            if isinstance(self.order, str):
-                check_option(self.order, ("highest-complete",), name="order", owner=name)
-                self._highest = True
-                self._order = 4
-            else:
-                self._order = check_int(self.order, name="order", low=1, high=4, owner=name)
-            if self.bounds or self.lipschitz is not None:
-                raise ValueError(f"`bounds`/`lipschitz` of {name} are the Taylor least-squares "
-                                 "error bounds (Turner et al.); they need method='taylor'")
+        spec = self._spec = get_method(self.method, owner=name)
+        self._kernel_options = opts = method_options(
+            spec, centre=self.centre, rbf=self.rbf, shape=self.shape, ghosts=self.ghosts,
+            owner=name)
+        self._highest = isinstance(self.order, str) and bool(spec.order_policies)
+        if self._highest:
+            check_option(self.order, spec.order_policies, name="order", owner=name)
+            self._order = spec.max_order
         else:
-            self._order = check_int(self.order, name="order", low=1, high=4, owner=name)
-        if self.method == "moments":
-            return self._check_moments(dim, name)
-        p = len(monomials(self._order, dim))
+            order = check_int(self.order, name="order", low=1, owner=name)
+            if spec.fixed_order is not None and order != spec.fixed_order:
+                raise ValueError(f"`order` of {name} must be {spec.fixed_order} for method "
+                                 f"{spec.name!r} (its order is fixed); got {order}")
+            self._order = check_int(order, name="order", low=1, high=spec.max_order,
+                                    owner=name)
+        if self.weights is not None and not spec.weighted:
+            raise ValueError(f"`weights` of {name} must be None for method {spec.name!r} (the "
+                             "published fit is unweighted)")
+        if (self.bounds or self.lipschitz is not None) and not spec.error_bounds:
+            raise ValueError(f"`bounds`/`lipschitz` of {name} are the Taylor least-squares "
+                             "error bounds (Turner et al.); they need method="
+                             + " or ".join(repr(s.name) for s in METHODS.values()
+                                           if s.error_bounds))
+        p = spec.n_unknowns(self._order, dim)
         if self.k is None:
-            # GSP: at least the seed's 20 samples, and more samples than ghosts plus
-            # polynomials so the fit stays overdetermined (in 3-D, k = 20 = the 20 ghosts
-            # gave gradient errors up to 88 on a cubic where k = 30 gives 0.03)
-            self._k = 2 * p
-            if self.method in GSP_METHODS:
-                n_ghosts = len(ghost_layout(self._kernel_options["ghosts"], dim)[0])
-                self._k = max(2 * p, 20, n_ghosts + p)
+            self._k = spec.default_neighbours(self._order, dim, opts)
         else:
             self._k = check_int(self.k, name="k", low=1, owner=name)
-            if self._k < p and not self._highest:
-                raise ValueError(f"`k` of {name} must be at least {p} for order {self._order} "
-                                 f"in {dim}-D (one neighbour per unknown derivative); got "
-                                 f"{self._k}: raise `k` or lower `order`")
+        if spec.check_k is not None:
+            spec.check_k(self._k, dim, opts, owner=name)
+        if self._k < p and not self._highest:
+            raise ValueError(f"`k` of {name} must be at least {p} for order {self._order} "
+                             f"in {dim}-D (one neighbour per unknown derivative); got "
+                             f"{self._k}: raise `k` or lower `order`")
         self._wp = weight_power_from(self.weights, owner=name)
         check_bool(self.guard, name="guard", owner=name)
         check_bool(self.bounds, name="bounds", owner=name)
@@ -197,26 +188,7 @@ class ScatteredDerivatives(Params):
             raise ValueError(f"`lipschitz` of {name} only scales the error bounds; pass "
                              "bounds=True as well")
         self._n_threads = n_threads_from_workers(self.workers)
-        return p
-
-    def _check_moments(self, dim, name):
-        if self._order != 2:
-            raise ValueError(f"`order` of {name} must be 2 for method 'moments' (its order is "
-                             f"fixed: first derivatives and the Laplacian); got {self._order}")
-        p = dim * (dim + 3) // 2                 # quadratic unknowns; rank of a good stencil
-        self._k = 2 * p if self.k is None else check_int(self.k, name="k", low=1, owner=name)
-        _moments.check_k(self._k, dim, owner=name)
-        if self.weights is not None:
-            raise ValueError(f"`weights` of {name} must be None for method 'moments' (the "
-                             "published fit is unweighted)")
-        self._wp = -1.0
-        check_bool(self.guard, name="guard", owner=name)
-        check_bool(self.bounds, name="bounds", owner=name)
-        if self.bounds or self.lipschitz is not None:
-            raise ValueError(f"`bounds`/`lipschitz` of {name} are the Taylor least-squares "
-                             "error bounds (Turner et al.); they need method='taylor'")
-        self._n_threads = n_threads_from_workers(self.workers)
-        return p
+        return spec.rank_needed(self._order, dim)
 
     def fit(self, points):
         """Build the derivative matrices for ``points`` of shape (n, 2) or (n, 3)."""
@@ -232,16 +204,15 @@ class ScatteredDerivatives(Params):
             raise ValueError(f"`points` must hold at least k + 1 = {self._k + 1} points for "
                              f"k = {self._k}; got {n} (lower `k` or `order`)")
         nb = knn(pts, self._k, n_threads=self._n_threads, name="points")
-        ms = list(METHODS[self.method][2](self._order, dim))
-        targets = ms
-        if self.method == "moments":
-            targets = ms + [_moments.laplacian_target(dim)]
+        spec = self._spec
+        names, targets = spec.targets(self._order, dim)
+        ms = [m for m in names if not isinstance(m, str)]   # derivatives; others: extras
         opts = self._kernel_options
         if self._highest:
             st = highest_complete_stencils(nb, None, targets=targets, weight_power=self._wp,
                                            n_threads=self._n_threads, **opts)
         else:
-            st = guarded_stencils(nb, None, method=self.method, order=self._order,
+            st = guarded_stencils(nb, None, method=spec, order=self._order,
                                   targets=targets, weight_power=self._wp,
                                   dominance_target=None, min_order=self._order,
                                   guard=self.guard, bounds=self.bounds,
@@ -255,9 +226,9 @@ class ScatteredDerivatives(Params):
             D[m] = M if inv is None else assembly.expand_rows_cols(M, inv)
         self.D_ = D
         self.G_ = sparse.vstack([D[_unit(dim, c)] for c in range(dim)], format="csr")
-        if self.method == "moments":
+        if "laplacian" in names:        # a method with a Laplacian but no Hessian
             self.H_ = None
-            L = _derivative_matrix(st, len(ms))
+            L = _derivative_matrix(st, names.index("laplacian"))
             self.L_ = (-(L if inv is None else assembly.expand_rows_cols(L, inv))).tocsr()
         elif max(map(sum, ms)) >= 2:
             self.H_ = sparse.vstack([D[_unit(dim, i, j)] for i in range(dim)
@@ -270,11 +241,11 @@ class ScatteredDerivatives(Params):
             self.H_ = self.L_ = None
         self.points_ = pts
 
-        rank = st.diagnostics[:, DIAGNOSTIC_NAMES.index("rank")].astype(int)
+        rank = st.diagnostics[:, spec.diagnostics.index("rank")].astype(int)
         rcond = st.diagnostics[:, 0]
         if self._highest:        # lower orders are the policy, not a deficiency
             deficient = st.failed.copy()
-        elif self.method in GSP_METHODS:   # rank = the RBF system's; test the polynomials
+        elif not spec.polynomial_rank:   # rank of a larger system: test the polynomials
             deficient = ~(rcond >= RCOND_MIN) | ~np.isfinite(
                 np.add.reduceat(st.weights.sum(axis=1), st.indptr[:-1]))
         else:
@@ -289,15 +260,13 @@ class ScatteredDerivatives(Params):
                 "k_used": expand(st.k_used), "enlarged": expand(st.enlarged),
                 "n_coincident": 0 if inv is None else int(len(inv) - len(nb.points)),
                 "guard_attempts": st.attempts}
-        if self.method == "orthopoly":
-            # per point: highest complete order, rejected candidate monomials (bit c of
-            # rejected_mask = candidates(4, d, constant)[c], constant included only for
-            # centre="least-squares"), order actually used
-            diag["complete_order"] = expand(st.diagnostics[:, 1].astype(int))
-            diag["rejected_mask"] = expand(st.diagnostics[:, 2].astype(np.uint64))
-            diag["n_rejected"] = expand(np.array([bin(int(b)).count("1")
-                                                  for b in st.diagnostics[:, 2]]))
-            diag["order_used"] = expand(st.order_used)
+        # the method's own columns (orthopoly: highest complete order and the rejected
+        # candidate monomials, bit c of rejected_mask = candidates(4, d, constant)[c])
+        diag.update({key: v for key, v in spec.named_diagnostics(st.diagnostics, expand).items()
+                     if key != "rcond"})
+        if "rejected_mask" in diag:
+            diag["n_rejected"] = np.array([bin(int(b)).count("1") for b in diag["rejected_mask"]])
+        diag["order_used"] = expand(st.order_used)
         self.diagnostics_ = diag
         if deficient.any():
             warnings.warn(f"{type(self).__name__}: {int(deficient.sum())} of {len(deficient)} "
@@ -325,9 +294,10 @@ class ScatteredDerivatives(Params):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(points) "
                              "first")
         if getattr(self, attr) is None:
-            if self.method == "moments":
-                raise ValueError(f"method 'moments' gives no Hessian (only first derivatives "
-                                 f"and the Laplacian); use method='taylor', order >= 2")
+            if self.L_ is not None:      # a Laplacian but no separate second derivatives
+                raise ValueError(f"method {self._spec.name!r} gives no Hessian (only first "
+                                 f"derivatives and the Laplacian); use method='taylor', "
+                                 f"order >= 2")
             raise ValueError(f"second derivatives need `order` >= 2; this "
                              f"{type(self).__name__} has order {self._order}")
         return check_values(values, len(self.points_), name="values")

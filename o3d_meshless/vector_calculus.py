@@ -42,7 +42,7 @@ import numpy as np
 from scipy import sparse
 
 from ._params import Params
-from ._validation import check_bool, check_option, check_values
+from ._validation import check_bool, check_values
 
 __all__ = ["FieldCalculus", "field_gradient", "field_divergence", "curl", "field_laplacian"]
 
@@ -94,12 +94,12 @@ class FieldCalculus(Params):
 
     def fit(self, geometry_or_points):
         """Build the matrices for ``geometry_or_points``; returns ``self``."""
-        from .stencils import METHODS
+        from .stencils import get_method
 
-        check_option(self.method, tuple(METHODS), name="method", owner="FieldCalculus")
-        if self.method == "moments" and self.order not in (None, 2):
-            raise ValueError(f"`order` of FieldCalculus must be None or 2 for method "
-                             f"'moments' (its order is fixed); got {self.order!r}")
+        spec = get_method(self.method, owner="FieldCalculus")
+        if spec.fixed_order is not None and self.order not in (None, spec.fixed_order):
+            raise ValueError(f"`order` of FieldCalculus must be None or {spec.fixed_order} for "
+                             f"method {spec.name!r} (its order is fixed); got {self.order!r}")
         x = geometry_or_points
         surface = self.surface
         if surface is None:

@@ -89,3 +89,41 @@ def test_kernel_stubs_match_the_compiled_modules():
         for name, args in declared.items():
             assert list(inspect.signature(getattr(module, name)).parameters) == args, \
                 f"{stub.name}: {name}"
+
+
+def _method_comparisons(source, names):
+    """Line numbers where a method name is compared with ==, != or in/not in."""
+    hits = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left] + list(node.comparators)
+        consts = set()
+        for op in operands:
+            if isinstance(op, ast.Constant) and isinstance(op.value, str):
+                consts.add(op.value)
+            elif isinstance(op, (ast.Tuple, ast.List, ast.Set)):
+                consts |= {e.value for e in op.elts
+                           if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+        if consts & names:
+            hits.append(node.lineno)
+    return hits
+
+
+def test_no_method_name_is_compared_outside_the_stencils_package():
+    from o3d_meshless.stencils import METHODS
+
+    names = set(METHODS)
+    found = {}
+    for path in list(PACKAGE.rglob("*.py")) + list((PACKAGE.parent / "examples").glob("*.py")):
+        if "stencils" in path.relative_to(PACKAGE.parent).parts:
+            continue
+        hits = _method_comparisons(path.read_text(encoding="utf-8"), names)
+        if hits:
+            found[str(path.relative_to(PACKAGE.parent))] = hits
+    assert not found, f"ask the method's spec instead of comparing its name: {found}"
+
+
+def test_the_comparison_finder_finds_one():
+    assert _method_comparisons("if method == 'taylor':\n    pass\n", {"taylor"}) == [1]
+    assert _method_comparisons("ok = m in ('clsgsp', 'lsgsp')\n", {"clsgsp"}) == [1]

@@ -493,7 +493,7 @@ def test_kernel_wrappers_reject_out_of_range_indices_and_bad_bases(method):
     """The wrappers are public: bad indices must raise before the nogil kernels run."""
     from o3d_meshless.stencils import METHODS
 
-    kernel = METHODS[method][0]
+    kernel = METHODS[method].kernel
     pts = np.random.default_rng(0).normal(size=(20, 2))
     centre = np.zeros(1, dtype=np.intp)
     good = np.arange(1, 10, dtype=np.intp)[None, :]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless.stencils import METHODS, MAX_ORDER
+from o3d_meshless.stencils import METHODS
 from o3d_meshless.stencils.orthopoly import (
     candidates, orthonormal_polynomials, orthopoly_weights, select_monomials)
 
@@ -84,7 +84,7 @@ def test_select_monomials_degenerate_configurations():
 
 
 def test_registered():
-    assert "orthopoly" in METHODS and MAX_ORDER["orthopoly"] == 4
+    assert "orthopoly" in METHODS and METHODS["orthopoly"].max_order == 4
 
 
 @pytest.mark.parametrize("centre", ["interpolate", "least-squares"])

@@ -54,17 +54,19 @@ rank of the system (full rank ``G + l``).
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from math import factorial
 
 import numpy as np
 
 from .._kernels.gsp import gsp_stencils
-from .._validation import check_stencil_arrays, raise_if_out_of_memory
+from .._validation import check_int, check_points, check_stencil_arrays, raise_if_out_of_memory
 from ..monomials import monomials as _taylor_monomials
 from .positive import local_coordinates
+from .result import StencilWeights, one_stencil
+from .spec import TAYLOR_DIAGNOSTICS, MethodSpec
 
-__all__ = ["gsp_weights", "clsgsp_weights", "lsgsp_weights", "monomials", "n_unknowns",
+__all__ = ["CLSGSP", "LSGSP", "single_stencil", "gsp_weights", "clsgsp_weights", "lsgsp_weights", "monomials", "n_unknowns",
            "ghost_layout", "thomson_sphere", "sunflower_disc", "RBFS", "RCOND",
            "DEFAULT_RBF", "DEFAULT_SHAPE", "DISC_SHAPE", "CIRCLE_GHOSTS", "SPHERE_GHOSTS", "DISC_GHOSTS",
            "check_gsp_options", "check_samples"]
@@ -88,6 +90,8 @@ CIRCLE_GHOSTS = 8
 SPHERE_GHOSTS = 20
 DISC_GHOSTS = 49
 LAYOUTS = ("circle", "disc")
+#: highest polynomial degree
+MAX_ORDER = 4
 
 
 def monomials(order: int, dim: int):
@@ -326,3 +330,76 @@ def clsgsp_weights(points, neighbors, centers, bases, **options):
 def lsgsp_weights(points, neighbors, centers, bases, **options):
     """:func:`gsp_weights` with ``constrained=False`` (the registry's ``"lsgsp"``)."""
     return gsp_weights(points, neighbors, centers, bases, constrained=False, **options)
+
+
+def single_stencil(offsets, *, order, weights=None, constrained=True, **opts):
+    """One stencil for :func:`o3d_meshless.stencil_weights` (``"clsgsp"``/``"lsgsp"``), with
+    ``.centre_weight`` and ``.options``."""
+    method = "clsgsp" if constrained else "lsgsp"
+    off = check_points(offsets, name="offsets", dims=(2, 3), min_points=1)
+    order = check_int(order, name="order", low=1, high=MAX_ORDER)
+    if weights is not None:
+        raise ValueError(f"`weights` must be None for method {method!r} (the published fit is "
+                         f"unweighted); got {weights!r}")
+    k, d = off.shape
+    p = n_unknowns(order, d)
+    if k < p:
+        raise ValueError(f"`offsets` must have at least {p} rows for polynomial degree {order} "
+                         f"in {d}-D (one per polynomial term); got {k}: add neighbours or lower "
+                         "`order`")
+    n_ghosts = len(ghost_layout(opts["ghosts"], d)[0])   # layout errors first
+    if k + (not constrained) < n_ghosts:
+        raise ValueError(f"`offsets` must hold at least as many samples as ghosts ({n_ghosts}) "
+                         f"for a least-squares fit; got {k}: add neighbours or use fewer ghosts")
+    dist, points, nbrs = one_stencil(off)
+    ms = monomials(order, d)
+    w, diag, status, centre = gsp_weights(
+        points, nbrs, np.zeros(1, dtype=np.intp), None, order=order, targets=list(ms),
+        constrained=constrained, details=True, **opts)
+    if status[0] != 0:
+        raise RuntimeError(f"LAPACK failed on this stencil (info={int(status[0])})")
+    diagnostics = dict(zip(TAYLOR_DIAGNOSTICS, diag[0].tolist()))
+    diagnostics["rank"] = int(diagnostics["rank"])
+    diagnostics["h_max"] = float(dist.max())
+    sw = StencilWeights(w[0], ms, diagnostics, order=order, method=method)
+    sw.centre_weight = dict(zip(ms, centre[0].tolist()))
+    sw.options = dict(opts)
+    return sw
+
+
+def _check_options(given, *, owner=None):
+    rbf, shape, ghosts = check_gsp_options(given.get("rbf"), given.get("shape"),
+                                           given.get("ghosts"), owner=owner)
+    return {"rbf": rbf, "shape": shape, "ghosts": ghosts}
+
+
+def _samples_rule(constrained):
+    def check(k, dim, options, owner=None):
+        check_samples(k, len(ghost_layout(options["ghosts"], dim)[0]), constrained, owner)
+    return check
+
+
+def _default_k(order, dim, options):
+    # at least the seed's 20 samples, and more samples than ghosts plus polynomials so
+    # the fit stays overdetermined (in 3-D, k = 20 = the 20 ghosts gave gradient errors
+    # up to 88 on a cubic where k = 30 gives 0.03)
+    p = n_unknowns(order, dim)
+    return max(2 * p, 20, len(ghost_layout(options["ghosts"], dim)[0]) + p)
+
+
+def _spec(name, title, constrained, kernel):
+    return MethodSpec(
+        name=name, title=title, kernel=kernel, n_unknowns=n_unknowns, monomials=monomials,
+        max_order=MAX_ORDER, options=("rbf", "shape", "ghosts"), check_options=_check_options,
+        weighted=False, polynomial_rank=False,
+        diagnostics=("rcond", "rcond_system", "unused", "rank"),
+        check_k=_samples_rule(constrained), default_k=_default_k,
+        stencil=partial(single_stencil, constrained=constrained))
+
+
+#: the registry's ``"clsgsp"`` and ``"lsgsp"``: RBFs on ghost points plus polynomials,
+#: fitted through the centre value or not; the rank diagnostic is the whole system's
+CLSGSP = _spec("clsgsp", "ghost-sample-point RBFs constrained through the centre (CLS-GSP, "
+                         "Ying et al.)", True, clsgsp_weights)
+LSGSP = _spec("lsgsp", "ghost-sample-point RBFs, plain least squares (LS-GSP, Ying et al.)",
+              False, lsgsp_weights)

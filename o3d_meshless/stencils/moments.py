@@ -48,8 +48,9 @@ import numpy as np
 from .._validation import check_stencil_arrays, raise_if_out_of_memory
 
 from .._kernels.moments import moment_stencils
+from .spec import MethodSpec
 
-__all__ = ["moments_weights", "n_unknowns", "monomials", "min_neighbours", "check_k",
+__all__ = ["METHOD", "moments_weights", "n_unknowns", "monomials", "min_neighbours", "check_k",
            "laplacian_target", "RCOND"]
 
 #: relative singular-value cut-off of both pseudo-inverses (see the module docstring)
@@ -145,3 +146,19 @@ def moments_weights(points, neighbors, centers, bases, *, order, targets,
                         diagnostics, status, int(n_threads))
         raise_if_out_of_memory(status, "moment")
     return weights, diagnostics, status
+
+
+def _check_k_rule(k, dim, options, owner=None):
+    check_k(k, dim, owner=owner)
+
+
+#: the registry's ``"moments"``: order fixed at 2, unweighted, first derivatives plus the
+#: Laplacian (no separate second derivatives); a good stencil has rank d(d+3)/2
+METHOD = MethodSpec(
+    name="moments", title="moment coefficients (Laplacian and first derivatives from one "
+                          "quadratic fit)",
+    kernel=moments_weights, n_unknowns=n_unknowns, monomials=monomials, max_order=2,
+    fixed_order=2, weighted=False,
+    full_rank=lambda order, dim: dim * (dim + 3) // 2,
+    extra_targets=lambda dim: {"laplacian": laplacian_target(dim)},
+    check_k=_check_k_rule, default_k=lambda order, dim, options: dim * (dim + 3))

@@ -58,14 +58,19 @@ from .._kernels.orthopoly import orthopoly_basis, orthopoly_stencils
 from .._validation import (check_int, check_option, check_points, check_stencil_arrays,
                            raise_if_out_of_memory)
 from ..monomials import monomials as _taylor_monomials
+from .result import StencilWeights, one_stencil
+from .spec import MethodSpec, weight_power_from
 
-__all__ = ["monomials", "n_unknowns", "orthopoly_weights", "select_monomials",
+__all__ = ["METHOD", "single_stencil", "monomials", "n_unknowns", "orthopoly_weights", "select_monomials",
            "orthonormal_polynomials", "candidates", "RTOL", "CENTRES"]
 
 #: relative residual below which a monomial is rejected (coordinates in the unit ball)
 RTOL = 1e-6
 
 CENTRES = ("interpolate", "least-squares")
+
+#: highest order (degree of the candidate monomials)
+MAX_ORDER = 4
 
 
 def monomials(order: int, dim: int):
@@ -221,3 +226,78 @@ def orthonormal_polynomials(points, order, rtol=RTOL, *, weights=None):
     deg = expo.sum(axis=1)
     coef = C[:, acc] / h ** deg[acc][None, :]
     return tuple(ms[i] for i in acc), coef
+
+
+def single_stencil(offsets, *, order, weights=None, centre=None, rtol=None, strict=False):
+    """One stencil for :func:`o3d_meshless.stencil_weights` (``method="orthopoly"``), with
+    ``.rejected``, ``.complete_order``, ``.available`` and ``.centre_weight``."""
+    centre = "interpolate" if centre is None else centre
+    check_option(centre, CENTRES, name="centre")
+    rtol = RTOL if rtol is None else rtol
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) \
+            or not (0 < rtol < 1):
+        raise ValueError(f"`rtol` must be a number in (0, 1); got {rtol!r}")
+    off = check_points(offsets, name="offsets", dims=(2, 3), min_points=1)
+    k, d = off.shape
+    highest = isinstance(order, str)
+    if highest:
+        check_option(order, ("highest-complete",), name="order")
+        order = MAX_ORDER
+    else:
+        order = check_int(order, name="order", low=1, high=MAX_ORDER)
+    wp = weight_power_from(weights)
+    dist, points, nbrs = one_stencil(off)
+
+    def run(n):
+        ms = monomials(n, d)
+        return ms, orthopoly_weights(
+            points, nbrs, np.zeros(1, dtype=np.intp), None, order=n, targets=list(ms),
+            weight_power=wp, centre=centre, rtol=float(rtol), details=True)
+
+    ms, (w, diag, status, det) = run(order)
+    if highest:
+        comp = int(det["complete_order"][0])
+        if comp < 1:
+            raise ValueError(f"`offsets` support no complete first-order basis ({k} "
+                             "neighbour(s)); add neighbours")
+        order = min(comp, order)
+        ms, (w, diag, status, det) = run(order)
+    comp = int(det["complete_order"][0])
+    available = {m: sum(m) <= comp for m in ms}
+    if strict and not all(available.values()):
+        missing = [m for m, ok in available.items() if not ok]
+        raise ValueError(f"derivatives {missing} are not representable on these offsets: the "
+                         f"basis is complete only to order {comp}; add neighbours, lower "
+                         "`order` or use order='highest-complete'")
+    cand = candidates(order, d, centre == "least-squares")
+    mask = int(det["rejected"][0])
+    rejected = tuple(m for i, m in enumerate(cand) if (mask >> i) & 1)
+    diagnostics = {"rcond": float(diag[0, 0]), "rank": int(diag[0, 3]),
+                   "h_max": float(dist.max()), "rejected_monomials": rejected}
+    diagnostics["complete_order"] = comp
+    sw = StencilWeights(w[0], ms, diagnostics, order=order, method="orthopoly")
+    sw.centre = centre
+    sw.rejected = rejected
+    sw.complete_order = comp
+    sw.available = available
+    sw.centre_weight = dict(zip(ms, det["centre_weights"][0].tolist()))
+    return sw
+
+
+def _check_options(given, *, owner=None):
+    centre = "interpolate" if given.get("centre") is None else given["centre"]
+    check_option(centre, CENTRES, name="centre", owner=owner)
+    return {"centre": centre}
+
+
+#: the registry's ``"orthopoly"``: diagnostics columns hold the complete order and the
+#: rejected-candidate bit mask; ``order="highest-complete"`` picks the order per point
+METHOD = MethodSpec(
+    name="orthopoly", title="discrete orthogonal polynomials with rank-revealing monomial "
+                            "selection (Carley)",
+    kernel=orthopoly_weights, n_unknowns=n_unknowns, monomials=monomials, max_order=MAX_ORDER,
+    options=("centre",), check_options=_check_options,
+    diagnostics=("rcond", "complete_order", "rejected_mask", "rank"),
+    diagnostic_dtypes={"complete_order": int, "rejected_mask": np.uint64},
+    stencil=single_stencil, stencil_options=("rtol", "strict"),
+    order_policies=("highest-complete",))

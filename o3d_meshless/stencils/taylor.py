@@ -18,8 +18,9 @@ from .._validation import check_int, check_stencil_arrays, raise_if_out_of_memor
 from ..monomials import monomial_tables, monomials, target_coefficients
 
 from .._kernels.taylor import taylor_stencils
+from .spec import MethodSpec
 
-__all__ = ["monomials", "n_unknowns", "taylor_weights", "RCOND", "MAX_ORDER"]
+__all__ = ["monomials", "n_unknowns", "taylor_weights", "RCOND", "MAX_ORDER", "METHOD"]
 
 #: highest order the compiled kernel supports
 MAX_ORDER = 4
@@ -83,3 +84,11 @@ def taylor_weights(points, neighbors, centers, bases, *, order, targets,
                     int(n_threads))
     raise_if_out_of_memory(status, "Taylor")
     return weights, diagnostics, status
+
+
+#: the registry's ``"taylor"``: any order 1–4, seed 001's row weights, Turner et al.'s
+#: error bounds and the guard's rank fallback
+METHOD = MethodSpec(
+    name="taylor", title="Taylor least squares through the centre (Turner et al.)",
+    kernel=taylor_weights, n_unknowns=n_unknowns, monomials=monomials, max_order=MAX_ORDER,
+    error_bounds=True, rank_fallback=True)
