@@ -17,7 +17,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from ._kernels.frames import pca_height_frames
-from ._validation import (check_int, check_option, check_points, check_stencil_arrays,
+from ._validation import (check_int, check_option, check_stencil_arrays,
                           n_threads_from_workers)
 from .monomials import monomial_tables
 

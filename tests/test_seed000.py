@@ -1,6 +1,5 @@
 """Seed 000: moment-coefficient stencils (method="moments") and the field API."""
 import importlib.util
-import warnings
 from pathlib import Path
 
 import numpy as np
