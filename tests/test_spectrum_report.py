@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 import o3d_meshless as om
 from o3d_meshless import cli
+from o3d_meshless.cli import commands as cli_text
 from o3d_meshless.spectra import (SpectrumReport, SpectrumResult, eigenpairs,
                                   spectrum_report)
 from o3d_meshless.testing import fibonacci_sphere
@@ -136,11 +137,11 @@ def test_complex_pair_gives_orthogonal_real_vectors():
 def test_cli_formatting_marks_negative_rows():
     vals = np.array([-5.0, 0.0, 1.0, 2.0])
     report = spectrum_report(vals, np.eye(4), np.ones(4))
-    lines = cli._spectrum_lines(vals, report)
-    assert lines[1].endswith(cli.SPURIOUS_MARK)
-    assert not any(line.endswith(cli.SPURIOUS_MARK) for line in lines[2:])
+    lines = cli_text._spectrum_lines(vals, report)
+    assert lines[1].endswith(cli_text.SPURIOUS_MARK)
+    assert not any(line.endswith(cli_text.SPURIOUS_MARK) for line in lines[2:])
     assert lines[-3].startswith("negative eigenvalues: 1 of 4")
-    warn = "\n".join(cli._spurious_warning_lines(report))
+    warn = "\n".join(cli_text._spurious_warning_lines(report))
     assert "NOT modes of the surface" in warn and "--k" in warn and "clsgsp" in warn
 
 
@@ -175,7 +176,7 @@ def test_cli_warns_loudly_on_negative(tmp_path, capsys, monkeypatch, quiet):
     code = cli.main(argv)
     out, err = capsys.readouterr()
     assert code == 0, err
-    rows = [line for line in out.splitlines() if line.endswith(cli.SPURIOUS_MARK)]
+    rows = [line for line in out.splitlines() if line.endswith(cli_text.SPURIOUS_MARK)]
     assert len(rows) == 1 and rows[0].split()[:2] == ["0", "-5.000000e+00"]
     assert re.search(r"^negative eigenvalues: 1 of 8", out, re.M)
     # one loud block on stderr (not also the library's one-line warning)

@@ -1,0 +1,93 @@
+"""Scalar fields given on the command line: a column of the input, a file, or a safe
+expression in x, y, z and r = |p| (no Python evaluation)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+
+
+_FUNCS = {name: getattr(np, name) for name in (
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh",
+    "exp", "log", "log10", "sqrt", "abs", "sign", "minimum", "maximum", "floor", "ceil")}
+_CONSTS = {"pi": np.pi, "e": np.e}
+_BINOPS = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply,
+           ast.Div: np.divide, ast.Pow: np.power, ast.Mod: np.mod}
+_UNOPS = {ast.USub: np.negative, ast.UAdd: np.positive}
+
+
+def evaluate_expression(expr, points):
+    """Evaluate a small arithmetic expression in ``x, y, z, r`` at every point.
+
+    Only numbers, ``x y z r pi e``, ``+ - * / ** %`` and the numpy functions
+    ``sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh exp log log10 sqrt abs
+    sign minimum maximum floor ceil`` are allowed (parsed with :mod:`ast`, never
+    ``eval``). ``r`` is the distance to the centroid.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    names = {"x": pts[:, 0], "y": pts[:, 1],
+             "z": pts[:, 2] if pts.shape[1] > 2 else np.zeros(len(pts)),
+             "r": np.linalg.norm(pts - pts.mean(axis=0), axis=1), **_CONSTS}
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except RecursionError:
+        raise ValueError(f"`--field` is nested too deeply ({len(expr)} characters); "
+                         "use a .npy file of values") from None
+    except SyntaxError as exc:
+        raise ValueError(f"`--field` {expr!r} is not a valid expression ({exc.msg})") from None
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+                and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.Name) and node.id in names:
+            return names[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNOPS:
+            return _UNOPS[type(node.op)](ev(node.operand))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in _FUNCS and not node.keywords):
+            return _FUNCS[node.func.id](*[ev(a) for a in node.args])
+        what = ast.unparse(node) if hasattr(ast, "unparse") else type(node).__name__
+        raise ValueError(f"`--field` {expr!r}: {what!r} is not allowed; use numbers, "
+                         f"x, y, z, r, pi, e, + - * / ** % and {', '.join(sorted(_FUNCS))}")
+
+    try:
+        with np.errstate(all="ignore"):
+            values = np.broadcast_to(np.asarray(ev(tree), dtype=np.float64), (len(pts),)).copy()
+    except TypeError as exc:             # e.g. sin(x, y, z): wrong number of arguments
+        raise ValueError(f"`--field` {expr!r}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"`--field` is nested too deeply ({len(expr)} characters); "
+                         "use a .npy file of values") from None
+    if not np.isfinite(values).all():
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        raise ValueError(f"`--field` {expr!r} gives NaN or inf at {bad} point(s)")
+    return values
+
+
+def _field(spec, points):
+    """Per-point values from ``--field``: a .npy file or an expression."""
+    n = len(points)
+    path = Path(spec)
+    if spec.lower().endswith(".npy"):
+        if not path.is_file():
+            raise FileNotFoundError(2, "no such file", spec)
+        values = np.load(path, allow_pickle=False)
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.shape != (n,):
+            raise ValueError(f"`--field` file {spec!r} must hold one value per point, shape "
+                             f"({n},); got {values.shape}")
+        if not np.issubdtype(values.dtype, np.number) or np.iscomplexobj(values):
+            raise ValueError(f"`--field` file {spec!r} must hold real numbers; got dtype "
+                             f"{values.dtype}")
+        values = values.astype(np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError(f"`--field` file {spec!r} contains NaN or inf")
+        return values
+    return evaluate_expression(spec, points)

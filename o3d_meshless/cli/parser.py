@@ -1,0 +1,194 @@
+"""The argument parser of ``o3d-meshless``: option types and one sub-parser per command."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..stencils import DEFAULT_METHOD, METHODS
+from .commands import _cmd_gradient, _cmd_info, _cmd_laplacian, _cmd_spectrum
+from .run import PROG
+
+_EPILOG = """examples:
+  o3d-meshless spectrum                                # shipped bunny, 20 modes
+  o3d-meshless spectrum scan.ply --modes 30 --png modes.png --out modes.npz
+  o3d-meshless gradient scan.ply --field "sin(3*x)" --png grad.png
+  o3d-meshless laplacian scan.ply --out L.npz
+  o3d-meshless info scan.ply
+"""
+
+
+def _int_list(text):
+    try:
+        values = [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated integers like 1,2,3; got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("must name at least one mode")
+    return values
+
+
+def _view(text):
+    try:
+        elev, azim = (float(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be ELEV,AZIM in degrees like 15,-60; got {text!r}") from None
+    return elev, azim
+
+
+def _workers(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int (-1 = all cores); got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a positive int or negative (-1 = all cores); got 0")
+    return value
+
+
+def _ghosts(text):
+    if text in ("circle", "disc"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'circle', 'disc' or a number of ghosts; got {text!r}") from None
+
+
+def build_parser():
+    """Return the :class:`argparse.ArgumentParser` of the ``o3d-meshless`` command."""
+    from .. import __version__
+
+    # -v/-q work before and after the subcommand; SUPPRESS keeps the subparser from
+    # overwriting a value given before it.
+    verbosity = argparse.ArgumentParser(add_help=False)
+    grp = verbosity.add_argument_group("output")
+    grp.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                     help="log progress details to stderr (-vv: debug, with stage timings); "
+                          "show tracebacks on errors")
+    grp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                     help="print results only: no notes, no warnings (except the one about "
+                          "negative eigenvalues), no progress bars")
+
+    inp = argparse.ArgumentParser(add_help=False)
+    inp.add_argument("input", metavar="INPUT", nargs="?", default=None,
+                     help="point cloud or mesh: .ply .pcd .xyz .xyzn .pts .obj .off .npy "
+                          "(default: the shipped bunny sample)")
+
+    op = argparse.ArgumentParser(add_help=False)
+    g = op.add_argument_group("operator")
+    g.add_argument("--k", "-k", type=int, default=16, metavar="K",
+                   help="neighbours per point (default: %(default)s)")
+    g.add_argument("--workers", type=_workers, default=-1, metavar="W",
+                   help="threads, SciPy's meaning: -1 all cores (default: %(default)s)")
+    g.add_argument("--method", choices=tuple(METHODS), default=None,
+                   help="stencil method: " + ", ".join(f"{s.name} = {s.title}"
+                                                       for s in METHODS.values())
+                        + f" (default: {DEFAULT_METHOD}; strong form only)")
+    g.add_argument("--rbf", choices=("gaussian", "multiquadric", "inverse-multiquadric",
+                                      "inverse-quadratic"), default=None,
+                   help="clsgsp/lsgsp: radial kernel (default: gaussian)")
+    g.add_argument("--shape", type=float, default=None, metavar="C",
+                   help="clsgsp/lsgsp: scale-free shape parameter c*rbar^2 (default: 3, "
+                        "0.1 with --ghosts disc)")
+    g.add_argument("--ghosts", type=_ghosts, default=None, metavar="LAYOUT",
+                   help="clsgsp/lsgsp: 'circle' (8 ghosts on the circle of radius the mean "
+                        "neighbour distance, default), 'disc' (49 in a disc) or a count")
+    g.add_argument("--orient", choices=("auto", "none", "outward", "mst"), default="auto",
+                   help="normal orientation; 'auto' = 'mst' when pictures/files are "
+                        "written, else none (default: %(default)s)")
+
+    pic = argparse.ArgumentParser(add_help=False)
+    g = pic.add_argument_group("picture (--png)")
+    g.add_argument("--up", choices=("x", "y", "z"), default=None,
+                   help="axis drawn vertically (default: y for the shipped bunny, else z)")
+    g.add_argument("--view", type=_view, default=None, metavar="ELEV,AZIM",
+                   help="camera elevation and azimuth in degrees (default: 15,-60)")
+    g.add_argument("--dpi", type=int, default=120, help="PNG resolution (default: %(default)s)")
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Meshless surface calculus on point clouds: Laplace-Beltrami spectra, "
+                    "surface gradients and operator matrices, for any file Open3D or "
+                    "trimesh reads.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=argparse.SUPPRESS)
+    parser.add_argument("-q", "--quiet", action="store_true", default=False,
+                        help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="{spectrum,gradient,laplacian,info}")
+    sub.required = True
+
+    p = sub.add_parser("spectrum", parents=[inp, op, pic, verbosity],
+                       help="Laplace-Beltrami eigenvalues and eigenmodes",
+                       description="Compute the smallest Laplace-Beltrami eigenpairs "
+                                   "(K v = lambda M v with the symmetric weak form, or "
+                                   "L v = lambda v with the strong form; eigenvalues >= 0, "
+                                   "V^T M V = I) and print the eigenvalues.")
+    p.add_argument("--modes", type=int, default=20, metavar="N",
+                   help="number of eigenpairs (default: %(default)s)")
+    p.add_argument("--form", choices=("weak", "strong"), default=None,
+                   help="weak = symmetric positive semi-definite Voronoi stiffness (real "
+                        "spectrum, orthonormal modes, the more accurate eigenvalues); strong = "
+                        "pointwise stencils (default: weak, or strong when --method, --order "
+                        "or another stencil flag is given)")
+    p.add_argument("--order", type=int, default=None,
+                   help="stencil order, strong form only (default: 2)")
+    p.add_argument("--png", type=Path, metavar="FILE", help="draw eigenmodes into FILE")
+    p.add_argument("--show-modes", type=_int_list, default=None, metavar="I,J,...",
+                   help="modes drawn by --png (default: 1,2,3,4,5,6)")
+    p.add_argument("--out", type=Path, metavar="FILE.npz",
+                   help="save eigenvalues, eigenvectors, points, normals, L, M and the "
+                        "quality report (spectrum_n_negative, spectrum_min_real, "
+                        "spectrum_max_imag, spectrum_orthogonality_defect)")
+    p.add_argument("--ply", type=Path, metavar="FILE.ply",
+                   help="save points, normals and one lb_mode_<i> column per mode, "
+                        "coloured by the first drawn mode")
+    p.set_defaults(func=_cmd_spectrum, default_form="weak")
+
+    p = sub.add_parser("gradient", parents=[inp, op, pic, verbosity],
+                       help="surface gradient of a scalar field",
+                       description="Tangential (surface) gradient of a per-point scalar "
+                                   "field; prints min/mean/max of |grad f|.")
+    p.add_argument("--field", default="z", metavar="F",
+                   help="x, y or z (a coordinate function), a .npy file with one value per "
+                        "point, or an expression in x, y, z, r such as 'sin(3*x) + y**2' "
+                        "(default: %(default)s)")
+    p.add_argument("--order", type=int, default=2, help="stencil order (default: %(default)s; "
+                   "3 is more accurate on exact, noise-free points)")
+    p.add_argument("--png", type=Path, metavar="FILE", help="draw f and |grad f| into FILE")
+    p.add_argument("--out", type=Path, metavar="FILE.npz",
+                   help="save points, normals, field, gradient (n, 3) and the operator G (3n x n)")
+    p.add_argument("--ply", type=Path, metavar="FILE.ply",
+                   help="save points with columns field, grad_0..2, grad_norm")
+    p.set_defaults(func=_cmd_gradient)
+
+    p = sub.add_parser("laplacian", parents=[inp, op, pic, verbosity],
+                       help="Laplace-Beltrami matrix L and lumped areas M",
+                       description="Build the Laplace-Beltrami matrix L (~ -Delta, strong "
+                                   "form, CSR) and the diagonal lumped-area matrix M; print "
+                                   "their size, area and diagnostics. --form weak builds "
+                                   "the symmetric stiffness K ~ M(-Delta) instead.")
+    p.add_argument("--form", choices=("strong", "weak"), default=None,
+                   help="strong = pointwise L ~ -Delta; weak = symmetric positive "
+                        "semi-definite stiffness K ~ M(-Delta), saved as K (default: strong)")
+    p.add_argument("--order", type=int, default=None,
+                   help="stencil order, strong form only (default: 2)")
+    p.add_argument("--field", default=None, metavar="F",
+                   help="also apply L to this field (same forms as for gradient)")
+    p.add_argument("--out", type=Path, metavar="FILE.npz", help="save L, M, points, normals "
+                   "(and field, Lf with --field)")
+    p.add_argument("--png", type=Path, metavar="FILE",
+                   help="draw f and L f (with --field), else lumped area and condition")
+    p.add_argument("--ply", type=Path, metavar="FILE.ply",
+                   help="save points with columns area (and field, Lf)")
+    p.set_defaults(func=_cmd_laplacian, default_form="strong")
+
+    p = sub.add_parser("info", parents=[inp, verbosity],
+                       help="quick facts about a point file (no operator)",
+                       description="Number of points, bounding box, spacing, normals, "
+                                   "duplicates.")
+    p.set_defaults(func=_cmd_info)
+    return parser

@@ -1,0 +1,261 @@
+"""Per-invocation state of ``o3d-meshless`` and the steps every command shares: read the
+input, build an operator from the options, stage outputs, draw, report diagnostics."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..stencils import DEFAULT_METHOD
+
+PROG = "o3d-meshless"
+_LOGGER = "o3d_meshless"
+
+
+def _method_kwargs(a):
+    """Operator keywords of --method and its ghost-point options (only those given)."""
+    kw = {"method": a.method or DEFAULT_METHOD}
+    for name in ("rbf", "shape", "ghosts"):
+        if getattr(a, name) is not None:
+            kw[name] = getattr(a, name)
+    return kw
+
+
+def _laplacian_kwargs(a):
+    """LaplaceBeltrami keywords of --form and, for the strong form, the stencil flags.
+
+    Without --form: the subcommand's default (``a.default_form``), except that stencil
+    flags (--method, --order, …) select the strong form they belong to."""
+    stencil_flags = [f"--{name}" for name in ("method", "order", "rbf", "shape", "ghosts")
+                     if getattr(a, name) is not None]
+    if a.form is None:
+        a.form = "strong" if stencil_flags else a.default_form
+    if a.form == "weak":
+        if stencil_flags:
+            raise ValueError(f"{', '.join(stencil_flags)} choose the strong form's stencils; --form "
+                             "weak has none (it is built from tangent-plane Voronoi cells): "
+                             "drop them or add --form strong")
+        return {"form": "weak"}
+    return {"form": "strong", "order": (2 if a.order is None else a.order), **_method_kwargs(a)}
+
+
+def _operator_arrays(a, lb):
+    """The matrices and options saved by ``--out``: L (strong) or K (weak), and M."""
+    if a.form == "weak":
+        return {"K": lb.K_, "M": lb.M_, "form": "weak"}
+    return {"L": lb.L_, "M": lb.M_, "form": "strong", "order": (2 if a.order is None else a.order),
+            "method": a.method or DEFAULT_METHOD}
+
+
+def _laplacian_label(a):
+    """How the operator was built, for notes and picture titles."""
+    if a.form == "weak":
+        return f"weak form (symmetric Voronoi stiffness), k = {a.k}"
+    return f"strong form, method {a.method or DEFAULT_METHOD}, k = {a.k}, order = {(2 if a.order is None else a.order)}"
+
+
+class _Run:
+    """Per-invocation state: options, output streams, timings."""
+
+    def __init__(self, args, out):
+        self.args = args
+        self.out = out
+        self.timings = {}
+        self.t0 = time.perf_counter()
+        self.staged = []            # (temporary file, final path) of every output
+
+    def output(self, path, suffix):
+        """A temporary file beside ``path`` for an output; renamed in :meth:`commit`.
+
+        All outputs of a run appear together at the end, or none does: a failure
+        leaves any previous file of the same name untouched.
+        """
+        final = Path(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}",
+                                   dir=final.parent)
+        os.close(fd)
+        self.staged.append((Path(tmp), final))
+        return Path(tmp)
+
+    def commit(self):
+        from ..io import replace_output
+
+        for tmp, final in self.staged:
+            replace_output(tmp, final)
+            self.note(f"wrote {final}")
+        self.staged = []
+
+    def discard(self):
+        for tmp, _ in self.staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self.staged = []
+
+    def note(self, text):
+        if not self.args.quiet:
+            print(text, file=self.out)
+
+    def line(self, text=""):
+        print(text, file=self.out)
+
+    def timed(self, name, fn, *a, **kw):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **kw)
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t
+
+    def timing_line(self):
+        parts = [f"{k} {v:.2f} s" for k, v in self.timings.items()]
+        parts.append(f"total {time.perf_counter() - self.t0:.2f} s")
+        return ", ".join(parts)
+
+    @property
+    def progress(self):
+        return False if self.args.quiet else None  # None: library decides (stderr a TTY)
+
+
+def _read(run):
+    from ..io import read_geometry, sample_path
+
+    path = run.args.input
+    run.is_sample = path is None
+    if path is None:
+        path = sample_path()
+        run.note(f"No INPUT given: using the shipped sample {path} (Stanford bunny).")
+    run.path = Path(path)
+    geom = run.timed("read", read_geometry, path)
+    _quiet_open3d(run)
+    return geom
+
+
+def _quiet_open3d(run):
+    """Silence Open3D's console messages, but only if Open3D is loaded anyway."""
+    o3d = sys.modules.get("open3d")
+    if o3d is None or run.o3d_level is not None:
+        return
+    try:
+        util = o3d.utility
+        run.o3d_level = util.get_verbosity_level()
+        util.set_verbosity_level(util.VerbosityLevel.Error)
+    except Exception:  # pragma: no cover - exotic Open3D builds
+        run.o3d_level = None
+
+
+def _orient(run, *, writes):
+    o = run.args.orient
+    if o == "auto":
+        return "mst" if writes else None
+    return None if o == "none" else o
+
+
+def _construct(cls, run, **kw):
+    """Instantiate an operator, dropping keywords its signature does not have."""
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        params = {}
+    if params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        dropped = sorted(set(kw) - set(params))
+        for name in dropped:
+            logging.getLogger(_LOGGER).info("%s has no %r option; not passed", cls.__name__, name)
+            kw.pop(name)
+    return cls(**kw)
+
+
+def _points_normals(run, est, geom):
+    from ..adapters import as_normals, as_points
+
+    points = getattr(est, "points_", None)
+    if points is None:
+        points = as_points(geom)
+    normals = getattr(est, "normals_", None)
+    if normals is None:
+        normals = as_normals(geom)
+    return np.asarray(points), (None if normals is None else np.asarray(normals))
+
+
+def _picture_kwargs(run):
+    a = run.args
+    up = a.up or ("y" if run.is_sample else "z")
+    kw = {"up": up, "dpi": a.dpi}
+    if a.view is not None:
+        kw["view"] = a.view
+    return kw
+
+
+def _render(run, fn, *args, **kw):
+    path = run.output(run.args.png, run.args.png.suffix or ".png")
+    run.timed("png", fn, *args, path, **kw, **_picture_kwargs(run))
+
+
+def _npz_name(path):
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _check_outputs(run):
+    """Refuse, before any work, outputs that cannot be written or would overwrite the input."""
+    a = run.args
+    given = {flag: getattr(a, flag.lstrip("-"), None) for flag in ("--out", "--ply", "--png")}
+    seen = {}
+    source = Path(a.input).resolve() if getattr(a, "input", None) else None
+    for flag, path in given.items():
+        if path is None:
+            continue
+        path = Path(path)
+        if flag == "--out" and path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")        # save_npz's rule
+        if not path.parent.is_dir():
+            raise ValueError(f"`{flag}` {str(path)!r}: the folder {str(path.parent)!r} does not "
+                             "exist")
+        if path.is_dir():
+            raise ValueError(f"`{flag}` {str(path)!r} is a folder; give a file name")
+        if source is not None and path.resolve() == source:
+            raise ValueError(f"`{flag}` {str(path)!r} is the input file; choose another name")
+        if path.resolve() in seen:
+            raise ValueError(f"`{flag}` and `{seen[path.resolve()]}` name the same file "
+                             f"{str(path)!r}")
+        seen[path.resolve()] = flag
+
+
+def _diagnostics_lines(run, est, n):
+    diag = getattr(est, "diagnostics_", None) or {}
+    guard = diag.get("guard_rows")
+    failed = diag.get("failed_rows")
+    lines = []
+    if guard is not None or failed is not None:
+        lines.append(f"{'guard rows':<16}: {_count(guard)} of {n}   (neighbourhoods the guard enlarged)")
+        lines.append(f"{'failed rows':<16}: {_count(failed)}")
+    if diag.get("positive_rows") is not None:
+        lines.append(f"{'nonnegative rows':<16}: {_count(diag['positive_rows'])}   (rows the guard "
+                     "could not fix, replaced by M-matrix rows)")
+    if diag.get("boundary_rows") is not None:
+        what = ("Neumann cells, cut at the boundary" if getattr(est, "form_", "") == "weak"
+                else "Neumann rows")
+        lines.append(f"{'boundary points':<16}: {_count(diag['boundary_rows'])}   (open boundary: "
+                     f"{what})")
+    cond = diag.get("condition")
+    if cond is not None and np.size(cond):
+        c = np.asarray(cond, dtype=float)
+        c = c[np.isfinite(c)]
+        if c.size:
+            lines.append(f"{'condition':<16}: median {np.median(c):.3g}, max {np.max(c):.3g}")
+    return lines
+
+
+def _count(value):
+    if value is None:
+        return "n/a"
+    if np.ndim(value):  # a mask or an index list
+        arr = np.asarray(value)
+        return str(int(arr.sum()) if arr.dtype == bool else int(arr.size))
+    return str(int(value))
