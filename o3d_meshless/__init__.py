@@ -49,9 +49,9 @@ _EXPORTS = {
     # geometry in and out
     "as_points": "adapters",
     "as_normals": "adapters",
-    "attach": "adapters",
-    "register": "adapters",
-    "unregister": "adapters",
+    "attach": "attach_results",
+    "register": "class_methods",
+    "unregister": "class_methods",
     "read_geometry": "io",
     "save_npz": "io",
     "save_ply": "io",

@@ -1,10 +1,10 @@
-"""Geometry in, geometry out: the only module that touches Open3D and trimesh.
+"""Geometry in: the geometry types users hold as ``(n, d)`` float64 arrays.
 
-Everything else in the package works on plain arrays. This module turns the
-geometry types users hold into ``(n, d)`` float64 arrays (:func:`as_points`,
-:func:`as_normals`, :func:`reference_normals`), puts per-point results back onto a
-*new* geometry (:func:`attach`), and optionally adds convenience methods to the
-Open3D / trimesh classes (:func:`register`, :func:`unregister`).
+With :mod:`o3d_meshless.attach_results` (results back onto geometry) and
+:mod:`o3d_meshless.class_methods` (opt-in methods on the Open3D / trimesh classes), the only
+modules that touch Open3D and trimesh. Everything else in the package works on plain
+arrays: :func:`as_points`, :func:`as_normals`, :func:`reference_normals`,
+:func:`mesh_normals`, :func:`mesh_boundary`.
 
 Open3D and trimesh are imported lazily, inside the functions that need them. Types
 are recognised by their module and class name first, so passing a numpy array never
@@ -15,19 +15,18 @@ Accepted geometry types
 * ``open3d.geometry.PointCloud`` (legacy) and ``open3d.t.geometry.PointCloud`` (tensor)
 * ``open3d.geometry.TriangleMesh`` and ``open3d.t.geometry.TriangleMesh`` (their vertices)
 * ``trimesh.PointCloud`` and ``trimesh.Trimesh`` (their vertices)
-* a ``dict`` with key ``"points"`` and optional ``"normals"`` (what :func:`attach`
-  returns for array input and what :func:`o3d_meshless.read_geometry` returns for an
-  ``(n, 6)`` ``.npy`` file)
+* a ``dict`` with key ``"points"`` and optional ``"normals"`` (what
+  :func:`o3d_meshless.attach` returns for array input and what
+  :func:`o3d_meshless.read_geometry` returns for an ``(n, 6)`` ``.npy`` file)
 * numpy arrays and array-likes of shape ``(n, d)``
 """
 from __future__ import annotations
 
 import logging
-import re
 
 import numpy as np
 
-from ._validation import check_points, check_values
+from ._validation import check_points
 
 __all__ = [
     "as_points",
@@ -35,9 +34,6 @@ __all__ = [
     "reference_normals",
     "mesh_normals",
     "mesh_boundary",
-    "attach",
-    "register",
-    "unregister",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,8 +41,6 @@ log = logging.getLogger(__name__)
 _ACCEPTED = ("an Open3D PointCloud or TriangleMesh (legacy `open3d.geometry` or tensor "
              "`open3d.t.geometry`), a trimesh.PointCloud or trimesh.Trimesh, a dict with "
              "key 'points' (and optional 'normals'), or an (n, d) numpy array / array-like")
-
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # ---------------------------------------------------------------------------
 # optional imports
@@ -414,393 +408,3 @@ def mesh_boundary(geometry, *, name="geometry"):
     mask = np.zeros(n, dtype=bool)
     mask[uniq[count == 1].ravel()] = True
     return mask
-
-
-# ---------------------------------------------------------------------------
-# arrays -> geometry
-# ---------------------------------------------------------------------------
-
-
-def _check_arrays(arrays, n, kind):
-    """Validate the ``arrays`` dict of :func:`attach`; return {name: float64 array}."""
-    if arrays is None:
-        return {}
-    if not isinstance(arrays, dict):
-        raise ValueError(f"`arrays` must be a dict mapping names to per-point arrays; "
-                         f"got {type(arrays).__name__}")
-    reserved = {"positions", "points"}
-    out = {}
-    for key, value in arrays.items():
-        if not isinstance(key, str) or not _NAME_RE.match(key):
-            raise ValueError(f"`arrays` key {key!r} is not a valid name: use letters, digits "
-                             "and underscores, not starting with a digit")
-        if key in reserved:
-            raise ValueError(f"`arrays` key {key!r} is reserved for the point positions; "
-                             "choose another name")
-        arr = check_values(value, n, name=f"arrays[{key!r}]")
-        if key in ("normals", "colors"):
-            if arr.ndim != 2 or arr.shape[1] != 3:
-                raise ValueError(f"`arrays[{key!r}]` must have shape (n, 3) with n = {n}; "
-                                 f"got {arr.shape}")
-            if key == "colors":
-                arr = _colors01(value, arr, n)
-            else:
-                arr = _unit_normals(arr)
-        out[key] = arr
-    return out
-
-
-def _unit_normals(arr):
-    """Normals scaled to unit length (viewers and Open3D assume it); a zero row has no
-    direction and is refused."""
-    length = np.linalg.norm(arr, axis=1)
-    if not (length > 1e-12).all():
-        bad = int(np.argmin(length))
-        raise ValueError(f"`arrays['normals']` row {bad} has length {length[bad]:.3g}: "
-                         "every normal needs a direction (estimate the missing ones with "
-                         "o3d_meshless.estimate_frames)")
-    return arr / length[:, None]
-
-
-def _colors01(raw, arr, n):
-    """Colours as float64 in [0, 1]: integers are read as 0..255."""
-    if np.issubdtype(np.asarray(raw).dtype, np.integer):
-        if arr.min() < 0 or arr.max() > 255:
-            raise ValueError("`arrays['colors']` given as integers must lie in 0..255")
-        return arr / 255.0
-    if arr.min() < 0.0 or arr.max() > 1.0:
-        raise ValueError("`arrays['colors']` given as floats must lie in [0, 1]; "
-                         f"got values in [{arr.min():.4g}, {arr.max():.4g}]")
-    return arr
-
-
-def _colormap(values, key, cmap):
-    """Map a scalar per-point array to RGBA floats in [0, 1] with a matplotlib colormap."""
-    v = values.reshape(values.shape[0], -1)
-    if v.shape[1] != 1:
-        raise ValueError(f"`color_by` must name a scalar array of shape (n,) or (n, 1); "
-                         f"arrays[{key!r}] has shape {values.shape}")
-    v = v[:, 0]
-    try:
-        import matplotlib
-        colormap = matplotlib.colormaps[cmap]
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("`color_by` needs matplotlib; install it with "
-                          "`pip install matplotlib`") from exc
-    except (KeyError, ValueError, TypeError):
-        raise ValueError(f"`cmap` must be a matplotlib colormap name; got {cmap!r}") from None
-    lo, hi = float(v.min()), float(v.max())
-    if lo < 0.0 < hi:
-        m = max(-lo, hi)
-        lo, hi = -m, m
-    if hi > lo:
-        t = (v - lo) / (hi - lo)
-    else:
-        t = np.full_like(v, 0.5)
-    return np.asarray(colormap(np.clip(t, 0.0, 1.0)), dtype=np.float64)
-
-
-def _o3d_tensor(o3d, arr, device):
-    arr = np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=np.float64)
-    return o3d.core.Tensor(arr, device=device)
-
-
-def attach(geometry, arrays, *, color_by=None, cmap="viridis", inplace=False):
-    """Return a geometry carrying the per-point ``arrays`` (and optional colours).
-
-    Results go where each library keeps per-point data:
-
-    ===============================  =================================================
-    input                            output (``inplace=False``)
-    ===============================  =================================================
-    Open3D legacy ``PointCloud``     new tensor ``PointCloud`` (float64 positions,
-                                     ``from_legacy(pcd, o3d.core.float64)``), arrays
-                                     in ``pcd.point[name]``
-    Open3D tensor ``PointCloud``     ``pcd.clone()`` with ``pcd.point[name]``
-    Open3D legacy ``TriangleMesh``   new tensor ``TriangleMesh`` (float64 vertices),
-                                     arrays in ``mesh.vertex[name]``
-    Open3D tensor ``TriangleMesh``   ``mesh.clone()`` with ``mesh.vertex[name]``
-    ``trimesh.Trimesh``              ``mesh.copy()`` with ``vertex_attributes[name]``
-    ``trimesh.PointCloud``           ``pc.copy()`` with
-                                     ``metadata["o3d_meshless"][name]``
-    dict / numpy array               ``{"points": points, **arrays}`` (new dict, copies)
-    ===============================  =================================================
-
-    On Open3D geometry every array is stored as a 2-D float64 tensor ``(n, 1)`` or
-    ``(n, c)`` (1-D attributes break Open3D's PLY writer). On trimesh and dicts the
-    arrays keep their shape ``(n,)`` or ``(n, c)`` as float64.
-
-    Parameters
-    ----------
-    geometry : geometry or array_like
-        See :func:`as_points`.
-    arrays : dict of str to array_like
-        Per-point arrays of shape ``(n,)`` or ``(n, c)``. Names use letters, digits
-        and underscores; ``"points"`` and ``"positions"`` are reserved. ``"colors"``
-        (``(n, 3)``, floats in [0, 1] or integers in 0..255) and ``"normals"``
-        (``(n, 3)``, scaled to unit length; a zero row is refused) go to the
-        geometry's colour / normal slots.
-    color_by : str, optional
-        Key of a scalar array in ``arrays`` to colour the points by. Limits are
-        symmetric (``±max|a|``) when the array has both signs, else ``min..max``.
-        Open3D and dicts get float RGB in [0, 1] under ``"colors"``; trimesh gets
-        RGBA uint8 vertex colours (``Trimesh.visual.vertex_colors`` /
-        ``PointCloud.colors``).
-    cmap : str, default "viridis"
-        matplotlib colormap name used with ``color_by``.
-    inplace : bool, default False
-        Modify ``geometry`` itself and return it. A legacy Open3D cloud or mesh can
-        only take ``"colors"``/``"normals"`` in place (it cannot hold custom arrays):
-        the ``color_by`` array is then used for the colours but not stored, and any
-        other array raises ``ValueError``. numpy arrays cannot be modified in place.
-
-    Returns
-    -------
-    geometry
-        The new (or, with ``inplace=True``, the same) geometry.
-
-    Raises
-    ------
-    ValueError
-        Unknown geometry type, array with the wrong number of rows (the message names
-        the key and the expected ``n``), bad names, unknown ``color_by`` key or
-        colormap, or an impossible in-place request.
-
-    Examples
-    --------
-    >>> import numpy as np, open3d as o3d
-    >>> from o3d_meshless import attach
-    >>> pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.random.rand(5, 3)))
-    >>> out = attach(pcd, {"height": np.asarray(pcd.points)[:, 2]}, color_by="height")
-    >>> out.point["height"].shape, out.point["colors"].shape
-    (SizeVector[5, 1], SizeVector[5, 3])
-    >>> attach(np.zeros((2, 3)), {"f": [1.0, 2.0]})["f"]
-    array([1., 2.])
-    """
-    kind = _kind(geometry)
-    if kind is None:
-        raise _unknown(geometry, "geometry")
-    n = as_points(geometry, dims=(2, 3) if kind in (_DICT, _ARRAY) else (3,)).shape[0]
-    arrays = _check_arrays(arrays, n, kind)
-    if color_by is not None:
-        if color_by not in arrays:
-            raise ValueError(f"`color_by` must be a key of `arrays` "
-                             f"({', '.join(map(repr, arrays)) or 'none given'}); got {color_by!r}")
-        if "colors" in arrays:
-            raise ValueError("give either `color_by` or arrays['colors'], not both")
-        rgba = _colormap(arrays[color_by], color_by, cmap)
-    else:
-        rgba = None
-    if not isinstance(inplace, (bool, np.bool_)):
-        raise ValueError(f"`inplace` must be True or False; got {inplace!r}")
-
-    if kind in (_O3D_LEGACY_PCD, _O3D_LEGACY_MESH):
-        return _attach_o3d_legacy(geometry, kind, arrays, rgba, inplace, color_by)
-    if kind in (_O3D_TENSOR_PCD, _O3D_TENSOR_MESH):
-        out = geometry if inplace else geometry.clone()
-        return _fill_o3d_tensor(out, kind, arrays, rgba)
-    if kind == _TM_MESH:
-        out = geometry if inplace else geometry.copy()
-        for key, arr in arrays.items():
-            if key == "colors":
-                out.visual.vertex_colors = _rgba_uint8(arr)
-            else:
-                out.vertex_attributes[key] = arr
-        if rgba is not None:
-            out.visual.vertex_colors = _rgba_uint8(rgba)
-        return out
-    if kind == _TM_PCD:
-        out = geometry if inplace else geometry.copy()
-        store = dict(out.metadata.get("o3d_meshless") or {})
-        for key, arr in arrays.items():
-            if key == "colors":
-                out.colors = _rgba_uint8(arr)
-            else:
-                store[key] = arr
-        out.metadata["o3d_meshless"] = store
-        if rgba is not None:
-            out.colors = _rgba_uint8(rgba)
-        return out
-    # dict or array
-    if kind == _ARRAY:
-        if inplace:
-            raise ValueError("`inplace=True` is not possible for a numpy array `geometry`; "
-                             "use inplace=False to get a dict {'points': ..., **arrays}")
-        out = {"points": np.array(as_points(geometry, dims=(2, 3)), copy=True)}
-    elif inplace:
-        out = geometry
-    else:
-        out = {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
-               for k, v in geometry.items()}
-    out.update(arrays)
-    if rgba is not None:
-        out["colors"] = rgba[:, :3].copy()
-    return out
-
-
-def _rgba_uint8(colors):
-    """float colours in [0, 1] of shape (n, 3) or (n, 4) -> RGBA uint8 (n, 4)."""
-    c = np.clip(np.round(np.asarray(colors, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
-    if c.shape[1] == 3:
-        c = np.column_stack([c, np.full(c.shape[0], 255, dtype=np.uint8)])
-    return c
-
-
-def _attach_o3d_legacy(geometry, kind, arrays, rgba, inplace, color_by):
-    o3d = _import_open3d()
-    if inplace:
-        # the ``color_by`` array only feeds the colours; it is not stored
-        custom = sorted(set(arrays) - {"colors", "normals", color_by})
-        if custom:
-            what = "clouds" if kind == _O3D_LEGACY_PCD else "meshes"
-            raise ValueError(f"legacy Open3D {what} cannot hold custom per-point arrays "
-                             f"({', '.join(map(repr, custom))}); only 'colors' and 'normals' "
-                             "can be set in place. Use inplace=False to get a tensor "
-                             f"{'PointCloud' if kind == _O3D_LEGACY_PCD else 'TriangleMesh'}.")
-        vec = o3d.utility.Vector3dVector
-        colors = rgba[:, :3] if rgba is not None else arrays.get("colors")
-        normals = arrays.get("normals")
-        if kind == _O3D_LEGACY_PCD:
-            if colors is not None:
-                geometry.colors = vec(np.ascontiguousarray(colors, dtype=np.float64))
-            if normals is not None:
-                geometry.normals = vec(np.ascontiguousarray(normals))
-        else:
-            if colors is not None:
-                geometry.vertex_colors = vec(np.ascontiguousarray(colors, dtype=np.float64))
-            if normals is not None:
-                geometry.vertex_normals = vec(np.ascontiguousarray(normals))
-        return geometry
-    if kind == _O3D_LEGACY_PCD:
-        out = o3d.t.geometry.PointCloud.from_legacy(geometry, o3d.core.float64)
-    else:
-        out = o3d.t.geometry.TriangleMesh.from_legacy(geometry, o3d.core.float64,
-                                                      o3d.core.int64)
-    kind = _O3D_TENSOR_PCD if kind == _O3D_LEGACY_PCD else _O3D_TENSOR_MESH
-    return _fill_o3d_tensor(out, kind, arrays, rgba)
-
-
-def _fill_o3d_tensor(out, kind, arrays, rgba):
-    o3d = _import_open3d()
-    attrs = out.point if kind == _O3D_TENSOR_PCD else out.vertex
-    device = out.device
-    for key, arr in arrays.items():
-        attrs[key] = _o3d_tensor(o3d, arr, device)
-    if rgba is not None:
-        attrs["colors"] = _o3d_tensor(o3d, rgba[:, :3], device)
-    return out
-
-
-# ---------------------------------------------------------------------------
-# opt-in methods on Open3D / trimesh classes
-# ---------------------------------------------------------------------------
-
-_METHODS = ("laplace_beltrami", "spectrum", "surface_gradient")
-_PATCHED = []  # list of (class, method name) that register() added
-_MARK = "_o3d_meshless_method"
-
-
-def _make_method(fname):
-    def method(self, *args, **kwargs):
-        import o3d_meshless
-        return getattr(o3d_meshless, fname)(self, *args, **kwargs)
-
-    method.__name__ = fname
-    method.__qualname__ = fname
-    method.__doc__ = (f"Call ``o3d_meshless.{fname}(self, *args, **kwargs)``.\n\n"
-                      f"Added by ``o3d_meshless.register()``; see ``o3d_meshless.{fname}``.")
-    setattr(method, _MARK, True)
-    return method
-
-
-def _target_classes():
-    classes = []
-    try:
-        import open3d as o3d
-        classes += [o3d.geometry.PointCloud, o3d.t.geometry.PointCloud]
-    except ImportError:
-        log.debug("open3d not importable; register() skips its classes")
-    try:
-        import trimesh
-        classes += [trimesh.PointCloud, trimesh.Trimesh]
-    except ImportError:
-        log.debug("trimesh not importable; register() skips its classes")
-    return classes
-
-
-def _label(cls, meth):
-    return f"{cls.__module__}.{cls.__qualname__}.{meth}"
-
-
-def register():
-    """Add ``laplace_beltrami``, ``spectrum`` and ``surface_gradient`` methods.
-
-    Opt-in: importing ``o3d_meshless`` patches nothing. After ``register()``,
-    ``pcd.spectrum(n_modes=10)`` is ``o3d_meshless.spectrum(pcd, n_modes=10)`` for
-    ``open3d.geometry.PointCloud``, ``open3d.t.geometry.PointCloud``,
-    ``trimesh.PointCloud`` and ``trimesh.Trimesh`` (the classes of whichever of the two
-    libraries is installed). A class attribute that already exists and was not added
-    by us is left alone (and logged). Calling it again changes nothing.
-
-    Returns
-    -------
-    patched : list of str
-        ``"module.Class.method"`` for every method currently added by ``register``.
-
-    Raises
-    ------
-    ImportError
-        If neither Open3D nor trimesh can be imported.
-
-    Examples
-    --------
-    >>> import o3d_meshless
-    >>> patched = o3d_meshless.register()
-    >>> import trimesh
-    >>> hasattr(trimesh.Trimesh, "spectrum")
-    True
-    >>> o3d_meshless.unregister() == patched
-    True
-    """
-    classes = _target_classes()
-    if not classes:
-        raise ImportError("register() needs Open3D or trimesh; install them with "
-                          "`pip install open3d trimesh`")
-    for cls in classes:
-        for meth in _METHODS:
-            if (cls, meth) in _PATCHED:
-                continue
-            existing = cls.__dict__.get(meth, None) if hasattr(cls, "__dict__") else None
-            if existing is None and hasattr(cls, meth):
-                existing = getattr(cls, meth)
-            if existing is not None and not getattr(existing, _MARK, False):
-                log.warning("not patching %s: the class already has that attribute",
-                            _label(cls, meth))
-                continue
-            setattr(cls, meth, _make_method(meth))
-            _PATCHED.append((cls, meth))
-    return [_label(cls, meth) for cls, meth in _PATCHED]
-
-
-def unregister():
-    """Remove exactly the methods :func:`register` added.
-
-    Returns
-    -------
-    removed : list of str
-        ``"module.Class.method"`` for every method removed (empty if nothing was
-        registered).
-
-    Examples
-    --------
-    >>> import o3d_meshless
-    >>> o3d_meshless.unregister()  # nothing registered
-    []
-    """
-    removed = []
-    while _PATCHED:
-        cls, meth = _PATCHED.pop(0)
-        if getattr(cls.__dict__.get(meth), _MARK, False):
-            delattr(cls, meth)
-        removed.append(_label(cls, meth))
-    return removed

@@ -11,8 +11,9 @@ import pytest
 import trimesh
 
 import o3d_meshless
-from o3d_meshless.adapters import (as_normals, as_points, attach, reference_normals,
-                                   register, unregister)
+from o3d_meshless.adapters import as_normals, as_points, reference_normals
+from o3d_meshless.attach_results import attach
+from o3d_meshless.class_methods import register, unregister
 
 REPO = Path(__file__).resolve().parents[1]
 N = 42  # vertices of an icosphere with one subdivision
@@ -214,7 +215,8 @@ def test_empty_open3d_cloud_is_rejected():
 
 def test_numpy_input_never_imports_open3d_or_trimesh():
     code = ("import sys, numpy as np\n"
-            "from o3d_meshless.adapters import as_points, as_normals, attach\n"
+            "from o3d_meshless.adapters import as_points, as_normals\n"
+            "from o3d_meshless.attach_results import attach\n"
             "p = np.random.default_rng(0).random((5, 3))\n"
             "as_points(p); as_normals(p); attach(p, {'f': p[:, 0]}, color_by='f')\n"
             "as_points({'points': p, 'normals': p})\n"
@@ -348,13 +350,15 @@ def test_attach_keeps_existing_trimesh_pointcloud_metadata():
 
 
 def test_attach_colour_limits():
+    # the pictures' colours: a signed field gets the diverging map, others viridis
     cmap = matplotlib.colormaps["viridis"]
+    diverging = matplotlib.colormaps["RdBu_r"]
     signed = np.array([-1.0, 0.0, 0.5, 2.0])
     out = attach(np.zeros((4, 3)), {"s": signed}, color_by="s")
     # symmetric limits [-2, 2]: 0 -> middle of the map, 2 -> top
-    np.testing.assert_allclose(out["colors"][1], cmap(0.5)[:3])
-    np.testing.assert_allclose(out["colors"][3], cmap(1.0)[:3])
-    np.testing.assert_allclose(out["colors"][0], cmap(0.25)[:3])
+    np.testing.assert_allclose(out["colors"][1], diverging(0.5)[:3])
+    np.testing.assert_allclose(out["colors"][3], diverging(1.0)[:3])
+    np.testing.assert_allclose(out["colors"][0], diverging(0.25)[:3])
     positive = np.array([1.0, 2.0, 3.0, 5.0])
     out = attach(np.zeros((4, 3)), {"p": positive}, color_by="p", cmap="magma")
     np.testing.assert_allclose(out["colors"][0], matplotlib.colormaps["magma"](0.0)[:3])
