@@ -21,16 +21,16 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     # operators and one-line functions
-    "LaplaceBeltrami": "operators",
+    "LaplaceBeltrami": "laplacian",
     "SurfaceGradient": "operators",
     "Divergence": "operators",
-    "laplace_beltrami": "operators",
+    "laplace_beltrami": "laplacian",
     "surface_gradient": "operators",
     "divergence": "operators",
     "estimate_frames": "frames",
     "prepare": "sampling",
     "Sampling": "sampling",
-    "spectrum": "operators",
+    "spectrum": "laplacian",
     "spectrum_report": "spectra",
     "SpectrumReport": "spectra",
     "SpectrumResult": "spectra",

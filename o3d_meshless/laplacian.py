@@ -1,0 +1,300 @@
+"""The Laplace–Beltrami operator of a sampled surface (strong or weak form), its one-line
+function and the surface spectrum built from it."""
+from __future__ import annotations
+
+import logging
+
+from scipy import sparse
+
+from . import assembly
+from ._progress import Stages
+from ._validation import check_option
+from .spectra import SpectrumResult, eigenpairs
+from .weak import expand_stiffness, voronoi_stiffness
+from .stencils import DEFAULT_METHOD
+from .surface_operator import _SurfaceOperator
+
+__all__ = ["LaplaceBeltrami", "laplace_beltrami", "spectrum", "FORMS", "STENCIL_OPTIONS"]
+
+logger = logging.getLogger(__name__)
+
+LAPLACIAN = {(2, 0): 1.0, (0, 2): 1.0}
+#: ``"strong"``: pointwise stencils (collocation, Poisson); ``"weak"``: symmetric stiffness
+FORMS = ("strong", "weak")
+#: options that choose the strong form's stencils (``form="weak"`` has none)
+STENCIL_OPTIONS = ("method", "order", "weights", "centre", "rbf", "shape", "ghosts")
+
+
+
+class LaplaceBeltrami(_SurfaceOperator):
+    """Meshless Laplace–Beltrami operator ``L ≈ −Δ_S`` of a sampled surface.
+
+    Each point's neighbours are projected onto its tangent plane and a
+    centre-constrained Taylor least-squares fit (seed 001) gives the weights of
+    ``∂²/∂u² + ∂²/∂v²``. In tangent-plane coordinates of an exact tangent plane the
+    Christoffel symbols vanish at the centre, so this *is* Δ_S there.
+
+    Parameters
+    ----------
+    form : {"strong", "weak"}, default="strong"
+        ``"strong"``: pointwise stencils, ``L_ @ f ≈ −Δ_S f`` at every point (what PDE
+        collocation and :func:`~o3d_meshless.solve_poisson` need); not symmetric.
+        ``"weak"``: the symmetric stiffness ``K_ ≈ M(−Δ_S)`` of the tangent-plane
+        Voronoi cells (see :mod:`o3d_meshless.weak`): positive semi-definite by
+        construction, a real spectrum with M-orthonormal eigenvectors, and more accurate
+        eigenvalues than the strong form on irregular samples. It has no stencil options
+        (``method``, ``order``, ``weights`` … must stay unset).
+    method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
+        ``"moments"``: seed 000's moment coefficients (order fixed at 2, ``k >= 6``; its
+        Laplacian is the unweighted order-2 Taylor one, its gradient first order).
+        ``"orthopoly"``: seed 002's orthonormal polynomials with rank-revealing monomial
+        selection (incomplete rows go through the guard like rank failures).
+        ``"clsgsp"``: seed 003's constrained least squares on RBFs centred at ghost
+        points plus polynomials of degree ``order`` (robust to near-coincident and badly
+        distributed samples); ``"lsgsp"``: its unconstrained variant (pointwise
+        derivatives only). See :mod:`o3d_meshless.stencils.gsp`.
+    centre : {"interpolate", "least-squares"} or None, default=None
+        ``"orthopoly"`` only. ``None``/``"interpolate"``: the fit passes through the
+        centre value (use this for ``L_`` and spectra); ``"least-squares"``: the published
+        variant, centre as an ordinary least-squares point — its ``L_`` has spurious
+        near-zero and negative eigenvalues; use it for pointwise derivatives only.
+    rbf, shape, ghosts : optional
+        ``"clsgsp"``/``"lsgsp"`` only: radial kernel (default ``"gaussian"``), scale-free
+        shape parameter ``c·r̄²`` (default 3; 0.1 with ``ghosts="disc"``) and ghost layout (default ``"circle"``: 8
+        ghosts on the circle of radius the mean neighbour distance; ``"disc"``, an int or
+        an array).
+    k : int, default=16
+        Neighbours per point (the guard may enlarge single rows up to 3×k).
+    order : int, default=2
+        Taylor order (2–4).
+    weights : None or int, default=None
+        ``None``: unweighted Taylor rows; ``0``: seed 001's classical rows (divided by
+        ``h_j``); ``d`` in 1..4: seed 001's ``h_j^-d`` row weights on top.
+    normals : {"auto", "estimate"} or array_like of shape (n, 3), default="auto"
+        ``"auto"`` uses normals stored on the geometry, else a mesh's area-weighted
+        vertex normals (Open3D/trimesh meshes; vertices in no face are estimated), else
+        estimates them; ``"estimate"`` always estimates (PCA + quadratic height-fit
+        correction); an array gives one normal per point (any length, any sign).
+    height_order : {0, 2, 3}, default=2
+        Order of the height-function fit correcting PCA normals (0 = PCA only).
+    orient : {None, "outward", "mst"}, default=None
+        Consistent normal orientation (only ``normals_`` depends on it; ``L`` does not).
+    guard : bool, default=True
+        Recompute rows that fail the rank or diagonal-dominance test (see
+        :mod:`o3d_meshless.guard`).
+    bounds : bool, default=False
+        Also store seed 001's per-point singular values in ``diagnostics_``.
+    workers : int, default=-1
+        Threads (SciPy's meaning: -1 = all cores).
+    progress : bool or None, default=None
+        Stage progress bar; None = only when stderr is a terminal.
+
+    Attributes
+    ----------
+    L_ : scipy.sparse.csr_matrix of shape (n, n)
+        Strong-form ``−Δ_S``: ``L_ @ f ≈ −Δ_S f`` at every point; rows sum to 0.
+    M_ : scipy.sparse.csr_matrix of shape (n, n)
+        Diagonal lumped areas (tangent-plane Voronoi cells); ``M_.sum()`` ≈ area.
+    K_ : scipy.sparse.csr_matrix of shape (n, n)
+        ``form="weak"`` only: symmetric positive semi-definite stiffness, ``K_ @ 1 = 0``.
+        ``L_`` is then ``M_⁻¹ K_``, which is *not* pointwise accurate on irregular
+        samples (only in the weak sense); use the strong form for pointwise values.
+    form_ : str
+        The form that was built.
+    points_, normals_ : ndarray of shape (n, 3)
+    frames_ : ndarray of shape (n, 3, 3)
+        Rows ``(t_u, t_v, n)``.
+    diagnostics_ : dict
+        ``rcond``/``condition`` per point, ``k_used``, ``order_used``, ``guard_rows``,
+        ``failed_rows``, ``failed_mask``, ``n_coincident``, ``timings`` ….
+    eigenvalues_, eigenvectors_, spectrum_report_ :
+        Set by :meth:`spectrum`; ``spectrum_report_`` is its
+        :class:`~o3d_meshless.SpectrumReport` (negative eigenvalues, largest ``|Im λ|``,
+        M-orthogonality defect). ``max_imag_`` (``= spectrum_report_.max_imag``) is
+        kept for compatibility.
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(0).normal(size=(3000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> op = om.LaplaceBeltrami(k=16).fit(p)
+    >>> vals, vecs = op.spectrum(n_modes=4)
+    >>> np.round(vals, 1)
+    array([0., 2., 2., 2.])
+    """
+
+    _default_order = 2
+    _min_order = 2
+
+    def __init__(self, *, form="strong", method="taylor", k=16, order=None, weights=None,
+                 normals="auto", height_order=2, orient=None, guard=True, bounds=False,
+                 workers=-1, progress=None, centre=None, rbf=None, shape=None, ghosts=None):
+        self.form = form
+        super().__init__(method=method, k=k, order=order, weights=weights, normals=normals,
+                         height_order=height_order, orient=orient, guard=guard, bounds=bounds,
+                         workers=workers, progress=progress, centre=centre, rbf=rbf,
+                         shape=shape, ghosts=ghosts)
+
+    def _check_params(self):
+        check_option(self.form, FORMS, name="form", owner="LaplaceBeltrami")
+        if self.form == "weak":
+            # `method` has a default ("taylor"); the others are unset by default
+            stencil_only = [name for name in STENCIL_OPTIONS
+                            if getattr(self, name) is not None
+                            and not (name == "method" and self.method == DEFAULT_METHOD)]
+            if stencil_only:
+                raise ValueError(
+                    f"{', '.join(f'`{name}`' for name in stencil_only)} of LaplaceBeltrami "
+                    "choose the strong form's stencils; form='weak' has none (it is built "
+                    "from the tangent-plane Voronoi cells): drop them or use form='strong'")
+        super()._check_params()
+
+    def fit(self, geometry):
+        """Build ``L_`` and ``M_`` (and ``K_`` for ``form="weak"``); returns ``self``."""
+        stages = Stages(5, desc="LaplaceBeltrami", progress=self.progress)
+        try:
+            nb, frames = self._prepare(geometry, stages)
+            if self.form == "weak":
+                with stages("Voronoi cells"):
+                    K, areas, is_open = voronoi_stiffness(
+                        nb, frames, conormals=self.sampling_.conormals,
+                        n_threads=self._n_threads)
+                with stages("assembly"):
+                    self.diagnostics_["open_cells"] = int(is_open.sum())
+                    if nb.inverse is None:
+                        M = assembly.mass_matrix(areas)
+                    else:
+                        K = expand_stiffness(K, nb.inverse)
+                        M = assembly.expand_mass(areas, nb.inverse)
+                    self.K_ = K
+                    L = (sparse.diags(1.0 / M.diagonal()) @ K).tocsr()
+                self.form_ = "weak"
+                self.L_, self.M_ = L, M
+                self.diagnostics_["timings"] = stages.timings
+                return self
+            with stages("stencils"):
+                st = self._stencils(nb, frames, [LAPLACIAN], 0, 2)
+            with stages("assembly"):
+                L = assembly.laplacian_matrix(st)
+                areas, n_open = assembly.lumped_areas(nb, frames, n_threads=self._n_threads)
+                self.diagnostics_["open_cells"] = n_open
+                if nb.inverse is None:
+                    M = assembly.mass_matrix(areas)
+                else:
+                    L = assembly.expand_rows_cols(L, nb.inverse, tie=L.diagonal())
+                    M = assembly.expand_mass(areas, nb.inverse)
+        finally:
+            stages.close()
+        self.form_ = "strong"
+        self.L_, self.M_ = L, M
+        self.diagnostics_["timings"] = stages.timings
+        return self
+
+    def spectrum(self, n_modes=20, *, sigma=None):
+        """Smallest ``n_modes`` eigenpairs of ``L_`` (see :func:`o3d_meshless.spectrum`).
+
+        Returns a :class:`~o3d_meshless.SpectrumResult` ``(vals, vecs)`` with ``.report``;
+        sets ``eigenvalues_``, ``eigenvectors_`` and ``spectrum_report_``.
+        """
+        self._check_fitted("L_")
+        if getattr(self, "form_", "strong") == "weak":
+            vals, vecs, report = eigenpairs(self.K_, self.M_, n_modes, sigma=sigma,
+                                            symmetric=True)
+        else:
+            vals, vecs, report = eigenpairs(self.L_, self.M_, n_modes, sigma=sigma)
+        self.eigenvalues_, self.eigenvectors_, self.spectrum_report_ = vals, vecs, report
+        self.max_imag_ = report.max_imag
+        return SpectrumResult(vals, vecs, report)
+
+
+def laplace_beltrami(geometry, *, form="strong", **options):
+    """``(L, M)``: strong-form ``L ≈ −Δ_S`` (CSR) and diagonal lumped areas ``M``; with
+    ``form="weak"``, ``(K, M)``: the symmetric positive semi-definite stiffness
+    ``K ≈ M(−Δ_S)``.
+
+    Parameters
+    ----------
+    geometry : Open3D/trimesh geometry or array_like of shape (n, 3)
+    form : {"strong", "weak"}, default="strong"
+        See :class:`LaplaceBeltrami`.
+    **options
+        Keyword options of :class:`LaplaceBeltrami` (``k``, ``order``, ``weights`` …).
+
+    Returns
+    -------
+    L or K, M : scipy.sparse.csr_matrix of shape (n, n)
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(0).normal(size=(2000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> L, M = om.laplace_beltrami(p)
+    >>> bool(abs(M.sum() / (4 * np.pi) - 1) < 0.01)
+    True
+    >>> K, M = om.laplace_beltrami(p, form="weak")
+    >>> bool(abs(K - K.T).max() == 0 and abs(K @ np.ones(2000)).max() < 1e-10)
+    True
+    """
+    op = LaplaceBeltrami(form=form, **options).fit(geometry)
+    return (op.K_ if op.form_ == "weak" else op.L_), op.M_
+
+
+def spectrum(geometry, n_modes=20, *, form=None, sigma=None, **options):
+    """Smallest Laplace–Beltrami eigenpairs of a point cloud.
+
+    Parameters
+    ----------
+    geometry : Open3D/trimesh geometry, array_like of shape (n, 3), or a fitted
+        :class:`~o3d_meshless.LaplaceBeltrami` (its own form is used)
+    n_modes : int, default=20
+    form : {"weak", "strong"} or None, default=None
+        ``"weak"``: the symmetric positive semi-definite stiffness (real eigenvalues,
+        M-orthonormal eigenvectors; the more accurate spectrum on irregular samples and
+        real shapes). ``"strong"``: the eigenvalues of the pointwise operator ``L_``.
+        ``None``: ``"weak"``, unless a stencil option (``method``, ``order``,
+        ``weights``, ``centre``, ``rbf``, ``shape``, ``ghosts``) is given, which selects
+        the strong form it belongs to.
+    sigma : float, optional
+        Shift-invert shift (default ``-1/area``).
+    **options
+        Keyword options of :class:`~o3d_meshless.LaplaceBeltrami`.
+
+    Returns
+    -------
+    result : SpectrumResult
+        A ``(vals, vecs)`` pair with a quality report:
+
+        vals : ndarray of shape (n_modes,)
+            Ascending; ``0`` first on a closed surface (one zero per connected piece).
+        vecs : ndarray of shape (n, n_modes)
+            ``vecs[:, i].T @ M @ vecs[:, i] == 1`` (and ``vecs.T @ M @ vecs == I`` to
+            round-off for the weak form).
+        result.report : SpectrumReport
+            Negative eigenvalues, largest ``|Im λ|``, ``max|VᵀMV − I|`` (also the
+            estimator's ``spectrum_report_``). A negative eigenvalue is a spurious mode
+            and raises a :class:`RuntimeWarning`.
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(0).normal(size=(4000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> vals, vecs = result = om.spectrum(p, n_modes=9)
+    >>> np.round(vals).astype(int).tolist()
+    [0, 2, 2, 2, 6, 6, 6, 6, 6]
+    >>> result.report.n_negative
+    0
+    """
+    if isinstance(geometry, LaplaceBeltrami):
+        if options:
+            raise ValueError(f"options {sorted(options)} cannot be applied to an already "
+                             "fitted LaplaceBeltrami: set them on the estimator instead")
+        op = geometry
+    else:
+        if form is None:
+            form = "strong" if any(options.get(name) is not None
+                                   for name in STENCIL_OPTIONS) else "weak"
+        op = LaplaceBeltrami(form=form, **options).fit(geometry)
+    return op.spectrum(n_modes, sigma=sigma)

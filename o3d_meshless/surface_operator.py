@@ -1,0 +1,147 @@
+"""The shared part of every surface operator: options, their checks, and the
+points → neighbourhoods → frames → stencils (+ guard) steps of ``fit``.
+
+Every operator has a keyword-only ``__init__`` that only stores its options,
+``fit(geometry) -> self``, and fitted attributes ending in ``_``.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._params import Params
+from ._validation import check_bool, check_int, n_threads_from_workers
+from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
+from .sampling import Sampling, build, check_compatible, check_options
+from .stencils import get_method, method_options, weight_power_from
+
+__all__ = ["_SurfaceOperator"]
+
+
+
+class _SurfaceOperator(Params):
+    """Shared options and the points → neighbourhoods → frames part of ``fit``."""
+
+    _default_order = 2
+    _min_order = 1
+
+    def __init__(self, *, method="taylor", k=16, order=None, weights=None, normals="auto",
+                 height_order=2, orient=None, guard=True, bounds=False, workers=-1,
+                 progress=None, centre=None, rbf=None, shape=None, ghosts=None):
+        self.method = method
+        self.centre = centre
+        self.rbf = rbf
+        self.shape = shape
+        self.ghosts = ghosts
+        self.k = k
+        self.order = order
+        self.weights = weights
+        self.normals = normals
+        self.height_order = height_order
+        self.orient = orient
+        self.guard = guard
+        self.bounds = bounds
+        self.workers = workers
+        self.progress = progress
+
+    def _check_params(self):
+        name = type(self).__name__
+        spec = self._spec = get_method(self.method, owner=name)
+        self._kernel_options = method_options(spec, centre=self.centre, rbf=self.rbf,
+                                              shape=self.shape, ghosts=self.ghosts, owner=name)
+        if spec.max_order < self._min_order:
+            raise ValueError(f"{name} needs `order` >= {self._min_order}; method {spec.name!r} "
+                             f"({spec.title}) goes up to order {spec.max_order}: choose another "
+                             "method")
+        # a method with a lower highest order (moments: 2) caps the class default to it
+        self._order = min(self._default_order, spec.max_order) if self.order is None \
+            else check_int(
+            self.order, name="order", low=self._min_order, high=spec.max_order, owner=name)
+        check_options(k=self.k, normals=self.normals, height_order=self.height_order,
+                      orient=self.orient, owner=name)
+        if spec.check_k is not None:
+            spec.check_k(self.k, 2, self._kernel_options, owner=name)
+        if self.weights is not None and not spec.weighted:
+            raise ValueError(f"`weights` of {name} must be None for method {spec.name!r} (the "
+                             f"published fit is unweighted); got {self.weights!r}")
+        p = spec.n_unknowns(self._order, 2)
+        if self.k < p:
+            raise ValueError(f"`k` of {name} must be at least {p} for order {self._order} "
+                             f"(one neighbour per unknown derivative); got {self.k}: raise `k` "
+                             "or lower `order`")
+        for flag in ("guard", "bounds"):
+            check_bool(getattr(self, flag), name=flag, owner=name)
+        if self.progress is not None:
+            check_bool(self.progress, name="progress", owner=name)
+        self._wp = weight_power_from(self.weights, owner=name)
+        self._n_threads = n_threads_from_workers(self.workers)
+
+    def _prepare(self, geometry, stages):
+        """The :class:`~o3d_meshless.Sampling` of ``geometry`` (or ``geometry`` itself)."""
+        self._check_params()
+        owner = type(self).__name__
+        if isinstance(geometry, Sampling):
+            check_compatible(geometry, k=self.k, normals=self.normals,
+                             height_order=self.height_order, orient=self.orient, owner=owner)
+            sampling = geometry
+        else:
+            sampling = build(geometry, k=self.k, normals=self.normals,
+                             height_order=self.height_order, orient=self.orient,
+                             n_threads=self._n_threads, stages=stages, owner=owner)
+        self.sampling_ = sampling
+        self.points_ = sampling.points
+        self.neighborhoods_ = sampling.neighborhoods
+        self.frames_ = sampling.expand(sampling.frames)
+        self.normals_ = np.ascontiguousarray(self.frames_[:, 2])
+        self.diagnostics_ = dict(sampling.diagnostics)
+        return sampling.neighborhoods, sampling.frames
+
+    def _stencils(self, nb, frames, targets, dominance_target, min_order):
+        bases = np.ascontiguousarray(frames[:, :2])          # tangent axes t_u, t_v
+        st = guarded_stencils(nb, bases, method=self._spec,
+                              order=self._order, targets=targets, weight_power=self._wp,
+                              dominance_target=dominance_target, min_order=min_order,
+                              guard=self.guard, bounds=self.bounds, n_threads=self._n_threads,
+                              kernel_options=self._kernel_options,
+                              max_amplification=None if dominance_target is not None
+                              else MAX_AMPLIFICATION)
+        if dominance_target is not None:
+            sampling = self.sampling_
+            repair_laplacian_rows(st, nb.points, bases,
+                                  target=dominance_target, k=nb.k, boundary=sampling.boundary,
+                                  conormals=sampling.conormals,
+                                  find_boundary=not sampling.boundary_known)
+        diag = self.diagnostics_
+        diag.update(self._spec.named_diagnostics(st.diagnostics, nb.expand, bounds=self.bounds))
+        diag["condition"] = nb.expand(1.0 / np.maximum(st.diagnostics[:, 0], 1e-300))
+        diag["k_used"] = nb.expand(st.k_used)
+        diag["order_used"] = nb.expand(st.order_used)
+        diag["guard_rows"] = int(st.enlarged.sum())
+        if st.fallback is not None:      # rows fitted without unsupported monomials
+            diag["fallback_rows"] = int(st.fallback.sum())
+            diag["fallback_mask"] = nb.expand(st.fallback)
+        diag["failed_rows"] = int(st.failed.sum())
+        diag["failed_mask"] = nb.expand(st.failed)
+        diag["guard_attempts"] = st.attempts
+        if st.positive is not None:
+            diag["positive_rows"] = int(st.positive.sum())
+            diag["positive_mask"] = nb.expand(st.positive)
+            diag["boundary_rows"] = int(st.boundary.sum())
+            diag["boundary_mask"] = nb.expand(st.boundary)
+        if st.failed.any():
+            what = ("Laplacian rows are not consistent even with nonnegative weights "
+                    "(corners, or neighbourhoods that see no curvature in some direction); "
+                    "they cannot cause negative eigenvalues but are wrong pointwise"
+                    if dominance_target is not None else
+                    "stencils still fail the guard (rank) after enlarging to 3×k and lowering "
+                    "the order")
+            warnings.warn(f"{type(self).__name__}: {int(st.failed.sum())} of {len(st.failed)} "
+                          f"{what}; see diagnostics_['failed_mask']", RuntimeWarning,
+                          stacklevel=3)
+        return st
+
+    def _check_fitted(self, attr):
+        if not hasattr(self, attr):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(geometry) "
+                             "first")
