@@ -127,3 +127,13 @@ def test_no_method_name_is_compared_outside_the_stencils_package():
 def test_the_comparison_finder_finds_one():
     assert _method_comparisons("if method == 'taylor':\n    pass\n", {"taylor"}) == [1]
     assert _method_comparisons("ok = m in ('clsgsp', 'lsgsp')\n", {"clsgsp"}) == [1]
+
+
+def test_no_exported_name_is_also_a_submodule():
+    # the package exports lazily: once a submodule named like an export is imported,
+    # the attribute becomes the module and om.<name>(...) fails with "not callable"
+    import o3d_meshless
+
+    submodules = {p.stem for p in PACKAGE.glob("*.py")} | {p.name for p in PACKAGE.iterdir()
+                                                            if (p / "__init__.py").is_file()}
+    assert not set(o3d_meshless.__all__) & submodules
