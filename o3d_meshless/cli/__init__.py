@@ -1,4 +1,7 @@
-"""Command line interface: ``o3d-meshless {spectrum,gradient,laplacian,info} [INPUT] ...``.
+"""Command line interface: ``o3d-meshless <subcommand> [INPUT] ...``.
+
+Subcommands: ``spectrum``, ``gradient``, ``laplacian``, ``info`` (operators) and
+``geodesic``, ``curvature``, ``hks``, ``smooth`` (the geometry toolkit).
 
 Every subcommand reads one point cloud or mesh (any format
 :func:`o3d_meshless.read_geometry` reads); without INPUT it uses the shipped sample

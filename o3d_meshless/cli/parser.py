@@ -4,8 +4,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from ..stencils import DEFAULT_METHOD, METHODS
 from .commands import _cmd_gradient, _cmd_info, _cmd_laplacian, _cmd_spectrum
+from .geometry_commands import _cmd_curvature, _cmd_geodesic, _cmd_hks, _cmd_smooth
 from .run import PROG
 
 _EPILOG = """examples:
@@ -14,6 +17,10 @@ _EPILOG = """examples:
   o3d-meshless gradient scan.ply --field "sin(3*x)" --png grad.png
   o3d-meshless laplacian scan.ply --out L.npz
   o3d-meshless info scan.ply
+  o3d-meshless geodesic scan.ply --source 0,500 --png dist.png
+  o3d-meshless curvature mesh.obj --ply curv.ply
+  o3d-meshless hks mesh.obj --modes 100 --out hks.npz
+  o3d-meshless smooth scan.ply --ply smoothed.ply
 """
 
 
@@ -26,6 +33,17 @@ def _int_list(text):
     if not values:
         raise argparse.ArgumentTypeError("must name at least one mode")
     return values
+
+
+def _float_list(text):
+    try:
+        vals = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be numbers separated by commas; got {text!r}") \
+            from None
+    if not vals or not all(v > 0 and np.isfinite(v) for v in vals):
+        raise argparse.ArgumentTypeError(f"must be positive numbers; got {text!r}")
+    return vals
 
 
 def _view(text):
@@ -118,7 +136,9 @@ def build_parser():
     parser.add_argument("-v", "--verbose", action="count", default=0, help=argparse.SUPPRESS)
     parser.add_argument("-q", "--quiet", action="store_true", default=False,
                         help=argparse.SUPPRESS)
-    sub = parser.add_subparsers(dest="command", metavar="{spectrum,gradient,laplacian,info}")
+    sub = parser.add_subparsers(
+        dest="command",
+        metavar="{spectrum,gradient,laplacian,info,geodesic,curvature,hks,smooth}")
     sub.required = True
 
     p = sub.add_parser("spectrum", parents=[inp, op, pic, verbosity],
@@ -191,4 +211,82 @@ def build_parser():
                        description="Number of points, bounding box, spacing, normals, "
                                    "duplicates.")
     p.set_defaults(func=_cmd_info)
+    _add_geometry_commands(sub, parents=[inp, pic, verbosity])
     return parser
+
+
+def _neighbourhood_options(p, k, k_help):
+    g = p.add_argument_group("neighbourhoods")
+    g.add_argument("--k", "-k", type=int, default=k, metavar="K", help=k_help)
+    g.add_argument("--workers", type=_workers, default=-1, metavar="W",
+                   help="threads, SciPy's meaning: -1 all cores (default: %(default)s)")
+    g.add_argument("--orient", choices=("auto", "none", "outward", "mst"), default="auto",
+                   help="normal orientation; 'auto' = 'mst' when pictures/files are "
+                        "written, else none (default: %(default)s)")
+
+
+def _outputs(p, what_out, what_ply, what_png):
+    p.add_argument("--out", type=Path, metavar="FILE.npz", help=f"save {what_out}")
+    p.add_argument("--ply", type=Path, metavar="FILE.ply", help=f"save {what_ply}")
+    p.add_argument("--png", type=Path, metavar="FILE", help=f"draw {what_png} into FILE")
+
+
+def _add_geometry_commands(sub, parents):
+    """The geometry toolkit: geodesic distance, curvature, heat kernel signature, smoothing."""
+    p = sub.add_parser("geodesic", parents=parents, help="geodesic distance (heat method)",
+                       description="Geodesic distance from one or more source points by the "
+                                   "heat method (Crane et al.) on the symmetric weak form; "
+                                   "points of pieces with no source are unreachable.")
+    p.add_argument("--source", type=_int_list, default=[0], metavar="I,J,...",
+                   help="source point indices (default: 0)")
+    p.add_argument("--t", type=float, default=None, metavar="T",
+                   help="diffusion time (default: 2 h^2, h = mean point spacing)")
+    p.add_argument("--boundary", choices=("average", "neumann"), default="average",
+                   help="heat step at open boundaries: mean of Neumann and Dirichlet "
+                        "solutions, or Neumann only (default: %(default)s)")
+    _neighbourhood_options(p, 16, "neighbours per point (default: %(default)s)")
+    _outputs(p, "points, normals, distance, sources, t",
+             "points with column geodesic_distance (-1 = unreachable)", "the distance")
+    p.set_defaults(func=_cmd_geodesic)
+
+    p = sub.add_parser("curvature", parents=parents, help="mean, Gaussian, principal curvature",
+                       description="Mean, Gaussian and principal curvatures and directions "
+                                   "from local height fits in the tangent frames. On noisy "
+                                   "scans raise --k (50-200) or run 'smooth' first.")
+    p.add_argument("--order", type=int, default=3, choices=(2, 3, 4),
+                   help="height-fit order (default: %(default)s; 4 for exact points)")
+    _neighbourhood_options(p, None, "neighbours per fit (default: 16, 20, 24 for order "
+                                    "2, 3, 4)")
+    _outputs(p, "points, normals, mean/gaussian_curvature, k1, k2, dir1, dir2, residual",
+             "points with those columns", "H and K (clipped to their 2-98th percentiles)")
+    p.set_defaults(func=_cmd_curvature)
+
+    p = sub.add_parser("hks", parents=parents, help="heat kernel signature",
+                       description="Heat kernel signature sum_i exp(-lambda_i t) v_i^2 from "
+                                   "the weak-form spectrum (M-orthonormal modes).")
+    p.add_argument("--modes", type=int, default=100, metavar="N",
+                   help="eigenpairs used (default: %(default)s)")
+    p.add_argument("--times", type=_float_list, default=None, metavar="T1,T2,...",
+                   help="diffusion times (default: --n-times log-spaced from 4 ln10 / "
+                        "lambda_max to 4 ln10 / lambda_1)")
+    p.add_argument("--n-times", type=int, default=10, metavar="T",
+                   help="number of default times (default: %(default)s)")
+    _neighbourhood_options(p, 16, "neighbours per point (default: %(default)s)")
+    _outputs(p, "points, hks (n, T), hks_times, eigenvalues", "points with columns "
+             "hks_0..", "log HKS at the first, middle and last time")
+    p.set_defaults(func=_cmd_hks)
+
+    p = sub.add_parser("smooth", parents=parents, help="denoise points or smooth a field",
+                       description="Move the points along their normals onto local "
+                                   "least-squares fits (denoising), or with --field smooth "
+                                   "that field on the surface.")
+    p.add_argument("--iterations", type=int, default=3, metavar="N",
+                   help="iterations (default: %(default)s)")
+    p.add_argument("--field", default=None, metavar="F",
+                   help="smooth this field instead of the points (same forms as for gradient)")
+    p.add_argument("--how", choices=("laplacian", "taubin"), default="taubin",
+                   help="field smoothing (default: %(default)s)")
+    _neighbourhood_options(p, 80, "neighbours per fit (default: %(default)s)")
+    _outputs(p, "the (moved) points and displacement, or field and smoothed",
+             "the (moved) points with those columns", "the displacement or the fields")
+    p.set_defaults(func=_cmd_smooth)
