@@ -1,7 +1,7 @@
 """Seed 003 reproduced: Ying, Chu & Leung, "A Constrained Least-Squares Ghost Sample Points
 (CLS-GSP) Method for Differential Operators on Point Clouds", §4.1–4.3.
 
-Uses the NumPy reference ``o3d_meshless.stencils.gsp_reference`` (one stencil at a time).
+Uses the NumPy reference ``o3d_meshless.testing.gsp_reference`` (one stencil at a time).
 The paper's random point sets are unpublished: compare trends, slopes and ranks, not
 digits. What is run (``--seed`` fixes every random set):
 
@@ -43,7 +43,7 @@ import os
 
 import numpy as np
 
-from o3d_meshless.stencils.gsp_reference import (ghost_circle, gsp_fit,
+from o3d_meshless.testing.gsp_reference import (ghost_circle, gsp_fit,
                                                  gsp_laplacian_weights, rbf_fd_weights)
 
 N_SAMPLES = 20

@@ -10,7 +10,7 @@ import scipy.linalg as sl
 
 import o3d_meshless as om
 from o3d_meshless.stencils import gsp
-from o3d_meshless.stencils.gsp_reference import gsp_derivative_weights
+from o3d_meshless.testing.gsp_reference import gsp_derivative_weights
 from o3d_meshless.testing import (fibonacci_sphere, gbpm_sphere, observed_order, random_sphere,
                                   sphere_eigenvalue_errors)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from o3d_meshless.stencils.gsp_reference import (
+from o3d_meshless.testing.gsp_reference import (
     ghost_circle, gsp_derivative_weights, gsp_fit, gsp_laplacian_weights, laplacian_target,
     monomials, rbf, rbf_fd_weights)
 

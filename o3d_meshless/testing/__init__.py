@@ -1,0 +1,25 @@
+"""Analytic geometry, fields and reference implementations for convergence studies and
+the tests.
+
+* :mod:`~o3d_meshless.testing.surfaces`: samplers of the sphere, ellipsoid and torus,
+  analytic sphere spectra, observed convergence orders (generic);
+* :mod:`~o3d_meshless.testing.franke`: Franke's functions and the node sets and
+  Lipschitz estimates of Turner et al.'s Taylor least-squares experiments;
+* :mod:`~o3d_meshless.testing.ghost_point_problems`: the Poisson domains and the sphere
+  sampling of Ying et al.'s ghost-sample-point experiments;
+* :mod:`~o3d_meshless.testing.gsp_reference`: a NumPy oracle of the ghost-point
+  stencils, one stencil at a time (the compiled kernel is tested against it).
+"""
+from .franke import (FRANKE, SEED001, TestFunction, derivative_max, franke, franke_nodes,
+                     lipschitz_estimate)
+from .ghost_point_problems import (disc_domain, flower_domain, flower_radius, gbpm_sphere,
+                                   poisson_exact)
+from .surfaces import (ELLIPSOID_AXES, fibonacci_sphere, observed_order, random_ellipsoid,
+                       random_sphere, sphere_eigenvalue_errors, tangential, torus_grid,
+                       torus_normals)
+
+__all__ = ["fibonacci_sphere", "random_sphere", "random_ellipsoid", "ELLIPSOID_AXES",
+           "gbpm_sphere", "torus_grid", "torus_normals", "sphere_eigenvalue_errors",
+           "tangential", "observed_order", "TestFunction", "FRANKE", "SEED001", "franke",
+           "franke_nodes", "derivative_max", "lipschitz_estimate", "disc_domain",
+           "flower_domain", "flower_radius", "poisson_exact"]

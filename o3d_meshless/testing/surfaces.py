@@ -1,0 +1,91 @@
+"""Generic test geometry: samplers of the sphere, ellipsoid and torus, analytic spectra,
+convergence orders. Samplers return float64 arrays of shape (n, 3)."""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["fibonacci_sphere", "random_sphere", "random_ellipsoid", "ELLIPSOID_AXES",
+           "torus_grid", "torus_normals", "tangential", "sphere_eigenvalue_errors",
+           "observed_order"]
+
+
+def fibonacci_sphere(n):
+    """``n`` nearly uniform points on the unit sphere (golden-angle spiral)."""
+    i = np.arange(n) + 0.5
+    phi = np.arccos(1 - 2 * i / n)
+    theta = np.pi * (1 + 5 ** 0.5) * i
+    return np.c_[np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)]
+
+
+def random_sphere(n, seed=0):
+    """``n`` i.i.d. uniform points on the unit sphere."""
+    p = np.random.default_rng(seed).normal(size=(n, 3))
+    return p / np.linalg.norm(p, axis=1, keepdims=True)
+
+
+ELLIPSOID_AXES = (1.0, 0.6, 0.3)
+
+
+def random_ellipsoid(n, axes=ELLIPSOID_AXES, seed=0):
+    """``n`` i.i.d. points, uniform by area, on the ellipsoid with semi-axes ``axes``.
+
+    Uniform sphere points are mapped by ``x ↦ axes·x`` and accepted with probability
+    proportional to the area element of that map, ``Π axes · |x / axes|``.
+    """
+    a = np.asarray(axes, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    bound = np.prod(a) * np.sqrt(np.sum(1.0 / a**2))   # ≥ the largest area element
+    out = []
+    count = 0
+    while count < n:
+        x = rng.normal(size=(2 * n, 3))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        element = np.prod(a) * np.linalg.norm(x / a, axis=1)
+        keep = x[rng.uniform(size=len(x)) * bound < element]
+        out.append(keep * a)
+        count += len(keep)
+    return np.concatenate(out)[:n]
+
+
+def torus_grid(n_u, n_v, R=1.0, r=0.4, *, jitter=0.0, seed=0):
+    """Points on the torus ``((R + r cos v) cos u, (R + r cos v) sin u, r sin v)`` on a
+    ``n_u × n_v`` parameter grid, optionally jittered by ``jitter`` grid cells."""
+    rng = np.random.default_rng(seed)
+    u, v = np.meshgrid(np.arange(n_u) * 2 * np.pi / n_u, np.arange(n_v) * 2 * np.pi / n_v,
+                       indexing="ij")
+    u = u.ravel() + jitter * rng.uniform(-0.5, 0.5, u.size) * 2 * np.pi / n_u
+    v = v.ravel() + jitter * rng.uniform(-0.5, 0.5, v.size) * 2 * np.pi / n_v
+    return np.c_[(R + r * np.cos(v)) * np.cos(u), (R + r * np.cos(v)) * np.sin(u), r * np.sin(v)]
+
+
+def torus_normals(points, R=1.0):
+    """Outward unit normals of the torus with centre-circle radius ``R`` at ``points``."""
+    rho = np.hypot(points[:, 0], points[:, 1])
+    centre = np.c_[R * points[:, 0] / rho, R * points[:, 1] / rho, np.zeros(len(points))]
+    n = points - centre
+    return n / np.linalg.norm(n, axis=1, keepdims=True)
+
+
+def tangential(vectors, normals):
+    """Project ambient vectors onto the tangent planes: ``v − (v·n) n``."""
+    return vectors - np.einsum("ij,ij->i", vectors, normals)[:, None] * normals
+
+
+def sphere_eigenvalue_errors(vals, l_max=6):
+    """E2(l) = sqrt(mean over the 2l+1 eigenvalues of ((λ − l(l+1)) / (l(l+1)))²).
+
+    ``vals`` are ascending eigenvalues of −Δ on the unit sphere, ``vals[0] ≈ 0``.
+    """
+    out, i = [], 1
+    for l in range(1, l_max + 1):
+        v = np.asarray(vals[i:i + 2 * l + 1])
+        if len(v) < 2 * l + 1:
+            raise ValueError(f"`vals` must hold at least {(l_max + 1) ** 2} eigenvalues")
+        out.append(np.sqrt(np.mean(((v - l * (l + 1)) / (l * (l + 1))) ** 2)))
+        i += 2 * l + 1
+    return np.array(out)
+
+
+def observed_order(err_coarse, err_fine, n_coarse, n_fine):
+    """Convergence order in the spacing h ∝ n^(-1/2) of a surface sample."""
+    return np.log(np.asarray(err_coarse) / np.asarray(err_fine)) / np.log(np.sqrt(n_fine / n_coarse))
