@@ -66,8 +66,9 @@ _EXPORTS = {
     "register": "class_methods",
     "unregister": "class_methods",
     "read_geometry": "io",
-    "save_npz": "io",
-    "save_ply": "io",
+    "save_npz": "npz",
+    "load_npz": "npz",
+    "save_ply": "ply_writer",
     "sample_path": "io",
 }
 

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import errno
 import os
-import re
-import tempfile
-from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_points, check_values
+from ._validation import check_points
 from .file_checks import check_file, check_obj
+from .npz import load_npz, save_npz
+from .ply_writer import save_ply
 
 __all__ = ["sample_path", "read_geometry", "save_npz", "load_npz", "save_ply"]
 
@@ -33,11 +32,6 @@ _TEXT_EXTS = (".xyz", ".xyzn", ".pts")
 _TRIMESH_EXTS = (".obj", ".off")
 _NUMPY_EXTS = (".npy",)
 SUPPORTED_EXTENSIONS = _O3D_EXTS + _TRIMESH_EXTS + _NUMPY_EXTS
-
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_CSR = "__csr_"
-_CSR_PARTS = ("data", "indices", "indptr", "shape", "kind")
-
 
 #: shipped samples: name -> file in o3d_meshless/data (attribution in its README.txt)
 SAMPLES = {"bunny": "bunny.ply", "spot": "spot.ply"}
@@ -86,35 +80,6 @@ def _trimesh():
     from .adapters import _import_trimesh
 
     return _import_trimesh("reading .obj/.off")
-
-
-@contextmanager
-def atomic_output(path):
-    """Write ``path`` through a temporary file in the same folder, renamed on success.
-
-    Yields the temporary path. If the body raises, the temporary file is removed and
-    ``path`` (and any previous version of it) is left as it was; otherwise
-    ``os.replace`` puts the new file in place in one step.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        replace_output(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def replace_output(tmp, path):
-    """Move a finished temporary file onto ``path`` with the permissions a plain
-    ``open(path, "w")`` would have given it (mkstemp makes files private, 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
 
 
 def read_geometry(path):
@@ -253,244 +218,3 @@ def _read_trimesh(path):
 
 # ---------------------------------------------------------------------------
 # npz
-# ---------------------------------------------------------------------------
-
-
-def save_npz(path, **arrays):
-    """Save arrays, scalars, strings and sparse matrices to one compressed ``.npz``.
-
-    Dense values go through ``np.savez_compressed`` unchanged (bit-exact, any shape and
-    dtype except ``object``). A ``scipy.sparse`` matrix or array is stored as CSR under
-    the keys ``<name>__csr_data``, ``<name>__csr_indices``, ``<name>__csr_indptr``,
-    ``<name>__csr_shape`` and ``<name>__csr_kind``; :func:`load_npz` puts it back
-    together. The file loads without pickle.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Output file. numpy appends ``.npz`` if the name has another suffix.
-    **arrays : array_like or scipy.sparse matrix
-        Values to store; names must not contain ``"__csr_"``.
-
-    Returns
-    -------
-    path : pathlib.Path
-        The file written (with the ``.npz`` suffix numpy may have added).
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> from o3d_meshless.io import save_npz, load_npz
-    >>> p = save_npz("/tmp/spectrum.npz", evals=np.arange(3.0), L=sp.eye(3, format="csr"),
-    ...              method="taylor")
-    >>> d = load_npz(p)
-    >>> d["L"].format, str(d["method"])
-    ('csr', 'taylor')
-    """
-    import scipy.sparse as sp
-
-    if not isinstance(path, (str, os.PathLike)):
-        raise ValueError(f"`path` must be a str or os.PathLike; got {type(path).__name__}")
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
-    out = {}
-    for name, value in arrays.items():
-        if _CSR in name:
-            raise ValueError(f"`{name}`: names must not contain {_CSR!r} (reserved for "
-                             "sparse matrices)")
-        if sp.issparse(value):
-            csr = value.tocsr()
-            out[f"{name}{_CSR}data"] = csr.data
-            out[f"{name}{_CSR}indices"] = csr.indices
-            out[f"{name}{_CSR}indptr"] = csr.indptr
-            out[f"{name}{_CSR}shape"] = np.asarray(csr.shape, dtype=np.int64)
-            out[f"{name}{_CSR}kind"] = np.asarray(
-                "array" if isinstance(value, getattr(sp, "sparray", ())) else "matrix")
-            continue
-        try:
-            arr = np.asarray(value)
-        except ValueError:  # ragged sequences
-            arr = np.empty(0, dtype=object)
-        if arr.dtype == object:
-            raise ValueError(f"`{name}` must be a numeric/str array, scalar or scipy.sparse "
-                             f"matrix; got {type(value).__name__} (object dtype)")
-        out[name] = arr
-    with atomic_output(path) as tmp:
-        with open(tmp, "wb") as fh:         # a file object: numpy adds no suffix to it
-            np.savez_compressed(fh, **out)
-    return path
-
-
-def load_npz(path):
-    """Load a file written by :func:`save_npz`.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        ``.npz`` file.
-
-    Returns
-    -------
-    arrays : dict
-        Name → value. Sparse entries come back as ``scipy.sparse.csr_matrix`` (or
-        ``csr_array`` if a sparse array was saved); 0-d entries (scalars, strings)
-        as numpy scalars; everything else as the saved ndarray.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from o3d_meshless.io import save_npz, load_npz
-    >>> load_npz(save_npz("/tmp/k.npz", k=20, x=np.ones(2)))["k"]
-    np.int64(20)
-    """
-    import scipy.sparse as sp
-
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "a directory, not a file", str(path))
-    if not path.is_file():
-        raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
-    out = {}
-    sparse = {}
-    with np.load(path, allow_pickle=False) as data:
-        for key in data.files:
-            if _CSR in key:
-                name, part = key.split(_CSR, 1)
-                sparse.setdefault(name, {})[part] = data[key]
-            else:
-                arr = data[key]
-                out[key] = arr[()] if arr.ndim == 0 else arr
-    for name, parts in sparse.items():
-        missing = [p for p in _CSR_PARTS if p not in parts and p != "kind"]
-        if missing:
-            raise ValueError(f"{str(path)!r}: sparse entry {name!r} lacks {missing}")
-        kind = str(parts.get("kind", "matrix"))
-        cls = sp.csr_array if kind == "array" else sp.csr_matrix
-        try:
-            shape = tuple(int(s) for s in np.asarray(parts["shape"]).ravel())
-            mat = cls((parts["data"], parts["indices"], parts["indptr"]), shape=shape)
-            # a crafted or corrupt file must not reach compiled sparse code with indices
-            # out of range (a segfault in L @ x): check the whole structure here
-            mat.check_format(full_check=True)
-        except (ValueError, TypeError, IndexError) as exc:
-            raise ValueError(f"{str(path)!r}: sparse entry {name!r} is corrupt ({exc}); "
-                             "write it again with save_npz") from None
-        out[name] = mat
-    return out
-
-
-# ---------------------------------------------------------------------------
-# PLY
-# ---------------------------------------------------------------------------
-
-_RESERVED_PLY = {"x", "y", "z", "nx", "ny", "nz", "red", "green", "blue", "alpha"}
-
-
-def save_ply(path, points, fields=None, *, normals=None, colors=None):
-    """Write points and named per-point columns as a binary little-endian PLY.
-
-    Written with numpy alone. The vertex element holds ``x y z`` (double), then
-    ``nx ny nz`` (double) if ``normals`` are given, ``red green blue`` (uchar) if
-    ``colors`` are given, then one ``property double <name>`` per ``(n,)`` field and
-    ``<name>_0 .. <name>_{c-1}`` for an ``(n, c)`` field. This is the column layout
-    Open3D writes for tensor attributes, so ``o3d.t.io.read_point_cloud`` returns
-    each column as an ``(n, 1)`` float64 point attribute; trimesh reads the file as a
-    ``PointCloud`` with the columns in ``metadata["_ply_raw"]``.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Output file (any suffix; ``.ply`` recommended).
-    points : array_like, shape (n, 3)
-    fields : dict of str to array_like, optional
-        Per-point arrays of shape ``(n,)`` or ``(n, c)``, stored as float64.
-        Names use letters, digits and underscores and must not start with a digit;
-        PLY names ``x y z nx ny nz red green blue alpha`` are reserved.
-    normals : array_like, shape (n, 3), optional
-    colors : array_like, shape (n, 3), optional
-        Floats in [0, 1] (scaled by 255 and rounded) or integers in 0..255.
-
-    Returns
-    -------
-    path : pathlib.Path
-
-    Raises
-    ------
-    ValueError
-        Bad shapes or lengths, NaN/inf, bad or clashing names; the message names the
-        argument or field.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from o3d_meshless.io import save_ply
-    >>> pts = np.random.rand(100, 3)
-    >>> save_ply("/tmp/modes.ply", pts, {"lb_mode_1": pts[:, 0], "grad": pts}).name
-    'modes.ply'
-    """
-    if not isinstance(path, (str, os.PathLike)):
-        raise ValueError(f"`path` must be a str or os.PathLike; got {type(path).__name__}")
-    path = Path(path)
-    pts = check_points(points, name="points", dims=(3,))
-    n = pts.shape[0]
-    columns = [("x", pts[:, 0]), ("y", pts[:, 1]), ("z", pts[:, 2])]
-    if normals is not None:
-        nrm = check_values(normals, n, name="normals")
-        if nrm.ndim != 2 or nrm.shape[1] != 3:
-            raise ValueError(f"`normals` must have shape (n, 3) with n = {n}; got {nrm.shape}")
-        columns += [("nx", nrm[:, 0]), ("ny", nrm[:, 1]), ("nz", nrm[:, 2])]
-    if colors is not None:
-        rgb = _colors_uint8(colors, n)
-        columns += [("red", rgb[:, 0]), ("green", rgb[:, 1]), ("blue", rgb[:, 2])]
-    if fields is None:
-        fields = {}
-    if not isinstance(fields, dict):
-        raise ValueError(f"`fields` must be a dict mapping names to per-point arrays; "
-                         f"got {type(fields).__name__}")
-    taken = {name for name, _ in columns} | _RESERVED_PLY
-    for name, value in fields.items():
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise ValueError(f"`fields` name {name!r} is not valid: use letters, digits and "
-                             "underscores, not starting with a digit")
-        arr = check_values(value, n, name=f"fields[{name!r}]")
-        if arr.ndim == 1:
-            new = [(name, arr)]
-        else:
-            new = [(f"{name}_{j}", arr[:, j]) for j in range(arr.shape[1])]
-        for col, _ in new:
-            if col in taken:
-                raise ValueError(f"`fields[{name!r}]` gives the PLY column {col!r}, which "
-                                 "is reserved or already used; rename the field")
-            taken.add(col)
-        columns += new
-
-    dtype = np.dtype([(name, "<u1" if col.dtype == np.uint8 else "<f8")
-                      for name, col in columns])
-    table = np.empty(n, dtype=dtype)
-    for name, col in columns:
-        table[name] = col
-    ply_type = {np.dtype("u1"): "uchar", np.dtype("<f8"): "double"}
-    header = ["ply", "format binary_little_endian 1.0", "comment written by o3d_meshless",
-              f"element vertex {n}"]
-    header += [f"property {ply_type[dtype[name]]} {name}" for name, _ in columns]
-    header.append("end_header")
-    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(("\n".join(header) + "\n").encode("ascii"))
-        fh.write(table.tobytes())
-    return path
-
-
-def _colors_uint8(colors, n):
-    raw = np.asarray(colors)
-    arr = check_values(raw, n, name="colors")
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise ValueError(f"`colors` must have shape (n, 3) with n = {n}; got {arr.shape}")
-    if np.issubdtype(raw.dtype, np.integer):
-        if arr.min() < 0 or arr.max() > 255:
-            raise ValueError("`colors` given as integers must lie in 0..255")
-        return arr.astype(np.uint8)
-    if arr.min() < 0.0 or arr.max() > 1.0:
-        raise ValueError(f"`colors` given as floats must lie in [0, 1]; got values in "
-                         f"[{arr.min():.4g}, {arr.max():.4g}]")
-    return np.round(arr * 255.0).astype(np.uint8)

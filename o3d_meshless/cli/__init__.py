@@ -6,7 +6,7 @@ Subcommands: ``spectrum``, ``gradient``, ``laplacian``, ``info`` (operators) and
 Every subcommand reads one point cloud or mesh (any format
 :func:`o3d_meshless.read_geometry` reads); without INPUT it uses the shipped sample
 (the Stanford bunny) and says so. Results are printed as small tables on stdout and
-saved on request: ``--out`` (``.npz``, see :func:`o3d_meshless.io.save_npz`),
+saved on request: ``--out`` (``.npz``, see :func:`o3d_meshless.save_npz`),
 ``--ply`` (points + per-point columns), ``--png`` (headless matplotlib picture with
 back-face culling, see :mod:`o3d_meshless.plot`).
 

@@ -84,7 +84,7 @@ class _Run:
         return Path(tmp)
 
     def commit(self):
-        from ..io import replace_output
+        from ..atomic import replace_output
 
         for tmp, final in self.staged:
             replace_output(tmp, final)

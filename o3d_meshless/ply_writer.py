@@ -1,0 +1,128 @@
+"""Binary PLY files of points plus named per-point columns, written with NumPy alone;
+Open3D (``o3d.t.io.read_point_cloud``), trimesh, CloudCompare and MeshLab read the
+columns back."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import check_points, check_values
+from .atomic import atomic_output
+
+__all__ = ["save_ply"]
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+_RESERVED_PLY = {"x", "y", "z", "nx", "ny", "nz", "red", "green", "blue", "alpha"}
+
+
+def save_ply(path, points, fields=None, *, normals=None, colors=None):
+    """Write points and named per-point columns as a binary little-endian PLY.
+
+    Written with numpy alone. The vertex element holds ``x y z`` (double), then
+    ``nx ny nz`` (double) if ``normals`` are given, ``red green blue`` (uchar) if
+    ``colors`` are given, then one ``property double <name>`` per ``(n,)`` field and
+    ``<name>_0 .. <name>_{c-1}`` for an ``(n, c)`` field. This is the column layout
+    Open3D writes for tensor attributes, so ``o3d.t.io.read_point_cloud`` returns
+    each column as an ``(n, 1)`` float64 point attribute; trimesh reads the file as a
+    ``PointCloud`` with the columns in ``metadata["_ply_raw"]``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file (any suffix; ``.ply`` recommended).
+    points : array_like, shape (n, 3)
+    fields : dict of str to array_like, optional
+        Per-point arrays of shape ``(n,)`` or ``(n, c)``, stored as float64.
+        Names use letters, digits and underscores and must not start with a digit;
+        PLY names ``x y z nx ny nz red green blue alpha`` are reserved.
+    normals : array_like, shape (n, 3), optional
+    colors : array_like, shape (n, 3), optional
+        Floats in [0, 1] (scaled by 255 and rounded) or integers in 0..255.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or lengths, NaN/inf, bad or clashing names; the message names the
+        argument or field.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from o3d_meshless.io import save_ply
+    >>> pts = np.random.rand(100, 3)
+    >>> save_ply("/tmp/modes.ply", pts, {"lb_mode_1": pts[:, 0], "grad": pts}).name
+    'modes.ply'
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"`path` must be a str or os.PathLike; got {type(path).__name__}")
+    path = Path(path)
+    pts = check_points(points, name="points", dims=(3,))
+    n = pts.shape[0]
+    columns = [("x", pts[:, 0]), ("y", pts[:, 1]), ("z", pts[:, 2])]
+    if normals is not None:
+        nrm = check_values(normals, n, name="normals")
+        if nrm.ndim != 2 or nrm.shape[1] != 3:
+            raise ValueError(f"`normals` must have shape (n, 3) with n = {n}; got {nrm.shape}")
+        columns += [("nx", nrm[:, 0]), ("ny", nrm[:, 1]), ("nz", nrm[:, 2])]
+    if colors is not None:
+        rgb = _colors_uint8(colors, n)
+        columns += [("red", rgb[:, 0]), ("green", rgb[:, 1]), ("blue", rgb[:, 2])]
+    if fields is None:
+        fields = {}
+    if not isinstance(fields, dict):
+        raise ValueError(f"`fields` must be a dict mapping names to per-point arrays; "
+                         f"got {type(fields).__name__}")
+    taken = {name for name, _ in columns} | _RESERVED_PLY
+    for name, value in fields.items():
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ValueError(f"`fields` name {name!r} is not valid: use letters, digits and "
+                             "underscores, not starting with a digit")
+        arr = check_values(value, n, name=f"fields[{name!r}]")
+        if arr.ndim == 1:
+            new = [(name, arr)]
+        else:
+            new = [(f"{name}_{j}", arr[:, j]) for j in range(arr.shape[1])]
+        for col, _ in new:
+            if col in taken:
+                raise ValueError(f"`fields[{name!r}]` gives the PLY column {col!r}, which "
+                                 "is reserved or already used; rename the field")
+            taken.add(col)
+        columns += new
+
+    dtype = np.dtype([(name, "<u1" if col.dtype == np.uint8 else "<f8")
+                      for name, col in columns])
+    table = np.empty(n, dtype=dtype)
+    for name, col in columns:
+        table[name] = col
+    ply_type = {np.dtype("u1"): "uchar", np.dtype("<f8"): "double"}
+    header = ["ply", "format binary_little_endian 1.0", "comment written by o3d_meshless",
+              f"element vertex {n}"]
+    header += [f"property {ply_type[dtype[name]]} {name}" for name, _ in columns]
+    header.append("end_header")
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(("\n".join(header) + "\n").encode("ascii"))
+        fh.write(table.tobytes())
+    return path
+
+
+def _colors_uint8(colors, n):
+    raw = np.asarray(colors)
+    arr = check_values(raw, n, name="colors")
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ValueError(f"`colors` must have shape (n, 3) with n = {n}; got {arr.shape}")
+    if np.issubdtype(raw.dtype, np.integer):
+        if arr.min() < 0 or arr.max() > 255:
+            raise ValueError("`colors` given as integers must lie in 0..255")
+        return arr.astype(np.uint8)
+    if arr.min() < 0.0 or arr.max() > 1.0:
+        raise ValueError(f"`colors` given as floats must lie in [0, 1]; got values in "
+                         f"[{arr.min():.4g}, {arr.max():.4g}]")
+    return np.round(arr * 255.0).astype(np.uint8)
