@@ -1,4 +1,4 @@
-"""Error bounds of least-squares gradient estimates (seed 001: Turner, Belward & Oqielat).
+"""Error bounds of least-squares gradient estimates (Turner et al.: Turner, Belward & Oqielat).
 
 For a centre ``a`` with neighbours ``v_i = a + h_i ν_i`` (``‖ν_i‖ = 1``) and a Taylor fit of
 order ``n`` solved as ``argmin ‖W A γ − W q‖`` (rows ``A_i = (h_i^{|α|−1} ν_i^α / α!)_α``,
@@ -13,10 +13,10 @@ order ``n`` solved as ``argmin ‖W A γ − W q‖`` (rows ``A_i = (h_i^{|α|�
 
 ``ϑ_max`` bounds the Lipschitz constants of the n-th partial derivatives on the stencil's
 ball (Lemma 3.1); in d dimensions ``√d · max |∂^{n+1} f|`` is one (mean-value theorem,
-the seed's §5 estimate; see :func:`o3d_meshless.testing.lipschitz_estimate`). Without it
+the paper's §5 estimate; see :func:`o3d_meshless.testing.lipschitz_estimate`). Without it
 the *geometric factor* — everything but ``ϑ_max`` — is returned, to be multiplied by the
 user. ``W = diag(w_i)`` is the weighting actually used: ``w_i = 1`` for ``weights=0`` (the
-seed's classical least squares), ``h_i^{-d}`` for ``weights=d``, and ``h_i`` for
+paper's classical least squares), ``h_i^{-d}`` for ``weights=d``, and ``h_i`` for
 ``weights=None`` (unweighted Taylor rows ``f_i − f(a)``); ``w_max = max_i w_i``.
 
 The bounds hold in 2-D and 3-D alike (Lemma 3.1 goes through with ``‖ν‖₁^n`` in any
@@ -50,7 +50,7 @@ def _check_offsets(offsets, order):
 
 
 def seed_design(offsets, *, order, weights=0):
-    """Seed 001's weighted matrix ``W A`` and the row weights ``w`` for one stencil.
+    """Turner et al.'s weighted matrix ``W A`` and the row weights ``w`` for one stencil.
 
     Parameters
     ----------
@@ -59,7 +59,7 @@ def seed_design(offsets, *, order, weights=0):
     order : int
         Taylor order ``n`` (1–4).
     weights : None or int, default=0
-        As in :func:`o3d_meshless.stencil_weights` (0 = the seed's classical ``A``).
+        As in :func:`o3d_meshless.stencil_weights` (0 = the paper's classical ``A``).
 
     Returns
     -------
@@ -81,7 +81,7 @@ def seed_design(offsets, *, order, weights=0):
 
 
 def reduced_gradient(offsets, values_diff, *, order, weights=0):
-    """Gradient by the reduced problem ``argmin_g ‖A₂₁ g − Q₂ᵀ W q‖`` (seed 001 §4, [3]).
+    """Gradient by the reduced problem ``argmin_g ‖A₂₁ g − Q₂ᵀ W q‖`` (Turner et al. §4, [3]).
 
     ``Q`` is the complete QR (Householder) factor of ``(W A)₂``, the columns of the
     derivatives of order ≥ 2; ``A₂₁ = Q₂ᵀ (W A)₁``. Belward, Turner & Ilić showed that this
@@ -194,7 +194,7 @@ def stencil_bounds(offsets, *, order, weights=0, lipschitz=None):
         Neighbours minus the centre.
     order : int
     weights : None or int, default=0
-        0 = the seed's classical least squares; see :func:`o3d_meshless.stencil_weights`.
+        0 = the paper's classical least squares; see :func:`o3d_meshless.stencil_weights`.
     lipschitz : float or None
         ``ϑ_max``; ``None`` returns the geometric factors.
 

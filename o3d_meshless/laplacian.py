@@ -30,7 +30,7 @@ class LaplaceBeltrami(_SurfaceOperator):
     """Meshless Laplace–Beltrami operator ``L ≈ −Δ_S`` of a sampled surface.
 
     Each point's neighbours are projected onto its tangent plane and a
-    centre-constrained Taylor least-squares fit (seed 001) gives the weights of
+    centre-constrained Taylor least-squares fit (Turner et al.) gives the weights of
     ``∂²/∂u² + ∂²/∂v²``. In tangent-plane coordinates of an exact tangent plane the
     Christoffel symbols vanish at the centre, so this *is* Δ_S there.
 
@@ -45,11 +45,11 @@ class LaplaceBeltrami(_SurfaceOperator):
         eigenvalues than the strong form on irregular samples. It has no stencil options
         (``method``, ``order``, ``weights`` … must stay unset).
     method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
-        ``"moments"``: seed 000's moment coefficients (order fixed at 2, ``k >= 6``; its
+        ``"moments"``: moment coefficients (order fixed at 2, ``k >= 6``; its
         Laplacian is the unweighted order-2 Taylor one, its gradient first order).
-        ``"orthopoly"``: seed 002's orthonormal polynomials with rank-revealing monomial
+        ``"orthopoly"``: Carley's orthonormal polynomials with rank-revealing monomial
         selection (incomplete rows go through the guard like rank failures).
-        ``"clsgsp"``: seed 003's constrained least squares on RBFs centred at ghost
+        ``"clsgsp"``: Ying et al.'s constrained least squares on RBFs centred at ghost
         points plus polynomials of degree ``order`` (robust to near-coincident and badly
         distributed samples); ``"lsgsp"``: its unconstrained variant (pointwise
         derivatives only). See :mod:`o3d_meshless.stencils.gsp`.
@@ -68,8 +68,8 @@ class LaplaceBeltrami(_SurfaceOperator):
     order : int, default=2
         Taylor order (2–4).
     weights : None or int, default=None
-        ``None``: unweighted Taylor rows; ``0``: seed 001's classical rows (divided by
-        ``h_j``); ``d`` in 1..4: seed 001's ``h_j^-d`` row weights on top.
+        ``None``: unweighted Taylor rows; ``0``: Turner et al.'s classical rows (divided by
+        ``h_j``); ``d`` in 1..4: Turner et al.'s ``h_j^-d`` row weights on top.
     normals : {"auto", "estimate"} or array_like of shape (n, 3), default="auto"
         ``"auto"`` uses normals stored on the geometry, else a mesh's area-weighted
         vertex normals (Open3D/trimesh meshes; vertices in no face are estimated), else
@@ -83,7 +83,7 @@ class LaplaceBeltrami(_SurfaceOperator):
         Recompute rows that fail the rank or diagonal-dominance test (see
         :mod:`o3d_meshless.guard`).
     bounds : bool, default=False
-        Also store seed 001's per-point singular values in ``diagnostics_``.
+        Also store Turner et al.'s per-point singular values in ``diagnostics_``.
     workers : int, default=-1
         Threads (SciPy's meaning: -1 = all cores).
     progress : bool or None, default=None

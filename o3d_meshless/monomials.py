@@ -1,7 +1,7 @@
 """Monomials of the Taylor unknowns and the coefficient rows of requested derivatives.
 
 One table for every user: the Taylor, GSP and moment methods, the frames' height fit and
-seed 001's error bounds. A derivative target is a multi-index tuple, e.g. ``(1, 0)``, or a
+Turner et al.'s error bounds. A derivative target is a multi-index tuple, e.g. ``(1, 0)``, or a
 dict ``{multi_index: coefficient}``, e.g. the Laplacian ``{(2, 0): 1, (0, 2): 1}``.
 """
 from __future__ import annotations

@@ -1,16 +1,16 @@
-"""Dirichlet problems ``Δu = f`` on scattered points (seed 003 §4.4).
+"""Dirichlet problems ``Δu = f`` on scattered points (Ying et al. §4.4).
 
 The domain Ω is sampled by ``N`` interior points; a layer of ``Nb`` *boundary nodes*
 just **outside** Ω (e.g. the annulus ``2 < r ≤ 2.5`` around the disc ``r ≤ 2``) carries
 the Dirichlet data ``g``, so no interior stencil is one-sided. The Laplacian is built on
-all ``N + Nb`` points (:class:`o3d_meshless.ScatteredDerivatives`, by default seed 003's
+all ``N + Nb`` points (:class:`o3d_meshless.ScatteredDerivatives`, by default Ying et al.'s
 CLS-GSP stencils with 60 neighbours and 49 ghost points in a disc); its interior rows
-``Δ_h = (A | A1)`` give the linear system of the seed,
+``Δ_h = (A | A1)`` give the linear system of the paper,
 
     A u = f − A1 g,
 
 solved with a sparse LU factorisation (:func:`scipy.sparse.linalg.splu`). ``g`` must be
-known at the outer nodes themselves: the seed assumes ``g`` defined analytically outside
+known at the outer nodes themselves: the paper assumes ``g`` defined analytically outside
 Ω; data given on ∂Ω only must first be extended (e.g. constant along normals).
 
 Sign: the package's ``L_`` approximates **−Δ**; here ``A`` and ``A1`` are blocks of
@@ -35,7 +35,7 @@ from .stencils.gsp import DISC_SHAPE
 
 __all__ = ["PoissonSolution", "solve_poisson", "GSP_SHAPE", "COND_WARN"]
 
-#: default ``shape`` (c·r̄²) with the default ``"disc"`` ghosts: the seed's §4.1 value (§4.4
+#: default ``shape`` (c·r̄²) with the default ``"disc"`` ghosts: the paper's §4.1 value (§4.4
 #: gives none); 1.0 or the "circle" layout's 3.0 make the §4.4 disc problem unstable
 GSP_SHAPE = DISC_SHAPE
 #: a 1-norm condition estimate of ``A`` above this raises a ``RuntimeWarning``
@@ -115,7 +115,7 @@ def _groups(pts):
 
 def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, ghosts=None,
                   rbf=None, shape=None, workers=-1, **options):
-    """Solve ``Δu = f`` in Ω, ``u = g`` on an outer layer of nodes (seed 003 §4.4).
+    """Solve ``Δu = f`` in Ω, ``u = g`` on an outer layer of nodes (Ying et al. §4.4).
 
     Parameters
     ----------
@@ -133,9 +133,9 @@ def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, gho
         Stencil method of :class:`o3d_meshless.ScatteredDerivatives` (``"clsgsp"``,
         ``"lsgsp"``, ``"taylor"``, ``"moments"``, ``"orthopoly"``).
     k : int, default=60
-        Neighbours per stencil (the seed's n = 60).
+        Neighbours per stencil (the paper's n = 60).
     order : int, default=2
-        Polynomial order of the stencils (the seed: quadratics).
+        Polynomial order of the stencils (the paper: quadratics).
     ghosts, rbf, shape : optional
         GSP options (ghost points, radial basis function, scale-free shape parameter
         ``c·r̄²``; see :mod:`o3d_meshless.stencils.gsp`), passed to the operator when not
@@ -193,7 +193,7 @@ def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, gho
     >>> bool(np.abs(sol.u - (p ** 2).sum(1)).max() < 1e-9), sol.residual < 1e-12
     (True, True)
 
-    Seed 003's disc problem (``u = 1 + sin 4x + cos 3x + sin 2y``), at a quarter of its
+    Ying et al.'s disc problem (``u = 1 + sin 4x + cos 3x + sin 2y``), at a quarter of its
     size:
 
     >>> p, b = disc_domain(790, 460)

@@ -1,9 +1,9 @@
 """Derivatives of scattered data in R² and R³ (planar and volumetric point sets).
 
 Each point's ``k`` nearest neighbours give a centre-constrained Taylor least-squares
-stencil of order ``n`` (seed 001, §2–3) in the ambient coordinates — no tangent
+stencil of order ``n`` (Turner et al., §2–3) in the ambient coordinates — no tangent
 projection. Every derivative up to order ``n`` becomes a sparse matrix; error bounds of
-the gradient (Bound1/Bound2 of seed 001, see :mod:`o3d_meshless.bounds`) come per point
+the gradient (Bound1/Bound2 of Turner et al., see :mod:`o3d_meshless.bounds`) come per point
 with ``bounds=True``.
 
 Conventions: ``G_`` (d·n × n) stacks the x, y(, z) blocks like the surface gradient, so
@@ -57,12 +57,12 @@ class ScatteredDerivatives(Params):
         With ``method="moments"``: ``k > d(d+3)/2`` (6 in 2-D, 10 in 3-D), default
         ``d(d+3)`` (10, 18).
     method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
-        ``"clsgsp"``/``"lsgsp"``: seed 003's ghost-sample-point stencils (``order`` = the
+        ``"clsgsp"``/``"lsgsp"``: Ying et al.'s ghost-sample-point stencils (``order`` = the
         polynomial degree 1–4, derivatives of order 1 and 2 in ``D_``; options ``rbf``,
-        ``shape``, ``ghosts``; default ``k`` = max(2p, 20, number of ghosts)). ``"moments"``: seed 000's moment coefficients — ``D_`` then holds the first
+        ``shape``, ``ghosts``; default ``k`` = max(2p, 20, number of ghosts)). ``"moments"``: moment coefficients — ``D_`` then holds the first
         derivatives only, ``H_`` is ``None`` and ``L_`` is the moment Laplacian (equal to
         the unweighted order-2 Taylor one); ``order`` must be 2, ``weights`` ``None`` and
-        ``bounds`` ``False``. ``"orthopoly"``: seed 002's discrete orthonormal
+        ``bounds`` ``False``. ``"orthopoly"``: Carley's discrete orthonormal
         polynomials with rank-revealing monomial selection (see ``centre``); derivatives a
         stencil's basis cannot represent are NaN in ``D_`` (flagged per point in
         ``diagnostics_``), never zero.
@@ -78,14 +78,14 @@ class ScatteredDerivatives(Params):
     rbf, shape, ghosts : optional
         ``"clsgsp"``/``"lsgsp"`` only (see :mod:`o3d_meshless.stencils.gsp`).
     weights : None or int, default=None
-        ``None``: unweighted Taylor rows; ``0``: seed 001's classical least squares;
-        ``d`` in 1..4: the seed's weights ``h_i^{-d}``.
+        ``None``: unweighted Taylor rows; ``0``: Turner et al.'s classical least squares;
+        ``d`` in 1..4: the paper's weights ``h_i^{-d}``.
     guard : bool, default=True
         Recompute rank-deficient stencils with more neighbours (no diagonal-dominance
-        test here). ``False`` keeps exactly ``k`` neighbours (as in seed 001's tables)
+        test here). ``False`` keeps exactly ``k`` neighbours (as in Turner et al.'s tables)
         and only flags rank-deficient stencils.
     bounds : bool, default=False
-        Compute seed 001's gradient error bounds per point into ``bounds_``.
+        Compute Turner et al.'s gradient error bounds per point into ``bounds_``.
     lipschitz : float, array_like of shape (n,) or None
         ``ϑ_max`` multiplying the bounds (needs ``bounds=True``); ``None`` leaves the
         geometric factors ``h_max^n w_max √Σ‖ν_i‖₁^{2n} / ((n+1)! σ)``.
@@ -108,7 +108,7 @@ class ScatteredDerivatives(Params):
         With ``bounds=True``: per point ``bound1``, ``bound2`` (× ``lipschitz`` if
         given), ``factor1``, ``factor2``, ``h_max``, ``sum_nu``, ``w_max``,
         ``sigma_min_A``, ``sigma_min_A21`` (see :func:`o3d_meshless.bounds.error_bounds`).
-        The bounds are absolute; divide by ``‖∇f‖`` for the seed's relative ones.
+        The bounds are absolute; divide by ``‖∇f‖`` for the paper's relative ones.
     diagnostics_ : dict
         ``rcond``, ``rank`` (per point), ``rank_deficient`` (bool per point),
         ``n_rank_deficient``, ``k_used``, ``enlarged``, ``n_coincident``, ``guard_attempts``;
@@ -359,7 +359,7 @@ def scattered_gradient(points, values, *, k=None, order=2, weights=None, bounds=
     """Gradient of scattered data: ``points`` (n, d), ``values`` (n,) → (n, d).
 
     With ``bounds=True`` returns ``(gradient, bounds)``, ``bounds`` the dict of
-    :attr:`ScatteredDerivatives.bounds_` (seed 001's Bound1/Bound2 per point, times
+    :attr:`ScatteredDerivatives.bounds_` (Turner et al.'s Bound1/Bound2 per point, times
     ``lipschitz`` when given). Other options (``method``, ``centre``, ``rbf``, ``shape``,
     ``ghosts``) as in :class:`ScatteredDerivatives`.
 
@@ -392,7 +392,7 @@ def scattered_laplacian(points, values, *, k=None, order=3, weights=None, guard=
     """Laplacian ``Δf`` of scattered data: ``values`` (n,) → (n,); ``order >= 2`` (default 3).
 
     Other options (``method``, ``rbf`` …) as in :class:`ScatteredDerivatives`, e.g.
-    ``method="clsgsp", order=2`` for seed 003's constrained ghost-point stencils."""
+    ``method="clsgsp", order=2`` for Ying et al.'s constrained ghost-point stencils."""
     return _fit_apply(points, values, "laplacian",
                       dict(k=k, order=order, weights=weights, guard=guard, workers=workers,
                            **options))[1]

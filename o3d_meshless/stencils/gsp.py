@@ -1,11 +1,11 @@
-"""Ghost-sample-point stencils (seed 003: Ying, Chu & Leung, "A Constrained Least-Squares
+"""Ghost-sample-point stencils (Ying et al.: Ying, Chu & Leung, "A Constrained Least-Squares
 Ghost Sample Points (CLS-GSP) Method for Differential Operators on Point Clouds").
 
 Each neighbourhood is reconstructed by radial basis functions centred on a few *ghost*
 points — a fixed layout around the centre, independent of where the samples are — plus
 polynomials, fitted to the samples by least squares:
 
-``"clsgsp"`` (constrained, the seed's method)
+``"clsgsp"`` (constrained, the paper's method)
     ``u(x) = u(x₀) + Σ_m λ_m [φ(|x − x̂_m|) − φ(|x̂_m|)] + Σ_j μ_j P_j(x)`` with
     polynomials of degree 1..``order`` (no constant): the reconstruction passes through
     the centre value exactly, which makes the Laplacian rows diagonally dominant and keeps
@@ -17,7 +17,7 @@ polynomials, fitted to the samples by least squares:
 
 Both add the RBF-FD side condition ``P̂ᵀλ = 0`` (``P̂`` = polynomials at the ghosts) and solve
 the ``(n + l) × (G + l)`` system by its pseudo-inverse, dropping singular values below
-:data:`RCOND` × σ_max (the seed's rank tolerance 1e-10, taken relative to σ_max so that it
+:data:`RCOND` × σ_max (the paper's rank tolerance 1e-10, taken relative to σ_max so that it
 does not depend on units). A derivative ``D`` at the centre has the weights ``w`` = the
 first ``n`` entries of ``(Aᵀ)⁺ [Dψ(0); DP(0)]``, applied as ``Σ_j w_j (f_j − f₀)``. Derivatives
 of order 1 and 2 are available (gradient, Hessian entries, Laplacian).
@@ -30,18 +30,18 @@ Options
     ``1/(1 + c r²)`` (aliases ``"ga"``, ``"mq"``, ``"imq"``, ``"iq"``).
 ``shape``
     The scale-free shape parameter ``c·r̄²``, ``r̄`` = mean distance of the stencil's
-    neighbours from its centre (the seed's consistency theorem keeps ``c h²`` fixed);
+    neighbours from its centre (the paper's consistency theorem keeps ``c h²`` fixed);
     default :data:`DEFAULT_SHAPE` (3.0), or :data:`DISC_SHAPE` (0.1) with ``ghosts="disc"``.
 ``ghosts``
-    ``"circle"`` (default): 8 ghosts evenly on the circle of radius ``r̄`` (2-D, the seed's
+    ``"circle"`` (default): 8 ghosts evenly on the circle of radius ``r̄`` (2-D, the paper's
     default); in 3-D (volumetric data) :data:`SPHERE_GHOSTS` points spread on the sphere of
     radius ``r̄`` by Thomson (Coulomb) repulsion, cached per count. ``"disc"`` (2-D): 49
     ghosts spread uniformly (sunflower spiral) in the disc of radius half the largest
-    neighbour distance (the seed's Poisson example). An int ``G``: ``G`` ghosts on the
+    neighbour distance (the paper's Poisson example). An int ``G``: ``G`` ghosts on the
     circle/sphere of radius ``r̄``. An array of shape (G, d): ghost positions in units of
     ``r̄``.
 ``order``
-    Polynomial degree ``n`` (1–4; the seed uses 2–4). The seed proves the Laplacian
+    Polynomial degree ``n`` (1–4; the paper uses 2–4). The paper proves the Laplacian
     consistent of order ``n − 1``. The side condition ``P̂ᵀλ = 0`` has ``l`` rows: once
     ``l ≥ G`` (order 4 with 8 ghosts) it forces ``λ = 0`` and the fit is the plain
     centre-constrained polynomial least squares.
@@ -71,7 +71,7 @@ __all__ = ["CLSGSP", "LSGSP", "single_stencil", "gsp_weights", "clsgsp_weights",
            "DEFAULT_RBF", "DEFAULT_SHAPE", "DISC_SHAPE", "CIRCLE_GHOSTS", "SPHERE_GHOSTS", "DISC_GHOSTS",
            "check_gsp_options", "check_samples"]
 
-#: relative singular-value cut-off of the pseudo-inverse (the seed's tolerance 1e-10)
+#: relative singular-value cut-off of the pseudo-inverse (the paper's tolerance 1e-10)
 RCOND = 1e-10
 
 #: kernel names -> compiled kernel code
@@ -83,7 +83,7 @@ DEFAULT_RBF = "gaussian"
 #: default c·r̄² for the "circle" layout, an int or an array (best of {1, 3, 10, 30} on the
 #: GBPM sphere; keeps the holed bunny's spectrum non-negative, where 1 does not)
 DEFAULT_SHAPE = 3.0
-#: default c·r̄² for the "disc" layout (best on the seed's §4.4 Poisson problems; 3 is unstable
+#: default c·r̄² for the "disc" layout (best on the paper's §4.4 Poisson problems; 3 is unstable
 #: there)
 DISC_SHAPE = 0.1
 CIRCLE_GHOSTS = 8
@@ -149,7 +149,7 @@ def sunflower_disc(count: int) -> np.ndarray:
 
 
 def _circle(count):
-    t = 2 * np.pi * np.arange(1, count + 1) / count       # the seed's (r cos kπ/4, r sin kπ/4)
+    t = 2 * np.pi * np.arange(1, count + 1) / count       # the paper's (r cos kπ/4, r sin kπ/4)
     return np.c_[np.cos(t), np.sin(t)]
 
 
@@ -188,7 +188,7 @@ def ghost_layout(ghosts, dim):
 def check_samples(k, n_ghosts, constrained, owner=None):
     """Raise ``ValueError`` naming ``k`` unless the fit has at least as many samples as
     ghosts: with fewer, the "least-squares" system is underdetermined and its minimum-norm
-    solution no longer reproduces the polynomials (the seed pairs 49 ghosts with k = 60)."""
+    solution no longer reproduces the polynomials (the paper pairs 49 ghosts with k = 60)."""
     n = k if constrained else k + 1
     if n < n_ghosts:
         where = f" of {owner}" if owner else ""
@@ -252,9 +252,9 @@ def gsp_weights(points, neighbors, centers, bases, *, order, targets, weight_pow
     """Run the compiled GSP kernel on already validated arrays.
 
     Same signature and return values as :func:`o3d_meshless.stencils.taylor.taylor_weights`
-    plus the seed-003 options ``rbf``, ``shape``, ``ghosts`` (module docstring) and
-    ``constrained`` (CLS-GSP, else LS-GSP). ``weight_power`` must be -1 (the seed's fit is
-    unweighted; ``weights=None``); ``bounds`` is accepted and ignored (seed 001's bounds
+    plus the paper-003 options ``rbf``, ``shape``, ``ghosts`` (module docstring) and
+    ``constrained`` (CLS-GSP, else LS-GSP). ``weight_power`` must be -1 (the paper's fit is
+    unweighted; ``weights=None``); ``bounds`` is accepted and ignored (Turner et al.'s bounds
     belong to the Taylor fit). With ``details=True`` a fourth value is returned: the
     centre weights, shape (m, len(targets)) (``−Σ_j w_j`` for CLS-GSP; the centre's own
     least-squares weight for LS-GSP).
@@ -380,7 +380,7 @@ def _samples_rule(constrained):
 
 
 def _default_k(order, dim, options):
-    # at least the seed's 20 samples, and more samples than ghosts plus polynomials so
+    # at least the paper's 20 samples, and more samples than ghosts plus polynomials so
     # the fit stays overdetermined (in 3-D, k = 20 = the 20 ghosts gave gradient errors
     # up to 88 on a cubic where k = 30 gives 0.03)
     p = n_unknowns(order, dim)

@@ -1,11 +1,11 @@
-"""Moment-coefficient stencils (seed 000): first derivatives and the Laplacian from one fit.
+"""Moment-coefficient stencils (moment coefficients): first derivatives and the Laplacian from one fit.
 
 For a centre ``x0`` with neighbour offsets ``b_k = x_k − x0`` (rows of ``B``, scaled to
-unit radius first), the seed computes one coefficient vector
+unit radius first), the paper computes one coefficient vector
 
     G = B Bᵀ,  F = G∘G,  v = diag(G),  N = I − G⁺G,  a = N (F N)⁺ v,
 
-the minimum-norm solution of ``Σ a_k b_k = 0`` and ``Σ a_k b_k b_kᵀ = I`` (the seed's
+the minimum-norm solution of ``Σ a_k b_k = 0`` and ``Σ a_k b_k b_kᵀ = I`` (the paper's
 "best estimate of the identity matrix and the zero vector"). Then, for any scalar,
 vector or tensor field ``Y`` with ``dY_k = Y_k − Y_0``,
 
@@ -25,7 +25,7 @@ What the method is
   ``MAX_ORDER["moments"] = 2``; the public entries require ``order=2`` (the kernel wrapper
   also accepts ``1`` so that the row guard's rank fallback can call it; it returns the
   same stencils).
-* Stability rule of the seed: ``k > d(d+3)/2`` neighbours (``k ≥ 6`` in 2-D, ``k ≥ 10``
+* Stability rule of the paper: ``k > d(d+3)/2`` neighbours (``k ≥ 6`` in 2-D, ``k ≥ 10``
   in 3-D), enforced with a ``ValueError`` naming ``k``.
 
 Pseudo-inverses: ``G⁺G`` is the orthogonal projector onto ``range(B)``; it is formed from
@@ -58,7 +58,7 @@ RCOND = 1e-10
 
 
 def min_neighbours(dim: int) -> int:
-    """Smallest ``k`` allowed by the seed's stability rule ``k > d(d+3)/2``."""
+    """Smallest ``k`` allowed by the paper's stability rule ``k > d(d+3)/2``."""
     return dim * (dim + 3) // 2 + 1
 
 
@@ -78,12 +78,12 @@ def laplacian_target(dim: int) -> dict:
 
 
 def check_k(k: int, dim: int, owner=None):
-    """Raise ``ValueError`` naming ``k`` unless ``k > d(d+3)/2`` (the seed's rule)."""
+    """Raise ``ValueError`` naming ``k`` unless ``k > d(d+3)/2`` (the paper's rule)."""
     need = min_neighbours(dim)
     if k < need:
         where = f" of {owner}" if owner else ""
         raise ValueError(f"`k`{where} must exceed d(d+3)/2 = {need - 1} for method 'moments' "
-                         f"in {dim}-D (the seed's stability rule), i.e. k >= {need}; got {k}")
+                         f"in {dim}-D (the paper's stability rule), i.e. k >= {need}; got {k}")
 
 
 def _split_targets(targets, dim):
@@ -123,8 +123,8 @@ def moments_weights(points, neighbors, centers, bases, *, order, targets,
     Same signature and return values as :func:`o3d_meshless.stencils.taylor.taylor_weights`.
     ``targets`` items: first-derivative multi-indices (e.g. ``(1, 0)``), dicts of them, or
     the Laplacian dict :func:`laplacian_target` (any common coefficient). ``weight_power``
-    must be ``-1`` (the seed's fit is unweighted; ``weights=None``); ``bounds`` is accepted
-    and ignored (seed 001's bounds belong to the Taylor fit); ``order`` must be 1 or 2.
+    must be ``-1`` (the paper's fit is unweighted; ``weights=None``); ``bounds`` is accepted
+    and ignored (Turner et al.'s bounds belong to the Taylor fit); ``order`` must be 1 or 2.
     """
     if order not in (1, 2):
         raise ValueError(f"`order` must be 2 for method 'moments' (one quadratic moment fit "

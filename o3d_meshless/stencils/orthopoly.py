@@ -1,4 +1,4 @@
-"""Discrete orthonormal-polynomial stencils (seed 002: Carley, "Moving least squares via
+"""Discrete orthonormal-polynomial stencils (Carley: Carley, "Moving least squares via
 orthogonal polynomials").
 
 Each stencil is fitted in a basis of polynomials orthonormal on the stencil's own points.
@@ -172,7 +172,7 @@ def _basis(pts, order, rtol, constant=True, weights=None):
 
 
 def select_monomials(offsets, order, rtol=RTOL, *, constant=True):
-    """Rank-revealing monomial selection on a point set (seed 002, §2.1).
+    """Rank-revealing monomial selection on a point set (Carley, §2.1).
 
     Parameters
     ----------

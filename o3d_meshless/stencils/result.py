@@ -24,7 +24,7 @@ class StencilWeights(Mapping):
     ----------
     diagnostics : dict
         ``rcond`` (σ_min/σ_max of the design in coordinates scaled to unit radius),
-        ``sigma_min_A`` (seed 001's Bound1 ingredient σ₁ of A, or σ̄₁ of WA),
+        ``sigma_min_A`` (Turner et al.'s Bound1 ingredient σ₁ of A, or σ̄₁ of WA),
         ``sigma_min_A21`` (Bound2 ingredient σ̂₁ after the Householder reduction),
         ``rank`` (numerical rank of the design) and ``h_max``.
     order : int

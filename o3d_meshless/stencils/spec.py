@@ -55,7 +55,7 @@ class MethodSpec:
         ``check_options(given: dict, owner=None) -> dict`` of kernel keywords, defaults
         filled in; raises ``ValueError`` naming a bad option.
     weighted : bool
-        Takes the ``weights`` option (seed 001's ``h^-d`` row weights).
+        Takes the ``weights`` option (Turner et al.'s ``h^-d`` row weights).
     error_bounds : bool
         Its diagnostics hold Turner et al.'s bound ingredients (``bounds=True``).
     rank_fallback : bool
@@ -151,18 +151,18 @@ class MethodSpec:
 
 
 def weight_power_from(weights, *, owner=None):
-    """Map the public ``weights`` option to the exponent ``d`` of seed 001's ``W = h^-d``.
+    """Map the public ``weights`` option to the exponent ``d`` of Turner et al.'s ``W = h^-d``.
 
-    Seed 001 writes each Taylor row divided by ``h_j`` (its matrix ``A``) and weights it
+    Turner et al. writes each Taylor row divided by ``h_j`` (its matrix ``A``) and weights it
     by ``W = diag(h_j^-d)``:
 
     * ``None`` (default): unweighted Taylor rows ``f_j − f_0 = Σ D^α f ν^α/α!``, i.e. the
-      seed's ``W A`` with ``W = diag(h_j)`` (``d = −1``); the best-behaved choice for
+      paper's ``W A`` with ``W = diag(h_j)`` (``d = −1``); the best-behaved choice for
       Laplacians on irregular samples (fewest rows need the guard);
-    * ``0``: the seed's classical least squares (rows of ``A``);
-    * ``d`` in 1..4: the seed's weighted least squares, ``W = diag(h_j^-d)``.
+    * ``0``: the paper's classical least squares (rows of ``A``);
+    * ``d`` in 1..4: the paper's weighted least squares, ``W = diag(h_j^-d)``.
 
-    The seed's Propositions 3.3/4.3 hold for any positive ``W``, so the reported
+    The paper's Propositions 3.3/4.3 hold for any positive ``W``, so the reported
     ``sigma_min_A``/``sigma_min_A21`` always refer to the system actually solved.
     """
     if weights is None:

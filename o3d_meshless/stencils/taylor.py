@@ -1,4 +1,4 @@
-"""Taylor least-squares stencils (seed 001: Turner, Belward & Oqielat).
+"""Taylor least-squares stencils (Turner et al.: Turner, Belward & Oqielat).
 
 For a centre ``x0`` with neighbours ``x_j`` the truncated Taylor series
 
@@ -6,7 +6,7 @@ For a centre ``x0`` with neighbours ``x_j`` the truncated Taylor series
 
 is solved in the least-squares sense for the derivatives, each row weighted by
 ``h_j^-(1+d)`` with ``h_j = |x_j - x0|``: ``d = -1`` is the plain system, ``d = 0`` the
-seed's classical matrix ``A`` (rows divided by ``h_j``), ``d >= 1`` its weighted one. The fit passes through the centre value
+paper's classical matrix ``A`` (rows divided by ``h_j``), ``d >= 1`` its weighted one. The fit passes through the centre value
 because the unknowns act on differences ``f_j - f_0``; so a stencil's weights sum
 with the centre weight ``-sum(w)`` to zero and constants are reproduced exactly.
 """
@@ -32,7 +32,7 @@ RCOND = 1e-7
 
 
 def n_unknowns(order: int, dim: int) -> int:
-    """Number of Taylor unknowns ``p`` (seed 001: ``(n+1)(n+2)/2 - 1`` in 2-D)."""
+    """Number of Taylor unknowns ``p`` (Turner et al.: ``(n+1)(n+2)/2 - 1`` in 2-D)."""
     return len(monomials(order, dim))
 
 
@@ -51,10 +51,10 @@ def taylor_weights(points, neighbors, centers, bases, *, order, targets,
     targets : list
         Derivatives to return (see :func:`o3d_meshless.monomials.target_coefficients`).
     weight_power : float
-        Seed 001's inverse-distance exponent ``d`` (-1 = unweighted rows, 0 = the seed's
+        Turner et al.'s inverse-distance exponent ``d`` (-1 = unweighted rows, 0 = the paper's
         classical least squares).
     bounds : bool
-        Also compute seed 001's singular values (Bound1/Bound2 ingredients).
+        Also compute Turner et al.'s singular values (Bound1/Bound2 ingredients).
 
     Returns
     -------
@@ -86,7 +86,7 @@ def taylor_weights(points, neighbors, centers, bases, *, order, targets,
     return weights, diagnostics, status
 
 
-#: the registry's ``"taylor"``: any order 1–4, seed 001's row weights, Turner et al.'s
+#: the registry's ``"taylor"``: any order 1–4, Turner et al.'s row weights, Turner et al.'s
 #: error bounds and the guard's rank fallback
 METHOD = MethodSpec(
     name="taylor", title="Taylor least squares through the centre (Turner et al.)",

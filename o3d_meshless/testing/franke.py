@@ -167,7 +167,7 @@ FRANKE = {
     6: TestFunction("sphere", *_sphere(), doc="F6 = sqrt(64 - 81((x-.5)²+(y-.5)²)) / 9 - .5"),
 }
 
-#: The three functions of seed 001 (Turner, Belward & Oqielat, §5), as written there:
+#: The three functions of Turner et al. (Turner, Belward & Oqielat, §5), as written there:
 #: its F1 is Franke's saddle (1.25 + cos 5.4y)/(6(1 + (3x−1)²)), its F2 the gentle
 #: bump, its F3 the sphere.
 SEED001 = {"F1": FRANKE[3], "F2": FRANKE[4], "F3": FRANKE[6]}
@@ -187,7 +187,7 @@ def franke_nodes(which="133"):
     """Franke's scattered nodes in and around [0, 1]² (see ``o3d_meshless/data/FRANKE.txt``).
 
     ``which``: ``"ds1"`` (100 nodes), ``"ds2"`` (33 nodes) or ``"133"`` (both, ds1 first,
-    the set of seed 001 §5.2). Returns an array of shape (n, 2).
+    the set of Turner et al. §5.2). Returns an array of shape (n, 2).
     """
     from importlib.resources import files
 
@@ -233,12 +233,12 @@ def derivative_max(func, points, degree, *, step=None):
 
 def lipschitz_estimate(func, center, order, *, offsets=None, radius=None, n_samples=400,
                        seed=0, step=None):
-    """Seed 001's ϑ_max for a Taylor order ``n`` at ``center``.
+    """Turner et al.'s ϑ_max for a Taylor order ``n`` at ``center``.
 
     Lemma 3.1 uses the Lipschitz continuity of the n-th partial derivatives only along
     the segments from the centre ``a`` to its neighbours ``a + h_i ν_i``; by the
     mean-value theorem ``√d · max |∂^{n+1} f|`` over those segments is such a constant
-    (the seed's §5 formula, √2 in 2-D). The maximum is taken over ``n_samples`` points:
+    (the paper's §5 formula, √2 in 2-D). The maximum is taken over ``n_samples`` points:
 
     * ``offsets`` (k, d): evenly along the k segments ``a + t·offset``, ``t ∈ [0, 1]``;
     * ``radius``: uniformly at random in the ball of that radius about ``a`` (an upper

@@ -11,13 +11,13 @@ __all__ = ["gbpm_sphere", "disc_domain", "flower_domain", "flower_radius", "pois
 
 
 def gbpm_sphere(dx, *, band=1.5, radius=1.0):
-    """Closest-point (grid-based particle method) sampling of a sphere (seed 003 §4.5).
+    """Closest-point (grid-based particle method) sampling of a sphere (Ying et al. §4.5).
 
     Every node of the Cartesian grid ``dx·Z³`` within ``band·dx`` of the sphere is
     projected to its closest point on it. Nodes on one ray through the centre project to
     the same or nearly the same point, so the sample holds exact duplicates and
-    near-coincident pairs — the irregularity the seed's CLS-GSP is meant to survive.
-    Δx = 0.2, 0.1, 0.05, 0.025 give 1010, 3850, 15106, 60434 samples (the seed reports
+    near-coincident pairs — the irregularity the paper's CLS-GSP is meant to survive.
+    Δx = 0.2, 0.1, 0.05, 0.025 give 1010, 3850, 15106, 60434 samples (the paper reports
     984, 3795, 15127, 60322 from a grid whose exact placement it does not give).
 
     Returns
@@ -48,7 +48,7 @@ def _annulus_radii(rng, n, r_in, r_out):
 
 
 def disc_domain(n_interior=3159, n_boundary=1841, *, radius=2.0, outer=2.5, seed=0):
-    """Random samples of seed 003 §4.4's disc problem and its outer layer of nodes.
+    """Random samples of Ying et al. §4.4's disc problem and its outer layer of nodes.
 
     ``n_interior`` i.i.d. area-uniform points in ``x² + y² ≤ radius²`` and
     ``n_boundary`` in the annulus ``radius² < x² + y² ≤ outer²`` (the paper: 3159 and
@@ -83,14 +83,14 @@ def disc_domain(n_interior=3159, n_boundary=1841, *, radius=2.0, outer=2.5, seed
 
 
 def flower_radius(theta):
-    """Seed 003 §4.4's flower boundary ``r_max(θ) = 1.4 + 0.4 sin 5θ + 0.4 sin 2θ``."""
+    """Ying et al. §4.4's flower boundary ``r_max(θ) = 1.4 + 0.4 sin 5θ + 0.4 sin 2θ``."""
     theta = np.asarray(theta, dtype=np.float64)
     return 1.4 + 0.4 * np.sin(5 * theta) + 0.4 * np.sin(2 * theta)
 
 
 def flower_domain(sampling="uniform", *, spacing=0.05, n_interior=2782, n_boundary=2782,
                   band=0.5, seed=0):
-    """Samples of seed 003 §4.4's flower ``r ≤ r_max(θ)`` and its outer band of nodes.
+    """Samples of Ying et al. §4.4's flower ``r ≤ r_max(θ)`` and its outer band of nodes.
 
     The band is ``r_max(θ) < r ≤ r_max(θ) + band`` (the paper: 0.5).
 
@@ -173,5 +173,5 @@ def _poisson_hessian(x, y):
 
 poisson_exact = TestFunction(
     "seed003-poisson", _poisson_value, _poisson_gradient, _poisson_hessian,
-    doc="Seed 003 §4.4's exact solution ``u = 1 + sin 4x + cos 3x + sin 2y``; "
+    doc="Ying et al. §4.4's exact solution ``u = 1 + sin 4x + cos 3x + sin 2y``; "
         "``poisson_exact.laplacian(p)`` is the right-hand side ``f = Δu``.")

@@ -1,4 +1,4 @@
-"""NumPy reference of the ghost-sample-point (GSP) stencils of seed 003.
+"""NumPy reference of the ghost-sample-point (GSP) stencils of Ying et al..
 
 Ying, Chu & Leung, "A Constrained Least-Squares Ghost Sample Points (CLS-GSP) Method
 for Differential Operators on Point Clouds". Everything is written for one stencil at a
