@@ -5,7 +5,8 @@ from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt, fabs
 from scipy.linalg.cython_lapack cimport dsyev
-from _taylor_core cimport taylor_fit, taylor_scratch_size
+from _local_least_squares cimport taylor_fit, taylor_scratch_size
+from _types cimport intp_t
 
 
 cdef inline void normalize3(double* v) noexcept nogil:
@@ -26,9 +27,9 @@ def pca_height_frames(
         const double[:, ::1] points,        # IN  (n, 3)
         const Py_ssize_t[:, ::1] neighbors, # IN  (m, k) neighbour indices (centre excluded)
         const Py_ssize_t[::1] centers,      # IN  (m,) the point each row is about
-        const long[:, ::1] exponents,       # IN  (p, 2) height-fit monomials (p == 0: PCA only)
+        const intp_t[:, ::1] exponents,       # IN  (p, 2) height-fit monomials (p == 0: PCA only)
         const double[::1] inv_fact,         # IN  (p,)
-        const long[::1] degree,             # IN  (p,)
+        const intp_t[::1] degree,             # IN  (p,)
         double[:, :, ::1] frames,           # OUT (m, 3, 3) rows (t_u, t_v, n)
         double[::1] planarity,              # OUT (m,) lambda_mid / lambda_max of the covariance
         double[::1] flatness,               # OUT (m,) lambda_min / lambda_mid (0: flat patch)

@@ -15,7 +15,8 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt, exp, NAN
 from scipy.linalg.cython_lapack cimport dgesvd
 from _gather cimport gather_local
-from _taylor_core cimport monomial, _singular_values, _fail_no_bounds
+from _local_least_squares cimport monomial, _singular_values, _fail_no_bounds
+from _types cimport intp_t
 
 
 cdef inline void _rbf(int kind, double s, double* f) noexcept nogil:
@@ -60,7 +61,7 @@ cdef inline int gsp_scratch_size(int k, int d, int g, int l, int n_out) noexcept
     return M * N + mn + M * mn + mn * N + N + mn + l * l + l + (k + 1) * d + g * d + lw
 
 
-cdef inline double _phi_derivative(const long* e, int d, const double* u, double c,
+cdef inline double _phi_derivative(const intp_t* e, int d, const double* u, double c,
                                    const double* f) noexcept nogil:
     """D^e of phi(|x - g|) at x = 0 for |e| in {1, 2}; u = -g, f = (f, f', f'') at c|u|^2."""
     cdef int a, i = -1, j = -1, deg = 0
@@ -83,8 +84,8 @@ cdef inline double _phi_derivative(const long* e, int d, const double* u, double
 
 cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
                          const double* ghosts, int g, bint half_max, int kind, double shape,
-                         const long* pexpo, int l, const long* dexpo, const double* dfact,
-                         const long* ddeg, int p, const double* combos, int n_out,
+                         const intp_t* pexpo, int l, const intp_t* dexpo, const double* dfact,
+                         const intp_t* ddeg, int p, const double* combos, int n_out,
                          double rcond, double* scratch, double* out, double* centre_out,
                          double* diag) noexcept nogil:
     cdef int n = k if constrained else k + 1          # sample rows
@@ -224,10 +225,10 @@ def gsp_stencils(
         bint half_max,                      # IN  ghosts scaled by h/2 (else by rbar)
         int kind,                           # IN  0 GA, 1 MQ, 2 IMQ, 3 IQ
         double shape,                       # IN  c rbar^2
-        const long[:, ::1] pexpo,           # IN  (l, d) polynomial exponents
-        const long[:, ::1] dexpo,           # IN  (p, d) derivative exponents (degree 1..2)
+        const intp_t[:, ::1] pexpo,           # IN  (l, d) polynomial exponents
+        const intp_t[:, ::1] dexpo,           # IN  (p, d) derivative exponents (degree 1..2)
         const double[::1] dfact,            # IN  (p,) alpha! of each derivative
-        const long[::1] ddeg,               # IN  (p,) degree of each derivative
+        const intp_t[::1] ddeg,               # IN  (p,) degree of each derivative
         const double[:, ::1] combos,        # IN  (n_out, p) targets over the derivatives
         bint constrained,                   # IN  CLS-GSP (else LS-GSP)
         double rcond,

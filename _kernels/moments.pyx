@@ -12,7 +12,7 @@ from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt
 from scipy.linalg.cython_lapack cimport dgesvd
 from _gather cimport gather_local
-from _taylor_core cimport _fail_no_bounds
+from _local_least_squares cimport _fail_no_bounds
 
 
 cdef inline int _moment_fit(const double* coords, int k, int d, int n_out,

@@ -25,10 +25,11 @@ from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt, pow, NAN, INFINITY
 from _gather cimport gather_local
+from _types cimport intp_t
 
 
 cdef inline int _basis(const double* y, const double* s, int N, int d, int ncand,
-                       int nuse, const long* expo, double rtol, double* Q, double* C, int* acc_idx,
+                       int nuse, const intp_t* expo, double rtol, double* Q, double* C, int* acc_idx,
                        double* v, double* coef, double* min_rel) noexcept nogil:
     """Orthonormal columns Q (n_acc, N) and coefficients C (n_acc, ncand) from the first
     `nuse` candidates. Returns n_acc."""
@@ -74,7 +75,7 @@ cdef inline int _basis(const double* y, const double* s, int N, int d, int ncand
     return n_acc
 
 
-def orthopoly_basis(const double[:, ::1] y, const double[::1] s, const long[:, ::1] exponents,
+def orthopoly_basis(const double[:, ::1] y, const double[::1] s, const intp_t[:, ::1] exponents,
                     double rtol, double[:, ::1] Q, double[:, ::1] C, int[::1] accepted):
     """One point set: Q (N, N), C (N, ncand), accepted (N,) candidate indices; returns
     (number accepted, smallest relative residual of an accepted column)."""
@@ -96,11 +97,11 @@ def orthopoly_stencils(
         const Py_ssize_t[:, ::1] neighbors, # IN  (m, k) neighbour indices (centre excluded)
         const Py_ssize_t[::1] centers,      # IN  (m,) centre index of each stencil
         const double[:, :, ::1] bases,      # IN  (n_points, d, D) local axes, or (0, d, D) = identity
-        const long[:, ::1] exponents,       # IN  (ncand, d) candidates, graded lex order
+        const intp_t[:, ::1] exponents,       # IN  (ncand, d) candidates, graded lex order
         const double[::1] fact,             # IN  (ncand,) alpha!
-        const long[::1] degree,             # IN  (ncand,)
+        const intp_t[::1] degree,             # IN  (ncand,)
         const double[:, ::1] combos,        # IN  (n_out, ncand) target coefficients
-        const long[::1] target_degree,      # IN  (n_out,) highest derivative degree per target
+        const intp_t[::1] target_degree,      # IN  (n_out,) highest derivative degree per target
         int include_centre,
         int order,                          # candidates of degree <= order are used
                                             # diagnostics[:, 0] = 0 when a target is not representable

@@ -3,8 +3,9 @@
 # finiteness and k >= p before calling.
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
-from _taylor_core cimport taylor_fit, taylor_scratch_size
+from _local_least_squares cimport taylor_fit, taylor_scratch_size
 from _gather cimport gather_local
+from _types cimport intp_t
 
 
 def taylor_stencils(
@@ -12,9 +13,9 @@ def taylor_stencils(
         const Py_ssize_t[:, ::1] neighbors, # IN  (m, k) neighbour indices (centre excluded)
         const Py_ssize_t[::1] centers,      # IN  (m,) centre index of each stencil
         const double[:, :, ::1] bases,      # IN  (n_points, d, D) local axes, or (0, d, D) = identity
-        const long[:, ::1] exponents,       # IN  (p, d)
+        const intp_t[:, ::1] exponents,       # IN  (p, d)
         const double[::1] inv_fact,         # IN  (p,)
-        const long[::1] degree,             # IN  (p,)
+        const intp_t[::1] degree,             # IN  (p,)
         const double[:, ::1] combos,        # IN  (n_out, p)
         double weight_power,
         double rcond,

@@ -127,8 +127,8 @@ def pca_frames(points, neighbors, *, centers=None, height_order=2, n_threads=1,
     if height_order:
         expo, inv_fact, degree = monomial_tables(height_order, 2)
     else:
-        expo, inv_fact, degree = (np.zeros((0, 2), dtype=np.int_), np.zeros(0),
-                                  np.zeros(0, dtype=np.int_))
+        expo, inv_fact, degree = (np.zeros((0, 2), dtype=np.intp), np.zeros(0),
+                                  np.zeros(0, dtype=np.intp))
     m = len(centers)
     frames = np.empty((m, 3, 3))
     planarity = np.empty(m)

@@ -38,11 +38,11 @@ def monomials(order: int, dim: int):
 @lru_cache(maxsize=None)
 def monomial_tables(order, dim):
     """Exponents ``(p, dim)``, ``1/α!`` ``(p,)`` and degrees ``(p,)`` of :func:`monomials`,
-    as the compiled kernels take them (C-contiguous, ``np.int_`` / float64)."""
+    as the compiled kernels take them (C-contiguous, ``np.intp`` / float64)."""
     ms = monomials(order, dim)
-    expo = np.ascontiguousarray(ms, dtype=np.int_).reshape(len(ms), dim)
+    expo = np.ascontiguousarray(ms, dtype=np.intp).reshape(len(ms), dim)
     inv_fact = np.array([1.0 / np.prod([factorial(a) for a in m]) for m in ms])
-    degree = expo.sum(axis=1).astype(np.int_)
+    degree = expo.sum(axis=1).astype(np.intp)
     return expo, inv_fact, np.ascontiguousarray(degree)
 
 

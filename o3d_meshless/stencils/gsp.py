@@ -218,15 +218,15 @@ def check_gsp_options(rbf=None, shape=None, ghosts=None, *, owner=None):
 @lru_cache(maxsize=None)
 def _poly_exponents(order, dim, constant):
     ms = ((tuple([0] * dim),) if constant else ()) + _taylor_monomials(order, dim)
-    return np.ascontiguousarray(ms, dtype=np.int_).reshape(len(ms), dim)
+    return np.ascontiguousarray(ms, dtype=np.intp).reshape(len(ms), dim)
 
 
 @lru_cache(maxsize=None)
 def _derivative_tables(dim):
     ms = _taylor_monomials(2, dim)
-    expo = np.ascontiguousarray(ms, dtype=np.int_).reshape(len(ms), dim)
+    expo = np.ascontiguousarray(ms, dtype=np.intp).reshape(len(ms), dim)
     fact = np.array([float(np.prod([factorial(a) for a in m])) for m in ms])
-    deg = np.ascontiguousarray(expo.sum(axis=1), dtype=np.int_)
+    deg = np.ascontiguousarray(expo.sum(axis=1), dtype=np.intp)
     return ms, expo, fact, deg
 
 

@@ -93,9 +93,9 @@ def candidates(order: int, dim: int, constant: bool = True):
 @lru_cache(maxsize=None)
 def _tables(order, dim, constant):
     ms = candidates(order, dim, constant)
-    expo = np.ascontiguousarray(ms, dtype=np.int_).reshape(len(ms), dim)
+    expo = np.ascontiguousarray(ms, dtype=np.intp).reshape(len(ms), dim)
     fact = np.array([float(np.prod([factorial(a) for a in m])) for m in ms])
-    degree = np.ascontiguousarray(expo.sum(axis=1), dtype=np.int_)
+    degree = np.ascontiguousarray(expo.sum(axis=1), dtype=np.intp)
     return expo, fact, degree
 
 
@@ -103,7 +103,7 @@ def _combos(order, dim, constant, targets):
     ms = candidates(order, dim, constant)     # candidates up to MAX (4): see orthopoly_weights
     index = {m: i for i, m in enumerate(ms)}
     rows = np.zeros((len(targets), len(ms)))
-    tdeg = np.zeros(len(targets), dtype=np.int_)
+    tdeg = np.zeros(len(targets), dtype=np.intp)
     for r, t in enumerate(targets):
         items = t.items() if isinstance(t, dict) else [(tuple(t), 1.0)]
         for m, coef in items:

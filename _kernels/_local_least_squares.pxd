@@ -1,5 +1,5 @@
 # Shared nogil helpers for the stencil kernels: one centre-constrained Taylor
-# least-squares solve (seed 001) with per-call scratch provided by the caller.
+# least-squares solve (Turner et al.) with per-call scratch provided by the caller.
 #
 # Conventions
 #   coords   (k, d) row-major local coordinates of the neighbours minus the centre
@@ -13,6 +13,7 @@
 #                   sigma_min of seed 001's A (or W A), sigma_min of its A21, rank]
 from libc.math cimport sqrt, pow, fabs, NAN
 from scipy.linalg.cython_lapack cimport dgesvd, dgeqrf, dormqr, dsyev, dpotrf, dpotrs
+from _types cimport intp_t
 
 cdef inline int _u_rows(int k, int p, int n_out) noexcept nogil:
     # U holds a p x p copy of G, or p x n_out right-hand sides
@@ -34,7 +35,7 @@ cdef inline int taylor_lwork(int k, int p) noexcept nogil:
     return 4 * (a if a > b else b) + 64 * (k + p)
 
 
-cdef inline double monomial(const double* x, const long* e, int d) noexcept nogil:
+cdef inline double monomial(const double* x, const intp_t* e, int d) noexcept nogil:
     cdef double v = 1.0
     cdef int a, t
     for a in range(d):
@@ -86,7 +87,7 @@ cdef inline int _fail_no_bounds(double* out, int n, double* diag, int info) noex
 
 cdef inline int taylor_fit(
         const double* coords, const double* dist, int k, int d, int p,
-        const long* expo, const double* inv_fact, const long* degree,
+        const intp_t* expo, const double* inv_fact, const intp_t* degree,
         const double* combos, int n_out,
         double weight_power, double rcond, bint want_bounds,
         double* scratch, double* out, double* diag, bint need_rcond=True) noexcept nogil:
@@ -102,7 +103,9 @@ cdef inline int taylor_fit(
     cdef double* B = work + lwork          # bounds: copy of seed 001's A / A2
     cdef double* B1 = B + k * p            # bounds: A1 then Q^T A1
     cdef double* tau = B1 + k * p
-    cdef double rho = 0.0, x[3], scale[5], s, acc, dummy = 0.0
+    cdef double rho = 0.0, s, acc, dummy = 0.0
+    cdef double x[3]
+    cdef double scale[5]
     cdef int j, q, a, r, o, info = 0, rank = 0, one = 1, p2, m21, ld
     cdef char jobn = b'N', jobv = b'V', uplo = b'U', side = b'L', trans = b'T'
 
