@@ -118,3 +118,26 @@ def test_toy_method_through_the_cli(toy, tmp_path, capsys):
 def test_unknown_method_lists_the_registered_ones():
     with pytest.raises(ValueError, match=r"`method` must be one of .*'taylor'.*'lsgsp'"):
         om.stencil_weights(np.ones((6, 2)), method="nope")
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_registered_method_works_through_every_operator(name):
+    """The contract over the registry: gradient, divergence, Laplacian (where the method
+    has second derivatives) on a sphere, and scattered planar derivatives."""
+    spec = METHODS[name]
+    p = fibonacci_sphere(2000)
+    f = p[:, 2]
+    exact = np.c_[np.zeros(2000), np.zeros(2000), np.ones(2000)] - f[:, None] * p
+    k = max(30, spec.default_neighbours(2, 2, spec.check_options({})))
+    g = om.SurfaceGradient(method=name, k=k).fit(p).apply(f)
+    assert np.median(np.linalg.norm(g - exact, axis=1)) < 0.02, name
+    div = om.Divergence(method=name, k=k).fit(p).apply(exact)
+    assert np.median(np.abs(div + 2 * f)) < 0.1, name
+    if spec.max_order >= 2:
+        L = om.LaplaceBeltrami(method=name, k=k).fit(p).L_
+        assert np.median(np.abs(L @ f - 2 * f)) < 0.05, name
+    q = np.random.default_rng(0).uniform(size=(600, 2))
+    order = min(2, spec.max_order) if spec.fixed_order is None else spec.fixed_order
+    sd = om.ScatteredDerivatives(method=name, order=order).fit(q)
+    np.testing.assert_allclose(sd.gradient(q @ np.array([1.5, -2.0])),
+                               np.tile([1.5, -2.0], (600, 1)), atol=1e-6, err_msg=name)
