@@ -115,6 +115,7 @@ class FieldCalculus(Params):
 
     def _fit_surface(self, x):
         from .operators import LaplaceBeltrami, SurfaceGradient
+        from .sampling import Sampling, prepare
 
         opts = dict(self.options, method=self.method, workers=self.workers)
         if self.k is not None:
@@ -123,8 +124,12 @@ class FieldCalculus(Params):
         if self.order is not None:
             gopts["order"] = self.order
             lopts["order"] = max(self.order, 2)
-        grad = SurfaceGradient(**gopts).fit(x)
-        lap = LaplaceBeltrami(**lopts).fit(x)
+        # one k-NN and frames pass shared by both operators (a Sampling carries them)
+        shared = {key: opts[key] for key in ("k", "normals", "height_order", "orient",
+                                              "workers", "progress") if key in opts}
+        sampling = x if isinstance(x, Sampling) else prepare(x, **shared)
+        grad = SurfaceGradient(**gopts).fit(sampling)
+        lap = LaplaceBeltrami(**lopts).fit(sampling)
         self.G_, self.L_ = grad.G_, lap.L_
         self.points_, self.normals_ = grad.points_, grad.normals_
         self.diagnostics_ = grad.diagnostics_
