@@ -21,10 +21,15 @@ Run ``o3d-meshless <subcommand> -h`` for the options of each subcommand.
 """
 from __future__ import annotations
 
+import copy
+import glob
+import json
 import logging
+import re
 import sys
 import traceback
 import warnings
+from pathlib import Path
 
 
 from .fields import evaluate_expression
@@ -50,7 +55,7 @@ def main(argv=None):
     -------
     status : int
         0 on success, 2 for a usage or input error (one ``o3d-meshless: error:`` line
-        on stderr), 130 when interrupted.
+        on stderr per failed input; the other inputs still run), 130 when interrupted.
     """
     parser = build_parser()
     try:
@@ -68,37 +73,111 @@ def main(argv=None):
              else logging.INFO if args.verbose == 1 else logging.WARNING)
     logger.addHandler(handler)
     logger.setLevel(level)
+    records, status = [], 0
+    try:
+        try:
+            jobs = _jobs(args)
+        except ValueError as exc:
+            _error(args, exc)
+            return 2
+        for job in jobs:
+            code, record = _run_one(job)
+            records.append(record)
+            status = status or code
+            if code == 130:
+                return 130
+        if args.json:
+            print(json.dumps(records if len(records) > 1 else records[0], indent=2,
+                             allow_nan=False, default=str))
+        return status
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        sys.stdout.flush()
+
+
+def _jobs(args):
+    """One copy of ``args`` per input, with its outputs placed (``--out-dir``, ``{stem}``);
+    every problem with the list is raised before any input is read."""
+    inputs = []
+    for item in args.inputs:
+        found = sorted(glob.glob(item)) if glob.has_magic(item) else [item]
+        if not found:
+            raise ValueError(f"`INPUT` {item!r} matches no file")
+        inputs.extend(found)
+    inputs = inputs or [None]                     # the shipped sample
+    flags = [f for f in ("out", "ply", "png") if hasattr(args, f)]
+    if args.out_dir is not None:
+        if not args.out_dir.is_dir():
+            raise ValueError(f"`--out-dir` {str(args.out_dir)!r} is not an existing folder")
+        if "out" in flags and args.out is None:
+            args.out = Path("{stem}.npz")
+    if len(inputs) > 1:
+        fixed = [f"--{f}" for f in flags if getattr(args, f) is not None
+                 and "{stem}" not in str(getattr(args, f))]
+        if fixed:
+            raise ValueError(f"{', '.join(fixed)} would be written once per input: put "
+                             f"{{stem}} in the name (e.g. --png '{{stem}}.png') or write "
+                             "one input at a time")
+    jobs = []
+    for path in inputs:
+        job = copy.copy(args)
+        job.input = path
+        stem = Path(path).stem if path is not None else "bunny"
+        for f in flags:
+            value = getattr(args, f)
+            if value is None:
+                continue
+            value = Path(str(value).replace("{stem}", stem))
+            if args.out_dir is not None and not value.is_absolute():
+                value = args.out_dir / value
+            setattr(job, f, value)
+        jobs.append(job)
+    return jobs
+
+
+def _error(args, exc):
+    if args.verbose:
+        traceback.print_exc(file=sys.stderr)
+    msg = str(exc) if not isinstance(exc, OSError) or not exc.filename else \
+        f"{exc.strerror}: {exc.filename}"
+    print(f"{PROG}: error: {_flag_words(msg, getattr(args, 'flag_names', {}))}",
+          file=sys.stderr)
+
+
+def _flag_words(msg, flags):
+    """Library messages name keyword arguments ("`k` of LaplaceBeltrami"); on the command
+    line the same option is a flag ("`--k`")."""
+    def swap(m):
+        name = m.group(1)
+        return f"`{flags[name]}`" if name in flags and flags[name].startswith("--") \
+            else m.group(0)
+    return re.sub(r"`(\w+)`(?: of [A-Z]\w+)?", swap, msg)
+
+
+def _run_one(args):
+    """Run the subcommand on one input; return ``(status, record)``."""
     run = _Run(args, sys.stdout)
-    run.o3d_level = None
     try:
         with warnings.catch_warnings():
-            if args.quiet:
+            if args.quiet or args.json:
                 warnings.simplefilter("ignore")
             else:  # one tidy line per library warning, not the source line of the caller
                 warnings.showwarning = _show_warning
             _check_outputs(run)
             status = int(args.func(run) or 0)
             run.commit()
-            return status
+            return status, run.record
     except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError,
             ImportError) as exc:
-        if args.verbose:
-            traceback.print_exc(file=sys.stderr)
-        msg = str(exc) if not isinstance(exc, OSError) or not exc.filename else \
-            f"{exc.strerror}: {exc.filename}"
-        print(f"{PROG}: error: {msg}", file=sys.stderr)
-        return 2
+        _error(args, exc)
+        run.record["input"] = str(args.input) if args.input is not None else "sample"
+        run.record["error"] = _flag_words(str(exc), getattr(args, "flag_names", {}))
+        return 2, run.record
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return 130, run.record
     finally:
         run.discard()
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
         if run.o3d_level is not None:
             sys.modules["open3d"].utility.set_verbosity_level(run.o3d_level)
-        sys.stdout.flush()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

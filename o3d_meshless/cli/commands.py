@@ -40,11 +40,6 @@ def _spurious_warning_lines(report):
     ]
 
 
-def _stats(name, v):
-    v = np.asarray(v)
-    return (f"{name:<16}: min {v.min():.6g}, mean {v.mean():.6g}, max {v.max():.6g}")
-
-
 # ---------------------------------------------------------------------------
 # subcommands
 # ---------------------------------------------------------------------------
@@ -90,8 +85,14 @@ def _cmd_spectrum(run):
              f"{problem}:")
     for text in _spectrum_lines(vals, report):
         run.line(text)
+    run.result("n_points", n)
+    run.result("eigenvalues", np.real(vals))
+    run.result("report", {"n_negative": report.n_negative, "n_zero": report.n_zero,
+                          "min_real": report.min_real, "max_imag": report.max_imag,
+                          "orthogonality_defect": report.orthogonality_defect,
+                          "trustworthy": report.trustworthy, "symmetric": report.symmetric})
     for text in _diagnostics_lines(run, lb, n):
-        run.line(text)
+        run.note(text)
     if report.n_negative:  # loud, on stderr, even with -q
         for text in _spurious_warning_lines(report):
             print(f"{PROG}: warning: {text}", file=sys.stderr)
@@ -116,7 +117,8 @@ def _cmd_spectrum(run):
 
         _render(run, render_spectrum, points, vals, vecs_r, normals=normals, modes=show,
                 suptitle=f"{run.path.name}: Laplace-Beltrami modes ({_laplacian_label(a)})")
-    run.line(f"{'timings':<16}: {run.timing_line()}")
+    run.note(f"{'timings':<16}: {run.timing_line()}")
+    run.result("timings", dict(run.timings))
     return 0
 
 
@@ -126,7 +128,7 @@ def _cmd_gradient(run):
 
     a = run.args
     geom = _read(run)
-    f = _field(a.field, as_points(geom))
+    f = _field(a.field, as_points(geom), geom)
     from .. import SurfaceGradient
 
     writes = bool(a.png or a.ply or a.out)
@@ -138,10 +140,10 @@ def _cmd_gradient(run):
     points, normals = _points_normals(run, sg, geom)
 
     run.note(f"{len(points)} points, k = {a.k}, order = {a.order}; field {a.field!r}")
-    run.line(_stats("f", f))
-    run.line(_stats("|grad f|", norm))
+    run.stat("f", f)
+    run.stat("|grad f|", norm)
     for text in _diagnostics_lines(run, sg, len(points)):
-        run.line(text)
+        run.note(text)
     if a.out:
         extra = {"G": sg.G_} if getattr(sg, "G_", None) is not None else {}
         run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"),
@@ -159,7 +161,8 @@ def _cmd_gradient(run):
 
         _render(run, render_fields, points, {f"f = {a.field}": f, "|grad f|": norm},
                 normals=normals, suptitle=f"{run.path.name}: surface gradient")
-    run.line(f"{'timings':<16}: {run.timing_line()}")
+    run.note(f"{'timings':<16}: {run.timing_line()}")
+    run.result("timings", dict(run.timings))
     return 0
 
 
@@ -169,7 +172,7 @@ def _cmd_laplacian(run):
 
     a = run.args
     geom = _read(run)
-    f = _field(a.field, as_points(geom)) if a.field is not None else None
+    f = _field(a.field, as_points(geom), geom) if a.field is not None else None
     from .. import LaplaceBeltrami
 
     writes = bool(a.png or a.ply or a.out)
@@ -189,12 +192,16 @@ def _cmd_laplacian(run):
     row_sums = np.abs(np.asarray(L.sum(axis=1))).ravel()
     run.line(f"{'max |row sum|':<16}: {row_sums.max():.3g}")
     run.line(f"{'area (trace M)':<16}: {area.sum():.6g}")
+    run.result("n_points", n)
+    run.result("matrix", {"name": name, "shape": list(L.shape), "nnz": int(L.nnz),
+                          "max_abs_row_sum": float(row_sums.max())})
+    run.result("area", float(area.sum()))
     for text in _diagnostics_lines(run, lb, n):
-        run.line(text)
+        run.note(text)
     Lf = None
     if f is not None:
         Lf = np.asarray(lb.L_ @ f).ravel()      # weak form: M⁻¹K f, for the picture/stats
-        run.line(_stats("L f", Lf))
+        run.stat("L f", Lf)
     arrays = {**_operator_arrays(a, lb), "points": points,
               "normals": normals if normals is not None else np.zeros((0, 3)),
               "k": a.k, "input": str(run.path)}
@@ -219,7 +226,8 @@ def _cmd_laplacian(run):
                 panels["log10 condition"] = np.log10(np.maximum(np.asarray(cond, float), 1e-300))
         _render(run, render_fields, points, panels, normals=normals,
                 suptitle=f"{run.path.name}: Laplace-Beltrami operator")
-    run.line(f"{'timings':<16}: {run.timing_line()}")
+    run.note(f"{'timings':<16}: {run.timing_line()}")
+    run.result("timings", dict(run.timings))
     return 0
 
 
@@ -235,14 +243,20 @@ def _cmd_info(run):
     run.line(f"{'file':<12}: {run.path}")
     run.line(f"{'type':<12}: {kind}")
     run.line(f"{'points':<12}: {n} ({d}-D)")
+    run.result("type", kind)
+    run.result("n_points", n)
+    run.result("dimension", d)
     faces = getattr(geom, "faces", None)
     if faces is not None and np.ndim(faces) == 2:
         run.line(f"{'faces':<12}: {len(faces)}")
+        run.result("n_faces", len(faces))
     lo, hi = points.min(axis=0), points.max(axis=0)
     fmt = lambda v: "(" + ", ".join(f"{x:.6g}" for x in v) + ")"  # noqa: E731
     run.line(f"{'bbox min':<12}: {fmt(lo)}")
     run.line(f"{'bbox max':<12}: {fmt(hi)}")
     run.line(f"{'extent':<12}: {fmt(hi - lo)}, diagonal {np.linalg.norm(hi - lo):.6g}")
+    run.result("bbox_min", lo)
+    run.result("bbox_max", hi)
     uniq = np.unique(points, axis=0).shape[0]
     if n > 1:
         t = time.perf_counter()
@@ -253,13 +267,17 @@ def _cmd_info(run):
         med = np.median(pos) if pos.size else 0.0
         run.line(f"{'spacing':<12}: median nearest-neighbour distance {med:.6g} "
                  f"(min {nn.min():.6g}, max {nn.max():.6g})")
+        run.result("spacing", float(med))
     normals = as_normals(geom)
     run.line(f"{'normals':<12}: {'yes' if normals is not None else 'no'}")
+    run.result("normals", normals is not None)
+    run.result("duplicates", n - uniq)
     run.line(f"{'duplicates':<12}: {n - uniq} point(s) repeat an earlier position "
              f"({uniq} distinct)")
     attrs = _attribute_names(geom)
     if attrs:
         run.line(f"{'attributes':<12}: {', '.join(attrs)}")
+    run.result("attributes", attrs)
     return 0
 
 

@@ -70,9 +70,52 @@ def evaluate_expression(expr, points):
     return values
 
 
-def _field(spec, points):
-    """Per-point values from ``--field``: a .npy file or an expression."""
+_NOT_COLUMNS = {"positions", "points", "normals", "colors"}
+
+
+def input_columns(geom):
+    """Names of the per-point columns a geometry carries besides positions, normals and
+    colours: Open3D tensor attributes (extra PLY/PCD properties), trimesh vertex
+    attributes or ``attach`` metadata, dict keys."""
+    for owner in ("point", "vertex"):          # Open3D tensor cloud / mesh
+        tmap = getattr(geom, owner, None)
+        if tmap is not None and not callable(tmap):
+            try:
+                return {k: tmap[k] for k in tmap if k not in _NOT_COLUMNS}
+            except TypeError:  # pragma: no cover - older Open3D TensorMap
+                return {}
+    if isinstance(geom, dict):
+        return {str(k): v for k, v in geom.items() if k not in _NOT_COLUMNS}
+    cols = dict(getattr(geom, "vertex_attributes", None) or {})
+    meta = getattr(geom, "metadata", None)
+    if isinstance(meta, dict) and isinstance(meta.get("o3d_meshless"), dict):
+        cols.update(meta["o3d_meshless"])
+    return {k: v for k, v in cols.items() if k not in _NOT_COLUMNS}
+
+
+def _column(spec, raw, n):
+    values = raw.numpy() if hasattr(raw, "numpy") else np.asarray(raw)
+    values = np.asarray(values)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.shape != (n,):
+        raise ValueError(f"`--field` column {spec!r} of the input must hold one value per "
+                         f"point, shape ({n},); got {values.shape} (pick one component, "
+                         f"e.g. an expression, or save it as a .npy file)")
+    values = values.astype(np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(f"`--field` column {spec!r} contains NaN or inf")
+    return values
+
+
+def _field(spec, points, geom=None):
+    """Per-point values from ``--field``: a column of the input, a .npy file, or an
+    expression."""
     n = len(points)
+    if geom is not None:
+        cols = input_columns(geom)
+        if spec in cols:
+            return _column(spec, cols[spec], n)
     path = Path(spec)
     if spec.lower().endswith(".npy"):
         if not path.is_file():

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .commands import _stats
 from .fields import _field
 from .run import _npz_name, _orient, _read, _render
 
@@ -39,7 +38,7 @@ def _cmd_geodesic(run):
     run.note(f"{len(points)} points, k = {a.k}; heat method, t = {solver.t_:.3g} "
              f"({solver.t_ / solver.spacing_ ** 2:.2g} h², h = {solver.spacing_:.3g})")
     run.line(f"{'sources':<16}: {', '.join(map(str, sources.tolist()))}")
-    run.line(_stats("distance", d[reach]))
+    run.stat("distance", d[reach])
     if not reach.all():
         run.line(f"{'unreachable':<16}: {int((~reach).sum())} points (pieces without a "
                  "source; stored as NaN in --ply, inf in --out)")
@@ -61,7 +60,8 @@ def _cmd_geodesic(run):
         _render(run, render_fields, points, {"geodesic distance": np.where(reach, d, np.nan)},
                 normals=normals, suptitle=f"{run.path.name}: geodesic distance from "
                                           f"{len(sources)} source(s)")
-    run.line(f"{'timings':<16}: {run.timing_line()}")
+    run.note(f"{'timings':<16}: {run.timing_line()}")
+    run.result("timings", dict(run.timings))
     return 0
 
 
@@ -79,7 +79,7 @@ def _cmd_curvature(run):
              "curvature H > 0 where the surface bends away from its normal")
     for name, v in (("H (mean)", res.mean), ("K (Gaussian)", res.gaussian),
                     ("k1", res.k1), ("k2", res.k2), ("fit residual", res.residual)):
-        run.line(_stats(name, v))
+        run.stat(name, v)
     fields = {"mean_curvature": res.mean, "gaussian_curvature": res.gaussian, "k1": res.k1,
               "k2": res.k2, "curvature_residual": res.residual}
     if a.out:
@@ -100,7 +100,8 @@ def _cmd_curvature(run):
                 {"mean curvature H (2-98 %)": _clipped(res.mean),
                  "Gaussian curvature K (2-98 %)": _clipped(res.gaussian)},
                 normals=res.normals, suptitle=f"{run.path.name}: curvature")
-    run.line(f"{'timings':<16}: {run.timing_line()}")
+    run.note(f"{'timings':<16}: {run.timing_line()}")
+    run.result("timings", dict(run.timings))
     return 0
 
 
@@ -134,7 +135,7 @@ def _cmd_hks(run):
     run.note(f"{len(points)} points, {len(vals)} modes (weak form); {len(times)} times "
              f"{times[0]:.3g} .. {times[-1]:.3g}")
     for j in sorted({0, len(times) // 2, len(times) - 1}):
-        run.line(_stats(f"HKS t={times[j]:.3g}", hks[:, j]))
+        run.stat(f"HKS t={times[j]:.3g}", hks[:, j])
     columns = {f"hks_{j}": hks[:, j] for j in range(len(times))}
     if a.out:
         run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"), points=points,
@@ -151,7 +152,8 @@ def _cmd_hks(run):
                  for j in sorted({0, len(times) // 2, len(times) - 1})}
         _render(run, render_fields, points, shown, suptitle=f"{run.path.name}: heat kernel "
                                                             "signature")
-    run.line(f"{'timings':<16}: {run.timing_line()}")
+    run.note(f"{'timings':<16}: {run.timing_line()}")
+    run.result("timings", dict(run.timings))
     return 0
 
 
@@ -163,13 +165,13 @@ def _cmd_smooth(run):
     geom = _read(run)
     points = np.asarray(_points(run, geom))
     if a.field is not None:
-        f = _field(a.field, points)
+        f = _field(a.field, points, geom)
         g = np.asarray(run.timed("apply", smooth_field, geom, f, method=a.how,
                                  iterations=a.iterations, k=a.k, workers=a.workers))
         run.note(f"{len(points)} points; field {a.field!r} smoothed ({a.how}, "
                  f"{a.iterations} iterations)")
-        run.line(_stats("field", f))
-        run.line(_stats("smoothed", g))
+        run.stat("field", f)
+        run.stat("smoothed", g)
         cols, shown, out_points = {"field": f, "smoothed": g}, {"field": f, "smoothed": g}, points
     else:
         out_points = np.asarray(run.timed("apply", denoise_points, geom,
@@ -180,7 +182,7 @@ def _cmd_smooth(run):
         h = float(np.median(cKDTree(points).query(points, 2)[0][:, 1]))
         run.note(f"{len(points)} points moved along their normals onto local fits "
                  f"(k = {a.k}, {a.iterations} iterations); spacing h = {h:.3g}")
-        run.line(_stats("displacement/h", move / h if h > 0 else move))
+        run.stat("displacement/h", move / h if h > 0 else move)
         cols, shown = {"displacement": move}, {"displacement": move}
     if a.out:
         run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"), points=out_points,
@@ -191,5 +193,6 @@ def _cmd_smooth(run):
         from ..plot import render_fields
 
         _render(run, render_fields, out_points, shown, suptitle=f"{run.path.name}: smooth")
-    run.line(f"{'timings':<16}: {run.timing_line()}")
+    run.note(f"{'timings':<16}: {run.timing_line()}")
+    run.result("timings", dict(run.timings))
     return 0

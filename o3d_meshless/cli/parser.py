@@ -91,9 +91,18 @@ def build_parser():
                           "negative eigenvalues), no progress bars")
 
     inp = argparse.ArgumentParser(add_help=False)
-    inp.add_argument("input", metavar="INPUT", nargs="?", default=None,
-                     help="point cloud or mesh: .ply .pcd .xyz .xyzn .pts .obj .off .npy "
-                          "(default: the shipped bunny sample)")
+    inp.add_argument("inputs", metavar="INPUT", nargs="*", default=[],
+                     help="point clouds or meshes: .ply .pcd .xyz .xyzn .pts .obj .off .npy "
+                          "(several, or a quoted glob such as 'scans/*.ply', run one after "
+                          "the other; default: the shipped bunny sample)")
+    g = inp.add_argument_group("batches and scripts")
+    g.add_argument("--out-dir", type=Path, default=None, metavar="DIR",
+                   help="write outputs into DIR: --out/--ply/--png names are placed there "
+                        "and may hold {stem} (the input's name without suffix); without "
+                        "--out, commands that have it write DIR/{stem}.npz")
+    g.add_argument("--json", action="store_true",
+                   help="print the results as JSON on stdout (one object per input; a "
+                        "list for several) instead of text")
 
     op = argparse.ArgumentParser(add_help=False)
     g = op.add_argument_group("operator")
@@ -173,9 +182,10 @@ def build_parser():
                        description="Tangential (surface) gradient of a per-point scalar "
                                    "field; prints min/mean/max of |grad f|.")
     p.add_argument("--field", default="z", metavar="F",
-                   help="x, y or z (a coordinate function), a .npy file with one value per "
-                        "point, or an expression in x, y, z, r such as 'sin(3*x) + y**2' "
-                        "(default: %(default)s)")
+                   help="x, y or z (a coordinate function), the name of a per-point column "
+                        "of INPUT (e.g. lb_mode_1 from 'spectrum --ply'), a .npy file with "
+                        "one value per point, or an expression in x, y, z and r = |p| such "
+                        "as 'sin(3*x) + y**2' (default: %(default)s)")
     p.add_argument("--order", type=int, default=2, help="stencil order (default: %(default)s; "
                    "3 is more accurate on exact, noise-free points)")
     p.add_argument("--png", type=Path, metavar="FILE", help="draw f and |grad f| into FILE")
@@ -212,6 +222,9 @@ def build_parser():
                                    "duplicates.")
     p.set_defaults(func=_cmd_info)
     _add_geometry_commands(sub, parents=[inp, pic, verbosity])
+    for p in sub.choices.values():     # the CLI flag of each option, for error messages
+        p.set_defaults(flag_names={a.dest: max(a.option_strings, key=len)
+                                   for a in p._actions if a.option_strings})
     return parser
 
 

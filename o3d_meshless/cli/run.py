@@ -61,7 +61,8 @@ def _laplacian_label(a):
 
 
 class _Run:
-    """Per-invocation state: options, output streams, timings."""
+    """Per-input state: options, output streams, timings, and the results ``--json``
+    prints (``record``)."""
 
     def __init__(self, args, out):
         self.args = args
@@ -69,6 +70,9 @@ class _Run:
         self.timings = {}
         self.t0 = time.perf_counter()
         self.staged = []            # (temporary file, final path) of every output
+        self.o3d_level = None
+        self.path = None
+        self.record = {"command": getattr(args, "command", None)}
 
     def output(self, path, suffix):
         """A temporary file beside ``path`` for an output; renamed in :meth:`commit`.
@@ -89,6 +93,7 @@ class _Run:
         for tmp, final in self.staged:
             replace_output(tmp, final)
             self.note(f"wrote {final}")
+            self.record.setdefault("outputs", []).append(str(final))
         self.staged = []
 
     def discard(self):
@@ -97,12 +102,35 @@ class _Run:
                 os.unlink(tmp)
         self.staged = []
 
+    @property
+    def json(self):
+        return bool(getattr(self.args, "json", False))
+
     def note(self, text):
-        if not self.args.quiet:
+        """Context for a person (what was read, what was written): not with -q or --json."""
+        if not (self.args.quiet or self.json):
             print(text, file=self.out)
 
     def line(self, text=""):
-        print(text, file=self.out)
+        """A result line (with --json the results are in :attr:`record` instead)."""
+        if not self.json:
+            print(text, file=self.out)
+
+    def result(self, key, value):
+        """Keep ``value`` (numbers, strings, lists, arrays) for ``--json``."""
+        self.record[key] = _jsonable(value)
+
+    def stat(self, name, values):
+        """Print min / mean / max of ``values`` and keep them for ``--json``."""
+        v = np.asarray(values, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        if not v.size:
+            self.line(f"{name:<16}: no finite values")
+            self.result(name, None)
+            return
+        self.line(f"{name:<16}: min {v.min():.6g}, mean {v.mean():.6g}, max {v.max():.6g}")
+        self.result(name, {"min": float(v.min()), "mean": float(v.mean()),
+                           "max": float(v.max())})
 
     def timed(self, name, fn, *a, **kw):
         t = time.perf_counter()
@@ -121,6 +149,20 @@ class _Run:
         return False if self.args.quiet else None  # None: library decides (stderr a TTY)
 
 
+def _jsonable(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
 def _read(run):
     from ..io import read_geometry, sample_path
 
@@ -130,6 +172,7 @@ def _read(run):
         path = sample_path()
         run.note(f"No INPUT given: using the shipped sample {path} (Stanford bunny).")
     run.path = Path(path)
+    run.result("input", str(path))
     geom = run.timed("read", read_geometry, path)
     _quiet_open3d(run)
     return geom
@@ -198,8 +241,8 @@ def _render(run, fn, *args, **kw):
 
 
 def _npz_name(path):
-    path = Path(path)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    """The ``--out`` file, its name kept as given (an ``.npz`` archive whatever the suffix)."""
+    return Path(path)
 
 
 def _check_outputs(run):
@@ -212,8 +255,6 @@ def _check_outputs(run):
         if path is None:
             continue
         path = Path(path)
-        if flag == "--out" and path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")        # save_npz's rule
         if not path.parent.is_dir():
             raise ValueError(f"`{flag}` {str(path)!r}: the folder {str(path.parent)!r} does not "
                              "exist")
@@ -249,6 +290,10 @@ def _diagnostics_lines(run, est, n):
         c = c[np.isfinite(c)]
         if c.size:
             lines.append(f"{'condition':<16}: median {np.median(c):.3g}, max {np.max(c):.3g}")
+    run.result("diagnostics", {key: (None if _count(diag.get(key)) == "n/a"
+                                     else int(_count(diag.get(key))))
+                               for key in ("guard_rows", "failed_rows", "positive_rows",
+                                           "boundary_rows") if key in diag})
     return lines
 
 
