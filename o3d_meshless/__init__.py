@@ -65,6 +65,7 @@ _EXPORTS = {
     "attach": "attach_results",
     "register": "class_methods",
     "unregister": "class_methods",
+    "clear_cache": "class_methods",
     "read_geometry": "io",
     "save_npz": "npz",
     "load_npz": "npz",

@@ -3,12 +3,27 @@
 ``register()`` adds ``laplace_beltrami``, ``spectrum`` and ``surface_gradient`` to the
 point-cloud and mesh classes; ``unregister()`` removes exactly what it added. Importing
 ``o3d_meshless`` patches nothing.
+
+Results are cached by content, as trimesh caches by a hash of its arrays: a repeated
+call with the same arguments on a geometry whose points, normals and faces have not
+changed returns a copy of the stored result instead of computing it again. Changing
+the points (or calling with other arguments) computes afresh. The cache keeps the last
+:data:`CACHE_SIZE` results; :func:`clear_cache` empties it.
 """
 from __future__ import annotations
 
+import copy
+import hashlib
 import logging
+from collections import OrderedDict
 
-__all__ = ["register", "unregister"]
+import numpy as np
+
+__all__ = ["register", "unregister", "clear_cache", "CACHE_SIZE"]
+
+#: results kept by the registered methods (the oldest is dropped first)
+CACHE_SIZE = 8
+_CACHE = OrderedDict()
 
 log = logging.getLogger(__name__)
 
@@ -17,10 +32,68 @@ _PATCHED = []  # list of (class, method name) that register() added
 _MARK = "_o3d_meshless_method"
 
 
+def clear_cache():
+    """Forget every result the registered methods stored."""
+    _CACHE.clear()
+
+
+def _digest(arr, h):
+    arr = np.ascontiguousarray(arr)
+    h.update(str((arr.shape, arr.dtype.str)).encode())
+    h.update(arr.view(np.uint8).reshape(-1) if arr.size else b"")
+
+
+def _fingerprint(geometry):
+    """A hash of what the result depends on: points, stored normals, faces."""
+    from .adapters import as_normals, as_points
+
+    h = hashlib.blake2b(digest_size=16)
+    _digest(as_points(geometry, dims=(2, 3)), h)
+    normals = as_normals(geometry)
+    if normals is not None:
+        _digest(normals, h)
+    faces = getattr(geometry, "faces", None)
+    if faces is None:
+        faces = getattr(geometry, "triangles", None)
+    if faces is None and getattr(geometry, "triangle", None) is not None:
+        faces = geometry.triangle["indices"].numpy() if "indices" in geometry.triangle \
+            else None
+    if faces is not None:
+        _digest(np.asarray(faces), h)
+    return h.hexdigest()
+
+
+def _freeze(value):
+    """A hashable stand-in for call arguments (arrays by content)."""
+    if isinstance(value, np.ndarray):
+        h = hashlib.blake2b(digest_size=16)
+        _digest(value, h)
+        return ("array", h.hexdigest())
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    hash(value)                                   # TypeError: not cacheable
+    return value
+
+
 def _make_method(fname):
     def method(self, *args, **kwargs):
         import o3d_meshless
-        return getattr(o3d_meshless, fname)(self, *args, **kwargs)
+
+        func = getattr(o3d_meshless, fname)
+        try:
+            key = (fname, _fingerprint(self), _freeze(args), _freeze(kwargs))
+        except (TypeError, ValueError):          # arguments we cannot hash: no cache
+            return func(self, *args, **kwargs)
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return copy.deepcopy(_CACHE[key])
+        result = func(self, *args, **kwargs)
+        _CACHE[key] = copy.deepcopy(result)
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return result
 
     method.__name__ = fname
     method.__qualname__ = fname
@@ -34,7 +107,8 @@ def _target_classes():
     classes = []
     try:
         import open3d as o3d
-        classes += [o3d.geometry.PointCloud, o3d.t.geometry.PointCloud]
+        classes += [o3d.geometry.PointCloud, o3d.t.geometry.PointCloud,
+                    o3d.geometry.TriangleMesh, o3d.t.geometry.TriangleMesh]
     except ImportError:
         log.debug("open3d not importable; register() skips its classes")
     try:
@@ -54,9 +128,10 @@ def register():
 
     Opt-in: importing ``o3d_meshless`` patches nothing. After ``register()``,
     ``pcd.spectrum(n_modes=10)`` is ``o3d_meshless.spectrum(pcd, n_modes=10)`` for
-    ``open3d.geometry.PointCloud``, ``open3d.t.geometry.PointCloud``,
-    ``trimesh.PointCloud`` and ``trimesh.Trimesh`` (the classes of whichever of the two
-    libraries is installed). A class attribute that already exists and was not added
+    Open3D's ``PointCloud`` and ``TriangleMesh`` (legacy ``open3d.geometry`` and tensor
+    ``open3d.t.geometry``), ``trimesh.PointCloud`` and ``trimesh.Trimesh`` (the classes
+    of whichever of the two libraries is installed). Results are cached by content (see
+    the module docstring): a repeated call on unchanged points returns a copy at once. A class attribute that already exists and was not added
     by us is left alone (and logged). Calling it again changes nothing.
 
     Returns

@@ -458,8 +458,8 @@ def test_attach_rejects_unknown_geometry():
 # register / unregister
 # ---------------------------------------------------------------------------
 
-CLASSES = [o3d.geometry.PointCloud, o3d.t.geometry.PointCloud, trimesh.PointCloud,
-           trimesh.Trimesh]
+CLASSES = [o3d.geometry.PointCloud, o3d.t.geometry.PointCloud, o3d.geometry.TriangleMesh,
+           o3d.t.geometry.TriangleMesh, trimesh.PointCloud, trimesh.Trimesh]
 METHODS = ("laplace_beltrami", "spectrum", "surface_gradient")
 
 
