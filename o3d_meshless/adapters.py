@@ -408,3 +408,4 @@ def mesh_boundary(geometry, *, name="geometry"):
     mask = np.zeros(n, dtype=bool)
     mask[uniq[count == 1].ravel()] = True
     return mask
+

@@ -200,8 +200,13 @@ def attach(geometry, arrays, *, color_by=None, cmap=None, inplace=False):
         for key, arr in arrays.items():
             if key == "colors":
                 out.visual.vertex_colors = _rgba_uint8(arr)
+            elif arr.ndim == 2 and arr.shape[1] > 1:
+                # PLY holds scalar properties: trimesh writes an (n, c) attribute as a
+                # list that neither trimesh nor Open3D reads back, so it is split
+                for j in range(arr.shape[1]):
+                    out.vertex_attributes[f"{key}_{j}"] = arr[:, j]
             else:
-                out.vertex_attributes[key] = arr
+                out.vertex_attributes[key] = arr.reshape(-1)
         if rgba is not None:
             out.visual.vertex_colors = _rgba_uint8(rgba)
         return out
@@ -281,7 +286,17 @@ def _fill_o3d_tensor(out, kind, arrays, rgba):
     attrs = out.point if kind == _O3D_TENSOR_PCD else out.vertex
     device = out.device
     for key, arr in arrays.items():
-        attrs[key] = _o3d_tensor(o3d, arr, device)
+        if key == "colors":
+            attrs[key] = _o3d_colors(o3d, arr, device)
+        else:
+            attrs[key] = _o3d_tensor(o3d, arr, device)
     if rgba is not None:
-        attrs["colors"] = _o3d_tensor(o3d, rgba[:, :3], device)
+        attrs["colors"] = _o3d_colors(o3d, rgba, device)
     return out
+
+
+def _o3d_colors(o3d, rgb, device):
+    # uint8: o3d.t.io writes them as uchar, which both Open3D readers (legacy and
+    # tensor) read back unchanged; float colours are written as doubles that the
+    # legacy reader divides by 255 (everything turns black)
+    return o3d.core.Tensor(np.ascontiguousarray(_rgba_uint8(rgb)[:, :3]), device=device)

@@ -19,8 +19,9 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_PLY = {"x", "y", "z", "nx", "ny", "nz", "red", "green", "blue", "alpha"}
 
 
-def save_ply(path, points, fields=None, *, normals=None, colors=None):
-    """Write points and named per-point columns as a binary little-endian PLY.
+def save_ply(path, points, fields=None, *, normals=None, colors=None, faces=None):
+    """Write points (or a whole geometry) and named per-point columns as a binary
+    little-endian PLY.
 
     Written with numpy alone. The vertex element holds ``x y z`` (double), then
     ``nx ny nz`` (double) if ``normals`` are given, ``red green blue`` (uchar) if
@@ -34,7 +35,12 @@ def save_ply(path, points, fields=None, *, normals=None, colors=None):
     ----------
     path : str or os.PathLike
         Output file (any suffix; ``.ply`` recommended).
-    points : array_like, shape (n, 3)
+    points : array_like of shape (n, 3), or a geometry
+        With an Open3D / trimesh geometry or a dict (anything
+        :func:`o3d_meshless.as_points` accepts) its normals, colours, faces and
+        per-point columns (:func:`o3d_meshless.contents.point_columns`, e.g. what
+        :func:`o3d_meshless.attach` stored) are written too; the keyword arguments
+        add to or replace them.
     fields : dict of str to array_like, optional
         Per-point arrays of shape ``(n,)`` or ``(n, c)``, stored as float64.
         Names use letters, digits and underscores and must not start with a digit;
@@ -42,6 +48,8 @@ def save_ply(path, points, fields=None, *, normals=None, colors=None):
     normals : array_like, shape (n, 3), optional
     colors : array_like, shape (n, 3), optional
         Floats in [0, 1] (scaled by 255 and rounded) or integers in 0..255.
+    faces : array_like of int, shape (m, 3), optional
+        Triangles, written as the ``face`` element (``vertex_indices`` lists).
 
     Returns
     -------
@@ -64,6 +72,9 @@ def save_ply(path, points, fields=None, *, normals=None, colors=None):
     if not isinstance(path, (str, os.PathLike)):
         raise ValueError(f"`path` must be a str or os.PathLike; got {type(path).__name__}")
     path = Path(path)
+    if not isinstance(points, (np.ndarray, list, tuple)):        # a geometry
+        points, fields, normals, colors, faces = _from_geometry(points, fields, normals,
+                                                                colors, faces)
     pts = check_points(points, name="points", dims=(3,))
     n = pts.shape[0]
     columns = [("x", pts[:, 0]), ("y", pts[:, 1]), ("z", pts[:, 2])]
@@ -106,11 +117,45 @@ def save_ply(path, points, fields=None, *, normals=None, colors=None):
     header = ["ply", "format binary_little_endian 1.0", "comment written by o3d_meshless",
               f"element vertex {n}"]
     header += [f"property {ply_type[dtype[name]]} {name}" for name, _ in columns]
+    tri = None
+    if faces is not None:
+        tri = _faces_table(faces, n)
+        header += [f"element face {len(tri)}", "property list uchar int vertex_indices"]
     header.append("end_header")
     with atomic_output(path) as tmp, open(tmp, "wb") as fh:
         fh.write(("\n".join(header) + "\n").encode("ascii"))
         fh.write(table.tobytes())
+        if tri is not None:
+            fh.write(tri.tobytes())
     return path
+
+
+def _from_geometry(geometry, fields, normals, colors, faces):
+    """Points, columns, normals, colours and faces of a geometry; the caller's
+    arguments win."""
+    from .adapters import as_normals, as_points
+    from .contents import mesh_faces, point_colors, point_columns
+
+    merged = dict(point_columns(geometry))
+    merged.update(fields or {})
+    return (as_points(geometry, dims=(3,)), merged,
+            as_normals(geometry) if normals is None else normals,
+            point_colors(geometry) if colors is None else colors,
+            mesh_faces(geometry) if faces is None else faces)
+
+
+def _faces_table(faces, n):
+    tri = np.asarray(faces)
+    if tri.ndim != 2 or tri.shape[1] != 3 or not np.issubdtype(tri.dtype, np.integer):
+        raise ValueError(f"`faces` must be an integer array of shape (m, 3); got "
+                         f"{tri.dtype} {tri.shape}")
+    if len(tri) and (tri.min() < 0 or tri.max() >= n):
+        raise ValueError(f"`faces` must index the {n} points (0 <= i < {n}); got indices in "
+                         f"[{tri.min()}, {tri.max()}]")
+    table = np.empty(len(tri), dtype=[("count", "u1"), ("v", "<i4", (3,))])
+    table["count"] = 3
+    table["v"] = tri
+    return table
 
 
 def _colors_uint8(colors, n):

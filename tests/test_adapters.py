@@ -115,7 +115,11 @@ def get_array(g, key):
     if isinstance(g, o3d.t.geometry.TriangleMesh):
         return g.vertex[key].numpy()
     if isinstance(g, trimesh.Trimesh):
-        return np.asarray(g.vertex_attributes[key])
+        attrs = g.vertex_attributes
+        if key not in attrs:              # (n, c) arrays are split into key_0 .. key_{c-1}
+            parts = [attrs[f"{key}_{j}"] for j in range(len(attrs)) if f"{key}_{j}" in attrs]
+            return np.column_stack(parts)
+        return np.asarray(attrs[key])
     if isinstance(g, trimesh.PointCloud):
         return np.asarray(g.metadata["o3d_meshless"][key])
     return np.asarray(g[key])
@@ -123,10 +127,15 @@ def get_array(g, key):
 
 def get_colors(g):
     """Colours as float in [0, 1], shape (n, 3)."""
+    # Open3D tensor geometry stores them as uint8 (both PLY readers read those back)
     if isinstance(g, o3d.t.geometry.PointCloud):
-        return g.point["colors"].numpy()
+        c = g.point["colors"].numpy()
+        assert c.dtype == np.uint8
+        return c / 255.0
     if isinstance(g, o3d.t.geometry.TriangleMesh):
-        return g.vertex["colors"].numpy()
+        c = g.vertex["colors"].numpy()
+        assert c.dtype == np.uint8
+        return c / 255.0
     if isinstance(g, o3d.geometry.PointCloud):
         return np.asarray(g.colors)
     if isinstance(g, trimesh.Trimesh):
@@ -374,7 +383,9 @@ def test_attach_colour_limits():
 def test_attach_explicit_colors_and_normals():
     rgb = np.random.default_rng(1).random((N, 3))
     out = attach(make("o3d_tensor_pcd"), {"colors": rgb, "normals": NRM})
-    np.testing.assert_array_equal(out.point.colors.numpy(), rgb)
+    # stored as uint8, which Open3D's PLY writer and both its readers keep
+    np.testing.assert_array_equal(out.point.colors.numpy(),
+                                  np.round(rgb * 255).astype(np.uint8))
     np.testing.assert_array_equal(as_normals(out), NRM)
     out = attach(make("trimesh_mesh"), {"colors": (rgb * 255).astype(np.uint8)})
     np.testing.assert_array_equal(out.visual.vertex_colors[:, :3], (rgb * 255).astype(np.uint8))

@@ -282,14 +282,7 @@ def _cmd_info(run):
 
 
 def _attribute_names(geom):
-    """Extra per-point attribute names of an Open3D tensor cloud / dict, else []."""
-    skip = {"positions", "points", "normals"}
-    point = getattr(geom, "point", None)
-    try:
-        if point is not None:
-            return sorted(k for k in point if k not in skip)
-    except TypeError:  # pragma: no cover - older Open3D TensorMap
-        return []
-    if isinstance(geom, dict):
-        return sorted(str(k) for k in geom if k not in skip)
-    return []
+    """Per-point column names of the input (what --field may name)."""
+    from ..contents import point_columns
+
+    return sorted(point_columns(geom))

@@ -70,29 +70,6 @@ def evaluate_expression(expr, points):
     return values
 
 
-_NOT_COLUMNS = {"positions", "points", "normals", "colors"}
-
-
-def input_columns(geom):
-    """Names of the per-point columns a geometry carries besides positions, normals and
-    colours: Open3D tensor attributes (extra PLY/PCD properties), trimesh vertex
-    attributes or ``attach`` metadata, dict keys."""
-    for owner in ("point", "vertex"):          # Open3D tensor cloud / mesh
-        tmap = getattr(geom, owner, None)
-        if tmap is not None and not callable(tmap):
-            try:
-                return {k: tmap[k] for k in tmap if k not in _NOT_COLUMNS}
-            except TypeError:  # pragma: no cover - older Open3D TensorMap
-                return {}
-    if isinstance(geom, dict):
-        return {str(k): v for k, v in geom.items() if k not in _NOT_COLUMNS}
-    cols = dict(getattr(geom, "vertex_attributes", None) or {})
-    meta = getattr(geom, "metadata", None)
-    if isinstance(meta, dict) and isinstance(meta.get("o3d_meshless"), dict):
-        cols.update(meta["o3d_meshless"])
-    return {k: v for k, v in cols.items() if k not in _NOT_COLUMNS}
-
-
 def _column(spec, raw, n):
     values = raw.numpy() if hasattr(raw, "numpy") else np.asarray(raw)
     values = np.asarray(values)
@@ -113,7 +90,9 @@ def _field(spec, points, geom=None):
     expression."""
     n = len(points)
     if geom is not None:
-        cols = input_columns(geom)
+        from ..contents import point_columns
+
+        cols = point_columns(geom)
         if spec in cols:
             return _column(spec, cols[spec], n)
     path = Path(spec)
