@@ -6,6 +6,7 @@ O3D_MESHLESS_NO_OPENMP=1   build without OpenMP (serial kernels).
 O3D_MESHLESS_DEBUG=1       turn Cython bounds/wraparound checks back on (debug/test builds).
 """
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +29,16 @@ DIRECTIVES = {
 
 
 class BuildExt(build_ext):
-    """Pick OpenMP flags per compiler (gcc/clang: -fopenmp, MSVC: /openmp)."""
+    """Pick OpenMP flags per compiler (gcc/clang: -fopenmp, MSVC: /openmp, Apple clang:
+    -Xpreprocessor -fopenmp with libomp, e.g. Homebrew's, on CPPFLAGS/LDFLAGS)."""
 
     def build_extensions(self):
         ctype = self.compiler.compiler_type
         if ctype == "msvc":
             compile_args, link_args = (["/O2", "/openmp"] if USE_OPENMP else ["/O2"]), []
+        elif sys.platform == "darwin":
+            compile_args = ["-O3"] + (["-Xpreprocessor", "-fopenmp"] if USE_OPENMP else [])
+            link_args = ["-lomp"] if USE_OPENMP else []
         else:
             compile_args = ["-O3"] + (["-fopenmp"] if USE_OPENMP else [])
             link_args = ["-fopenmp"] if USE_OPENMP else []
