@@ -1,4 +1,4 @@
-"""Headless pictures: PNG written, back faces culled, colour limits, input checks."""
+"""Headless pictures: PNG written, hidden points dropped, colour limits, input checks."""
 import numpy as np
 import pytest
 
@@ -20,8 +20,12 @@ def sphere():
     return fibonacci_sphere(600)
 
 
-def _scatter(ax):
-    return [c for c in ax.collections if hasattr(c, "_offsets3d")][0]
+def _splats(ax):
+    return [c for c in ax.collections if c.get_label() == "splats"][0]
+
+
+def _panels(fig):
+    return [ax for ax in fig.axes if any(c.get_label() == "splats" for c in ax.collections)]
 
 
 def test_png_written(tmp_path, sphere):
@@ -30,7 +34,7 @@ def test_png_written(tmp_path, sphere):
                         normals=sphere)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 5000
-    panels = [ax for ax in fig.axes if ax.name == "3d"]
+    panels = _panels(fig)
     assert [ax.get_title() for ax in panels] == ["x", "z+2"]
     assert len(fig.axes) == 4          # one colourbar per panel
 
@@ -56,6 +60,11 @@ def test_view_direction_matches_matplotlib_convention():
     assert np.allclose(view_direction((90, 0), up="x"), [1, 0, 0])
     for up in "xyz":
         assert np.isclose(np.linalg.norm(view_direction((15, -60), up=up)), 1.0)
+        # a signed axis: looking down on "-up" sees the data from below
+        assert np.allclose(view_direction((90, 0), up="-" + up),
+                           -view_direction((90, 0), up=up))
+        assert np.allclose(view_direction((15, -60), up="+" + up),
+                           view_direction((15, -60), up=up))
 
 
 def test_visible_mask_front_hemisphere(sphere):
@@ -68,26 +77,38 @@ def test_visible_mask_front_hemisphere(sphere):
     assert np.array_equal(visible_mask(-sphere, view), sphere @ d <= 0)
 
 
-def test_culling_hides_back_facing_points(sphere):
+def test_hidden_points_dropped_by_depth_not_by_normals(sphere):
+    # behaviour change: points are no longer culled by n . d (badly oriented normals made
+    # white speckles); the points behind the front surface are dropped by depth instead
     view = (20, 30)
-    fig = render_fields(sphere, {"f": sphere[:, 0]}, normals=sphere, view=view)
-    drawn = np.column_stack(_scatter(fig.axes[0])._offsets3d)
-    assert len(drawn) == visible_mask(sphere, view).sum()
-    # every drawn point is on the camera's side of the sphere
-    assert (drawn @ view_direction(view) >= -1e-12).all()
-    # without normals everything is drawn
-    fig = render_fields(sphere, {"f": sphere[:, 0]}, view=view)
-    assert len(np.column_stack(_scatter(fig.axes[0])._offsets3d)) == len(sphere)
+    d = view_direction(view)
+    fig = render_fields(sphere, {"f": sphere[:, 0]}, normals=sphere, view=view, up="z")
+    splats = _splats(fig.axes[0])
+    drawn = splats.get_offsets()                       # screen coordinates
+    assert 0.4 * len(sphere) < len(drawn) < 0.7 * len(sphere)
+    # match the screen positions back to the sphere's points: all on the camera's side
+    from o3d_meshless.plot import _camera
+
+    right, upward, _ = _camera(view, "z")
+    screen = np.column_stack([sphere @ right, sphere @ upward])
+    nearest = np.argmin(((drawn[:, None, :] - screen[None]) ** 2).sum(-1), axis=1)
+    assert (sphere[nearest] @ d > -0.3).all()          # the far side is gone
+    # normals of any sign (or none) draw the same points
+    flip = np.where(np.random.default_rng(1).random(len(sphere)) < 0.5, -1.0, 1.0)
+    for nrm in (-sphere, sphere * flip[:, None], None):
+        fig2 = render_fields(sphere, {"f": sphere[:, 0]}, normals=nrm, view=view, up="z")
+        assert np.allclose(_splats(fig2.axes[0]).get_offsets(), drawn)
 
 
-def test_culling_with_y_up_permutes_consistently(sphere):
-    view = (15, -60)
-    fig = render_fields(sphere, {"f": sphere[:, 1]}, normals=sphere, view=view, up="y")
-    drawn = np.column_stack(_scatter(fig.axes[0])._offsets3d)   # plotting coordinates
-    assert len(drawn) == visible_mask(sphere, view, up="y").sum()
-    # the picture's vertical axis holds the data's y values
-    vis = sphere[visible_mask(sphere, view, up="y")]
-    assert np.allclose(np.sort(drawn[:, 2]), np.sort(vis[:, 1]))
+def test_y_up_puts_the_data_y_axis_vertical(sphere):
+    # view (0, -90) with up="y": screen x is the data's z, screen y the data's y
+    fig = render_fields(sphere, {"f": sphere[:, 1]}, normals=sphere, view=(0, -90), up="y")
+    drawn = _splats(fig.axes[0]).get_offsets()
+    screen = np.column_stack([sphere[:, 2], sphere[:, 1]])
+    nearest = np.argmin(((drawn[:, None, :] - screen[None]) ** 2).sum(-1), axis=1)
+    assert np.allclose(drawn, screen[nearest], atol=1e-12)
+    assert (sphere[nearest, 0] < 0.3).all()            # the camera is on the -x side
+    assert fig.o3d_view == {"up": "y", "view": (0.0, -90.0)}
 
 
 def test_symmetric_limits_for_signed_fields(sphere):
@@ -97,8 +118,8 @@ def test_symmetric_limits_for_signed_fields(sphere):
     assert lo < 7.0 < hi and not sym
     fig = render_fields(sphere, {"signed": sphere[:, 0] - 0.3, "positive": sphere[:, 2] + 1.5},
                         normals=sphere)
-    panels = [ax for ax in fig.axes if ax.name == "3d"]
-    signed, positive = _scatter(panels[0]), _scatter(panels[1])
+    panels = _panels(fig)
+    signed, positive = _splats(panels[0]), _splats(panels[1])
     vmin, vmax = signed.get_clim()
     assert np.isclose(vmin, -vmax) and np.isclose(vmax, 1.3, atol=0.01)
     assert signed.get_cmap().name == "RdBu_r"
@@ -109,9 +130,9 @@ def test_symmetric_limits_for_signed_fields(sphere):
 def test_user_cmap_and_titles(sphere):
     fig = render_fields(sphere, [sphere[:, 0], sphere[:, 1]], titles=["a", "b"], cmap="magma",
                         ncols=1)
-    panels = [ax for ax in fig.axes if ax.name == "3d"]
+    panels = _panels(fig)
     assert [ax.get_title() for ax in panels] == ["a", "b"]
-    assert _scatter(panels[0]).get_cmap().name == "magma"
+    assert _splats(panels[0]).get_cmap().name == "magma"
 
 
 def test_colorize_range(sphere):
@@ -125,7 +146,7 @@ def test_render_spectrum_titles(tmp_path, sphere):
     path = tmp_path / "modes.png"
     fig = render_spectrum(sphere, vals, vecs, path, normals=sphere)
     assert path.stat().st_size > 0
-    titles = [ax.get_title() for ax in fig.axes if ax.name == "3d"]
+    titles = [ax.get_title() for ax in _panels(fig)]
     assert titles == ["mode 1, λ = 2", "mode 2, λ = 2", "mode 3, λ = 2"]
     with pytest.raises(ValueError, match="modes"):
         render_spectrum(sphere, vals, vecs, modes=[4])
@@ -138,6 +159,8 @@ def test_render_spectrum_titles(tmp_path, sphere):
     ({"fields": {"f": np.zeros(600)}, "normals": np.zeros((5, 3))}, "one row per point"),
     ({"fields": {"f": np.zeros(600)}, "up": "w"}, "`up`"),
     ({"fields": {"f": np.zeros(600)}, "view": (1,)}, "`view`"),
+    ({"fields": {"f": np.zeros(600)}, "vectors": np.zeros((600, 2))}, "`vectors`"),
+    ({"fields": {"f": np.zeros(600)}, "vectors": {"g": np.zeros((600, 3))}}, "panel titles"),
     ({"fields": {"f": np.zeros(600)}, "titles": ["a", "b"]}, "`titles`"),
 ])
 def test_bad_input(sphere, kwargs, match):

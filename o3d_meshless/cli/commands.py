@@ -160,7 +160,8 @@ def _cmd_gradient(run):
         from ..plot import render_fields
 
         _render(run, render_fields, points, {f"f = {a.field}": f, "|grad f|": norm},
-                normals=normals, suptitle=f"{run.path.name}: surface gradient")
+                normals=normals, vectors={f"f = {a.field}": grad},
+                suptitle=f"{run.path.name}: surface gradient (arrows: grad f)")
     run.note(f"{'timings':<16}: {run.timing_line()}")
     run.result("timings", dict(run.timings))
     return 0

@@ -129,10 +129,12 @@ def build_parser():
 
     pic = argparse.ArgumentParser(add_help=False)
     g = pic.add_argument_group("picture (--png)")
-    g.add_argument("--up", choices=("x", "y", "z"), default=None,
-                   help="axis drawn vertically (default: y for the shipped bunny, else z)")
+    g.add_argument("--up", choices=("auto", "x", "y", "z", "-x", "-y", "-z"), default=None,
+                   help="axis drawn vertically (default: chosen from the shape, the side it "
+                        "stands on down)")
     g.add_argument("--view", type=_view, default=None, metavar="ELEV,AZIM",
-                   help="camera elevation and azimuth in degrees (default: 15,-60)")
+                   help="camera elevation and azimuth in degrees (default: chosen from the "
+                        "shape, its broad side from 20 degrees up)")
     g.add_argument("--dpi", type=int, default=120, help="PNG resolution (default: %(default)s)")
 
     parser = argparse.ArgumentParser(

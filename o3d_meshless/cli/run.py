@@ -228,8 +228,7 @@ def _points_normals(run, est, geom):
 
 def _picture_kwargs(run):
     a = run.args
-    up = a.up or ("y" if run.is_sample else "z")
-    kw = {"up": up, "dpi": a.dpi}
+    kw = {"up": a.up or "auto", "dpi": a.dpi}       # auto: upright from the shape
     if a.view is not None:
         kw["view"] = a.view
     return kw
