@@ -23,9 +23,9 @@ What the descriptors assume:
 """
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
+from ._warnings import warn
 
 __all__ = ["heat_kernel_signature", "wave_kernel_signature", "shape_dna", "heat_kernel",
            "diffusion_distance", "TRUNCATION_WARN"]
@@ -95,10 +95,10 @@ def _index(i, n, *, owner):
 
 def _warn_truncation(lam, t, owner):
     if lam.size and np.exp(-lam[-1] * np.min(t)) > TRUNCATION_WARN:
-        warnings.warn(f"{owner}: the last of {lam.size} modes still has weight "
+        warn(f"{owner}: the last of {lam.size} modes still has weight "
                       f"e^(-λ_m t) = {np.exp(-lam[-1] * np.min(t)):.2g} at t = "
                       f"{np.min(t):.3g}: the truncated sum is inaccurate there; compute "
-                      "more modes or use larger t", RuntimeWarning, stacklevel=3)
+                      "more modes or use larger t", RuntimeWarning)
 
 
 def heat_kernel_signature(values, vectors, times):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from ._warnings import warn
 
 __all__ = ["check_file", "check_obj"]
 
@@ -101,8 +102,8 @@ def _warn_if_cut(path):
         fh.seek(-1, 2)
         last = fh.read(1)
     if last not in (b"\n", b"\r"):
-        warnings.warn(f"{str(path)!r} does not end with a line break; if it was cut "
-                      f"short, its last point may be wrong", RuntimeWarning, stacklevel=5)
+        warn(f"{str(path)!r} does not end with a line break; if it was cut "
+                      f"short, its last point may be wrong", RuntimeWarning)
 
 
 def _check_ply(path, got):

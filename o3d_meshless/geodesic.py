@@ -55,7 +55,6 @@ Points in pieces of the neighbour graph without a source get ``inf``.
 """
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 from scipy import sparse
@@ -66,6 +65,7 @@ from scipy.spatial import cKDTree
 from ._params import Params
 from ._validation import check_option, n_threads_from_workers
 from .sampling import Sampling, check_options, prepare
+from ._warnings import warn
 
 __all__ = ["HeatGeodesics", "geodesic_distance", "T_FACTOR", "mean_spacing"]
 
@@ -333,10 +333,9 @@ class HeatGeodesics(Params):
             if not todo.any():
                 break
         else:
-            warnings.warn(f"HeatGeodesics: the heat underflowed at {int(todo.sum())} points "
+            warn(f"HeatGeodesics: the heat underflowed at {int(todo.sum())} points "
                           f"even at t = {self.t_ * T_STEP ** MAX_LEVELS:.3g}; their "
-                          "distances are unreliable (pass a larger `t`)", RuntimeWarning,
-                          stacklevel=3)
+                          "distances are unreliable (pass a larger `t`)", RuntimeWarning)
         return X
 
     def distance(self, sources):

@@ -19,7 +19,6 @@ Sign: the package's ``L_`` approximates **−Δ**; here ``A`` and ``A1`` are blo
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +31,7 @@ from .neighbors import SCALE_NEIGHBOUR, coincident_groups
 from .scattered import ScatteredDerivatives
 from .stencils import get_method
 from .stencils.gsp import DISC_SHAPE
+from ._warnings import warn
 
 __all__ = ["PoissonSolution", "solve_poisson", "GSP_SHAPE", "COND_WARN"]
 
@@ -278,10 +278,10 @@ def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, gho
         lu = splu(A.tocsc())
     except RuntimeError as exc:                        # "Factor is exactly singular"
         singular = True
-        warnings.warn(f"solve_poisson: the interior matrix A ({A.shape[0]}×{A.shape[1]}) is "
+        warn(f"solve_poisson: the interior matrix A ({A.shape[0]}×{A.shape[1]}) is "
                       f"singular ({exc}); returning lsqr's least-squares solution, which is "
                       "not to be trusted (check the stencils: diagnostics['rank_deficient'], "
-                      "and that `boundary` surrounds `points`)", RuntimeWarning, stacklevel=2)
+                      "and that `boundary` surrounds `points`)", RuntimeWarning)
         t3 = time.perf_counter()
         uu = lsqr(A, rhs, atol=1e-14, btol=1e-14, iter_lim=20 * A.shape[0])[0]
     else:
@@ -295,9 +295,9 @@ def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, gho
         else:                                          # onenormest needs a few columns
             cond = float(np.linalg.cond(A.toarray(), 1))
         if not np.isfinite(uu).all() or not cond < COND_WARN:
-            warnings.warn(f"solve_poisson: the interior matrix A is ill-conditioned "
+            warn(f"solve_poisson: the interior matrix A is ill-conditioned "
                           f"(1-norm condition estimate {cond:.2e} > {COND_WARN:.0e}); the "
-                          "solution may be inaccurate", RuntimeWarning, stacklevel=2)
+                          "solution may be inaccurate", RuntimeWarning)
     t4 = time.perf_counter()
     scale = np.abs(rhs).max()
     residual = float(np.abs(A @ uu - rhs).max() / (scale if scale > 0 else 1.0))

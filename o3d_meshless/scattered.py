@@ -21,7 +21,6 @@ merged points are averaged).
 """
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 from scipy import sparse
@@ -34,6 +33,7 @@ from .bounds import bound_factors, error_bounds
 from .guard import RCOND_MIN, guarded_stencils, highest_complete_stencils
 from .neighbors import knn
 from .stencils import METHODS, get_method, method_options, weight_power_from
+from ._warnings import warn
 
 __all__ = ["ScatteredDerivatives", "scattered_gradient", "scattered_hessian",
            "scattered_laplacian"]
@@ -269,11 +269,11 @@ class ScatteredDerivatives(Params):
         diag["order_used"] = expand(st.order_used)
         self.diagnostics_ = diag
         if deficient.any():
-            warnings.warn(f"{type(self).__name__}: {int(deficient.sum())} of {len(deficient)} "
-                          "stencils are rank-deficient (neighbours on a line or plane"
-                          f"{'' if not self.guard else ' even at 3×k'}); their derivatives are "
-                          "unreliable, see diagnostics_['rank_deficient']", RuntimeWarning,
-                          stacklevel=2)
+            warn(f"{type(self).__name__}: {int(deficient.sum())} of {len(deficient)} "
+                 "stencils are rank-deficient (neighbours on a line or plane"
+                 f"{'' if not self.guard else ' even at 3×k'}); their derivatives are "
+                 "unreliable. To fix: more points or a larger k there, or a lower order; "
+                 "which points: the estimator's diagnostics_['rank_deficient']", RuntimeWarning)
 
         self.bounds_ = None
         if self.bounds:

@@ -14,7 +14,6 @@ M-orthogonality defect ``max|VᵀMV − I|``. :func:`spectrum` returns a
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +21,7 @@ from scipy import linalg, sparse
 from scipy.sparse import linalg as sla
 
 from ._validation import check_int
+from ._warnings import warn
 
 __all__ = ["eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult",
            "negative_eigenvalues"]
@@ -324,10 +324,10 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False):
         if n >= SLOW_SOLVE_POINTS and per_row > SLOW_SOLVE_NNZ_PER_ROW:
             # sparse LU fill grows fast with the stencil size: k = 200 at 30k points took
             # 236 s and 1.6 GB (k = 16: a few seconds)
-            warnings.warn(f"L has {per_row:.0f} entries per row at {n} points: the "
+            warn(f"L has {per_row:.0f} entries per row at {n} points: the "
                           "shift-invert factorisation may take minutes and gigabytes; a "
                           f"smaller `k` (now about {per_row - 1:.0f}) is much faster",
-                          RuntimeWarning, stacklevel=2)
+                          RuntimeWarning)
         with _blas_single_thread():
             # fixed start vector: repeated calls give the same eigenvectors
             v0 = np.random.default_rng(0).standard_normal(n)
@@ -337,17 +337,17 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False):
     vecs = _real_vectors(vecs, M, vals)     # for the pencil: sign and M-normalisation only
     report = spectrum_report(vals, vecs, M, symmetric=symmetric)
     if report.max_imag > IMAG_RTOL * max(1.0, report.max_abs_real):
-        warnings.warn(f"eigenvalues have imaginary parts up to {report.max_imag:.3g}; the real "
-                      "parts are returned", RuntimeWarning, stacklevel=2)
+        warn(f"eigenvalues have imaginary parts up to {report.max_imag:.3g}; the real "
+                      "parts are returned", RuntimeWarning)
     if report.n_negative:
-        warnings.warn(
+        warn(
             f"SPURIOUS MODES: {report.n_negative} of {report.n_modes} computed eigenvalues are "
             f"negative (most negative {report.min_real:.6g}). L approximates -Laplacian, whose "
             "eigenvalues are >= 0: these are not modes of the surface but artefacts of "
             "stencils that failed (see diagnostics_['failed_mask']). Try normals from the "
             "mesh (give the geometry with normals; normals='auto' uses them), a larger `k`, "
             "or method='clsgsp'; check the quality report (spectrum_report_ / result.report).",
-            RuntimeWarning, stacklevel=2)
+            RuntimeWarning)
     return np.ascontiguousarray(vals.real), vecs, report
 
 

@@ -6,7 +6,6 @@ Every operator has a keyword-only ``__init__`` that only stores its options,
 """
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 
@@ -15,6 +14,7 @@ from ._validation import check_bool, check_int, n_threads_from_workers
 from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
 from .sampling import Sampling, build, check_compatible, check_options
 from .stencils import get_method, method_options, weight_power_from
+from ._warnings import warn
 
 __all__ = ["_SurfaceOperator"]
 
@@ -136,9 +136,12 @@ class _SurfaceOperator(Params):
                     if dominance_target is not None else
                     "stencils still fail the guard (rank) after enlarging to 3×k and lowering "
                     "the order")
-            warnings.warn(f"{type(self).__name__}: {int(st.failed.sum())} of {len(st.failed)} "
-                          f"{what}; see diagnostics_['failed_mask']", RuntimeWarning,
-                          stacklevel=3)
+            fix = ("give the geometry's normals or a larger k, or use form='weak' for spectra"
+                   if dominance_target is not None else
+                   "give a larger k or the geometry's normals")
+            warn(f"{type(self).__name__}: {int(st.failed.sum())} of {len(st.failed)} "
+                 f"{what}. To fix: {fix}. Which rows: fit the {type(self).__name__} "
+                 "estimator and read its diagnostics_['failed_mask']", RuntimeWarning)
         return st
 
     def _check_fitted(self, attr):

@@ -137,3 +137,19 @@ def test_no_exported_name_is_also_a_submodule():
     submodules = {p.stem for p in PACKAGE.glob("*.py")} | {p.name for p in PACKAGE.iterdir()
                                                             if (p / "__init__.py").is_file()}
     assert not set(o3d_meshless.__all__) & submodules
+
+
+def test_library_warnings_point_at_the_callers_line():
+    import warnings
+
+    import numpy as np
+
+    import o3d_meshless as om
+
+    rng = np.random.default_rng(0)
+    x = rng.random(400)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        om.scattered_gradient(np.c_[x, rng.random(400) * 1e-9], x)   # rank-deficient
+    assert caught and all(w.filename == __file__ for w in caught)
+    assert "To fix" in str(caught[0].message)
