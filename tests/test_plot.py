@@ -87,7 +87,7 @@ def test_hidden_points_dropped_by_depth_not_by_normals(sphere):
     drawn = splats.get_offsets()                       # screen coordinates
     assert 0.4 * len(sphere) < len(drawn) < 0.7 * len(sphere)
     # match the screen positions back to the sphere's points: all on the camera's side
-    from o3d_meshless.plot import _camera
+    from o3d_meshless.plot.view import _camera
 
     right, upward, _ = _camera(view, "z")
     screen = np.column_stack([sphere @ right, sphere @ upward])

@@ -165,7 +165,7 @@ def test_vector_field_drawn_as_lifted_arrows(tmp_path, sphere):
     (q,) = [c for c in ax.collections if isinstance(c, Quiver)]
     assert q.get_label() == "arrows" and 30 <= q.N <= 400
     # anchored on the visible side, lifted towards the camera, along the field
-    from o3d_meshless.plot import _Scene
+    from o3d_meshless.plot.scene import _Scene
 
     scene = _Scene(sphere, sphere, "z", view, None, 100_000)
     anchors, lift, _ = scene.anchors()

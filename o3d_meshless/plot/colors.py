@@ -1,0 +1,122 @@
+"""Colours of a scalar field: robust (percentile) limits, the default colormaps, honest
+colourbar ticks."""
+from __future__ import annotations
+
+
+import numpy as np
+
+
+__all__ = ["color_limits", "colorize"]
+
+
+def color_limits(values, *, percentile=99.0):
+    """Robust colour limits of a field and whether they are symmetric about zero.
+
+    A field with both signs (between its ``100 - percentile`` and ``percentile``
+    percentiles) gets ``(-m, m, True)`` with ``m`` the ``percentile``-th percentile
+    of ``|values|``; any other field gets ``(lo, hi, False)`` from its
+    ``100 - percentile`` and ``percentile`` percentiles. An exact extreme replaces
+    the percentile when the tail beyond it is short (at most a quarter of the
+    range), so nothing is clipped for a smooth field while one outlier no longer
+    sets the scale. ``percentile=100`` gives the exact extremes. A constant field
+    gets a small non-empty range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from o3d_meshless.plot import color_limits
+    >>> color_limits([-1.0, 3.0])
+    (-3.0, 3.0, True)
+    >>> color_limits([1.0, 3.0])
+    (1.0, 3.0, False)
+    >>> v = np.r_[np.linspace(0.0, 1.0, 999), 2927.0]     # one outlier
+    >>> lo, hi, sym = color_limits(v)
+    >>> lo, round(hi, 2), sym
+    (0.0, 0.99, False)
+    """
+    v = np.real(np.asarray(values)).astype(np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return -1.0, 1.0, False
+    p = float(percentile)
+    if not 50.0 < p <= 100.0:
+        raise ValueError(f"`percentile` must be in (50, 100]; got {percentile!r}")
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        pad = max(abs(lo) * 1e-6, 1e-12)
+        return lo - pad, hi + pad, False
+    q_lo, q_hi = (float(x) for x in np.percentile(v, [100.0 - p, p]))
+    tail = 0.25
+    if q_lo < 0.0 < q_hi:
+        a = np.abs(v)
+        m, q = float(a.max()), float(np.percentile(a, p))
+        if m > (1.0 + tail) * q:
+            m = q
+        return -m, m, True
+    span = q_hi - q_lo
+    if span <= 0.0:
+        return lo, hi, False
+    if hi - q_hi > tail * span:
+        hi = q_hi
+    if q_lo - lo > tail * span:
+        lo = q_lo
+    return lo, hi, False
+
+
+def _default_cmap(symmetric):
+    return "RdBu_r" if symmetric else "viridis"
+
+
+def _extend(values, lo, hi):
+    """Colourbar extension: 'neither', 'min', 'max' or 'both'."""
+    eps = 1e-12 * max(abs(lo), abs(hi), 1e-300)
+    below = bool(np.min(values) < lo - eps)
+    above = bool(np.max(values) > hi + eps)
+    return {(False, False): "neither", (True, False): "min",
+            (False, True): "max", (True, True): "both"}[(below, above)]
+
+
+def colorize(values, *, cmap=None, percentile=99.0):
+    """RGB colours in [0, 1] for a scalar field, with the limits of :func:`color_limits`.
+
+    Values beyond the (robust) limits get the end colours of the colormap, as in the
+    pictures.
+
+    Parameters
+    ----------
+    values : array_like of shape (n,)
+    cmap : str, optional
+        matplotlib colormap name; default ``"RdBu_r"`` for a field with both signs,
+        ``"viridis"`` otherwise.
+    percentile : float, default 99
+        See :func:`color_limits`.
+
+    Returns
+    -------
+    rgb : ndarray of shape (n, 3), float64
+    """
+    import matplotlib
+
+    v = np.real(np.asarray(values)).astype(np.float64).ravel()
+    lo, hi, sym = color_limits(v, percentile=percentile)
+    cm = matplotlib.colormaps[cmap or _default_cmap(sym)]
+    return np.asarray(cm(np.clip((v - lo) / (hi - lo), 0.0, 1.0))[:, :3], dtype=np.float64)
+
+
+def _colorbar_ticks(cb, lo, hi, values):
+    """Ticks that stay distinct: offset / power-of-ten labels; one tick if constant."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, ScalarFormatter
+
+    vmin, vmax = float(np.min(values)), float(np.max(values))
+    if vmax <= vmin:                                          # constant: say so, once
+        label = f"{vmin:.6g}"
+        cb.locator = FixedLocator([vmin])
+        cb.formatter = FuncFormatter(lambda x, pos=None: label)
+    else:
+        fmt = ScalarFormatter(useOffset=True, useMathText=True)
+        fmt.set_powerlimits((-3, 4))
+        cb.locator = MaxNLocator(5)
+        cb.formatter = fmt
+    cb.ax.tick_params(labelsize=7)
+    cb.ax.yaxis.get_offset_text().set_fontsize(7)
+    cb.update_ticks()

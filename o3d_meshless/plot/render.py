@@ -1,0 +1,326 @@
+"""The public pictures: fields, vector fields and Laplace–Beltrami modes as PNG grids."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from .._validation import check_points
+
+from .colors import _colorbar_ticks, _default_cmap, _extend, color_limits
+from .scene import _Scene
+from .view import _check_up, _check_view, auto_up, auto_view
+
+__all__ = ["render_fields", "render_vectors", "render_spectrum"]
+
+
+def _as_fields(fields, titles, n):
+    """Normalise ``fields`` to a list of (title, float64 (n,) array)."""
+    if isinstance(fields, Mapping):
+        names = [str(k) for k in fields]
+        arrays = list(fields.values())
+    elif isinstance(fields, np.ndarray) and fields.ndim == 1:
+        arrays = [fields]
+    elif isinstance(fields, np.ndarray) and fields.ndim == 2 and fields.shape[0] == n:
+        arrays = [fields[:, j] for j in range(fields.shape[1])]
+    elif isinstance(fields, (list, tuple)):
+        scalars = len(fields) > 0 and all(np.ndim(f) == 0 for f in fields)
+        arrays = [np.asarray(fields)] if scalars else list(fields)
+    else:
+        shape = getattr(fields, "shape", None)
+        raise ValueError("`fields` must be a dict name -> (n,) array, a list of (n,) arrays "
+                         f"or an (n, m) array with n = {n}; got {type(fields).__name__}"
+                         + (f" of shape {shape}" if shape is not None else ""))
+    if not isinstance(fields, Mapping):
+        names = [f"field {j}" for j in range(len(arrays))]
+    if not arrays:
+        raise ValueError("`fields` must hold at least one field; got none")
+    if titles is not None:
+        titles = [str(t) for t in titles]
+        if len(titles) != len(arrays):
+            raise ValueError(f"`titles` must have one entry per field ({len(arrays)}); "
+                             f"got {len(titles)}")
+        names = titles
+    out = []
+    for name, arr in zip(names, arrays):
+        a = np.asarray(arr)
+        if np.iscomplexobj(a):
+            a = a.real
+        if a.ndim == 2 and a.shape[1] == 1:
+            a = a[:, 0]
+        if a.ndim != 1 or a.shape[0] != n:
+            raise ValueError(f"field {name!r} must have shape (n,) with n = {n} (one value "
+                             f"per point); got {a.shape}")
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
+                or a.dtype == bool):
+            raise ValueError(f"field {name!r} must be numeric; got dtype {a.dtype}")
+        a = a.astype(np.float64)
+        if not np.isfinite(a).all():
+            raise ValueError(f"field {name!r} must be finite; got NaN or inf")
+        out.append((name, a))
+    return out
+
+
+def _as_vectors(vectors, names, n):
+    """``vectors`` -> list (one entry per panel) of (n, 3) arrays or None."""
+    if vectors is None:
+        return [None] * len(names)
+
+    def check(v, label):
+        a = np.asarray(v)
+        if np.iscomplexobj(a):
+            a = a.real
+        if a.ndim != 2 or a.shape != (n, 3):
+            raise ValueError(f"{label} must have shape (n, 3) with n = {n}; got {a.shape}")
+        a = a.astype(np.float64)
+        if not np.isfinite(a).all():
+            raise ValueError(f"{label} must be finite; got NaN or inf")
+        return a
+
+    if isinstance(vectors, Mapping):
+        unknown = [str(k) for k in vectors if str(k) not in names]
+        if unknown:
+            raise ValueError(f"`vectors` keys must be panel titles {names}; got {unknown}")
+        given = {str(k): check(v, f"`vectors[{k!r}]`") for k, v in vectors.items()}
+        return [given.get(name) for name in names]
+    a = check(vectors, "`vectors`")
+    return [a] * len(names)
+
+
+def render_fields(points, fields, path=None, *, normals=None, vectors=None, titles=None,
+                  cmap=None, view=None, up="auto", point_size=None, percentile=99.0,
+                  ncols=None, dpi=120, panel_size=3.4, suptitle=None, max_points=100_000):
+    """Draw one shaded splat panel per scalar field; optionally save it as PNG.
+
+    Parameters
+    ----------
+    points : array_like of shape (n, 3)
+    fields : dict of str to array_like (n,), list of (n,) arrays, or ndarray (n, m)
+        Fields to draw, one panel each; dict keys are the panel titles. Complex
+        values are drawn by their real part.
+    path : str or os.PathLike, optional
+        Write the figure there (PNG, or any format matplotlib infers from the suffix).
+    normals : array_like of shape (n, 3), optional
+        Normals, of any sign, for the shading (and the arrows' lift); estimated from
+        neighbours when omitted. Hidden points are found by depth, not by normals.
+    vectors : array_like of shape (n, 3) or dict of str to (n, 3), optional
+        Tangent vector field(s) drawn as arrows on a subsample of the visible points
+        (about 16 across a panel), lifted off the surface along the normal. An array
+        goes on every panel; a dict maps panel titles to their vector field. Arrow
+        lengths are proportional to the vectors (the 90th percentile of the lengths
+        fills 0.8 of the sampling step; longer arrows are capped at twice that).
+    titles : list of str, optional
+        Panel titles, overriding the dict keys.
+    cmap : str, optional
+        One colormap for every panel. By default ``"RdBu_r"`` with symmetric limits
+        for fields with both signs and ``"viridis"`` for the others.
+    view : (float, float), optional
+        Camera ``(elev, azim)`` in degrees, the same for every panel (matplotlib's
+        meaning, around the ``up`` axis). Default: chosen from the shape
+        (:func:`auto_view`).
+    up : {"auto", "x", "y", "z", "-x", "-y", "-z"} or None, default "auto"
+        Data axis drawn vertically; ``"auto"`` (or None) chooses it from the shape
+        (:func:`auto_up`); the Stanford bunny is ``"y"``.
+    point_size : float, optional
+        Splat size factor. Each point is drawn as its tangent disc, an ellipse with
+        semi-axes ``point_size`` times the spread of its 9 nearest neighbours,
+        seen in projection; the default 1.25 closes the surface.
+    percentile : float, default 99
+        Robust colour limits (see :func:`color_limits`); 100 for the exact extremes.
+    ncols : int, optional
+        Panels per row; default ``min(n_fields, 3)``.
+    dpi : int, default 120
+    panel_size : float, default 3.4
+        Panel width in inches.
+    suptitle : str, optional
+        Title over the whole figure.
+    max_points : int, default 100000
+        At most this many visible points are drawn (a random subsample, with larger
+        splats).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Not registered with pyplot: it is freed with its last reference, no
+        ``plt.close`` needed. Show it in a notebook by leaving it as the cell value.
+        ``fig.o3d_view`` holds the ``{"up": ..., "view": (elev, azim)}`` used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from o3d_meshless.plot import render_fields
+    >>> p = np.random.default_rng(0).normal(size=(2000, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> fig = render_fields(p, {"x": p[:, 0], "z": p[:, 2]}, "/tmp/sphere.png", normals=p)
+    >>> len(fig.axes)   # two panels + two colourbars
+    4
+    >>> fig.o3d_view["up"]
+    'z'
+    """
+    import matplotlib
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.collections import EllipseCollection
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
+    pts = check_points(points, name="points", dims=(3,))
+    n = pts.shape[0]
+    items = _as_fields(fields, titles, n)
+    vecs = _as_vectors(vectors, [name for name, _ in items], n)
+    up = _check_up(up, allow_auto=True)
+    if view is not None:
+        view = _check_view(view)
+    nrm = None
+    if normals is not None:
+        nrm = check_points(normals, name="normals", dims=(3,))
+        if nrm.shape[0] != n:
+            raise ValueError(f"`normals` must have one row per point (n = {n}); "
+                             f"got {nrm.shape}")
+    if ncols is None:
+        ncols = min(len(items), 3)
+    if int(ncols) < 1:
+        raise ValueError(f"`ncols` must be a positive int; got {ncols!r}")
+    if int(max_points) < 1:
+        raise ValueError(f"`max_points` must be a positive int; got {max_points!r}")
+    if point_size is not None and not (float(point_size) > 0 and math.isfinite(point_size)):
+        raise ValueError(f"`point_size` must be a positive number; got {point_size!r}")
+    if up == "auto":
+        up = auto_up(pts)
+    if view is None:
+        _, view = auto_view(pts, nrm, up=up)
+    scene = _Scene(pts, nrm, up, view, point_size, int(max_points))
+    ncols = min(int(ncols), len(items))
+    nrows = -(-len(items) // ncols)
+
+    aspect = (scene.ylim[1] - scene.ylim[0]) / (scene.xlim[1] - scene.xlim[0])
+    panel_h = float(np.clip(0.8 * aspect, 0.55, 1.3)) * panel_size + 0.3   # + title
+    fig = Figure(figsize=(panel_size * ncols, panel_h * nrows + (0.3 if suptitle else 0.0)),
+                 dpi=dpi)
+    fig.o3d_view = {"up": up, "view": tuple(view)}
+    xy = np.column_stack([scene.x[scene.idx], scene.y[scene.idx]])
+    for j, ((name, values), vec) in enumerate(zip(items, vecs)):
+        ax = fig.add_subplot(nrows, ncols, j + 1)
+        lo, hi, sym = color_limits(values, percentile=percentile)
+        cm = matplotlib.colormaps[cmap or _default_cmap(sym)]
+        norm = Normalize(vmin=lo, vmax=hi)
+        rgba = cm(norm(values[scene.idx]))
+        rgba[:, :3] *= scene.shade[:, None]
+        fill = EllipseCollection(*scene.fill, units="xy", offsets=xy[scene.fill_index],
+                                 offset_transform=ax.transData,
+                                 facecolors=rgba[scene.fill_index],
+                                 edgecolors="none", linewidths=0, zorder=1)
+        fill.set_label("_fill")
+        ax.add_collection(fill, autolim=False)
+        splats = EllipseCollection(scene.widths, scene.heights, scene.angles,
+                                   units="xy", offsets=xy, offset_transform=ax.transData,
+                                   facecolors=rgba, edgecolors="none", linewidths=0,
+                                   zorder=2)
+        splats.set_cmap(cm)                 # no array: the shaded colours stay as given
+        splats.set_norm(norm)
+        splats.set_label("splats")
+        ax.add_collection(splats, autolim=False)
+        if vec is not None:
+            scene.draw_arrows(ax, vec)
+        ax.set_xlim(*scene.xlim)
+        ax.set_ylim(*scene.ylim)
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_axis_off()
+        ax.set_title(name, fontsize=9, pad=2)
+        ax.set_facecolor("none")                             # never hide a neighbour's labels
+        cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cm), ax=ax, shrink=0.55, pad=0.0,
+                          fraction=0.05, aspect=18, extend=_extend(values, lo, hi))
+        _colorbar_ticks(cb, lo, hi, values)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.01, right=0.92, bottom=0.02,
+                        top=1.0 - ((0.55 if suptitle else 0.28) / height),
+                        wspace=0.15, hspace=0.12)
+    if path is not None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        if fig.canvas is None or type(fig.canvas).__name__ == "FigureCanvasBase":
+            FigureCanvasAgg(fig)
+        fig.savefig(str(path), dpi=dpi, facecolor="white")
+    return fig
+
+
+def render_vectors(points, vectors, path=None, *, field=None, title=None, **kwargs):
+    """Draw a tangent vector field as arrows over one panel coloured by its length.
+
+    Parameters
+    ----------
+    points : array_like of shape (n, 3)
+    vectors : array_like of shape (n, 3)
+        E.g. a surface gradient.
+    path : str or os.PathLike, optional
+        PNG to write.
+    field : array_like of shape (n,), optional
+        Colour the panel by this field instead of ``|vectors|``.
+    title : str, optional
+        Panel title; default ``"|v|"`` (or ``"field"``).
+    **kwargs
+        Passed to :func:`render_fields` (``normals``, ``view``, ``up``, ``dpi`` …).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from o3d_meshless.plot import render_vectors
+    >>> p = np.random.default_rng(0).normal(size=(1500, 3))
+    >>> p /= np.linalg.norm(p, axis=1, keepdims=True)
+    >>> g = np.cross([0.0, 0.0, 1.0], p)               # rotation about z: tangent
+    >>> fig = render_vectors(p, g, normals=p)
+    >>> fig.axes[0].collections[-1].get_label()
+    'arrows'
+    """
+    v = np.asarray(vectors)
+    if v.ndim != 2 or v.shape[1] != 3:
+        raise ValueError(f"`vectors` must have shape (n, 3); got {v.shape}")
+    values = np.linalg.norm(np.real(v), axis=1) if field is None else field
+    name = title if title is not None else ("|v|" if field is None else "field")
+    return render_fields(points, {name: values}, path, vectors=v, **kwargs)
+
+
+def render_spectrum(points, vals, vecs, path=None, *, normals=None, modes=None, **kwargs):
+    """Draw Laplace–Beltrami eigenmodes, each panel titled ``mode i, λ = …``.
+
+    Parameters
+    ----------
+    points : array_like of shape (n, 3)
+    vals : array_like of shape (n_modes,)
+        Eigenvalues (real part is shown).
+    vecs : array_like of shape (n, n_modes)
+        Eigenvectors, one per column.
+    path : str or os.PathLike, optional
+        PNG to write.
+    normals : array_like of shape (n, 3), optional
+        Normals for the shading (see :func:`render_fields`).
+    modes : sequence of int, optional
+        Columns to draw; default ``1 .. 6`` (mode 0 is the constant one), limited to
+        the modes available.
+    **kwargs
+        Passed to :func:`render_fields` (``view``, ``up``, ``ncols``, ``dpi`` …).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    vals = np.asarray(vals)
+    vecs = np.asarray(vecs)
+    if vecs.ndim != 2 or vals.ndim != 1 or vecs.shape[1] != vals.shape[0]:
+        raise ValueError(f"`vecs` must have shape (n, n_modes) matching `vals` "
+                         f"(n_modes,); got {vecs.shape} and {vals.shape}")
+    m = vals.shape[0]
+    if modes is None:
+        modes = list(range(1, min(m, 7))) or [0]
+    modes = [int(i) for i in modes]
+    bad = [i for i in modes if not 0 <= i < m]
+    if bad:
+        raise ValueError(f"`modes` must be indices in 0..{m - 1}; got {bad}")
+    fields = {f"mode {i}, λ = {float(np.real(vals[i])):.4g}": vecs[:, i] for i in modes}
+    return render_fields(points, fields, path, normals=normals, **kwargs)
