@@ -59,6 +59,8 @@ _EXPORTS = {
     "heat_diffusion": "smoothing",
     "smooth_field": "smoothing",
     "denoise_points": "smoothing",
+    "solve_surface_poisson": "surface_poisson",
+    "SurfacePoissonResult": "surface_poisson",
     # geometry in and out
     "as_points": "adapters",
     "as_normals": "adapters",

@@ -34,8 +34,9 @@ import numpy as np
 from scipy import sparse
 
 from . import assembly
+from ._validation import n_threads_from_workers
 
-__all__ = ["voronoi_stiffness", "expand_stiffness"]
+__all__ = ["voronoi_stiffness", "expand_stiffness", "own_cell_stiffness"]
 
 
 def voronoi_stiffness(nb, frames, *, conormals=None, n_threads=1):
@@ -96,3 +97,29 @@ def expand_stiffness(K, inverse):
     out = ((out + out.T) * 0.5).tocsr()
     out.sort_indices()
     return out
+
+
+def own_cell_stiffness(op):
+    """Weak-form rows of a fitted weak :class:`~o3d_meshless.LaplaceBeltrami` from each
+    point's own Voronoi cell (not symmetrised), or None.
+
+    Next to an open boundary the symmetric ``K`` averages the cut cell of one point with
+    the uncut cell of its neighbour, which leaves rows just inside the rim inconsistent
+    (up to 600 % off on a flat disc); a Dirichlet solve that keeps only interior rows
+    is second-order accurate with these rows instead.
+
+    ``A_ij = −ℓ_ij / |x_ij|`` with ``ℓ_ij`` the edge of ``i``'s tangent-plane cell facing
+    ``j``, ``A_ii = Σ_j ℓ_ij / |x_ij|``: rows sum to 0, off-diagonals <= 0. ``None`` when
+    coincident points were merged (the symmetric ``K_`` is used then).
+    """
+    s = op.sampling_
+    nb = s.neighborhoods
+    if nb.inverse is not None:
+        return None
+    _, _, dual = assembly.voronoi_cells(nb, s.frames, conormals=s.conormals,
+                                        n_threads=n_threads_from_workers(op.workers))
+    d = dual.tocoo()
+    dist = np.linalg.norm(nb.points[d.row] - nb.points[d.col], axis=1)
+    n = dual.shape[0]
+    W = sparse.csr_matrix((d.data / dist, (d.row, d.col)), shape=(n, n))
+    return (sparse.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()

@@ -47,3 +47,10 @@ def test_trimesh_pipeline(tmp_path):
     _nonempty(tmp_path / "mesh_gradient.ply", b"ply")
     header = (tmp_path / "mesh_gradient.ply").read_bytes()[:4000]
     assert b"grad_norm" in header and b"element face" in header
+
+
+def test_geometry_toolkit(tmp_path):
+    pytest.importorskip("open3d")
+    out = run_example("geometry_toolkit.py", tmp_path)
+    assert "geodesic: max distance" in out and "Poisson:" in out
+    _nonempty(tmp_path / "geometry_toolkit.png", b"\x89PNG")
