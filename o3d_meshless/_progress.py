@@ -2,12 +2,16 @@
 
 A tqdm bar over named stages, shown only when ``progress`` is True, or when it is
 None (auto) and stderr is a terminal; tqdm's ``delay`` keeps it hidden for work that
-ends within a second. Stage timings always go to the module logger at DEBUG level.
+ends within a second. A background thread redraws it twice a second, so its clock
+keeps running inside a long stage (the kernels release the GIL), and :meth:`note`
+shows counts within a stage (e.g. the solves of an eigen-solve). Stage timings always
+go to the module logger at DEBUG level.
 """
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from contextlib import contextmanager
 
@@ -21,14 +25,33 @@ class Stages:
         enabled = progress if progress is not None else sys.stderr.isatty()
         self.timings = {}
         self._bar = None
+        self._stage = ""
+        self._stop = threading.Event()
         if enabled:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total, desc=desc, delay=1.0, leave=False,
                              bar_format="{desc}: {n_fmt}/{total_fmt} {postfix} [{elapsed}]")
+            threading.Thread(target=self._tick, daemon=True).start()
+
+    def _tick(self):
+        while not self._stop.wait(0.5):
+            bar = self._bar
+            if bar is None:
+                return
+            try:
+                bar.refresh()
+            except Exception:  # pragma: no cover - a closed bar
+                return
+
+    def note(self, text):
+        """Show ``text`` beside the current stage's name (e.g. ``"120 solves"``)."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{self._stage}, {text}", refresh=False)
 
     @contextmanager
     def __call__(self, name):
+        self._stage = name
         if self._bar is not None:
             self._bar.set_postfix_str(name)
         t0 = time.perf_counter()
@@ -42,5 +65,7 @@ class Stages:
                 self._bar.update(1)
 
     def close(self):
+        self._stop.set()
         if self._bar is not None:
-            self._bar.close()
+            bar, self._bar = self._bar, None
+            bar.close()

@@ -200,9 +200,10 @@ class LaplaceBeltrami(_SurfaceOperator):
         self._check_fitted("L_")
         if getattr(self, "form_", "strong") == "weak":
             vals, vecs, report = eigenpairs(self.K_, self.M_, n_modes, sigma=sigma,
-                                            symmetric=True)
+                                            symmetric=True, progress=self.progress)
         else:
-            vals, vecs, report = eigenpairs(self.L_, self.M_, n_modes, sigma=sigma)
+            vals, vecs, report = eigenpairs(self.L_, self.M_, n_modes, sigma=sigma,
+                                            progress=self.progress)
         self.eigenvalues_, self.eigenvectors_, self.spectrum_report_ = vals, vecs, report
         self.max_imag_ = report.max_imag
         return SpectrumResult(vals, vecs, report)

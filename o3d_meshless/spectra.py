@@ -20,6 +20,7 @@ import numpy as np
 from scipy import linalg, sparse
 from scipy.sparse import linalg as sla
 
+from ._progress import Stages
 from ._validation import check_int
 from ._warnings import warn
 
@@ -276,7 +277,7 @@ def _real_vectors(vecs, M, vals=None):
     return vecs
 
 
-def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False):
+def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False, progress=None):
     """Smallest ``n_modes`` eigenpairs (by real part) of a strong-form operator ``L``, or
     of the symmetric pencil ``K v = λ M v`` (``symmetric=True``, ``L`` is then ``K``).
 
@@ -290,6 +291,9 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False):
     n_modes : int, default=20
     sigma : float, optional
         Shift; default ``-1 / trace(M)``, a scale-free value below the zero eigenvalue.
+    progress : bool or None, default=None
+        Progress bar (factorising, then the count of shift-invert solves); None = only
+        when stderr is a terminal and the solve takes over a second.
 
     Returns
     -------
@@ -314,24 +318,11 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False):
             or np.iscomplexobj(sigma) or not np.isfinite(sigma):
         raise ValueError(f"`sigma` must be a finite real number (the shift-invert shift, "
                          f"below the smallest eigenvalue) or None; got {sigma!r}")
-    if symmetric:
-        vals, vecs = _symmetric_eigenpairs(L, M, n_modes, sigma)
-    elif n <= DENSE_LIMIT or n_modes >= n - 2:
-        vals, vecs = linalg.eig(L.toarray())
-    else:
-        extra = min(max(4, n_modes // 4), n - 2 - n_modes)
-        per_row = L.nnz / n
-        if n >= SLOW_SOLVE_POINTS and per_row > SLOW_SOLVE_NNZ_PER_ROW:
-            # sparse LU fill grows fast with the stencil size: k = 200 at 30k points took
-            # 236 s and 1.6 GB (k = 16: a few seconds)
-            warn(f"L has {per_row:.0f} entries per row at {n} points: the "
-                          "shift-invert factorisation may take minutes and gigabytes; a "
-                          f"smaller `k` (now about {per_row - 1:.0f}) is much faster",
-                          RuntimeWarning)
-        with _blas_single_thread():
-            # fixed start vector: repeated calls give the same eigenvectors
-            v0 = np.random.default_rng(0).standard_normal(n)
-            vals, vecs = sla.eigs(L.tocsc(), k=n_modes + extra, sigma=sigma, which="LM", v0=v0)
+    stages = Stages(2, desc="spectrum", progress=progress)
+    try:
+        vals, vecs = _eigenpairs(L, M, n_modes, sigma, symmetric, stages)
+    finally:
+        stages.close()
     order = np.argsort(vals.real, kind="stable")[:n_modes]
     vals, vecs = vals[order], vecs[:, order]
     vecs = _real_vectors(vecs, M, vals)     # for the pencil: sign and M-normalisation only
@@ -351,7 +342,31 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False):
     return np.ascontiguousarray(vals.real), vecs, report
 
 
-def _symmetric_eigenpairs(K, M, n_modes, sigma):
+def _eigenpairs(L, M, n_modes, sigma, symmetric, stages):
+    """Unsorted eigenpairs of the strong operator or the symmetric pencil."""
+    n = L.shape[0]
+    if symmetric:
+        return _symmetric_eigenpairs(L, M, n_modes, sigma, stages)
+    if n <= DENSE_LIMIT or n_modes >= n - 2:
+        with stages("dense eigensolve"):
+            return linalg.eig(L.toarray())
+    extra = min(max(4, n_modes // 4), n - 2 - n_modes)
+    per_row = L.nnz / n
+    if n >= SLOW_SOLVE_POINTS and per_row > SLOW_SOLVE_NNZ_PER_ROW:
+        # sparse LU fill grows fast with the stencil size: k = 200 at 30k points took
+        # 236 s and 1.6 GB (k = 16: a few seconds)
+        warn(f"L has {per_row:.0f} entries per row at {n} points: the "
+                      "shift-invert factorisation may take minutes and gigabytes; a "
+                      f"smaller `k` (now about {per_row - 1:.0f}) is much faster",
+                      RuntimeWarning)
+    with _blas_single_thread(), stages("shift-invert eigensolve"):
+        # fixed start vector: repeated calls give the same eigenvectors
+        v0 = np.random.default_rng(0).standard_normal(n)
+        vals, vecs = sla.eigs(L.tocsc(), k=n_modes + extra, sigma=sigma, which="LM", v0=v0)
+    return vals, vecs
+
+
+def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
     """``K v = λ M v`` for symmetric ``K`` and diagonal positive ``M`` (real λ, M-orthonormal
     ``v``): dense ``eigh`` for small problems, else shift-invert Lanczos (ARPACK).
 
@@ -364,12 +379,21 @@ def _symmetric_eigenpairs(K, M, n_modes, sigma):
     if n <= DENSE_LIMIT or n_modes >= n - 2:
         return linalg.eigh(K.toarray(), M.toarray())
     with _blas_single_thread():
-        lu = sla.splu((K - sigma * M).tocsc(), permc_spec="MMD_AT_PLUS_A",
-                      options={"SymmetricMode": True})
-        shifted_inverse = sla.LinearOperator((n, n), matvec=lu.solve, dtype=np.float64)
+        with stages("factorising"):
+            lu = sla.splu((K - sigma * M).tocsc(), permc_spec="MMD_AT_PLUS_A",
+                          options={"SymmetricMode": True})
+        solves = [0]
+
+        def solve(x):                       # each Lanczos step is one solve: count them
+            solves[0] += 1
+            stages.note(f"{solves[0]} solves")
+            return lu.solve(x)
+
+        shifted_inverse = sla.LinearOperator((n, n), matvec=solve, dtype=np.float64)
         v0 = np.random.default_rng(0).standard_normal(n)
-        vals, vecs = sla.eigsh(K, k=n_modes, M=M, sigma=sigma, which="LM", v0=v0,
-                               OPinv=shifted_inverse)
+        with stages("Lanczos"):
+            vals, vecs = sla.eigsh(K, k=n_modes, M=M, sigma=sigma, which="LM", v0=v0,
+                                   OPinv=shifted_inverse)
     return vals, vecs
 
 

@@ -221,3 +221,40 @@ def test_large_stencils_warn_that_the_solve_will_be_slow(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         small.spectrum(4)
+
+
+def test_the_eigensolve_reports_its_solves_to_the_progress_bar(monkeypatch):
+    from o3d_meshless import _progress
+    from o3d_meshless.testing import random_sphere
+
+    notes, stages = [], []
+    real_call = _progress.Stages.__call__
+    monkeypatch.setattr(_progress.Stages, "note", lambda self, text: notes.append(text))
+
+    def call(self, name):
+        stages.append(name)
+        return real_call(self, name)
+
+    monkeypatch.setattr(_progress.Stages, "__call__", call)
+    import o3d_meshless as om
+
+    om.spectrum(random_sphere(6000, seed=0), 10, progress=False)
+    assert "factorising" in stages and "Lanczos" in stages
+    assert notes and notes[-1].endswith("solves") and int(notes[-1].split()[0]) >= 10
+
+
+def test_a_stage_bar_keeps_its_clock_running():
+    import time
+
+    from o3d_meshless._progress import Stages
+
+    st = Stages(1, desc="test", progress=True)
+    redraws = []
+    real = st._bar.refresh
+    st._bar.refresh = lambda *a, **k: (redraws.append(1), real(*a, **k))
+    with st("long stage"):
+        time.sleep(1.3)                    # no update() call: only the ticker redraws
+        st.note("3 solves")
+        assert st._bar.postfix == "long stage, 3 solves"
+    st.close()
+    assert len(redraws) >= 2
