@@ -94,8 +94,8 @@ def _colormap(values, key, cmap):
     return colorize(v[:, 0], cmap=cmap)
 
 
-def _o3d_tensor(o3d, arr, device):
-    arr = np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=np.float64)
+def _o3d_tensor(o3d, arr, device, dtype=np.float64):
+    arr = np.ascontiguousarray(arr.reshape(arr.shape[0], -1), dtype=dtype)
     return o3d.core.Tensor(arr, device=device)
 
 
@@ -285,11 +285,13 @@ def _fill_o3d_tensor(out, kind, arrays, rgba):
     o3d = _import_open3d()
     attrs = out.point if kind == _O3D_TENSOR_PCD else out.vertex
     device = out.device
+    # a float32 cloud gets float32 attributes: its positions carry no more digits
+    single = "positions" in attrs and attrs["positions"].dtype == o3d.core.float32
     for key, arr in arrays.items():
         if key == "colors":
             attrs[key] = _o3d_colors(o3d, arr, device)
         else:
-            attrs[key] = _o3d_tensor(o3d, arr, device)
+            attrs[key] = _o3d_tensor(o3d, arr, device, np.float32 if single else np.float64)
     if rgba is not None:
         attrs["colors"] = _o3d_colors(o3d, rgba, device)
     return out

@@ -71,3 +71,11 @@ def test_npz_keeps_sparse_matrices_and_load_npz_is_exported(tmp_path):
     back = om.load_npz(path)
     assert sp.issparse(back["L"]) and (back["L"] != L).nnz == 0
     assert (back["M"] != M).nnz == 0 and back["note"] == "text" and back["k"] == 16
+
+
+def test_a_float32_tensor_cloud_gets_float32_attributes():
+    p = np.random.default_rng(0).normal(size=(300, 3)).astype(np.float32)
+    pcd = o3d.t.geometry.PointCloud(o3d.core.Tensor(p))
+    out = om.attach(pcd, {"f": p[:, 0].astype(np.float64)})
+    assert out.point["f"].dtype == o3d.core.float32
+    np.testing.assert_array_equal(out.point["f"].numpy()[:, 0], p[:, 0])
