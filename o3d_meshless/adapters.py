@@ -27,6 +27,7 @@ import logging
 import numpy as np
 
 from ._validation import check_points
+from ._typing import Float64Array, Geometry
 
 __all__ = [
     "as_points",
@@ -156,7 +157,8 @@ def _raw_points(geometry, kind, name):
 # ---------------------------------------------------------------------------
 
 
-def as_points(geometry, *, dims=(3,), name="geometry"):
+def as_points(geometry: Geometry, *, dims: tuple[int, ...] = (3,),
+              name: str = "geometry") -> Float64Array:
     """Return the points of ``geometry`` as a float64 C-contiguous array.
 
     Parameters
@@ -200,7 +202,7 @@ def as_points(geometry, *, dims=(3,), name="geometry"):
     return check_points(raw, name=name, dims=dims)
 
 
-def as_normals(geometry, *, name="geometry"):
+def as_normals(geometry: Geometry, *, name: str = "geometry") -> Float64Array | None:
     """Return the normals the user stored on ``geometry``, or None.
 
     Parameters

@@ -12,6 +12,7 @@ import numpy as np
 from ._validation import check_values
 from .adapters import (_ARRAY, _DICT, _O3D_LEGACY_MESH, _O3D_LEGACY_PCD, _O3D_TENSOR_MESH,
                        _O3D_TENSOR_PCD, _TM_MESH, _TM_PCD, _import_open3d, _kind, _unknown, as_points)
+from ._typing import ArrayLike, Geometry
 
 __all__ = ["attach"]
 
@@ -99,7 +100,8 @@ def _o3d_tensor(o3d, arr, device, dtype=np.float64):
     return o3d.core.Tensor(arr, device=device)
 
 
-def attach(geometry, arrays, *, color_by=None, cmap=None, inplace=False):
+def attach(geometry: Geometry, arrays: dict[str, ArrayLike], *, color_by: str | None = None,
+           cmap: str | None = None, inplace: bool = False) -> Geometry:
     """Return a geometry carrying the per-point ``arrays`` (and optional colours).
 
     Results go where each library keeps per-point data:

@@ -32,7 +32,7 @@ _PATCHED = []  # list of (class, method name) that register() added
 _MARK = "_o3d_meshless_method"
 
 
-def clear_cache():
+def clear_cache() -> None:
     """Forget every result the registered methods stored."""
     _CACHE.clear()
 
@@ -123,7 +123,7 @@ def _label(cls, meth):
     return f"{cls.__module__}.{cls.__qualname__}.{meth}"
 
 
-def register():
+def register() -> list[str]:
     """Add ``laplace_beltrami``, ``spectrum`` and ``surface_gradient`` methods.
 
     Opt-in: importing ``o3d_meshless`` patches nothing. After ``register()``,
@@ -174,7 +174,7 @@ def register():
     return [_label(cls, meth) for cls, meth in _PATCHED]
 
 
-def unregister():
+def unregister() -> list[str]:
     """Remove exactly the methods :func:`register` added.
 
     Returns

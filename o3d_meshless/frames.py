@@ -20,6 +20,7 @@ from ._kernels.frames import pca_height_frames
 from ._validation import (check_int, check_option, check_stencil_arrays,
                           n_threads_from_workers)
 from .monomials import monomial_tables
+from ._typing import Float64Array, Geometry
 
 __all__ = ["estimate_frames", "frames_from_normals", "orient_normals", "pca_frames",
            "same_sheet", "is_planar", "estimated_frames", "PLANARITY_MAX", "WRAPPED_K"]
@@ -257,7 +258,8 @@ def _component_roots(tree, points):
     return roots
 
 
-def estimate_frames(geometry, *, k=16, height_order=2, orient=None, workers=-1):
+def estimate_frames(geometry: Geometry, *, k: int = 16, height_order: int = 2,
+                    orient: str | None = None, workers: int = -1) -> Float64Array:
     """Estimate oriented normals and tangent frames of a point cloud.
 
     Parameters

@@ -55,6 +55,7 @@ Points in pieces of the neighbour graph without a source get ``inf``.
 """
 from __future__ import annotations
 
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -66,6 +67,7 @@ from ._params import Params
 from ._validation import check_option, n_threads_from_workers
 from .sampling import Sampling, check_options, prepare
 from ._warnings import warn
+from ._typing import ArrayLike, Float64Array, Geometry
 
 __all__ = ["HeatGeodesics", "geodesic_distance", "T_FACTOR", "mean_spacing"]
 
@@ -254,7 +256,7 @@ class HeatGeodesics(Params):
         self.orient = orient
         self.workers = workers
 
-    def fit(self, geometry):
+    def fit(self, geometry: Geometry) -> HeatGeodesics:
         """Build the operators and factorise; ``geometry`` may be a ``Sampling``."""
         owner = type(self).__name__
         check_option(self.boundary, BOUNDARY_OPTIONS, name="boundary", owner=owner)
@@ -338,7 +340,7 @@ class HeatGeodesics(Params):
                           "distances are unreliable (pass a larger `t`)", RuntimeWarning)
         return X
 
-    def distance(self, sources):
+    def distance(self, sources: int | ArrayLike) -> Float64Array:
         """Geodesic distance from each point to the nearest of ``sources``.
 
         Parameters
@@ -406,7 +408,8 @@ class HeatGeodesics(Params):
         return phi
 
 
-def geodesic_distance(geometry, sources, *, t=None, **options):
+def geodesic_distance(geometry: Geometry, sources: int | ArrayLike, *, t: float | None = None,
+                      **options: Any) -> Float64Array:
     """Geodesic distance to the nearest of ``sources`` by the heat method.
 
     One-shot form of :class:`HeatGeodesics` (fit it once for several queries).

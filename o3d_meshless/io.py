@@ -24,6 +24,7 @@ from ._validation import check_points
 from .file_checks import check_file, check_obj
 from .npz import load_npz, save_npz
 from .ply_writer import save_ply
+from ._typing import Geometry, PathArg
 
 __all__ = ["sample_path", "read_geometry", "save_npz", "load_npz", "save_ply"]
 
@@ -37,7 +38,7 @@ SUPPORTED_EXTENSIONS = _O3D_EXTS + _TRIMESH_EXTS + _NUMPY_EXTS
 SAMPLES = {"bunny": "bunny.ply", "spot": "spot.ply"}
 
 
-def sample_path(name="bunny"):
+def sample_path(name: str = "bunny") -> Path:
     """Return the path of a shipped sample point cloud.
 
     ``"bunny"`` (default): the Stanford bunny (reconstruction at decimation level 2), an
@@ -82,7 +83,7 @@ def _trimesh():
     return _import_trimesh("reading .obj/.off")
 
 
-def read_geometry(path):
+def read_geometry(path: PathArg) -> Geometry:
     """Read a point cloud or mesh file into the geometry type that suits it.
 
     Parameters

@@ -3,6 +3,7 @@ function and the surface spectrum built from it."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from scipy import sparse
 
@@ -13,6 +14,7 @@ from .spectra import SpectrumResult, eigenpairs
 from .weak import expand_stiffness, voronoi_stiffness
 from .stencils import DEFAULT_METHOD
 from .surface_operator import _SurfaceOperator
+from ._typing import Geometry
 
 __all__ = ["LaplaceBeltrami", "laplace_beltrami", "spectrum", "FORMS", "STENCIL_OPTIONS"]
 
@@ -150,7 +152,7 @@ class LaplaceBeltrami(_SurfaceOperator):
                     "from the tangent-plane Voronoi cells): drop them or use form='strong'")
         super()._check_params()
 
-    def fit(self, geometry):
+    def fit(self, geometry: Geometry) -> LaplaceBeltrami:
         """Build ``L_`` and ``M_`` (and ``K_`` for ``form="weak"``); returns ``self``."""
         stages = Stages(5, desc="LaplaceBeltrami", progress=self.progress)
         try:
@@ -191,7 +193,7 @@ class LaplaceBeltrami(_SurfaceOperator):
         self.diagnostics_["timings"] = stages.timings
         return self
 
-    def spectrum(self, n_modes=20, *, sigma=None):
+    def spectrum(self, n_modes: int = 20, *, sigma: float | None = None) -> SpectrumResult:
         """Smallest ``n_modes`` eigenpairs of ``L_`` (see :func:`o3d_meshless.spectrum`).
 
         Returns a :class:`~o3d_meshless.SpectrumResult` ``(vals, vecs)`` with ``.report``;
@@ -209,7 +211,8 @@ class LaplaceBeltrami(_SurfaceOperator):
         return SpectrumResult(vals, vecs, report)
 
 
-def laplace_beltrami(geometry, *, form="strong", **options):
+def laplace_beltrami(geometry: Geometry, *, form: str = "strong",
+                     **options: Any) -> tuple[sparse.csr_matrix, sparse.dia_matrix]:
     """``(L, M)``: strong-form ``L ≈ −Δ_S`` (CSR) and diagonal lumped areas ``M``; with
     ``form="weak"``, ``(K, M)``: the symmetric positive semi-definite stiffness
     ``K ≈ M(−Δ_S)``.
@@ -242,7 +245,8 @@ def laplace_beltrami(geometry, *, form="strong", **options):
     return (op.K_ if op.form_ == "weak" else op.L_), op.M_
 
 
-def spectrum(geometry, n_modes=20, *, form=None, sigma=None, **options):
+def spectrum(geometry: Geometry, n_modes: int = 20, *, form: str | None = None,
+             sigma: float | None = None, **options: Any) -> SpectrumResult:
     """Smallest Laplace–Beltrami eigenpairs of a point cloud.
 
     Parameters

@@ -2,6 +2,8 @@
 (operators, spectra, parameters) losslessly, and are checked on loading."""
 from __future__ import annotations
 
+from typing import Any
+
 import errno
 import os
 import re
@@ -10,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_output
+from ._typing import PathArg
 
 __all__ = ["save_npz", "load_npz"]
 
@@ -18,7 +21,7 @@ _CSR = "__csr_"
 _CSR_PARTS = ("data", "indices", "indptr", "shape", "kind")
 
 
-def save_npz(path, **arrays):
+def save_npz(path: PathArg, **arrays: Any) -> Path:
     """Save arrays, scalars, strings and sparse matrices to one compressed ``.npz``.
 
     Dense values go through ``np.savez_compressed`` unchanged (bit-exact, any shape and
@@ -84,7 +87,7 @@ def save_npz(path, **arrays):
     return path
 
 
-def load_npz(path):
+def load_npz(path: PathArg) -> dict[str, Any]:
     """Load a file written by :func:`save_npz`.
 
     Parameters

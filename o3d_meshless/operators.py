@@ -7,6 +7,8 @@ operator and the spectrum in :mod:`o3d_meshless.laplacian` (re-exported here).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import assembly
@@ -14,6 +16,7 @@ from ._progress import Stages
 from ._validation import check_values
 from .laplacian import LaplaceBeltrami, laplace_beltrami, spectrum
 from .surface_operator import _SurfaceOperator
+from ._typing import ArrayLike, Float64Array, Geometry
 
 __all__ = ["LaplaceBeltrami", "SurfaceGradient", "Divergence", "laplace_beltrami",
            "surface_gradient", "divergence", "spectrum"]
@@ -120,7 +123,7 @@ class Divergence(SurfaceGradient):
         return self.D_ @ V.T.ravel()
 
 
-def surface_gradient(geometry, values, **options):
+def surface_gradient(geometry: Geometry, values: ArrayLike, **options: Any) -> Float64Array:
     """Tangential gradient of per-point ``values``: (n,) → (n, 3); (n, c) → (n, c, 3).
 
     ``options`` are those of :class:`SurfaceGradient` (default ``order=2``).
@@ -128,6 +131,6 @@ def surface_gradient(geometry, values, **options):
     return SurfaceGradient(**options).fit(geometry).apply(values)
 
 
-def divergence(geometry, field, **options):
+def divergence(geometry: Geometry, field: ArrayLike, **options: Any) -> Float64Array:
     """Surface divergence of a per-point vector field of shape (n, 3) → (n,)."""
     return Divergence(**options).fit(geometry).apply(field)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ._validation import check_points, check_values
 from .atomic import atomic_output
+from ._typing import ArrayLike, Geometry, PathArg
 
 __all__ = ["save_ply"]
 
@@ -19,7 +20,9 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_PLY = {"x", "y", "z", "nx", "ny", "nz", "red", "green", "blue", "alpha"}
 
 
-def save_ply(path, points, fields=None, *, normals=None, colors=None, faces=None):
+def save_ply(path: PathArg, points: Geometry, fields: dict[str, ArrayLike] | None = None, *,
+             normals: ArrayLike | None = None, colors: ArrayLike | None = None,
+             faces: ArrayLike | None = None) -> Path:
     """Write points (or a whole geometry) and named per-point columns as a binary
     little-endian PLY.
 

@@ -23,6 +23,7 @@ from .boundary import detect_boundary
 from .frames import (HEIGHT_ORDERS, ORIENT_OPTIONS, estimated_frames, frames_from_normals,
                      orient_normals, same_sheet)
 from .neighbors import Neighborhoods, knn
+from ._typing import ArrayLike, Geometry
 
 __all__ = ["Sampling", "prepare", "NORMALS_OPTIONS", "HEIGHT_ORDERS"]
 
@@ -77,8 +78,9 @@ class Sampling:
                 f"boundary_points={int(self.boundary.sum())})")
 
 
-def prepare(geometry, *, k=16, normals="auto", height_order=2, orient=None, workers=-1,
-            progress=None):
+def prepare(geometry: Geometry, *, k: int = 16, normals: str | ArrayLike = "auto",
+            height_order: int = 2, orient: str | None = None, workers: int = -1,
+            progress: bool | None = None) -> Sampling:
     """Neighbourhoods, frames and open boundary of a surface, for reuse by several operators.
 
     Parameters
