@@ -53,6 +53,19 @@ def _corrupt(path, why):
     return ValueError(f"`path` {str(path)!r} is truncated or corrupt: {why}")
 
 
+def _check_count(path, promised, got, what="points"):
+    """The reader must return as many points as the header promises."""
+    if got.shape[0] != promised:
+        raise _corrupt(path, f"its header promises {promised} {what} and the reader "
+                             f"returned {got.shape[0]}")
+
+
+def _check_size(path, offset, promised, per_point, what="points"):
+    """A binary body must be long enough for the points the header promises."""
+    if per_point and path.stat().st_size < offset + promised * per_point:
+        raise _corrupt(path, f"its header promises {promised} {what} and the file holds fewer")
+
+
 def _read_head(path):
     with open(path, "rb") as fh:
         return fh.read(_HEAD_BYTES)
@@ -133,17 +146,11 @@ def _check_ply(path, got):
     if count is None:
         return
     if binary:
-        if row and path.stat().st_size < header_len + count * row:
-            raise _corrupt(path, f"its header promises {count} vertices and the file "
-                                 f"holds fewer")
-        if got.shape[0] != count:
-            raise _corrupt(path, f"its header promises {count} vertices and the reader "
-                                 f"returned {got.shape[0]}")
+        _check_size(path, header_len, count, row, "vertices")
+        _check_count(path, count, got, "vertices")
         return
     if row is None or first != "vertex" or not {"x", "y", "z"} <= set(names):
-        if got.shape[0] != count:
-            raise _corrupt(path, f"its header promises {count} vertices and the reader "
-                                 f"returned {got.shape[0]}")
+        _check_count(path, count, got, "vertices")
         return
     columns = [names.index(c) for c in "xyz"]
     _compare(path, got, _parse_rows(path, header_len, count, columns), count)
@@ -186,17 +193,11 @@ def _check_pcd(path, got):
         if data == "binary" and sizes and set(sizes) <= _PCD_SIZES_OK:
             per_point = sum(int(s) * int(c) for s, c in
                             zip(sizes, counts or ["1"] * len(sizes)) if c.isdigit())
-            if path.stat().st_size < offset + points * per_point:
-                raise _corrupt(path, f"its header promises {points} points and the file "
-                                     f"holds fewer")
-        if got.shape[0] != points:
-            raise _corrupt(path, f"its header promises {points} points and the reader "
-                                 f"returned {got.shape[0]}")
+            _check_size(path, offset, points, per_point)
+        _check_count(path, points, got)
         return
     if counts and any(c != "1" for c in counts) or not {"x", "y", "z"} <= set(fields):
-        if got.shape[0] != points:
-            raise _corrupt(path, f"its header promises {points} points and the reader "
-                                 f"returned {got.shape[0]}")
+        _check_count(path, points, got)
         return
     columns = [fields.index(c) for c in "xyz"]
     _compare(path, got, _parse_rows(path, offset, None, columns), points)
