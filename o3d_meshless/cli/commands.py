@@ -117,9 +117,7 @@ def _cmd_spectrum(run):
 
         _render(run, render_spectrum, points, vals, vecs_r, normals=normals, modes=show,
                 suptitle=f"{run.path.name}: Laplace-Beltrami modes ({_laplacian_label(a)})")
-    run.note(f"{'timings':<16}: {run.timing_line()}")
-    run.result("timings", dict(run.timings))
-    return 0
+    return run.finish()
 
 
 def _cmd_gradient(run):
@@ -162,9 +160,7 @@ def _cmd_gradient(run):
         _render(run, render_fields, points, {f"f = {a.field}": f, "|grad f|": norm},
                 normals=normals, vectors={f"f = {a.field}": grad},
                 suptitle=f"{run.path.name}: surface gradient (arrows: grad f)")
-    run.note(f"{'timings':<16}: {run.timing_line()}")
-    run.result("timings", dict(run.timings))
-    return 0
+    return run.finish()
 
 
 def _cmd_laplacian(run):
@@ -227,9 +223,7 @@ def _cmd_laplacian(run):
                 panels["log10 condition"] = np.log10(np.maximum(np.asarray(cond, float), 1e-300))
         _render(run, render_fields, points, panels, normals=normals,
                 suptitle=f"{run.path.name}: Laplace-Beltrami operator")
-    run.note(f"{'timings':<16}: {run.timing_line()}")
-    run.result("timings", dict(run.timings))
-    return 0
+    return run.finish()
 
 
 def _cmd_info(run):

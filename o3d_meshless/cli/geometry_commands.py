@@ -60,9 +60,7 @@ def _cmd_geodesic(run):
         _render(run, render_fields, points, {"geodesic distance": np.where(reach, d, np.nan)},
                 normals=normals, suptitle=f"{run.path.name}: geodesic distance from "
                                           f"{len(sources)} source(s)")
-    run.note(f"{'timings':<16}: {run.timing_line()}")
-    run.result("timings", dict(run.timings))
-    return 0
+    return run.finish()
 
 
 def _cmd_curvature(run):
@@ -100,9 +98,7 @@ def _cmd_curvature(run):
                 {"mean curvature H (2-98 %)": _clipped(res.mean),
                  "Gaussian curvature K (2-98 %)": _clipped(res.gaussian)},
                 normals=res.normals, suptitle=f"{run.path.name}: curvature")
-    run.note(f"{'timings':<16}: {run.timing_line()}")
-    run.result("timings", dict(run.timings))
-    return 0
+    return run.finish()
 
 
 def _points(run, geom):
@@ -152,9 +148,7 @@ def _cmd_hks(run):
                  for j in sorted({0, len(times) // 2, len(times) - 1})}
         _render(run, render_fields, points, shown, suptitle=f"{run.path.name}: heat kernel "
                                                             "signature")
-    run.note(f"{'timings':<16}: {run.timing_line()}")
-    run.result("timings", dict(run.timings))
-    return 0
+    return run.finish()
 
 
 def _cmd_smooth(run):
@@ -193,6 +187,4 @@ def _cmd_smooth(run):
         from ..plot import render_fields
 
         _render(run, render_fields, out_points, shown, suptitle=f"{run.path.name}: smooth")
-    run.note(f"{'timings':<16}: {run.timing_line()}")
-    run.result("timings", dict(run.timings))
-    return 0
+    return run.finish()

@@ -139,6 +139,12 @@ class _Run:
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t
 
+    def finish(self):
+        """End a command: the timings (a note; kept for --json); returns status 0."""
+        self.note(f"{'timings':<16}: {self.timing_line()}")
+        self.result("timings", dict(self.timings))
+        return 0
+
     def timing_line(self):
         parts = [f"{k} {v:.2f} s" for k, v in self.timings.items()]
         parts.append(f"total {time.perf_counter() - self.t0:.2f} s")
