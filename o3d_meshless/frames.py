@@ -212,10 +212,11 @@ def estimated_frames(points, neighbors, *, height_order=2, n_threads=1):
     return frames, status, refined
 
 
-def orient_normals(points, frames, neighbors, how, *, reference=None):
+def orient_normals(points, frames, neighbors, how, *, reference=None, centre=None):
     """Flip frames in place so normals are consistently oriented.
 
-    ``"outward"`` points normals away from the centroid (closed, star-shaped shapes);
+    ``"outward"`` points normals away from the centroid, or from ``centre`` when given
+    (closed, star-shaped shapes; a part of a larger cloud passes the whole cloud's);
     ``"mst"`` propagates one orientation over a minimum spanning tree of the k-NN graph
     weighted by ``1 - |n_i · n_j|`` (Hoppe et al. 1992), seeded outward at the
     highest point. With ``reference`` normals (e.g. a mesh's vertex normals) each normal
@@ -226,7 +227,8 @@ def orient_normals(points, frames, neighbors, how, *, reference=None):
     if reference is not None:
         flip = np.einsum("ij,ij->i", normals, reference) < 0
     elif how == "outward":
-        flip = np.einsum("ij,ij->i", normals, points - points.mean(axis=0)) < 0
+        middle = points.mean(axis=0) if centre is None else np.asarray(centre)
+        flip = np.einsum("ij,ij->i", normals, points - middle) < 0
     elif how == "mst":
         n, k = neighbors.shape
         rows = np.repeat(np.arange(n), k)

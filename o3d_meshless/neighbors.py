@@ -133,7 +133,7 @@ def _drop_self(idx, centers):
     return np.ascontiguousarray(idx[keep].reshape(len(idx), -1))
 
 
-def coincident_groups(tree, dist):
+def coincident_groups(tree, dist, *, tol=None):
     """The coincidence rule: ``(spacing, labels)`` for the points of ``tree``.
 
     ``dist`` holds each point's distances to its nearest points, itself first, shape
@@ -144,12 +144,14 @@ def coincident_groups(tree, dist):
     ``COINCIDENT_RTOL × scale`` form a group. ``spacing`` is the median distance to the
     nearest point outside one's group (``None`` when all points coincide); ``labels``
     (connected-component label per point) is ``None`` when no point has a coincident twin.
+    A given ``tol`` replaces ``COINCIDENT_RTOL × scale``.
     """
     dist = np.asarray(dist)
-    scale = float(np.median(dist[:, min(SCALE_NEIGHBOUR, dist.shape[1] - 1)]))
-    if not scale > 0:
-        return None, None
-    tol = COINCIDENT_RTOL * scale
+    if tol is None:              # given when the scale comes from a larger cloud (Dask parts)
+        scale = float(np.median(dist[:, min(SCALE_NEIGHBOUR, dist.shape[1] - 1)]))
+        if not scale > 0:
+            return None, None
+        tol = COINCIDENT_RTOL * scale
     beyond = np.where(dist[:, 1:] > tol, dist[:, 1:], np.inf).min(axis=1)
     spacing = float(np.median(beyond[np.isfinite(beyond)]))
     if not (dist[:, 1] <= tol).any():
@@ -172,7 +174,7 @@ def _centroids(points, inverse, first):
     return np.ascontiguousarray(rep + mean)
 
 
-def knn(points, k, *, n_threads=1, name="points"):
+def knn(points, k, *, n_threads=1, name="points", tol=None):
     """k nearest neighbours of every point, with coincident points merged.
 
     Parameters
@@ -185,6 +187,10 @@ def knn(points, k, *, n_threads=1, name="points"):
         Threads for the tree query (SciPy's ``workers``).
     name : str
         Argument name used in error messages.
+    tol : float, optional
+        Coincidence tolerance to use instead of the cloud's own (``COINCIDENT_RTOL`` ×
+        its scale): a part of a larger cloud (:mod:`o3d_meshless.dask`) must merge the
+        same points the whole cloud does.
 
     Returns
     -------
@@ -202,7 +208,7 @@ def knn(points, k, *, n_threads=1, name="points"):
                          "(derivatives then scale by 1/s per order, areas by s²)")
     tree = cKDTree(points)
     dist, idx = tree.query(points, k + 1, workers=n_threads)
-    spacing, labels = coincident_groups(tree, dist)
+    spacing, labels = coincident_groups(tree, dist, tol=tol)
     if spacing is None:
         raise ValueError(f"all points of `{name}` are coincident; nothing to differentiate")
     if not SPACING_RANGE[0] <= spacing <= SPACING_RANGE[1]:

@@ -151,26 +151,9 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
     with stages("neighbours"):
         nb = knn(points, k, n_threads=n_threads, name="geometry")
     with stages("frames"):
-        if given is not None and nb.inverse is not None:
-            given = _first_of_group(given, nb)
-        status = np.zeros(len(nb.points), dtype=np.intc)
-        refined = np.zeros(len(nb.points), dtype=bool)
-        missing = None if given is None else ~np.isfinite(given).all(axis=1)
-        if given is not None and not missing.any():
-            frames = frames_from_normals(given)
-        else:
-            frames, status, refined = estimated_frames(nb.points, nb.indices,
-                                                       height_order=height_order,
-                                                       n_threads=n_threads)
-            ref = given if given is not None else reference_normals(geometry)
-            if ref is not None and given is None and nb.inverse is not None:
-                ref = _first_of_group(ref, nb)
-            orient_normals(nb.points, frames, nb.indices, orient,
-                           reference=None if ref is None else np.nan_to_num(ref))
-            if given is not None:         # mesh vertices in no face: estimated
-                frames[~missing] = frames_from_normals(given[~missing])
-                status[~missing] = 0
-                refined &= missing
+        frames, status, refined = oriented_frames(
+            nb, given, height_order=height_order, orient=orient, n_threads=n_threads,
+            reference=reference_normals(geometry) if given is None else None)
         degenerate = status != 0
         if degenerate.all():
             raise ValueError("`geometry` has no surface: every neighbourhood is collinear "
@@ -185,13 +168,49 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
                "height_order": height_order, "orient": orient,
                "normals_array": None if isinstance(normals, str) else np.array(normals)}
     sampling = Sampling(points, nb, frames, boundary, conormals, known is not None, options)
-    sampling.diagnostics = {
-        "degenerate_frames": int(degenerate.sum()),
-        "n_coincident": 0 if nb.inverse is None else int(len(nb.inverse) - len(nb.points)),
-        "refined_normals": int(refined.sum()),
-        "boundary_mask": sampling.expand(boundary),
-        "boundary_rows": int(boundary.sum())}
+    sampling.diagnostics = sampling_diagnostics(sampling, status, refined)
     return sampling
+
+
+def oriented_frames(nb, given, *, height_order, orient, n_threads, reference=None,
+                    centre=None):
+    """``(frames, status, refined)`` of the unique points of ``nb``.
+
+    ``given`` normals (input order, NaN rows: estimate) are used where finite; the rest
+    are estimated from the neighbourhoods and oriented by ``orient``, towards
+    ``reference`` normals when given (a mesh's face normals), or ``"outward"`` from
+    ``centre`` (default the centroid).
+    """
+    if given is not None and nb.inverse is not None:
+        given = _first_of_group(given, nb)
+    status = np.zeros(len(nb.points), dtype=np.intc)
+    refined = np.zeros(len(nb.points), dtype=bool)
+    missing = None if given is None else ~np.isfinite(given).all(axis=1)
+    if given is not None and not missing.any():
+        return frames_from_normals(given), status, refined
+    frames, status, refined = estimated_frames(nb.points, nb.indices,
+                                               height_order=height_order,
+                                               n_threads=n_threads)
+    ref = given if given is not None else reference
+    if ref is not None and given is None and nb.inverse is not None:
+        ref = _first_of_group(ref, nb)
+    orient_normals(nb.points, frames, nb.indices, orient,
+                   reference=None if ref is None else np.nan_to_num(ref), centre=centre)
+    if given is not None:         # mesh vertices in no face: estimated
+        frames[~missing] = frames_from_normals(given[~missing])
+        status[~missing] = 0
+        refined &= missing
+    return frames, status, refined
+
+
+def sampling_diagnostics(sampling, status, refined):
+    """The diagnostics every :class:`Sampling` carries."""
+    nb = sampling.neighborhoods
+    return {"degenerate_frames": int((status != 0).sum()),
+            "n_coincident": 0 if nb.inverse is None else int(len(nb.inverse) - len(nb.points)),
+            "refined_normals": int(refined.sum()),
+            "boundary_mask": sampling.expand(sampling.boundary),
+            "boundary_rows": int(sampling.boundary.sum())}
 
 
 def given_normals(geometry, normals, n, *, owner=None):
