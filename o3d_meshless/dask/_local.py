@@ -1,0 +1,171 @@
+"""Work on one part (its owned points plus halo), in plain NumPy: no Dask here.
+
+The single-machine pipeline is :func:`o3d_meshless.sampling.build`; this module builds the
+same :class:`~o3d_meshless.Sampling` for a part's points with the two *global* inputs of
+that pipeline supplied from outside instead of recomputed from the part:
+
+* the coincidence tolerance ``COINCIDENT_RTOL × median(distance to the 8th neighbour)``,
+  a median over the whole cloud (:func:`o3d_meshless.neighbors.coincident_groups`);
+* the centre of the cloud used by ``orient="outward"``.
+
+Everything else is the package's own code (``estimated_frames``, ``detect_boundary``,
+the operators' ``fit`` on a Sampling, ``surface_curvature.curvature``), so a part's
+owned rows equal the global ones once its halo holds every point they depend on.
+
+Local arrays are sorted by global id: "first member of a coincident group" and the order
+of the unique points then agree with the global run, so merged centroids are bit-identical.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..boundary import CONFIRM_FACTOR, detect_boundary
+from ..guard import MAX_FACTOR
+from ..neighbors import SCALE_NEIGHBOUR, _drop_self, knn
+from ..sampling import Sampling, oriented_frames, sampling_diagnostics
+
+#: the Voronoi areas of ``assembly.lumped_areas`` grow neighbourhoods up to this × k
+AREA_FACTOR = 4
+#: a row depends on its own neighbourhood up to ``ROW_FACTOR × k`` (areas: 4k, guard: 3k,
+#: boundary confirmation: 2k) ...
+ROW_FACTOR = max(AREA_FACTOR, MAX_FACTOR, CONFIRM_FACTOR)
+#: ... and, through the open-boundary mask, on the ``CONFIRM_FACTOR × k`` neighbourhoods
+#: of its 2k nearest and of their k nearest (the "lone point" test)
+DEP_FACTOR = CONFIRM_FACTOR
+
+
+def scale_column(k):
+    """The column of a ``(n, k + 1)`` distance table that ``coincident_groups`` medians."""
+    return min(SCALE_NEIGHBOUR, k)
+
+
+def box_excess(q, rho, lo, hi):
+    """How far each ball ``(q, rho)`` reaches outside the box ``[lo, hi]`` (≤ 0: inside).
+
+    Infinite box faces (the cloud's outer faces) never count.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    rho = np.asarray(rho, dtype=np.float64)[:, None]
+    with np.errstate(invalid="ignore"):
+        out = np.maximum(lo[None, :] - (q - rho), (q + rho) - hi[None, :])
+    out = np.where(np.isfinite(out), out, -np.inf)
+    return out.max(axis=1) if len(q) else np.zeros(0)
+
+
+# -- round 1: the coincidence scale ----------------------------------------------------------
+
+def scale_round(ids, xyz, owned, box, k):
+    """Distances that set the coincidence scale, for the owned points.
+
+    Returns ``(need, values)``: the halo this needed (the largest reach of an owned
+    point's scale ball outside its box) and the owned points' distances to their
+    ``scale_column(k)``-th raw neighbour, sorted.
+    """
+    col = scale_column(k)
+    q = xyz[owned]
+    if len(xyz) < col + 1:
+        return np.inf, np.zeros(0)
+    dist, _ = cKDTree(xyz).query(q, col + 1)
+    d = dist[:, col]
+    need = float(box_excess(q, d, box[0], box[1]).max()) if len(q) else 0.0
+    return need, np.sort(d)
+
+
+# -- neighbourhoods with a given tolerance ---------------------------------------------------
+
+def local_knn(points, k, tol, *, n_threads=1):
+    """:func:`o3d_meshless.neighbors.knn` with the whole cloud's coincidence tolerance."""
+    return knn(points, k, n_threads=n_threads, tol=tol)
+
+
+def first_members(nb):
+    """Local index of the first (smallest-id) input point of each unique point."""
+    n_u = len(nb.points)
+    if nb.inverse is None:
+        return np.arange(n_u)
+    first = np.full(n_u, -1)
+    first[nb.inverse[::-1]] = np.arange(len(nb.inverse))[::-1]
+    return first
+
+
+# -- round 2: the halo -----------------------------------------------------------------------
+
+def halo_round(ids, xyz, owned, box, k, tol):
+    """How far outside the box the points that the owned rows depend on reach.
+
+    The owned rows use the ``ROW_FACTOR·k`` nearest (unique) points of each owned point
+    ``i``; the open-boundary mask that enters them uses the ``2k`` nearest of every
+    ``j`` among ``i``'s 2k nearest and of every ``l`` among ``j``'s k nearest. The local
+    neighbour list of a point is the global one when its ball (to the farthest neighbour
+    it needs) lies inside the region whose points are all present (box + halo): so the
+    halo must be at least the largest reach of those balls outside the box.
+
+    Returns ``(need, sum_of_unique_points, n_unique)`` for the owned unique points (a
+    unique point is owned by the part owning its first member).
+    """
+    lo, hi = box
+    nb = local_knn(xyz, k, tol)
+    n_u = len(nb.points)
+    owned_u = np.flatnonzero(owned[first_members(nb)])
+    total = nb.points[owned_u].sum(axis=0) if len(owned_u) else np.zeros(3)
+    m_row = ROW_FACTOR * k
+    m_dep = DEP_FACTOR * k
+    if n_u < m_row + 1:
+        return np.inf, total, len(owned_u)
+    rows_u = np.flatnonzero(owned) if nb.inverse is None else np.unique(nb.inverse[owned])
+    dist, idx = nb.tree.query(nb.points[rows_u], m_row + 1)
+    need = box_excess(nb.points[rows_u], dist[:, -1], lo, hi).max(initial=0.0)
+    # dependency closure: j in 2k-NN(i), l in k-NN(j)
+    J = np.unique(idx[:, 1:m_dep + 1])
+    L = np.unique(nb.indices[J])
+    dep = np.setdiff1d(np.union1d(J, L), rows_u)
+    if len(dep):
+        d2, _ = nb.tree.query(nb.points[dep], m_dep + 1)
+        need = max(need, box_excess(nb.points[dep], d2[:, -1], lo, hi).max(initial=0.0))
+    return float(need), total, len(owned_u)
+
+
+# -- the part's sampling and operators -------------------------------------------------------
+
+def part_sampling(xyz, *, k, tol, height_order, normals, orient, centre, n_threads=1):
+    """The :class:`~o3d_meshless.Sampling` that ``sampling.build`` makes, for a part.
+
+    The same steps as ``build`` for arrays of points (no mesh), with the whole cloud's
+    coincidence tolerance ``tol`` and, for ``orient="outward"``, its ``centre``;
+    ``normals`` is None (estimate) or an ``(m, 3)`` array (NaN rows estimated).
+    """
+    nb = knn(xyz, k, n_threads=n_threads, tol=tol)
+    given = None if normals is None else np.asarray(normals, dtype=np.float64)
+    frames, status, refined = oriented_frames(nb, given, height_order=height_order,
+                                              orient=orient, n_threads=n_threads,
+                                              centre=centre)
+    boundary, conormals = detect_boundary(nb, frames, known=None, n_threads=n_threads)
+    options = {"k": k, "normals": "estimate" if normals is None else "array",
+               "height_order": height_order, "orient": orient,
+               "normals_array": None if normals is None else np.array(normals)}
+    s = Sampling(xyz, nb, frames, boundary, conormals, False, options)
+    s.diagnostics = sampling_diagnostics(s, status, refined)
+    return s
+
+
+def operator_options(s, options):
+    """Keyword options for an operator fitted on the part's Sampling ``s``."""
+    opts = dict(options)
+    opts.update(k=s.options["k"], height_order=s.options["height_order"],
+                orient=s.options["orient"], workers=opts.get("workers", 1), progress=False,
+                normals=s.options["normals_array"] if s.options["normals"] == "array"
+                else "estimate")
+    return opts
+
+
+def neighbour_ids(s, ids, owned, m):
+    """Global ids of the ``m`` nearest unique neighbours of the owned points (a unique
+    point is named by its first member's id), ``(n_owned, m)``."""
+    nb = s.neighborhoods
+    first = first_members(nb)
+    rows = np.flatnonzero(owned)
+    u = rows if nb.inverse is None else nb.inverse[rows]
+    _, idx = nb.tree.query(nb.points[u], m + 1)
+    idx = _drop_self(np.asarray(idx, dtype=np.intp), u)
+    return ids[first[idx]]

@@ -1,0 +1,304 @@
+"""The partitioned cloud behind :class:`~o3d_meshless.dask.DaskSurface`: the k-d split,
+the exact distributed coincidence scale, the halo rounds, and mapping per-part results
+back to the input order."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..neighbors import COINCIDENT_RTOL
+from ._local import DEP_FACTOR, ROW_FACTOR, scale_column
+from ._partition import (SAMPLE_PER_PART, SAMPLE_POINTS, block_stats, concat, kd_split, leaf_of,
+                         merge, take)
+from ._source import as_source
+from ._tasks import (HALO_MARGIN, _apply_part, _band, _extract_parts, _gradient_part, _halo_part,
+                     _laplacian_part, _sampling_part, _scale_part, _split_result, _summary,
+                     _used_split)
+
+__all__ = ["PartitionedCloud", "ORIENT_OPTIONS"]
+
+ORIENT_OPTIONS = (None, "outward")
+#: summary points per part for the exact distributed median
+SUMMARY = 4096
+
+
+def _check_int(value, name, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"`{name}` must be an integer >= {low}; got {value!r}")
+    return int(value)
+
+
+class PartitionedCloud:
+    """A cloud split into parts with exact halos (see :class:`DaskSurface`)."""
+
+    def __init__(self, points, *, k=16, normals=None, orient=None, height_order=2,
+                 n_parts=None, part_points=200_000, block_rows=1_000_000,
+                 operator_options=None, max_rounds=6):
+        import dask
+
+        from ..sampling import check_options
+
+        self.k = _check_int(k, "k", 3)
+        if orient not in ORIENT_OPTIONS:
+            raise ValueError(f"`orient` must be None or 'outward' in the distributed path; "
+                             f"got {orient!r} (orient='mst' propagates over the whole cloud: "
+                             "pass oriented `normals` instead)")
+        check_options(k=self.k, normals="estimate", height_order=height_order, orient=orient)
+        self.orient, self.height_order = orient, height_order
+        self.operator_options = dict(operator_options or {})
+        if self.operator_options.get("form", "strong") != "strong":
+            raise ValueError("`operator_options` must not set form='weak': the distributed "
+                             "path builds the strong form only (a weak-form row also depends "
+                             "on its neighbours' Voronoi cells)")
+        for bad in ("k", "normals", "orient", "height_order", "progress"):
+            if bad in self.operator_options:
+                raise ValueError(f"`operator_options` must not set {bad!r}: pass it to "
+                                 "DaskSurface itself")
+        block_rows = _check_int(block_rows, "block_rows", 1)
+        part_points = _check_int(part_points, "part_points", 1)
+        self.max_rounds = _check_int(max_rounds, "max_rounds", 1)
+        self._src = as_source(points, name="points", ncols=3, block_rows=block_rows)
+        self.n = n = self._src.n
+        if n < self.k + 1:
+            raise ValueError(f"`points` must hold at least k + 1 = {self.k + 1} points; got {n}")
+        self.bounds = self._src.bounds
+        self._normals = None if normals is None else as_source(
+            normals, name="normals", ncols=3, n=n, bounds=self.bounds)
+        if n_parts is None:
+            n_parts = max(1, math.ceil(n / part_points))
+        self.n_parts = _check_int(n_parts, "n_parts", 1)
+        if self.n_parts > max(1, n // (8 * self.k)):
+            raise ValueError(f"`n_parts` = {self.n_parts} is too many for {n} points: each part "
+                             f"should own at least 8·k = {8 * self.k} points (lower n_parts)")
+
+        # pass 0: bounding box, finiteness and a strided sample
+        stride = max(1, n // max(SAMPLE_POINTS,
+                                 SAMPLE_PER_PART * self.n_parts))
+        stats = dask.compute(*[dask.delayed(block_stats)(b, lo, stride)
+                               for b, (lo, _) in zip(self._src.blocks, self.bounds)])
+        if not all(s[2] for s in stats):
+            raise ValueError("`points` must be finite; some rows contain NaN or inf (drop "
+                             "them first, e.g. points[np.isfinite(points).all(1)])")
+        sample = np.concatenate([s[3] for s in stats])
+        self.bbox = np.stack([np.min([s[0] for s in stats], axis=0),
+                              np.max([s[1] for s in stats], axis=0)])
+        self.nodes, self.boxes = kd_split(sample, self.n_parts)
+        self._stride = stride
+        r_guess = self._radius_guess(sample, stride)
+        self.stats = {"rounds": []}
+        self._scale_rounds(r_guess)
+        self._halo_rounds()
+        self._cache = {}
+
+    # -- partition ------------------------------------------------------------------------
+
+    def _radius_guess(self, sample, stride):
+        """Radius of the 8th neighbour per part, from the sample's spacing (a guess only)."""
+        from scipy.spatial import cKDTree
+
+        if len(sample) < 2:
+            return np.full(self.n_parts, np.inf)
+        d = cKDTree(sample).query(sample, 2)[0][:, 1]
+        leaf = leaf_of(sample, self.nodes)
+        r = np.empty(self.n_parts)
+        for p in range(self.n_parts):
+            dp = d[leaf == p]
+            r[p] = np.quantile(dp if len(dp) else d, 0.9)
+        # sample spacing d ~ 0.5 sqrt(s / density): the m-th neighbour of the full cloud
+        # lies at about d sqrt(4 m / (pi s))
+        return 2.0 * r * math.sqrt(4 * max(scale_column(self.k), 1) / (math.pi * stride))
+
+    def _gathered(self, radii, parts=None, with_normals=False):
+        """Delayed ``(ids, xyz, owned, normals)`` of each part in ``parts``."""
+        import dask
+
+        parts = range(self.n_parts) if parts is None else parts
+        parts = list(parts)
+        boxes = self.boxes[parts]
+        nodes = self.nodes
+        leafmap = np.array(parts)
+        pieces = []
+        for b, (lo, _) in enumerate(self.bounds):
+            extra = self._normals.blocks[b] if (with_normals and self._normals) else None
+            pieces.append(dask.delayed(_extract_parts, nout=len(parts))(
+                self._src.blocks[b], lo, nodes, boxes, np.asarray(radii)[parts], leafmap,
+                extra))
+        return [dask.delayed(concat)([pieces[b][i] for b in range(len(self.bounds))])
+                for i in range(len(parts))]
+
+    def _scale_rounds(self, r0):
+        """The coincidence scale: exact median of the distances to the 8th neighbour."""
+        import dask
+
+        radii = np.asarray(r0, dtype=np.float64).copy()
+        vals = [None] * self.n_parts
+        todo = list(range(self.n_parts))
+        for rnd in range(self.max_rounds):
+            g = self._gathered(radii, todo)
+            res = dask.persist(*[dask.delayed(_scale_part, nout=2)(gi, self.boxes[p], self.k)
+                                 for gi, p in zip(g, todo)])
+            needs = dask.compute(*[r[0] for r in res])
+            keep = [r[1] for r in res]
+            again = []
+            for p, need, v in zip(todo, needs, keep):
+                vals[p] = v
+                if need > radii[p]:
+                    radii[p] = need * HALO_MARGIN
+                    again.append(p)
+            self.stats["rounds"].append(("scale", len(todo), len(again)))
+            todo = again
+            if not todo:
+                break
+        else:
+            raise RuntimeError("the halo radius did not settle for the coincidence scale "
+                               f"in {self.max_rounds} rounds (raise max_rounds)")
+        self.scale = self._exact_median(vals)
+        if not self.scale > 0:
+            raise ValueError("`points`: almost all points are coincident (the median distance "
+                             "to the 8th neighbour is 0); nothing to differentiate")
+        self.tol = COINCIDENT_RTOL * self.scale
+        summaries = dask.compute(*[dask.delayed(_summary)(v, 16) for v in vals])
+        self._d_hi = np.array([s[1][-2] if s[0] else 0.0 for s in summaries])
+        self._scale_radii = radii
+
+    def _exact_median(self, vals):
+        """``np.median`` of the values spread over the parts (sorted arrays on workers)."""
+        import dask
+
+        summaries = dask.compute(*[dask.delayed(_summary)(v, SUMMARY) for v in vals])
+        n = sum(s[0] for s in summaries)
+        t1, t2 = (n - 1) // 2, n // 2
+        pts = np.concatenate([s[1] for s in summaries if s[0]])
+        wts = np.concatenate([np.full(len(s[1]), s[0] / len(s[1])) for s in summaries if s[0]])
+        order = np.argsort(pts, kind="stable")
+        pts, cum = pts[order], np.cumsum(wts[order])
+        delta = 4.0 / SUMMARY
+        while True:
+            if delta >= 0.5:
+                a, b = -np.inf, np.inf
+            else:
+                a = pts[min(len(pts) - 1, np.searchsorted(cum, (0.5 - delta) * n))]
+                b = pts[min(len(pts) - 1, np.searchsorted(cum, (0.5 + delta) * n))]
+            got = dask.compute(*[dask.delayed(_band)(v, a, b) for v in vals])
+            below = sum(g[0] for g in got)
+            band = np.sort(np.concatenate([g[1] for g in got]))
+            if below <= t1 and below + len(band) > t2:
+                v1, v2 = band[t1 - below], band[t2 - below]
+                return float(np.mean(np.array([v1, v2]))) if t1 != t2 else float(v1)
+            delta *= 4.0
+
+    def _halo_rounds(self):
+        import dask
+
+        k = self.k
+        grow = math.sqrt(ROW_FACTOR * k / 8) + 2 * math.sqrt(DEP_FACTOR * k / 8)
+        radii = np.maximum(self._scale_radii, 1.2 * grow * self._d_hi)
+        done = [None] * self.n_parts
+        todo = list(range(self.n_parts))
+        for rnd in range(self.max_rounds):
+            g = self._gathered(radii, todo)
+            res = dask.compute(*[dask.delayed(_halo_part)(gi, self.boxes[p], k, self.tol)
+                                 for gi, p in zip(g, todo)])
+            again = []
+            for p, r in zip(todo, res):
+                need = r[0]
+                if need > radii[p]:
+                    radii[p] = need * HALO_MARGIN if np.isfinite(need) else radii[p] * 2
+                    again.append(p)
+                else:
+                    done[p] = r
+            self.stats["rounds"].append(("halo", len(todo), len(again)))
+            todo = again
+            if not todo:
+                break
+        else:
+            raise RuntimeError(f"the halo radius did not settle in {self.max_rounds} rounds "
+                               "(raise max_rounds)")
+        # a certified need is exact: every ball it measured lies within box + need, so
+        # the final halo can shrink to it (the neighbour lists stay the global ones)
+        need = np.array([d[0] for d in done])
+        self.radii = np.minimum(radii, np.maximum(need, 0.0) * HALO_MARGIN)
+        total = np.sum([d[1] for d in done], axis=0)
+        count = sum(d[2] for d in done)
+        self.centre = total / max(count, 1)
+        self.stats["n_owned"] = np.array([d[3] for d in done])
+        self.stats["need"] = need
+        self.stats["n_local"] = np.array([d[4] for d in done])
+        self.stats["halo_fraction"] = float(self.stats["n_local"].sum() / self.n - 1.0)
+
+    # -- per-part products (lazy) ---------------------------------------------------------
+
+    def _parts(self, what):
+        """Delayed per-part products, built once and shared by every result."""
+        import dask
+
+        if what in self._cache:
+            return self._cache[what]
+        if what == "sampling":
+            g = self._gathered(self.radii, with_normals=self._normals is not None)
+            out = [dask.delayed(_sampling_part)(
+                gi, k=self.k, tol=self.tol, height_order=self.height_order,
+                orient=self.orient, centre=self.centre) for gi in g]
+        elif what in ("laplacian", "gradient"):
+            fn = _laplacian_part if what == "laplacian" else _gradient_part
+            out = [dask.delayed(fn)(s, self.operator_options) for s in self._parts("sampling")]
+        else:
+            raise ValueError(what)
+        self._cache[what] = out
+        return out
+
+    def persist(self, *what):
+        """Compute per-part products now and keep them on the cluster.
+
+        Parameters
+        ----------
+        *what : {"sampling", "laplacian", "gradient"}
+            Default ``("sampling",)``. Persisting ``"laplacian"`` keeps the operator rows
+            for repeated :meth:`laplacian_apply` / :meth:`smooth` calls.
+
+        Returns
+        -------
+        self
+        """
+        import dask
+
+        what = what or ("sampling",)
+        for w in what:
+            if w not in ("sampling", "laplacian", "gradient"):
+                raise ValueError(f"`what` must be 'sampling', 'laplacian' or 'gradient'; got {w!r}")
+        for w in what:
+            self._cache[w] = list(dask.persist(*self._parts(w)))
+        return self
+
+    def _to_original(self, results, tail, dtype):
+        """Per-part ``(owned_ids, values)`` Delayed → Dask array in input order."""
+        import dask
+        import dask.array as da
+
+        nb = len(self.bounds)
+        cut = [dask.delayed(_split_result, nout=nb)(r, self.bounds) for r in results]
+        blocks = []
+        for b, (lo, hi) in enumerate(self.bounds):
+            m = dask.delayed(merge)(lo, hi, tail, dtype, *[c[b] for c in cut])
+            blocks.append(da.from_delayed(m, shape=(hi - lo,) + tuple(tail), dtype=dtype))
+        return da.concatenate(blocks, axis=0)
+
+    def _values(self, values, name="values"):
+        src = as_source(values, name=name, n=self.n, bounds=self.bounds)
+        return src
+
+    def _apply(self, what, src):
+        """Per-part ``(owned_ids, op @ f)`` for the operator ``what``."""
+        import dask
+
+        nb = len(self.bounds)
+        out = []
+        for op in self._parts(what):
+            ids = dask.delayed(_used_split, nout=nb)(op, self.bounds)
+            picks = [dask.delayed(take)(src.blocks[b], self.bounds[b][0], ids[b])
+                     for b in range(nb)]
+            out.append(dask.delayed(_apply_part)(op, *picks))
+        return out
+
+    # -- public results -------------------------------------------------------------------

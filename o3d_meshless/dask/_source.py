@@ -1,0 +1,214 @@
+"""Row-blocked inputs (Dask array, memory-mapped ``.npy``, zarr, NumPy) and outputs.
+
+A :class:`Source` is a list of row blocks, each a Dask ``Delayed`` that yields a float64
+NumPy array: a worker reads only its block (a ``.npy`` file is opened with
+``mmap_mode="r"`` inside the task, so nothing of the file goes through the scheduler).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+#: rows per block when the input has no chunks of its own
+BLOCK_ROWS = 1_000_000
+
+
+@dataclass
+class Source:
+    """Row blocks of an ``(n,)`` or ``(n, c)`` array.
+
+    Attributes
+    ----------
+    n : int
+    tail : tuple
+        Shape of one row: ``()`` or ``(c,)``.
+    bounds : list of (int, int)
+        ``[lo, hi)`` rows of each block.
+    blocks : list of dask.delayed.Delayed
+        Each evaluates to a float64 array of shape ``(hi - lo,) + tail``.
+    """
+
+    n: int
+    tail: tuple
+    bounds: list
+    blocks: list
+
+
+def _read_npy(path, lo, hi):
+    arr = np.load(path, mmap_mode="r")
+    return np.ascontiguousarray(arr[lo:hi], dtype=np.float64)
+
+
+def _as_float(block):
+    return np.ascontiguousarray(block, dtype=np.float64)
+
+
+def _even_bounds(n, rows):
+    return [(lo, min(lo + rows, n)) for lo in range(0, n, rows)] or [(0, 0)]
+
+
+def _check_dtype(dtype, name):
+    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+        raise ValueError(f"`{name}` must be a real numeric array; got dtype {dtype}")
+
+
+def as_source(x, *, name, ncols=None, n=None, bounds=None, block_rows=BLOCK_ROWS):
+    """A :class:`Source` for ``x``.
+
+    Parameters
+    ----------
+    x : dask.array.Array, numpy.ndarray (incl. ``np.memmap``), zarr array, or str/path
+        A path ending in ``.npy`` is memory-mapped; any other existing path is opened
+        as a zarr array.
+    name : str
+        Argument name for error messages.
+    ncols : int or None
+        Required row length (``None``: 1-D or 2-D accepted).
+    n : int or None
+        Required number of rows.
+    bounds : list of (int, int) or None
+        Block rows to use (default: ``x``'s own chunks, else ``block_rows``).
+    """
+    import dask
+    import dask.array as da
+
+    path = None
+    if isinstance(x, (str, os.PathLike)):
+        path = os.fspath(x)
+        if not os.path.exists(path):
+            raise ValueError(f"`{name}` is a path that does not exist: {path!r} (give an "
+                             "existing .npy file or zarr store)")
+        if not path.endswith(".npy"):
+            import zarr
+            try:
+                x = zarr.open_array(path, mode="r")
+            except Exception as exc:      # noqa: BLE001 - any reader error means the same
+                raise ValueError(f"`{name}` path {path!r} is neither a .npy file nor a zarr "
+                                 f"array ({type(exc).__name__}: {exc})") from None
+            path = None
+    elif isinstance(x, np.memmap) and getattr(x, "filename", None) and \
+            str(x.filename).endswith(".npy"):
+        again = np.load(x.filename, mmap_mode="r")
+        if again.shape == x.shape and again.dtype == x.dtype:
+            path = str(x.filename)        # reopen in the worker, never pickle the data
+    if path is not None:
+        arr = np.load(path, mmap_mode="r")
+        shape, dtype = arr.shape, arr.dtype
+    elif isinstance(x, da.Array):
+        arr = x
+        shape, dtype = x.shape, x.dtype
+    elif hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, np.ndarray):
+        arr = da.from_zarr(x) if type(x).__module__.startswith("zarr") else da.asarray(x)
+        shape, dtype = arr.shape, arr.dtype
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception:                 # noqa: BLE001
+            raise ValueError(f"`{name}` must be a Dask array, a NumPy array or memmap, a zarr "
+                             f"array or a path; got {type(x).__name__}") from None
+        shape, dtype = arr.shape, arr.dtype
+    _check_dtype(dtype, name)
+    if ncols is not None and (len(shape) != 2 or shape[1] != ncols):
+        raise ValueError(f"`{name}` must have shape (n, {ncols}); got {tuple(shape)}")
+    if ncols is None and len(shape) not in (1, 2):
+        raise ValueError(f"`{name}` must have shape (n,) or (n, c); got {tuple(shape)}")
+    if any(s is None or (isinstance(s, float) and np.isnan(s)) for s in shape):
+        raise ValueError(f"`{name}` has unknown chunk sizes; call compute_chunk_sizes() first")
+    if n is not None and shape[0] != n:
+        raise ValueError(f"`{name}` must have one row per point, n = {n}; got {shape[0]} rows")
+    n_rows = int(shape[0])
+    tail = tuple(int(s) for s in shape[1:])
+    if bounds is None:
+        if isinstance(arr, da.Array):
+            edges = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
+            bounds = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+        else:
+            bounds = _even_bounds(n_rows, int(block_rows))
+    if path is not None:
+        blocks = [dask.delayed(_read_npy)(path, lo, hi) for lo, hi in bounds]
+    else:
+        if not isinstance(arr, da.Array):
+            arr = da.from_array(arr, chunks=(tuple(b - a for a, b in bounds),) + tail)
+        arr = arr.rechunk((tuple(b - a for a, b in bounds),) + tail)
+        blocks = [dask.delayed(_as_float)(b) for b in arr.to_delayed().ravel()]
+    return Source(n_rows, tail, list(bounds), blocks)
+
+
+def to_npy(arr, path, *, compute=True):
+    """Write a Dask array into one ``.npy`` file, block by block.
+
+    Each task opens the file with ``mmap_mode="r+"`` and writes its rows, so no process
+    holds more than one block (the workers must share the file system).
+
+    Parameters
+    ----------
+    arr : dask.array.Array of shape (n, ...)
+    path : str or path
+    compute : bool, default=True
+        ``False`` returns the Delayed that writes.
+
+    Returns
+    -------
+    str or dask.delayed.Delayed
+        The path (or the Delayed writing it).
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, dask.array as da
+    >>> from o3d_meshless.dask import to_npy
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.npy")
+    >>> _ = to_npy(da.arange(10.0, chunks=4), p)
+    >>> np.load(p).tolist()[:4]
+    [0.0, 1.0, 2.0, 3.0]
+    """
+    import dask
+
+    path = os.fspath(path)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=arr.dtype, shape=arr.shape)
+    del out
+    edges = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
+    parts = [b for b in arr.to_delayed().reshape(len(arr.chunks[0]), -1)[:, 0]] \
+        if arr.ndim > 1 else list(arr.to_delayed())
+    if arr.ndim > 1 and any(len(c) > 1 for c in arr.chunks[1:]):
+        arr = arr.rechunk({i: -1 for i in range(1, arr.ndim)})
+        parts = list(arr.to_delayed().reshape(len(arr.chunks[0]), -1)[:, 0])
+    writes = [dask.delayed(_write_npy)(b, path, int(lo)) for b, lo in zip(parts, edges[:-1])]
+    done = dask.delayed(lambda *_: path)(*writes)
+    return done.compute() if compute else done
+
+
+def _write_npy(block, path, lo):
+    out = np.load(path, mmap_mode="r+")
+    out[lo:lo + len(block)] = block
+    out.flush()
+    del out
+    return len(block)
+
+
+def to_zarr(arr, path, *, compute=True):
+    """Write a Dask array to a zarr store (one zarr chunk per Dask block).
+
+    Parameters
+    ----------
+    arr : dask.array.Array
+    path : str or path
+    compute : bool, default=True
+
+    Returns
+    -------
+    str or dask.delayed.Delayed
+
+    Examples
+    --------
+    >>> import os, tempfile, zarr, dask.array as da
+    >>> from o3d_meshless.dask import to_zarr
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.zarr")
+    >>> _ = to_zarr(da.ones((6, 3), chunks=(4, 3)), p)
+    >>> zarr.open_array(p, mode="r").shape
+    (6, 3)
+    """
+    arr = arr.rechunk({i: -1 for i in range(1, arr.ndim)}) if arr.ndim > 1 else arr
+    out = arr.to_zarr(os.fspath(path), overwrite=True, compute=compute)
+    return os.fspath(path) if compute else out

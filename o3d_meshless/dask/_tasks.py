@@ -1,0 +1,163 @@
+"""The tasks the Dask graph runs on each part."""
+from __future__ import annotations
+
+
+import numpy as np
+from scipy import sparse
+
+from ._local import (halo_round, neighbour_ids, operator_options, part_sampling,
+                     scale_round)
+from ._partition import leaf_of, split_ids, split_rows
+
+#: a measured halo need is grown by this factor (and the radius rounds repeat until the
+#: need of every part is within its radius)
+HALO_MARGIN = 1.05
+
+
+def _available_bytes():
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 * 2**30
+
+
+# -- task functions (module level: picklable) ----------------------------------------------
+
+def _extract_parts(block, lo, nodes, boxes, radii, leafmap, extra):
+    # `boxes`/`radii` are those of the parts in `leafmap`; ownership uses the full tree
+    ids = np.arange(lo, lo + len(block), dtype=np.int64)
+    leaf = leaf_of(block, nodes)
+    out = []
+    for i, p in enumerate(leafmap):
+        elo = boxes[i, 0] - radii[i]
+        ehi = boxes[i, 1] + radii[i]
+        inside = ((block >= elo) & (block <= ehi)).all(axis=1) | (leaf == p)
+        out.append((ids[inside], block[inside], leaf[inside] == p,
+                    None if extra is None else extra[inside]))
+    return out
+
+
+def _scale_part(gathered, box, k):
+    ids, xyz, owned, _ = gathered
+    return scale_round(ids, xyz, owned, box, k)
+
+
+def _summary(values, m):
+    n = len(values)
+    if n == 0:
+        return 0, np.zeros(0)
+    pos = np.unique(np.linspace(0, n - 1, min(m, n)).round().astype(np.int64))
+    return n, values[pos]
+
+
+def _band(values, a, b):
+    lo = np.searchsorted(values, a, side="left")
+    hi = np.searchsorted(values, b, side="right")
+    return int(lo), values[lo:hi]
+
+
+def _halo_part(gathered, box, k, tol):
+    ids, xyz, owned, _ = gathered
+    need, total, count = halo_round(ids, xyz, owned, box, k, tol)
+    r = max(need, 0.0) * HALO_MARGIN       # the final radius, when this need is certified
+    with np.errstate(invalid="ignore"):
+        kept = ((xyz >= box[0] - r) & (xyz <= box[1] + r)).all(axis=1) | owned
+    return need, total, count, int(owned.sum()), int(kept.sum())
+
+
+def _sampling_part(gathered, *, k, tol, height_order, orient, centre):
+    ids, xyz, owned, normals = gathered
+    s = part_sampling(xyz, k=k, tol=tol, height_order=height_order, normals=normals,
+                             orient=orient, centre=centre)
+    return {"ids": ids, "owned": owned, "sampling": s}
+
+
+def _restrict(A, owned, blocks=1):
+    """Owned rows of a (blocks·m, m) operator, columns compressed to those used."""
+    m = len(owned)
+    rows = np.flatnonzero(owned)
+    rows = np.concatenate([rows + b * m for b in range(blocks)])
+    A = A.tocsr()[rows]
+    used = np.unique(A.indices)
+    remap = np.full(m, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    A = sparse.csr_matrix((A.data, remap[A.indices], A.indptr), shape=(A.shape[0], len(used)))
+    return A, used
+
+
+def _laplacian_part(part, options):
+    from ..laplacian import LaplaceBeltrami
+
+    s, ids, owned = part["sampling"], part["ids"], part["owned"]
+    op = LaplaceBeltrami(**operator_options(s, options)).fit(s)
+    L, used = _restrict(op.L_, owned)
+    return {"owned_ids": ids[owned], "used_ids": ids[used], "A": L,
+            "mass": op.M_.diagonal()[owned], "blocks": 1}
+
+
+def _gradient_part(part, options):
+    from ..operators import SurfaceGradient
+
+    s, ids, owned = part["sampling"], part["ids"], part["owned"]
+    op = SurfaceGradient(**operator_options(s, options)).fit(s)
+    G, used = _restrict(op.G_, owned, blocks=3)
+    return {"owned_ids": ids[owned], "used_ids": ids[used], "A": G, "blocks": 3}
+
+
+def _used_split(op, bounds):
+    return split_ids(op["used_ids"], bounds)
+
+
+def _apply_part(op, *picks):
+    f = np.concatenate(picks, axis=0)
+    y = op["A"] @ f
+    if op["blocks"] > 1:                  # stacked x, y, z blocks → (m, 3)
+        m = len(op["owned_ids"])
+        y = np.ascontiguousarray(y.reshape(op["blocks"], m).T)
+    return op["owned_ids"], y
+
+
+def _split_result(result, bounds):
+    ids, values = result
+    return split_rows(ids, values, bounds)
+
+
+def _frames_part(part):
+    s = part["sampling"]
+    return part["ids"][part["owned"]], s.expand(s.frames)[part["owned"]]
+
+
+def _boundary_part(part):
+    s = part["sampling"]
+    return part["ids"][part["owned"]], s.expand(s.boundary)[part["owned"]]
+
+
+def _neighbors_part(part, m):
+    return (part["ids"][part["owned"]],
+            neighbour_ids(part["sampling"], part["ids"], part["owned"], m))
+
+
+def _mass_part(op):
+    return op["owned_ids"], op["mass"]
+
+
+def _curvature_part(part, order, weights):
+    from ..surface_curvature import curvature
+
+    c = curvature(part["sampling"], order=order, weights=weights)
+    owned = part["owned"]
+    return part["ids"][owned], np.stack([c.mean, c.gaussian, c.k1, c.k2], axis=1)[owned]
+
+
+def _column(result, i):
+    return result[0], np.ascontiguousarray(result[1][:, i])
+
+
+def _global_block(op, n):
+    A = op["A"]
+    cols = op["used_ids"][A.indices]
+    return op["owned_ids"], sparse.csr_matrix((A.data, cols, A.indptr), shape=(A.shape[0], n))

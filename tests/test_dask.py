@@ -1,0 +1,217 @@
+"""o3d_meshless.dask: the distributed path equals the single-machine one.
+
+Every comparison is against the ordinary pipeline on the whole cloud, to 1e-12 relative
+(in practice the results are bit-identical). A LocalCluster of 2 workers × 1 thread
+(threads, not processes: starts in about a second) runs the graphs.
+"""
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+
+import o3d_meshless as om                                      # noqa: E402
+from o3d_meshless.dask import DaskSurface, to_npy, to_zarr     # noqa: E402
+from o3d_meshless.dask import _local                           # noqa: E402
+from o3d_meshless.neighbors import knn                         # noqa: E402
+from o3d_meshless.testing import random_sphere                 # noqa: E402
+
+RTOL = 1e-12
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():           # rows the guard cannot fix warn per part
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def close(a, b, rtol=RTOL):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape
+    scale = max(float(np.abs(b).max()), 1e-300)
+    err = float(np.abs(a - b).max())
+    assert err <= rtol * scale, f"max diff {err:.3g} vs scale {scale:.3g}"
+
+
+def dense_sparse_patch(seed=0):
+    """An open, curved patch: dense below y = 0.5, sparse above, a very dense spot."""
+    rng = np.random.default_rng(seed)
+    dense = rng.uniform([0.0, 0.0], [1.0, 0.5], size=(12000, 2))
+    sparse_ = rng.uniform([0.0, 0.5], [1.0, 1.0], size=(2500, 2))
+    spot = rng.normal([0.5, 0.5], 0.02, size=(1500, 2))
+    uv = np.concatenate([dense, sparse_, spot])
+    uv = uv[rng.permutation(len(uv))]             # input order unrelated to space
+    z = 0.2 * np.sin(3 * uv[:, 0]) * np.cos(2 * uv[:, 1])
+    return np.c_[uv, z]
+
+
+def single(points, **kw):
+    s = om.prepare(points, orient=kw.pop("orient", None), workers=1, **kw)
+    L = om.LaplaceBeltrami(orient=s.options["orient"], workers=1, **kw).fit(s)
+    G = om.SurfaceGradient(orient=s.options["orient"], workers=1, **kw).fit(s)
+    return s, L, G
+
+
+def test_equals_single_machine(client):
+    p = dense_sparse_patch()
+    f = np.cos(2 * p[:, 0]) + p[:, 1] ** 2
+    surf = DaskSurface(p, n_parts=5, block_rows=4000)
+    F, Lf, g, M, B, curv = dask.compute(
+        surf.frames(), surf.laplacian_apply(f), surf.surface_gradient(f), surf.mass(),
+        surf.boundary(), surf.curvature())
+    s, L, G = single(p)
+    close(F, s.expand(s.frames))
+    close(Lf, L.L_ @ f)
+    close(g, G.apply(f))
+    close(M, L.M_.diagonal())
+    assert np.array_equal(B, s.expand(s.boundary)) and B.any()
+    ref = om.curvature(s)
+    for name in ("mean", "gaussian", "k1", "k2"):
+        close(curv[name], getattr(ref, name))
+
+
+def test_halo_dense_and_sparse(client):
+    """Parts cut through dense and sparse regions: no owned neighbourhood differs."""
+    p = dense_sparse_patch(seed=1)
+    surf = DaskSurface(p, n_parts=7, block_rows=3000)
+    # the cuts go through both regions: some part has dense and sparse owned points
+    m = _local.ROW_FACTOR * surf.k
+    got = surf.neighbors(m).compute()
+    nb = knn(p, m)
+    assert nb.inverse is None
+    assert np.array_equal(got, nb.indices)
+    # and so does the 2k neighbourhood of the halo closure (a prefix of the above)
+    assert np.array_equal(surf.neighbors(2 * surf.k).compute(), nb.indices[:, :2 * surf.k])
+    assert surf.stats["halo_fraction"] > 0
+    owners = [_part_owners(surf, p, left) for left in (p[:, 1] < 0.45, p[:, 1] > 0.55)]
+    assert len(set(owners[0]) & set(owners[1])) >= 1      # a part owns dense and sparse
+
+
+def _part_owners(surf, p, mask):
+    from o3d_meshless.dask._partition import leaf_of
+    return np.unique(leaf_of(p[mask], surf.nodes)).tolist()
+
+
+def test_coincident_points(client):
+    rng = np.random.default_rng(3)
+    p = random_sphere(8000, seed=3)
+    twins = p[rng.choice(len(p), 400, replace=False)]
+    near = p[rng.choice(len(p), 200, replace=False)] * (1 + 1e-9)
+    q = np.concatenate([p, twins, near])[rng.permutation(len(p) + 600)]
+    f = q[:, 0] * q[:, 2]
+    surf = DaskSurface(q, n_parts=4, block_rows=2500)
+    F, Lf, g = dask.compute(surf.frames(), surf.laplacian_apply(f), surf.surface_gradient(f))
+    s, L, G = single(q)
+    assert s.diagnostics["n_coincident"] == 600
+    close(F, s.expand(s.frames))
+    close(Lf, L.L_ @ f)
+    close(g, G.apply(f))
+    A = surf.laplacian_matrix()
+    assert abs(A - L.L_).max() <= RTOL * abs(L.L_).max()
+
+
+def test_smoothing_and_blocks(client):
+    p = random_sphere(6000, seed=4)
+    f = p[:, 2] + 0.1 * np.random.default_rng(4).normal(size=len(p))
+    surf = DaskSurface(p, n_parts=3, block_rows=2000).persist("sampling", "laplacian")
+    tau, steps = 1e-5, 3
+    got = surf.smooth(f, tau, steps).compute()
+    L = single(p)[1].L_
+    want = f.copy()
+    for _ in range(steps):
+        want = want - tau * (L @ want)
+    close(got, want)
+    blocks = dask.compute(*surf.laplacian_blocks())
+    rows = np.concatenate([b[0] for b in blocks])
+    assert np.array_equal(np.sort(rows), np.arange(len(p)))
+    A = surf.laplacian_matrix()
+    assert abs(A - L).max() <= RTOL * abs(L).max()
+    with pytest.raises(MemoryError, match="laplacian_blocks"):
+        surf.laplacian_matrix(max_bytes=1000)
+
+
+def test_given_normals_and_outward(client):
+    p = random_sphere(5000, seed=5)
+    nrm = p * np.where(np.arange(len(p)) % 2, 1.0, -1.0)[:, None]    # any sign
+    f = p[:, 1]
+    surf = DaskSurface(p, normals=nrm, n_parts=3, block_rows=2000)
+    F, Lf = dask.compute(surf.frames(), surf.laplacian_apply(f))
+    s, L, _ = single(p, normals=nrm)
+    close(F, s.expand(s.frames))
+    close(Lf, L.L_ @ f)
+    out = DaskSurface(p, orient="outward", n_parts=3).normals().compute()
+    ref = om.estimate_frames(p, orient="outward", workers=1)[:, 2]
+    close(out, ref)
+
+
+def test_memmap_zarr_inputs_and_outputs(client, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    p = random_sphere(6000, seed=6)
+    f = np.sin(3 * p[:, 0])
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "f.npy", f)
+    mm = np.load(tmp_path / "p.npy", mmap_mode="r")
+    z = zarr.open_array(str(tmp_path / "p.zarr"), mode="w", shape=p.shape, chunks=(1500, 3),
+                        dtype="f8")
+    z[:] = p
+    L = single(p)[1].L_
+    for src in (mm, str(tmp_path / "p.npy"), z, str(tmp_path / "p.zarr")):
+        surf = DaskSurface(src, n_parts=3, block_rows=2000)
+        close(surf.laplacian_apply(str(tmp_path / "f.npy")).compute(), L @ f)
+    surf = DaskSurface(mm, n_parts=3, block_rows=2000)
+    Lf = surf.laplacian_apply(f)
+    close(np.load(to_npy(Lf, tmp_path / "out.npy")), L @ f)
+    close(zarr.open_array(to_zarr(surf.normals(), tmp_path / "n.zarr"), mode="r")[:],
+          single(p)[0].expand(single(p)[0].frames)[:, 2])
+
+
+def test_bad_input():
+    p = random_sphere(2000, seed=7)
+    with pytest.raises(ValueError, match="`points` must have shape"):
+        DaskSurface(p[:, :2])
+    bad = p.copy()
+    bad[5, 1] = np.nan
+    with pytest.raises(ValueError, match="`points` must be finite"):
+        DaskSurface(bad, n_parts=2)
+    with pytest.raises(ValueError, match="`orient`"):
+        DaskSurface(p, orient="mst")
+    with pytest.raises(ValueError, match="`n_parts`"):
+        DaskSurface(p, n_parts=0)
+    with pytest.raises(ValueError, match="`n_parts`"):
+        DaskSurface(p, n_parts=1000)
+    with pytest.raises(ValueError, match="`points` is a path"):
+        DaskSurface(os.path.join("no", "such.npy"))
+    with pytest.raises(ValueError, match="`operator_options`"):
+        DaskSurface(p, operator_options={"form": "weak"})
+    with dask.config.set(scheduler="synchronous"):
+        surf = DaskSurface(p, n_parts=2)
+        with pytest.raises(ValueError, match="`values` must have one row per point"):
+            surf.laplacian_apply(np.zeros(10))
+        with pytest.raises(ValueError, match="`tau`"):
+            surf.smooth(p[:, 0], -1.0)
+        with pytest.raises(ValueError, match="`values` must have shape"):
+            surf.surface_gradient(p)
+
+
+@pytest.mark.slow
+def test_equals_single_machine_2e5(client):
+    p = random_sphere(200_000, seed=8)
+    f = p[:, 0] * p[:, 1]
+    surf = DaskSurface(p, n_parts=8, block_rows=50_000)
+    F, Lf, g = dask.compute(surf.frames(), surf.laplacian_apply(f), surf.surface_gradient(f))
+    s, L, G = single(p)
+    close(F, s.expand(s.frames))
+    close(Lf, L.L_ @ f)
+    close(g, G.apply(f))
