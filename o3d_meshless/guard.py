@@ -121,11 +121,14 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
                                  n_threads=n_threads, **kernel_options)
         bad = _row_fails(w, diag, status, dominance_target) if guard else np.zeros(len(todo), bool)
         amp_bad = np.zeros(len(todo), dtype=bool)
+        # the first pass uses the base neighbourhoods: their spread came with the k-NN query
+        known = nb.mean_sq if nbrs is nb.indices and len(todo) == n else None
         if guard and max_amplification is not None:
-            amp_bad = noise_amplification(nb.points, nbrs, todo, w, targets) > max_amplification
+            amp_bad = noise_amplification(nb.points, nbrs, todo, w, targets,
+                                          known=known) > max_amplification
             bad |= amp_bad
         if guard and dominance_target is not None:     # an exploded fit passes dominance
-            amp_bad |= _exploded(nb.points, nbrs, todo, w[:, :, dominance_target])
+            amp_bad |= _exploded(nb.points, nbrs, todo, w[:, :, dominance_target], known=known)
             bad |= amp_bad
         attempts.append({"k": k, "order": cur_order, "rows": len(todo), "failed": int(bad.sum())})
         # what to try next for the failing rows
@@ -201,17 +204,20 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
                     enlarged, attempts, from_fallback)
 
 
-def _exploded(points, neighbors, centers, lw):
+def _exploded(points, neighbors, centers, lw, known=None):
     """Laplacian rows whose centre weight, times the mean squared neighbour distance,
     exceeds ``MAX_DIAGONAL``: an exploded fit (measured at most 60 on the real inputs,
     median 3.4; rank fallbacks had reached 1e19 and passed the dominance test)."""
-    return ~(np.abs(lw.sum(axis=1)) * _mean_square_distance(points, neighbors, centers)
-             <= MAX_DIAGONAL)
+    msd = _mean_square_distance(points, neighbors, centers, known=known)
+    return ~(np.abs(lw.sum(axis=1)) * msd <= MAX_DIAGONAL)
 
 
-def _mean_square_distance(points, neighbors, centers, chunk=1 << 16):
+def _mean_square_distance(points, neighbors, centers, chunk=1 << 16, known=None):
     """Mean squared distance from each centre to its neighbours, ``(m,)``, in chunks (an
-    (m, k, 3) offset array for a million rows would take hundreds of MB)."""
+    (m, k, 3) offset array for a million rows would take hundreds of MB); ``known`` is
+    the same, already at hand (the k-NN query's distances)."""
+    if known is not None:
+        return known
     out = np.empty(len(centers))
     for a in range(0, len(centers), chunk):
         off = points[neighbors[a:a + chunk]] - points[centers[a:a + chunk]][:, None, :]
@@ -219,7 +225,7 @@ def _mean_square_distance(points, neighbors, centers, chunk=1 << 16):
     return out
 
 
-def noise_amplification(points, neighbors, centers, w, targets):
+def noise_amplification(points, neighbors, centers, w, targets, known=None):
     """``r · max_α Σ_j |w_j^α|`` over the first-derivative targets ``α`` of each row.
 
     Noise of size σ on the values gives gradient errors up to σ times this over ``r`` (the
@@ -230,7 +236,7 @@ def noise_amplification(points, neighbors, centers, w, targets):
     first = [i for i, t in enumerate(targets) if isinstance(t, tuple) and sum(t) == 1]
     if not first:
         return np.zeros(len(centers))
-    r = np.sqrt(_mean_square_distance(points, neighbors, centers))
+    r = np.sqrt(_mean_square_distance(points, neighbors, centers, known=known))
     return r * np.abs(w[:, :, first]).sum(axis=1).max(axis=1)
 
 

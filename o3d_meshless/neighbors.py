@@ -61,6 +61,10 @@ class Neighborhoods:
     accept : callable or None
         ``accept(centers (m,), candidates (m, K)) -> bool (m, K)``: which candidate
         neighbours a stencil may use (see :meth:`filtered`); ``None`` accepts all.
+    mean_sq : ndarray of shape (n_unique,) or None
+        Mean squared distance from each point to its ``indices`` (from the tree query,
+        which had them anyway; the guard's size tests use it). ``None`` after
+        :meth:`filtered` changed neighbour lists.
     """
 
     points: np.ndarray
@@ -69,6 +73,7 @@ class Neighborhoods:
     inverse: np.ndarray | None
     spacing: float
     accept: Callable | None = None
+    mean_sq: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -115,7 +120,7 @@ class Neighborhoods:
             Same points, tree and ``k``; rows with a rejected neighbour rebuilt by
             :meth:`query`, the others kept as they are.
         """
-        out = replace(self, accept=accept)
+        out = replace(self, accept=accept, mean_sq=None)
         rows = np.flatnonzero(~accept(np.arange(len(self.points)), self.indices).all(axis=1))
         if len(rows):                  # only rows with a rejected neighbour are rebuilt
             out.indices = self.indices.copy()
@@ -220,9 +225,10 @@ def knn(points, k, *, n_threads=1, name="points", tol=None):
                          "areas by s²)")
     if labels is None:
         idx = np.asarray(idx, dtype=np.intp)
-        del dist                                  # only the spacing is kept (memory)
+        mean_sq = _mean_square(dist, idx)
+        del dist                                  # only these summaries are kept (memory)
         return Neighborhoods(points, _drop_self(idx, np.arange(n, dtype=np.intp)), tree, None,
-                             spacing)
+                             spacing, mean_sq=mean_sq)
 
     # merge coincident groups into one point each, in the order of their first member
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
@@ -238,5 +244,16 @@ def knn(points, k, *, n_threads=1, name="points", tol=None):
                          f"least k + 1 = {k + 1} (lower `k`)")
     tree = cKDTree(unique_points)
     dist, idx = tree.query(unique_points, k + 1, workers=n_threads)
-    idx = _drop_self(np.asarray(idx, dtype=np.intp), np.arange(len(unique_points), dtype=np.intp))
-    return Neighborhoods(unique_points, idx, tree, inverse, spacing)
+    idx = np.asarray(idx, dtype=np.intp)
+    mean_sq = _mean_square(dist, idx)
+    idx = _drop_self(idx, np.arange(len(unique_points), dtype=np.intp))
+    return Neighborhoods(unique_points, idx, tree, inverse, spacing, mean_sq=mean_sq)
+
+
+def _mean_square(dist, idx):
+    """Mean squared neighbour distance per point from a ``k + 1`` query (self first),
+    or None when some row does not start with its centre (then the guard computes it)."""
+    if not np.array_equal(idx[:, 0], np.arange(len(idx))):
+        return None
+    d = dist[:, 1:]
+    return np.einsum("ij,ij->i", d, d) / d.shape[1]
