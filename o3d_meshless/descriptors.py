@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 from ._warnings import warn
+from ._typing import ArrayLike, Float64Array
 
 __all__ = ["heat_kernel_signature", "wave_kernel_signature", "shape_dna", "heat_kernel",
            "diffusion_distance", "TRUNCATION_WARN"]
@@ -101,7 +102,8 @@ def _warn_truncation(lam, t, owner):
                       "more modes or use larger t", RuntimeWarning)
 
 
-def heat_kernel_signature(values, vectors, times):
+def heat_kernel_signature(values: ArrayLike, vectors: ArrayLike,
+                          times: float | ArrayLike) -> Float64Array:
     """Heat kernel signature ``HKS(x, t) = Σ_k e^{−λ_k t} φ_k(x)²`` (Sun, Ovsjanikov &
     Guibas 2009).
 
@@ -139,7 +141,8 @@ def heat_kernel_signature(values, vectors, times):
     return out[:, 0] if t.ndim == 0 else out
 
 
-def wave_kernel_signature(values, vectors, energies=100, sigma=None):
+def wave_kernel_signature(values: ArrayLike, vectors: ArrayLike, energies: int | ArrayLike = 100,
+                          sigma: float | None = None) -> Float64Array:
     """Wave kernel signature (Aubry, Schlickewei & Cremers 2011).
 
     ``WKS(x, e) = Σ_k φ_k(x)² g_e(λ_k) / Σ_k g_e(λ_k)`` with the log-normal band
@@ -201,7 +204,7 @@ def wave_kernel_signature(values, vectors, energies=100, sigma=None):
     return (vec ** 2) @ (g / np.where(norm > 0, norm, 1.0))
 
 
-def shape_dna(values, area=None, n=None):
+def shape_dna(values: ArrayLike, area: float | None = None, n: int | None = None) -> Float64Array:
     """ShapeDNA (Reuter, Wolter & Peinecke 2006): the spectrum made scale-invariant.
 
     Parameters
@@ -250,7 +253,7 @@ def shape_dna(values, area=None, n=None):
     return lam * a
 
 
-def heat_kernel(values, vectors, i, t):
+def heat_kernel(values: ArrayLike, vectors: ArrayLike, i: int, t: float) -> Float64Array:
     """Heat kernel ``k_t(x_i, x) = Σ_k e^{−λ_k t} φ_k(x_i) φ_k(x)`` from point ``i``.
 
     The heat at time ``t`` of a unit of heat released at ``x_i``:
@@ -292,7 +295,7 @@ def heat_kernel(values, vectors, i, t):
     return out[:, 0] if tt.ndim == 0 else out
 
 
-def diffusion_distance(values, vectors, i, t):
+def diffusion_distance(values: ArrayLike, vectors: ArrayLike, i: int, t: float) -> Float64Array:
     """Diffusion distance ``D_t(x_i, x)`` (Coifman & Lafon 2006) from point ``i``.
 
     ``D_t(x_i, x)² = Σ_k e^{−2λ_k t} (φ_k(x_i) − φ_k(x))² = ‖k_t(x_i, ·) − k_t(x, ·)‖²_M``:

@@ -244,8 +244,10 @@ class HeatGeodesics(Params):
     (2000,)
     """
 
-    def __init__(self, *, t=None, t_factor=T_FACTOR, boundary="average", multisource="auto",
-                 k=16, normals="auto", height_order=2, orient=None, workers=-1):
+    def __init__(self, *, t: float | None = None, t_factor: float = T_FACTOR,
+                 boundary: Any = "average", multisource: str = "auto", k: int = 16,
+                 normals: str | ArrayLike = "auto", height_order: int = 2,
+                 orient: str | None = None, workers: int = -1) -> None:
         self.t = t
         self.t_factor = t_factor
         self.boundary = boundary

@@ -15,6 +15,7 @@ from .weak import expand_stiffness, voronoi_stiffness
 from .stencils import DEFAULT_METHOD
 from .surface_operator import _SurfaceOperator
 from ._typing import Geometry
+from ._typing import ArrayLike
 
 __all__ = ["LaplaceBeltrami", "laplace_beltrami", "spectrum", "FORMS", "STENCIL_OPTIONS"]
 
@@ -129,9 +130,13 @@ class LaplaceBeltrami(_SurfaceOperator):
     _default_order = 2
     _min_order = 2
 
-    def __init__(self, *, form="strong", method="taylor", k=16, order=None, weights=None,
-                 normals="auto", height_order=2, orient=None, guard=True, bounds=False,
-                 workers=-1, progress=None, centre=None, rbf=None, shape=None, ghosts=None):
+    def __init__(self, *, form: str = "strong", method: str = "taylor", k: int = 16,
+                 order: int | str | None = None, weights: int | str | None = None,
+                 normals: str | ArrayLike = "auto", height_order: int = 2,
+                 orient: str | None = None, guard: bool = True, bounds: bool = False,
+                 workers: int = -1, progress: bool | None = None, centre: str | None = None,
+                 rbf: str | None = None, shape: float | None = None,
+                 ghosts: str | int | ArrayLike | None = None) -> None:
         self.form = form
         super().__init__(method=method, k=k, order=order, weights=weights, normals=normals,
                          height_order=height_order, orient=orient, guard=guard, bounds=bounds,

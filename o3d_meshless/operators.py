@@ -58,7 +58,7 @@ class SurfaceGradient(_SurfaceOperator):
     _default_order = 2
     _min_order = 1
 
-    def fit(self, geometry):
+    def fit(self, geometry: Geometry) -> SurfaceGradient:
         """Build ``G_`` for ``geometry``; returns ``self``."""
         stages = Stages(5, desc=type(self).__name__, progress=self.progress)
         try:
@@ -75,7 +75,7 @@ class SurfaceGradient(_SurfaceOperator):
         self.diagnostics_["timings"] = stages.timings
         return self
 
-    def apply(self, values):
+    def apply(self, values: ArrayLike) -> Float64Array:
         """Gradient of ``values`` (n,) → (n, 3), or (n, c) → (n, c, 3)."""
         self._check_fitted("G_")
         n = self.G_.shape[1]
@@ -107,13 +107,13 @@ class Divergence(SurfaceGradient):
     True
     """
 
-    def fit(self, geometry):
+    def fit(self, geometry: Geometry) -> Divergence:
         """Build ``D_`` (and ``G_``) for ``geometry``; returns ``self``."""
         super().fit(geometry)
         self.D_ = assembly.divergence_matrix(self.G_)
         return self
 
-    def apply(self, field):
+    def apply(self, field: ArrayLike) -> Float64Array:
         """Divergence of ``field`` of shape (n, 3) → (n,)."""
         self._check_fitted("D_")
         n = self.D_.shape[0]

@@ -18,6 +18,8 @@ Sign: the package's ``L_`` approximates **−Δ**; here ``A`` and ``A1`` are blo
 """
 from __future__ import annotations
 
+from typing import Any
+
 import time
 from dataclasses import dataclass, field
 
@@ -32,6 +34,7 @@ from .scattered import ScatteredDerivatives
 from .stencils import get_method
 from .stencils.gsp import DISC_SHAPE
 from ._warnings import warn
+from ._typing import ArrayLike, Geometry
 
 __all__ = ["PoissonSolution", "solve_poisson", "GSP_SHAPE", "COND_WARN"]
 
@@ -113,8 +116,10 @@ def _groups(pts):
     return coincident_groups(tree, dist)[1]
 
 
-def solve_poisson(points, f, *, boundary, g, method="clsgsp", k=60, order=2, ghosts=None,
-                  rbf=None, shape=None, workers=-1, **options):
+def solve_poisson(points: Geometry, f: ArrayLike, *, boundary: Any, g: ArrayLike,
+                  method: str = "clsgsp", k: int = 60, order: int | str = 2,
+                  ghosts: str | int | ArrayLike | None = None, rbf: str | None = None,
+                  shape: float | None = None, workers: int = -1, **options: Any) -> PoissonSolution:
     """Solve ``Δu = f`` in Ω, ``u = g`` on an outer layer of nodes (Ying et al. §4.4).
 
     Parameters

@@ -21,6 +21,7 @@ merged points are averaged).
 """
 from __future__ import annotations
 
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -34,6 +35,7 @@ from .guard import RCOND_MIN, guarded_stencils, highest_complete_stencils
 from .neighbors import knn
 from .stencils import METHODS, get_method, method_options, weight_power_from
 from ._warnings import warn
+from ._typing import ArrayLike, Float64Array, Geometry
 
 __all__ = ["ScatteredDerivatives", "scattered_gradient", "scattered_hessian",
            "scattered_laplacian"]
@@ -128,9 +130,11 @@ class ScatteredDerivatives(Params):
     True
     """
 
-    def __init__(self, *, k=None, order=2, weights=None, guard=True, bounds=False,
-                 lipschitz=None, workers=-1, method="taylor", centre=None, rbf=None,
-                 shape=None, ghosts=None):
+    def __init__(self, *, k: int | None = None, order: int | str = 2,
+                 weights: int | str | None = None, guard: bool = True, bounds: bool = False,
+                 lipschitz: float | ArrayLike | None = None, workers: int = -1,
+                 method: str = "taylor", centre: str | None = None, rbf: str | None = None,
+                 shape: float | None = None, ghosts: str | int | ArrayLike | None = None) -> None:
         self.method = method
         self.centre = centre
         self.rbf = rbf
@@ -190,7 +194,7 @@ class ScatteredDerivatives(Params):
         self._n_threads = n_threads_from_workers(self.workers)
         return spec.rank_needed(self._order, dim)
 
-    def fit(self, points):
+    def fit(self, points: Geometry) -> ScatteredDerivatives:
         """Build the derivative matrices for ``points`` of shape (n, 2) or (n, 3)."""
         from .adapters import as_points
 
@@ -302,7 +306,7 @@ class ScatteredDerivatives(Params):
                              f"{type(self).__name__} has order {self._order}")
         return check_values(values, len(self.points_), name="values")
 
-    def gradient(self, values):
+    def gradient(self, values: ArrayLike) -> Float64Array:
         """Gradient of ``values`` (n,) → (n, d), or (n, c) → (n, c, d)."""
         f = self._values(values, "G_")
         n, d = self.points_.shape
@@ -311,7 +315,7 @@ class ScatteredDerivatives(Params):
             return np.ascontiguousarray(g.reshape(d, n).T)
         return np.ascontiguousarray(g.reshape(d, n, -1).transpose(1, 2, 0))
 
-    def hessian(self, values):
+    def hessian(self, values: ArrayLike) -> Float64Array:
         """Hessian of ``values`` (n,) → (n, d, d) (needs ``order >= 2``)."""
         f = self._values(values, "H_")
         if f.ndim != 1:
@@ -319,7 +323,7 @@ class ScatteredDerivatives(Params):
         n, d = self.points_.shape
         return np.ascontiguousarray((self.H_ @ f).reshape(d, d, n).transpose(2, 0, 1))
 
-    def laplacian(self, values):
+    def laplacian(self, values: ArrayLike) -> Float64Array:
         """Laplacian ``Δf`` of ``values`` (n,) → (n,) (``= −L_ @ f``; needs ``order >= 2``)."""
         f = self._values(values, "L_")
         return -(self.L_ @ f)
@@ -354,8 +358,10 @@ def _fit_apply(points, values, method, options):
     return op, getattr(op, method)(values)
 
 
-def scattered_gradient(points, values, *, k=None, order=2, weights=None, bounds=False,
-                       lipschitz=None, guard=True, workers=-1, **options):
+def scattered_gradient(points: Geometry, values: ArrayLike, *, k: int | None = None,
+                       order: int | str = 2, weights: int | str | None = None, bounds: bool = False,
+                       lipschitz: float | ArrayLike | None = None, guard: bool = True,
+                       workers: int = -1, **options: Any) -> Float64Array:
     """Gradient of scattered data: ``points`` (n, d), ``values`` (n,) → (n, d).
 
     With ``bounds=True`` returns ``(gradient, bounds)``, ``bounds`` the dict of
@@ -377,8 +383,9 @@ def scattered_gradient(points, values, *, k=None, order=2, weights=None, bounds=
     return (g, op.bounds_) if bounds else g
 
 
-def scattered_hessian(points, values, *, k=None, order=3, weights=None, guard=True,
-                      workers=-1, **options):
+def scattered_hessian(points: Geometry, values: ArrayLike, *, k: int | None = None,
+                      order: int | str = 3, weights: int | str | None = None, guard: bool = True,
+                      workers: int = -1, **options: Any) -> Float64Array:
     """Hessian of scattered data: ``values`` (n,) → (n, d, d); ``order >= 2`` (default 3).
 
     Other options (``method``, ``rbf`` …) as in :class:`ScatteredDerivatives`."""
@@ -387,8 +394,9 @@ def scattered_hessian(points, values, *, k=None, order=3, weights=None, guard=Tr
                            **options))[1]
 
 
-def scattered_laplacian(points, values, *, k=None, order=3, weights=None, guard=True,
-                        workers=-1, **options):
+def scattered_laplacian(points: Geometry, values: ArrayLike, *, k: int | None = None,
+                        order: int | str = 3, weights: int | str | None = None, guard: bool = True,
+                        workers: int = -1, **options: Any) -> Float64Array:
     """Laplacian ``Δf`` of scattered data: ``values`` (n,) → (n,); ``order >= 2`` (default 3).
 
     Other options (``method``, ``rbf`` …) as in :class:`ScatteredDerivatives`, e.g.

@@ -14,6 +14,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import sparse
 
@@ -21,6 +23,7 @@ from ._validation import check_int, check_option, check_values
 from .surface_curvature import height_fit
 from .geodesic import _factor, check_time, weak_operators
 from .sampling import Sampling, check_options, prepare
+from ._typing import ArrayLike, Float64Array, Geometry
 
 __all__ = ["heat_diffusion", "smooth_field", "denoise_points", "TAUBIN"]
 
@@ -44,7 +47,8 @@ def _weak(geometry, options):
     return lb.K_, lb.M_
 
 
-def heat_diffusion(geometry, u0, t, *, steps=1, **options):
+def heat_diffusion(geometry: Geometry, u0: ArrayLike, t: float, *, steps: int = 1,
+                   **options: Any) -> Float64Array:
     """Diffuse a per-point field for time ``t`` by implicit Euler steps.
 
     Parameters
@@ -90,8 +94,9 @@ def heat_diffusion(geometry, u0, t, *, steps=1, **options):
     return out
 
 
-def smooth_field(geometry, values, *, method="laplacian", iterations=10, lam=None, mu=None,
-                 **options):
+def smooth_field(geometry: Geometry, values: ArrayLike, *, method: str = "laplacian",
+                 iterations: int = 10, lam: float | None = None, mu: float | None = None,
+                 **options: Any) -> Float64Array:
     """Laplacian or Taubin smoothing of per-point values with the weak-form weights.
 
     Parameters
@@ -149,8 +154,8 @@ def smooth_field(geometry, values, *, method="laplacian", iterations=10, lam=Non
     return v
 
 
-def denoise_points(geometry, *, iterations=3, k=80, order=2, normals="estimate",
-                   workers=-1):
+def denoise_points(geometry: Geometry, *, iterations: int = 3, k: int = 80, order: int | str = 2,
+                   normals: str | ArrayLike = "estimate", workers: int = -1) -> Float64Array:
     """Move the points along their normals onto local least-squares surface fits.
 
     Each iteration estimates frames from the current points (:func:`o3d_meshless.prepare`,

@@ -13,6 +13,8 @@ M-orthogonality defect ``max|VᵀMV − I|``. :func:`spectrum` returns a
 """
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 from dataclasses import dataclass
 
@@ -23,6 +25,7 @@ from scipy.sparse import linalg as sla
 from ._progress import Stages
 from ._validation import check_int
 from ._warnings import warn
+from ._typing import ArrayLike
 
 __all__ = ["eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult",
            "negative_eigenvalues"]
@@ -126,7 +129,8 @@ class SpectrumReport:
         return "\n".join(lines)
 
 
-def spectrum_report(vals, vecs, M, *, symmetric=False):
+def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
+                    symmetric: bool = False) -> SpectrumReport:
     """Quality report of an eigenvalue window (see :class:`SpectrumReport`).
 
     Parameters

@@ -48,6 +48,7 @@ import numpy as np
 
 from ._validation import check_int, check_option
 from .sampling import Sampling, check_options, prepare
+from ._typing import ArrayLike, Geometry
 
 __all__ = ["curvature", "CurvatureResult", "ORDERS", "DEFAULT_K"]
 
@@ -215,8 +216,10 @@ def _principal(derivs, frames):
     return H, K, k1, k2, dir1, dir2, uv, normals
 
 
-def curvature(geometry, *, k=None, order=3, weights="gaussian", normals="auto",
-              orient="mst", height_order=2, workers=-1):
+def curvature(geometry: Geometry, *, k: int | None = None, order: int | str = 3,
+              weights: int | str | None = "gaussian", normals: str | ArrayLike = "auto",
+              orient: str | None = "mst", height_order: int = 2,
+              workers: int = -1) -> CurvatureResult:
     """Mean, Gaussian and principal curvatures and principal directions of a surface.
 
     Parameters

@@ -71,6 +71,8 @@ from 1.2 to 2.1. The strong form defaults to ``k = 24``: at ``k = 16`` two of fi
 """
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,6 +85,7 @@ from ._warnings import warn
 from .laplacian import FORMS, LaplaceBeltrami
 from .sampling import Sampling
 from .weak import own_cell_stiffness
+from ._typing import ArrayLike, Geometry
 
 __all__ = ["solve_surface_poisson", "SurfacePoissonResult", "DEFAULT_K", "MEAN_WARN"]
 
@@ -250,8 +253,9 @@ def _operator(geometry, form, options):
     return LaplaceBeltrami(form=form, **opts).fit(geometry)
 
 
-def solve_surface_poisson(geometry, f, *, boundary_values=None, boundary=None, form="weak",
-                          **options):
+def solve_surface_poisson(geometry: Geometry, f: ArrayLike, *,
+                          boundary_values: ArrayLike | float | None = None, boundary: Any = None,
+                          form: str = "weak", **options: Any) -> SurfacePoissonResult:
     """Solve ``Δ_S u = f`` on a sampled surface (closed, or open with Dirichlet values).
 
     See :mod:`o3d_meshless.surface_poisson` for the discretisation and the measured

@@ -38,11 +38,14 @@ planar, n × 3n on surfaces), ``L_`` (n × n, ``L_ ≈ −Δ``, the package conv
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import sparse
 
 from ._params import Params
 from ._validation import check_bool, check_values
+from ._typing import ArrayLike, Float64Array, Geometry
 
 __all__ = ["FieldCalculus", "field_gradient", "field_divergence", "curl", "field_laplacian"]
 
@@ -83,8 +86,9 @@ class FieldCalculus(Params):
     diagnostics_ : dict — of the gradient operator
     """
 
-    def __init__(self, *, surface=None, method="moments", k=None, order=None, workers=-1,
-                 **options):
+    def __init__(self, *, surface: bool | None = None, method: str = "moments",
+                 k: int | None = None, order: int | str | None = None, workers: int = -1,
+                 **options: Any) -> None:
         self.surface = surface
         self.method = method
         self.k = k
@@ -92,7 +96,7 @@ class FieldCalculus(Params):
         self.workers = workers
         self.options = options
 
-    def fit(self, geometry_or_points):
+    def fit(self, geometry_or_points: Geometry) -> FieldCalculus:
         """Build the matrices for ``geometry_or_points``; returns ``self``."""
         from .stencils import get_method
 
@@ -189,7 +193,7 @@ class FieldCalculus(Params):
                              f"(n, {', '.join(map(str, trail))})")
         return flat
 
-    def gradient(self, field):
+    def gradient(self, field: ArrayLike) -> Float64Array:
         """∇ of a scalar (n,) → (n, D); of a field (n, *s) → (n, *s, D), e.g. the Jacobian
         ``J[i, a, b] = ∂V_a/∂x_b`` (n, D, D) of a vector field."""
         flat, trail = self._field(field)
@@ -217,7 +221,7 @@ class FieldCalculus(Params):
             return out
         return np.ascontiguousarray(out.reshape(3, -1).T)
 
-    def laplacian(self, field):
+    def laplacian(self, field: ArrayLike) -> Float64Array:
         """ΔY componentwise: (n,) → (n,), (n, *s) → (n, *s) (``= −L_ @ Y``)."""
         flat, trail = self._field(field)
         out = -(self.L_ @ flat)
@@ -228,7 +232,8 @@ def _fit(x, surface, method, options):
     return FieldCalculus(surface=surface, method=method, **options).fit(x)
 
 
-def field_gradient(geometry_or_points, field, *, surface=None, method="moments", **options):
+def field_gradient(geometry_or_points: Geometry, field: ArrayLike, *, surface: bool | None = None,
+                   method: str = "moments", **options: Any) -> Float64Array:
     """Gradient of a scalar (n,) → (n, D), or Jacobian of a vector field (n, D) → (n, D, D)
     (``J[i, a, b] = ∂V_a/∂x_b``), or of any tensor field (n, *s) → (n, *s, D).
 
@@ -246,7 +251,8 @@ def field_gradient(geometry_or_points, field, *, surface=None, method="moments",
     return _fit(geometry_or_points, surface, method, options).gradient(field)
 
 
-def field_divergence(geometry_or_points, field, *, surface=None, method="moments", **options):
+def field_divergence(geometry_or_points: Geometry, field: ArrayLike, *, surface: bool | None = None,
+                     method: str = "moments", **options: Any) -> Float64Array:
     """Divergence of a vector field (n, D) → (n,) (tensor fields: last index contracted).
 
     Examples
@@ -259,7 +265,8 @@ def field_divergence(geometry_or_points, field, *, surface=None, method="moments
     return _fit(geometry_or_points, surface, method, options).divergence(field)
 
 
-def curl(geometry_or_points, field, *, surface=None, method="moments", **options):
+def curl(geometry_or_points: Geometry, field: ArrayLike, *, surface: bool | None = None,
+         method: str = "moments", **options: Any) -> Float64Array:
     """Curl: (n, 3) → (n, 3) in volumes; (n, 2) → (n,) in the plane; n·curl (n,) on surfaces.
 
     Examples
@@ -273,7 +280,8 @@ def curl(geometry_or_points, field, *, surface=None, method="moments", **options
     return _fit(geometry_or_points, surface, method, options).curl(field)
 
 
-def field_laplacian(geometry_or_points, field, *, surface=None, method="moments", **options):
+def field_laplacian(geometry_or_points: Geometry, field: ArrayLike, *, surface: bool | None = None,
+                    method: str = "moments", **options: Any) -> Float64Array:
     """Laplacian of a scalar, vector or tensor field, componentwise: (n, *s) → (n, *s).
 
     On surfaces the Laplace–Beltrami operator of each ambient component.

@@ -38,6 +38,7 @@ from .registry import (DEFAULT_METHOD, METHODS, get_method, method_options, regi
                        unregister_method)
 from .result import StencilWeights, check_offset_scale, one_stencil
 from .spec import MethodSpec, weight_power_from
+from .._typing import ArrayLike
 
 __all__ = ["stencil_weights", "StencilWeights", "METHODS", "DEFAULT_METHOD", "MethodSpec",
            "get_method", "register_method", "unregister_method", "method_options",
@@ -47,8 +48,11 @@ __all__ = ["stencil_weights", "StencilWeights", "METHODS", "DEFAULT_METHOD", "Me
 _STENCIL_ONLY = {"rtol": None, "strict": False}
 
 
-def stencil_weights(offsets, *, method="taylor", order=2, weights=None, centre=None,
-                    rtol=None, strict=False, rbf=None, shape=None, ghosts=None):
+def stencil_weights(offsets: ArrayLike, *, method: str = "taylor", order: int | str = 2,
+                    weights: int | str | None = None, centre: str | None = None,
+                    rtol: float | None = None, strict: bool = False, rbf: str | None = None,
+                    shape: float | None = None,
+                    ghosts: str | int | ArrayLike | None = None) -> StencilWeights:
     """Derivative weights of one stencil from neighbour offsets.
 
     Parameters
