@@ -182,3 +182,12 @@ def test_the_public_api_is_annotated():
         assert not unannotated, (label, unannotated)
         assert sig.return_annotation is not inspect.Signature.empty, label
         typing.get_type_hints(fn)                         # every annotation resolves
+
+
+def test_no_module_does_several_jobs_by_size():
+    # one concept per module: over 450 lines a module has always turned out to hold
+    # several (the test oracle is the exception: it mirrors a paper step by step)
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450
+            and p.name != "gsp_reference.py"}
+    assert not long, long

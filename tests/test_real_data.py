@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless.spectra import negative_eigenvalues
+from o3d_meshless.negative_modes import negative_eigenvalues
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not (DATA / "bun000.ply").is_file(),

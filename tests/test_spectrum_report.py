@@ -197,7 +197,7 @@ def test_zero_eigenvalues_count_connected_pieces():
 
 
 def test_negative_eigenvalues_finds_them_dense_and_by_sweep():
-    from o3d_meshless.spectra import negative_eigenvalues
+    from o3d_meshless.negative_modes import negative_eigenvalues
     for n in (300, 6000):                      # dense, then the shift-invert sweep
         d = np.linspace(1.0, 50.0, n)
         d[n // 3] = -5.0
