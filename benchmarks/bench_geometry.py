@@ -50,8 +50,8 @@ from o3d_meshless.surface_curvature import curvature
 from o3d_meshless.descriptors import heat_kernel_signature
 from o3d_meshless.geodesic import HeatGeodesics
 from o3d_meshless.smoothing import denoise_points
-from o3d_meshless.testing import ELLIPSOID_AXES, observed_order, random_ellipsoid, random_sphere, \
-    torus_grid
+from o3d_meshless.testing import (ellipsoid_curvatures, observed_order, random_ellipsoid,
+                                  random_sphere, random_torus, torus_curvatures, torus_grid)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 R_TORUS, r_TORUS = 1.0, 0.4
@@ -88,35 +88,6 @@ def grid_size(n):
     """A 5:2 parameter grid of about n vertices (tube circumference 0.4 × 2π)."""
     nv = int(round(np.sqrt(n / 2.5)))
     return int(round(n / nv)), nv
-
-
-def torus_iid(n, seed=0):
-    """n i.i.d. area-uniform torus points (rejection on the area element)."""
-    rng = np.random.default_rng(seed)
-    u, v = np.empty(0), np.empty(0)
-    while len(u) < n:
-        uu, vv = rng.uniform(0, 2 * np.pi, (2, 2 * n))
-        keep = rng.uniform(0, 1, 2 * n) < (R_TORUS + r_TORUS * np.cos(vv)) / (R_TORUS + r_TORUS)
-        u, v = np.r_[u, uu[keep]], np.r_[v, vv[keep]]
-    u, v = u[:n], v[:n]
-    return np.c_[(R_TORUS + r_TORUS * np.cos(v)) * np.cos(u),
-                 (R_TORUS + r_TORUS * np.cos(v)) * np.sin(u), r_TORUS * np.sin(v)]
-
-
-def ellipsoid_truth(p, axes=ELLIPSOID_AXES):
-    a, b, c = axes
-    x, y, z = p.T
-    s = x * x / a ** 4 + y * y / b ** 4 + z * z / c ** 4
-    K = 1.0 / (a * a * b * b * c * c * s * s)
-    H = (a * a + b * b + c * c - (p * p).sum(axis=1)) / (2 * a * a * b * b * c * c * s ** 1.5)
-    return H, K
-
-
-def torus_truth(p):
-    cos_v = (np.hypot(p[:, 0], p[:, 1]) - R_TORUS) / r_TORUS
-    H = (R_TORUS + 2 * r_TORUS * cos_v) / (2 * r_TORUS * (R_TORUS + r_TORUS * cos_v))
-    K = cos_v / (r_TORUS * (R_TORUS + r_TORUS * cos_v))
-    return H, K
 
 
 def nrms(est, true):
@@ -213,13 +184,13 @@ def bench_curvature():
         for n in sizes:
             if name == "ellipsoid":
                 p = random_ellipsoid(n, seed=1)
-                truth, faces = ellipsoid_truth, ConvexHull(p).simplices
+                truth, faces = ellipsoid_curvatures, ConvexHull(p).simplices
             elif name == "torus i.i.d.":
-                p, truth, faces = torus_iid(n, seed=1), torus_truth, None
+                p, truth, faces = random_torus(n, R_TORUS, r_TORUS, seed=1), torus_curvatures, None
             else:
                 nu, nv = grid_size(n)
                 p = torus_grid(nu, nv, R_TORUS, r_TORUS, jitter=0.5, seed=1)
-                truth, faces = torus_truth, grid_faces(nu, nv)
+                truth, faces = torus_curvatures, grid_faces(nu, nv)
             H, K = truth(p)
             cells = []
             for order in (2, 3, 4):

@@ -58,8 +58,8 @@ import warnings
 import numpy as np
 
 import o3d_meshless as om
-from o3d_meshless.testing import (fibonacci_sphere, random_sphere, sphere_eigenvalue_errors,
-                                  tangential, torus_normals)
+from o3d_meshless.testing import (fibonacci_sphere, random_sphere, random_torus,
+                                  sphere_eigenvalue_errors, tangential, torus_normals)
 
 DEFAULT_N = 16_000
 QUICK_N = 4_000
@@ -77,19 +77,6 @@ CASES = ("sphere iid", "sphere fib", "torus iid")
 
 # --------------------------------------------------------------------------- geometry
 
-def torus_iid(n, seed, R=TORUS_R, r=TORUS_r):
-    """``n`` i.i.d. area-uniform points on the torus (rejection sampling of the area element)."""
-    rng = np.random.default_rng(seed)
-    u, v = np.empty(0), np.empty(0)
-    while len(u) < n:
-        uu = rng.uniform(0, 2 * np.pi, 2 * n)
-        vv = rng.uniform(0, 2 * np.pi, 2 * n)
-        keep = rng.uniform(0, 1, 2 * n) < (R + r * np.cos(vv)) / (R + r)
-        u, v = np.r_[u, uu[keep]], np.r_[v, vv[keep]]
-    u, v = u[:n], v[:n]
-    return np.c_[(R + r * np.cos(v)) * np.cos(u), (R + r * np.cos(v)) * np.sin(u), r * np.sin(v)]
-
-
 def make_case(name, n, seed):
     """``(clean points, exact unit normals, surface area)`` of a named case."""
     if name == "sphere iid":
@@ -99,7 +86,7 @@ def make_case(name, n, seed):
         p = fibonacci_sphere(n)
         return p, p.copy(), 4 * np.pi
     if name == "torus iid":
-        p = torus_iid(n, seed)
+        p = random_torus(n, TORUS_R, TORUS_r, seed=seed)
         return p, torus_normals(p, R=TORUS_R), 4 * np.pi ** 2 * TORUS_R * TORUS_r
     raise ValueError(f"unknown case {name!r}")
 

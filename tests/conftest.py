@@ -31,17 +31,7 @@ def make_torus(n, seed=0, R=1.0, r=0.4):
 
     Returns ``(points, normals)``, both (n, 3); normals point away from the tube's core.
     """
-    rng = np.random.default_rng(seed)
-    u = np.empty(0)
-    v = np.empty(0)
-    while len(u) < n:                      # rejection sampling of the area element
-        uu = rng.uniform(0, 2 * np.pi, 2 * n)
-        vv = rng.uniform(0, 2 * np.pi, 2 * n)
-        keep = rng.uniform(0, 1, 2 * n) < (R + r * np.cos(vv)) / (R + r)
-        u, v = np.r_[u, uu[keep]], np.r_[v, vv[keep]]
-    u, v = u[:n], v[:n]
-    points = np.c_[(R + r * np.cos(v)) * np.cos(u), (R + r * np.cos(v)) * np.sin(u),
-                   r * np.sin(v)]
+    points = testing.random_torus(n, R=R, r=r, seed=seed)
     return points, testing.torus_normals(points, R=R)
 
 

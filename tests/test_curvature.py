@@ -11,28 +11,12 @@ import pytest
 
 import o3d_meshless as om
 from o3d_meshless.surface_curvature import CurvatureResult, curvature
-from o3d_meshless.testing import ELLIPSOID_AXES, observed_order, random_ellipsoid, random_sphere
+from o3d_meshless.testing import (ellipsoid_curvatures, observed_order, random_ellipsoid,
+                                  random_sphere, torus_curvatures)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not (DATA / "bun000.ply").is_file(),
                                 reason=f"real inputs not found in {DATA}")
-
-
-def ellipsoid_truth(p, axes=ELLIPSOID_AXES):
-    """Mean (outward normals: positive) and Gaussian curvature of x²/a²+y²/b²+z²/c² = 1."""
-    a, b, c = axes
-    x, y, z = p.T
-    s = x * x / a ** 4 + y * y / b ** 4 + z * z / c ** 4
-    K = 1.0 / (a * a * b * b * c * c * s * s)
-    H = (a * a + b * b + c * c - (p * p).sum(axis=1)) / (2 * a * a * b * b * c * c * s ** 1.5)
-    return H, K
-
-
-def torus_truth(p, R=1.0, r=0.4):
-    cos_v = (np.hypot(p[:, 0], p[:, 1]) - R) / r
-    H = (R + 2 * r * cos_v) / (2 * r * (R + r * cos_v))
-    K = cos_v / (r * (R + r * cos_v))
-    return H, K
 
 
 def nrms(est, true):
@@ -58,7 +42,7 @@ def test_sphere_sign_convention_and_orientation():
 
 def test_ellipsoid_closed_forms():
     p = random_ellipsoid(5000, seed=1)
-    H, K = ellipsoid_truth(p)
+    H, K = ellipsoid_curvatures(p)
     c3 = curvature(p)                       # measured: H 2.8 %, K 4.9 %
     assert nrms(c3.mean, H) < 0.035 and nrms(c3.gaussian, K) < 0.06
     c4 = curvature(p, order=4)              # measured: H 0.55 %, K 1.3 %
@@ -69,7 +53,7 @@ def test_ellipsoid_closed_forms():
 
 def test_torus_closed_forms_and_principal_directions(torus):
     p, normals = torus(5000, seed=2)
-    H, K = torus_truth(p)
+    H, K = torus_curvatures(p)
     c = curvature(p)                        # measured: H 1.9 %, K 2.6 %
     assert nrms(c.mean, H) < 0.025 and nrms(c.gaussian, K) < 0.035
     # k1 = 1/r everywhere, along the tube's meridian: e_v = n × e_u
@@ -90,7 +74,7 @@ def test_order_three_converges_at_second_order(torus):
     errors = []
     for n in (2500, 10000):
         p, _ = torus(n, seed=5)
-        H, K = torus_truth(p)
+        H, K = torus_curvatures(p)
         c = curvature(p)
         errors.append((nrms(c.mean, H), nrms(c.gaussian, K)))
     order_h = observed_order(errors[0][0], errors[1][0], 2500, 10000)
@@ -156,8 +140,8 @@ def test_real_shapes_run_finite_and_sane(name, k):
 
 @pytest.mark.slow
 def test_issue_targets_ellipsoid_and_torus_20k_to_80k(torus):
-    for sampler, truth in ((lambda n: random_ellipsoid(n, seed=1), ellipsoid_truth),
-                           (lambda n: torus(n, seed=1)[0], torus_truth)):
+    for sampler, truth in ((lambda n: random_ellipsoid(n, seed=1), ellipsoid_curvatures),
+                           (lambda n: torus(n, seed=1)[0], torus_curvatures)):
         errs = []
         for n in (5000, 20000, 80000):
             p = sampler(n)
@@ -167,3 +151,18 @@ def test_issue_targets_ellipsoid_and_torus_20k_to_80k(torus):
         assert max(errs[1]) <= 0.01
         assert observed_order(errs[0][0], errs[2][0], 5000, 80000) >= 1.5
         assert observed_order(errs[0][1], errs[2][1], 5000, 80000) >= 1.5
+
+
+def test_the_closed_forms_themselves():
+    # unit sphere as an ellipsoid: H = K = 1 everywhere
+    p = random_sphere(500, seed=0)
+    H, K = ellipsoid_curvatures(p, (1.0, 1.0, 1.0))
+    np.testing.assert_allclose(H, 1.0, rtol=1e-12)
+    np.testing.assert_allclose(K, 1.0, rtol=1e-12)
+    # torus, area-uniform samples: ∫K dA = 0 (Gauss–Bonnet, genus 1), ∫H dA = 2π²R so the
+    # mean of H is 1 / (2r)
+    from o3d_meshless.testing import random_torus
+
+    H, K = torus_curvatures(random_torus(200_000, seed=0))
+    assert abs(K.mean()) < 0.02 * np.abs(K).mean()
+    assert H.mean() == pytest.approx(1 / (2 * 0.4), rel=0.01)

@@ -14,12 +14,12 @@ from .franke import (FRANKE, SEED001, TestFunction, derivative_max, franke, fran
                      lipschitz_estimate)
 from .ghost_point_problems import (disc_domain, flower_domain, flower_radius, gbpm_sphere,
                                    poisson_exact)
-from .surfaces import (ELLIPSOID_AXES, fibonacci_sphere, observed_order, random_ellipsoid,
-                       random_sphere, sphere_eigenvalue_errors, tangential, torus_grid,
-                       torus_normals)
+from .surfaces import (ELLIPSOID_AXES, ellipsoid_curvatures, fibonacci_sphere, observed_order,
+                       random_ellipsoid, random_sphere, random_torus, sphere_eigenvalue_errors,
+                       tangential, torus_curvatures, torus_grid, torus_normals)
 
 __all__ = ["fibonacci_sphere", "random_sphere", "random_ellipsoid", "ELLIPSOID_AXES",
-           "gbpm_sphere", "torus_grid", "torus_normals", "sphere_eigenvalue_errors",
+           "random_torus", "ellipsoid_curvatures", "torus_curvatures", "gbpm_sphere", "torus_grid", "torus_normals", "sphere_eigenvalue_errors",
            "tangential", "observed_order", "TestFunction", "FRANKE", "SEED001", "franke",
            "franke_nodes", "derivative_max", "lipschitz_estimate", "disc_domain",
            "flower_domain", "flower_radius", "poisson_exact"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["fibonacci_sphere", "random_sphere", "random_ellipsoid", "ELLIPSOID_AXES",
-           "torus_grid", "torus_normals", "tangential", "sphere_eigenvalue_errors",
-           "observed_order"]
+           "random_torus", "torus_grid", "torus_normals", "ellipsoid_curvatures",
+           "torus_curvatures", "tangential", "sphere_eigenvalue_errors", "observed_order"]
 
 
 def fibonacci_sphere(n):
@@ -56,6 +56,42 @@ def torus_grid(n_u, n_v, R=1.0, r=0.4, *, jitter=0.0, seed=0):
     u = u.ravel() + jitter * rng.uniform(-0.5, 0.5, u.size) * 2 * np.pi / n_u
     v = v.ravel() + jitter * rng.uniform(-0.5, 0.5, v.size) * 2 * np.pi / n_v
     return np.c_[(R + r * np.cos(v)) * np.cos(u), (R + r * np.cos(v)) * np.sin(u), r * np.sin(v)]
+
+
+def random_torus(n, R=1.0, r=0.4, seed=0):
+    """``n`` i.i.d. area-uniform points on the torus
+    ``((R + r cos v) cos u, (R + r cos v) sin u, r sin v)`` (rejection sampling of the
+    area element ``(R + r cos v)``)."""
+    rng = np.random.default_rng(seed)
+    u, v = np.empty(0), np.empty(0)
+    while len(u) < n:
+        uu = rng.uniform(0, 2 * np.pi, 2 * n)
+        vv = rng.uniform(0, 2 * np.pi, 2 * n)
+        keep = rng.uniform(0, 1, 2 * n) < (R + r * np.cos(vv)) / (R + r)
+        u, v = np.r_[u, uu[keep]], np.r_[v, vv[keep]]
+    u, v = u[:n], v[:n]
+    return np.c_[(R + r * np.cos(v)) * np.cos(u), (R + r * np.cos(v)) * np.sin(u), r * np.sin(v)]
+
+
+def ellipsoid_curvatures(points, axes=ELLIPSOID_AXES):
+    """Closed-form ``(H, K)`` of the ellipsoid ``Σ x_i² / a_i² = 1`` at ``points`` on it
+    (mean curvature positive for outward normals)."""
+    a, b, c = axes
+    x, y, z = points.T
+    s = x * x / a ** 4 + y * y / b ** 4 + z * z / c ** 4
+    K = 1.0 / (a * a * b * b * c * c * s * s)
+    H = (a * a + b * b + c * c - (points * points).sum(axis=1)) \
+        / (2 * a * a * b * b * c * c * s ** 1.5)
+    return H, K
+
+
+def torus_curvatures(points, R=1.0, r=0.4):
+    """Closed-form ``(H, K)`` of the torus of :func:`random_torus` at ``points`` on it
+    (mean curvature positive for normals pointing away from the tube's core)."""
+    cos_v = (np.hypot(points[:, 0], points[:, 1]) - R) / r
+    H = (R + 2 * r * cos_v) / (2 * r * (R + r * cos_v))
+    K = cos_v / (r * (R + r * cos_v))
+    return H, K
 
 
 def torus_normals(points, R=1.0):
