@@ -97,9 +97,9 @@ def _index(i, n, *, owner):
 def _warn_truncation(lam, t, owner):
     if lam.size and np.exp(-lam[-1] * np.min(t)) > TRUNCATION_WARN:
         warn(f"{owner}: the last of {lam.size} modes still has weight "
-                      f"e^(-λ_m t) = {np.exp(-lam[-1] * np.min(t)):.2g} at t = "
-                      f"{np.min(t):.3g}: the truncated sum is inaccurate there; compute "
-                      "more modes or use larger t", RuntimeWarning)
+             f"e^(-λ_m t) = {np.exp(-lam[-1] * np.min(t)):.2g} at t = "
+             f"{np.min(t):.3g}: the truncated sum is inaccurate there; compute "
+             "more modes or use larger t", RuntimeWarning)
 
 
 def heat_kernel_signature(values: ArrayLike, vectors: ArrayLike,

@@ -116,7 +116,7 @@ def _warn_if_cut(path):
         last = fh.read(1)
     if last not in (b"\n", b"\r"):
         warn(f"{str(path)!r} does not end with a line break; if it was cut "
-                      f"short, its last point may be wrong", RuntimeWarning)
+             f"short, its last point may be wrong", RuntimeWarning)
 
 
 def _check_ply(path, got):

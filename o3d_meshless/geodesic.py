@@ -338,8 +338,8 @@ class HeatGeodesics(Params):
                 break
         else:
             warn(f"HeatGeodesics: the heat underflowed at {int(todo.sum())} points "
-                          f"even at t = {self.t_ * T_STEP ** MAX_LEVELS:.3g}; their "
-                          "distances are unreliable (pass a larger `t`)", RuntimeWarning)
+                 f"even at t = {self.t_ * T_STEP ** MAX_LEVELS:.3g}; their "
+                 "distances are unreliable (pass a larger `t`)", RuntimeWarning)
         return X
 
     def distance(self, sources: int | ArrayLike) -> Float64Array:

@@ -284,9 +284,9 @@ def solve_poisson(points: Geometry, f: ArrayLike, *, boundary: Any, g: ArrayLike
     except RuntimeError as exc:                        # "Factor is exactly singular"
         singular = True
         warn(f"solve_poisson: the interior matrix A ({A.shape[0]}×{A.shape[1]}) is "
-                      f"singular ({exc}); returning lsqr's least-squares solution, which is "
-                      "not to be trusted (check the stencils: diagnostics['rank_deficient'], "
-                      "and that `boundary` surrounds `points`)", RuntimeWarning)
+             f"singular ({exc}); returning lsqr's least-squares solution, which is "
+             "not to be trusted (check the stencils: diagnostics['rank_deficient'], "
+             "and that `boundary` surrounds `points`)", RuntimeWarning)
         t3 = time.perf_counter()
         uu = lsqr(A, rhs, atol=1e-14, btol=1e-14, iter_lim=20 * A.shape[0])[0]
     else:
@@ -301,8 +301,8 @@ def solve_poisson(points: Geometry, f: ArrayLike, *, boundary: Any, g: ArrayLike
             cond = float(np.linalg.cond(A.toarray(), 1))
         if not np.isfinite(uu).all() or not cond < COND_WARN:
             warn(f"solve_poisson: the interior matrix A is ill-conditioned "
-                          f"(1-norm condition estimate {cond:.2e} > {COND_WARN:.0e}); the "
-                          "solution may be inaccurate", RuntimeWarning)
+                 f"(1-norm condition estimate {cond:.2e} > {COND_WARN:.0e}); the "
+                 "solution may be inaccurate", RuntimeWarning)
     t4 = time.perf_counter()
     scale = np.abs(rhs).max()
     residual = float(np.abs(A @ uu - rhs).max() / (scale if scale > 0 else 1.0))

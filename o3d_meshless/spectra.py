@@ -332,7 +332,7 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False, progress=None):
     report = spectrum_report(vals, vecs, M, symmetric=symmetric)
     if report.max_imag > IMAG_RTOL * max(1.0, report.max_abs_real):
         warn(f"eigenvalues have imaginary parts up to {report.max_imag:.3g}; the real "
-                      "parts are returned", RuntimeWarning)
+             "parts are returned", RuntimeWarning)
     if report.n_negative:
         warn(
             f"SPURIOUS MODES: {report.n_negative} of {report.n_modes} computed eigenvalues are "
@@ -359,9 +359,9 @@ def _eigenpairs(L, M, n_modes, sigma, symmetric, stages):
         # sparse LU fill grows fast with the stencil size: k = 200 at 30k points took
         # 236 s and 1.6 GB (k = 16: a few seconds)
         warn(f"L has {per_row:.0f} entries per row at {n} points: the "
-                      "shift-invert factorisation may take minutes and gigabytes; a "
-                      f"smaller `k` (now about {per_row - 1:.0f}) is much faster",
-                      RuntimeWarning)
+             "shift-invert factorisation may take minutes and gigabytes; a "
+             f"smaller `k` (now about {per_row - 1:.0f}) is much faster",
+             RuntimeWarning)
     with _blas_single_thread(), stages("shift-invert eigensolve"):
         # fixed start vector: repeated calls give the same eigenvectors
         v0 = np.random.default_rng(0).standard_normal(n)

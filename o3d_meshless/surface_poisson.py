@@ -350,10 +350,10 @@ def solve_surface_poisson(geometry: Geometry, f: ArrayLike, *,
         if boundary_values is None:
             if detected.any():
                 warn(f"solve_surface_poisson: {int(detected.sum())} open-boundary "
-                              "points were detected but no `boundary_values` were given; the "
-                              "natural condition (zero normal derivative) is used there. To fix: "
-                              "pass boundary_values=... for Dirichlet values, or "
-                              "boundary='natural' to say the natural condition is meant", RuntimeWarning)
+                     "points were detected but no `boundary_values` were given; the "
+                     "natural condition (zero normal derivative) is used there. To fix: "
+                     "pass boundary_values=... for Dirichlet values, or "
+                     "boundary='natural' to say the natural condition is meant", RuntimeWarning)
             mask = np.zeros(n, dtype=bool)
         elif not detected.any():
             raise ValueError("`boundary_values` were given but no open-boundary point was "
@@ -439,12 +439,12 @@ def solve_surface_poisson(geometry: Geometry, f: ArrayLike, *,
             if big.any():
                 worst = int(np.argmax(np.where(big, ratio, 0.0)))
                 warn(f"solve_surface_poisson: `f` did not have zero mean on "
-                              f"{int(big.sum())} of {n_pieces} piece(s) without Dirichlet "
-                              f"values (largest: mean {f_mean[worst]:.3g} = "
-                              f"{ratio[worst]:.1%} of its RMS); Δu = f has no solution there, "
-                              "so its mean was removed and u solves Δu = f − mean(f). To fix: "
-                              "subtract the M-weighted mean of f on each piece (see f_mean)",
-                              RuntimeWarning)
+                     f"{int(big.sum())} of {n_pieces} piece(s) without Dirichlet "
+                     f"values (largest: mean {f_mean[worst]:.3g} = "
+                     f"{ratio[worst]:.1%} of its RMS); Δu = f has no solution there, "
+                     "so its mean was removed and u solves Δu = f − mean(f). To fix: "
+                     "subtract the M-weighted mean of f on each piece (see f_mean)",
+                     RuntimeWarning)
     return SurfacePoissonResult(u=u, residual=residual, n_pieces=int(n_pieces),
                                 boundary=D.astype(np.intp), f_mean=f_mean, labels=labels,
                                 form=form, rows=rows, operator=op)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .fields import _field
 from .run import (PROG, _construct, _diagnostics_lines, _laplacian_kwargs, _laplacian_label,
-                  _method_kwargs, _npz_name, _operator_arrays, _orient, _points_normals,
+                  _method_kwargs, _operator_arrays, _orient, _points_normals,
                   _read, _render)
 
 
@@ -99,7 +99,7 @@ def _cmd_spectrum(run):
 
     vecs_r = np.real(vecs)
     if a.out:
-        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"),
+        run.timed("write", save_npz, run.output(a.out, ".npz"),
                   eigenvalues=np.real(vals), eigenvectors=vecs_r, points=points,
                   normals=normals if normals is not None else np.zeros((0, 3)),
                   **_operator_arrays(a, lb), k=a.k, input=str(run.path),
@@ -144,7 +144,7 @@ def _cmd_gradient(run):
         run.note(text)
     if a.out:
         extra = {"G": sg.G_} if getattr(sg, "G_", None) is not None else {}
-        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"),
+        run.timed("write", save_npz, run.output(a.out, ".npz"),
                   points=points, field=f, gradient=grad, grad_norm=norm,
                   normals=normals if normals is not None else np.zeros((0, 3)),
                   k=a.k, order=a.order, input=str(run.path), **extra)
@@ -205,7 +205,7 @@ def _cmd_laplacian(run):
     if f is not None:
         arrays.update(field=f, Lf=Lf)
     if a.out:
-        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"), **arrays)
+        run.timed("write", save_npz, run.output(a.out, ".npz"), **arrays)
     if a.ply:
         fields = {"area": area}
         if f is not None:

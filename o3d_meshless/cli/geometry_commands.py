@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .fields import _field
-from .run import _npz_name, _orient, _read, _render
+from .run import _orient, _read, _render
 
 
 def _writes(a):
@@ -44,7 +44,7 @@ def _cmd_geodesic(run):
                  "source; stored as NaN in --ply, inf in --out)")
     normals = np.asarray(solver.normals_)
     if a.out:
-        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"), points=points,
+        run.timed("write", save_npz, run.output(a.out, ".npz"), points=points,
                   normals=normals, distance=d, sources=sources, t=float(solver.t_),
                   k=a.k, input=str(run.path))
     if a.ply:
@@ -81,7 +81,7 @@ def _cmd_curvature(run):
     fields = {"mean_curvature": res.mean, "gaussian_curvature": res.gaussian, "k1": res.k1,
               "k2": res.k2, "curvature_residual": res.residual}
     if a.out:
-        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"), points=points,
+        run.timed("write", save_npz, run.output(a.out, ".npz"), points=points,
                   normals=res.normals, dir1=res.dir1, dir2=res.dir2,
                   condition=res.condition, k=res.k, order=res.order, input=str(run.path),
                   **fields)
@@ -134,7 +134,7 @@ def _cmd_hks(run):
         run.stat(f"HKS t={times[j]:.3g}", hks[:, j])
     columns = {f"hks_{j}": hks[:, j] for j in range(len(times))}
     if a.out:
-        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"), points=points,
+        run.timed("write", save_npz, run.output(a.out, ".npz"), points=points,
                   hks=hks, hks_times=times, eigenvalues=vals, input=str(run.path))
     if a.ply:
         from ..plot import colorize
@@ -179,7 +179,7 @@ def _cmd_smooth(run):
         run.stat("displacement/h", move / h if h > 0 else move)
         cols, shown = {"displacement": move}, {"displacement": move}
     if a.out:
-        run.timed("write", save_npz, run.output(_npz_name(a.out), ".npz"), points=out_points,
+        run.timed("write", save_npz, run.output(a.out, ".npz"), points=out_points,
                   input=str(run.path), **cols)
     if a.ply:
         run.timed("write", save_ply, run.output(a.ply, ".ply"), out_points, cols)

@@ -245,11 +245,6 @@ def _render(run, fn, *args, **kw):
     run.timed("png", fn, *args, path, **kw, **_picture_kwargs(run))
 
 
-def _npz_name(path):
-    """The ``--out`` file, its name kept as given (an ``.npz`` archive whatever the suffix)."""
-    return Path(path)
-
-
 def _check_outputs(run):
     """Refuse, before any work, outputs that cannot be written or would overwrite the input."""
     a = run.args
