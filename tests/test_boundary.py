@@ -1,40 +1,18 @@
 """Open boundaries: detection, conormals, Neumann rows, nonnegative rows, Neumann spectra."""
 import numpy as np
 import pytest
-from scipy.special import jnp_zeros
 
 import o3d_meshless as om
 from o3d_meshless.boundary import detect_boundary
 from o3d_meshless.neighbors import knn
 from o3d_meshless.stencils.neumann import neumann_laplacian_weights
+from o3d_meshless.testing import disc_neumann_eigenvalues, random_disc, random_hemisphere
 from o3d_meshless.stencils.positive import (LINEAR_RTOL, QUADRATIC_RTOL,
                                             positive_laplacian_weights)
 
 
-def iid_disc(n, seed=0):
-    rng = np.random.default_rng(seed)
-    r = np.sqrt(rng.uniform(size=n))
-    t = rng.uniform(0, 2 * np.pi, n)
-    return np.c_[r * np.cos(t), r * np.sin(t), np.zeros(n)]
-
-
-def iid_hemisphere(n, seed=0):
-    p = np.random.default_rng(seed).normal(size=(3 * n, 3))
-    p /= np.linalg.norm(p, axis=1, keepdims=True)
-    return p[p[:, 2] >= 0][:n]
-
-
-def disc_neumann_eigenvalues(count):
-    """Nonzero Neumann eigenvalues j'_{m,s}² of the unit disc, with multiplicity."""
-    vals = []
-    for m in range(8):
-        for z in jnp_zeros(m, 5):
-            vals += [z ** 2] * (1 if m == 0 else 2)
-    return np.sort(vals)[:count]
-
-
 def test_boundary_of_an_iid_disc():
-    p = iid_disc(10000)
+    p = random_disc(10000)
     nb = knn(p, 16)
     frames = np.tile(np.eye(3), (len(p), 1, 1))
     mask, conormals = detect_boundary(nb, frames)
@@ -109,7 +87,7 @@ def test_positive_rows_are_nonnegative_and_consistent(seed):
 
 
 def test_no_row_keeps_a_nonpositive_diagonal_on_an_open_surface():
-    p = iid_disc(3000, seed=4)
+    p = random_disc(3000, seed=4)
     op = om.LaplaceBeltrami().fit(p)
     L = op.L_
     assert (L.diagonal() > 0).all()
@@ -124,7 +102,7 @@ def test_no_row_keeps_a_nonpositive_diagonal_on_an_open_surface():
 def test_disc_neumann_spectrum():
     """Issue target: 10 000 i.i.d. points on the unit disc, first 10 nonzero Neumann
     eigenvalues within 2 %."""
-    op = om.LaplaceBeltrami().fit(iid_disc(10000))
+    op = om.LaplaceBeltrami().fit(random_disc(10000))
     vals, _ = op.spectrum(11)
     ref = disc_neumann_eigenvalues(10)
     assert abs(vals[0]) < 1e-8
@@ -135,7 +113,7 @@ def test_disc_neumann_spectrum():
 
 def test_hemisphere_neumann_spectrum():
     """l(l+1) with multiplicity l+1 (the harmonics even in z): within 2 % at 10 000 points."""
-    op = om.LaplaceBeltrami().fit(iid_hemisphere(10000))
+    op = om.LaplaceBeltrami().fit(random_hemisphere(10000))
     vals, _ = op.spectrum(11)
     ref = np.array([2, 2, 6, 6, 6, 12, 12, 12, 12, 20.0])
     err = vals[1:] / ref - 1

@@ -1,8 +1,8 @@
 """Analytic geometry, fields and reference implementations for convergence studies and
 the tests.
 
-* :mod:`~o3d_meshless.testing.surfaces`: samplers of the sphere, ellipsoid and torus,
-  analytic sphere spectra, observed convergence orders (generic);
+* :mod:`~o3d_meshless.testing.surfaces`: samplers of the sphere, ellipsoid, torus,
+  hemisphere and disc, analytic sphere, torus and Neumann spectra, observed convergence orders (generic);
 * :mod:`~o3d_meshless.testing.franke`: Franke's functions and the node sets and
   Lipschitz estimates of Turner et al.'s Taylor least-squares experiments;
 * :mod:`~o3d_meshless.testing.ghost_point_problems`: the Poisson domains and the sphere
@@ -14,12 +14,15 @@ from .franke import (FRANKE, SEED001, TestFunction, derivative_max, franke, fran
                      lipschitz_estimate)
 from .ghost_point_problems import (disc_domain, flower_domain, flower_radius, gbpm_sphere,
                                    poisson_exact)
-from .surfaces import (ELLIPSOID_AXES, ellipsoid_curvatures, fibonacci_sphere, observed_order,
-                       random_ellipsoid, random_sphere, random_torus, sphere_eigenvalue_errors,
-                       tangential, torus_curvatures, torus_grid, torus_normals)
+from .surfaces import (ELLIPSOID_AXES, disc_neumann_eigenvalues, ellipsoid_curvatures,
+                       fibonacci_sphere, hemisphere_neumann_eigenvalues, observed_order,
+                       random_disc, random_ellipsoid, random_hemisphere, random_sphere,
+                       random_torus, sphere_eigenvalue_errors, tangential, torus_curvatures,
+                       torus_eigenvalues, torus_grid, torus_normals)
 
 __all__ = ["fibonacci_sphere", "random_sphere", "random_ellipsoid", "ELLIPSOID_AXES",
            "random_torus", "ellipsoid_curvatures", "torus_curvatures", "gbpm_sphere", "torus_grid", "torus_normals", "sphere_eigenvalue_errors",
            "tangential", "observed_order", "TestFunction", "FRANKE", "SEED001", "franke",
            "franke_nodes", "derivative_max", "lipschitz_estimate", "disc_domain",
-           "flower_domain", "flower_radius", "poisson_exact"]
+           "flower_domain", "flower_radius", "poisson_exact", "random_disc", "random_hemisphere",
+           "disc_neumann_eigenvalues", "hemisphere_neumann_eigenvalues", "torus_eigenvalues"]
