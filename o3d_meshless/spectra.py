@@ -138,8 +138,8 @@ def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
         Eigenvalues, complex (as computed) or real.
     vecs : ndarray of shape (n, m)
         Real eigenvectors as returned (M-normalised).
-    M : sparse diagonal matrix of shape (n, n) or array_like of shape (n,)
-        Lumped areas.
+    M : sparse matrix of shape (n, n) or array_like of shape (n,)
+        The mass matrix the eigenvectors are orthonormal in (an array: diagonal areas).
     symmetric : bool, default=False
         The eigenpairs are those of a symmetric pencil (recorded in the report).
 
@@ -157,7 +157,6 @@ def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
     """
     vals = np.asarray(vals)
     vecs = np.asarray(vecs)
-    m = np.asarray(M.diagonal() if sparse.issparse(M) else M, dtype=np.float64).ravel()
     real = np.asarray(vals.real, dtype=np.float64)
     n_modes = int(real.size)
     if n_modes == 0:
@@ -166,7 +165,7 @@ def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
     n_negative = int(np.count_nonzero(real < -NEGATIVE_RTOL * scale))
     max_imag = float(np.abs(vals.imag).max()) if np.iscomplexobj(vals) else 0.0
     V = np.real(vecs).astype(np.float64, copy=False)
-    gram = V.T @ (m[:, None] * V)
+    gram = V.T @ _times_mass(M, V)
     defect = float(np.abs(gram - np.eye(V.shape[1])).max()) if V.size else 0.0
     n_zero = int(np.count_nonzero(np.abs(real) <= NEGATIVE_RTOL * scale))
     return SpectrumReport(n_modes=n_modes, n_negative=n_negative, min_real=float(real.min()),
@@ -245,6 +244,14 @@ def _blas_single_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _times_mass(M, V):
+    """``M @ V`` for a sparse mass matrix or an array of diagonal areas."""
+    if sparse.issparse(M):
+        return M @ V
+    m = np.asarray(M, dtype=np.float64).ravel()
+    return m[:, None] * V if np.ndim(V) == 2 else m * V
+
+
 def _real_vectors(vecs, M, vals=None):
     """Rotate each complex eigenvector to be as real as possible, take the real part,
     M-normalise and fix the sign.
@@ -254,10 +261,9 @@ def _real_vectors(vecs, M, vals=None):
     of the pair's real invariant plane. (The real parts of ``v`` and ``v̄`` are the same
     vector, which would appear twice.)
     """
-    m = np.asarray(M.diagonal(), dtype=np.float64)
     if np.iscomplexobj(vecs):
-        # after this rotation Σ m w² is real ≥ 0, so Re w ⟂_M Im w and |Re w| ≥ |Im w|
-        phase = np.angle(np.einsum("ij,i,ij->j", vecs, m, vecs)) / 2
+        # after this rotation wᵀMw is real ≥ 0, so Re w ⟂_M Im w and |Re w| ≥ |Im w|
+        phase = np.angle(np.einsum("ij,ij->j", vecs, _times_mass(M, vecs))) / 2
         rot = vecs * np.exp(-1j * phase)
         vecs = rot.real.copy()
         if vals is not None:
@@ -270,7 +276,7 @@ def _real_vectors(vecs, M, vals=None):
                 else:
                     j += 1
     vecs = np.array(vecs, dtype=np.float64)
-    norms = np.sqrt(np.einsum("ij,i,ij->j", vecs, m, vecs))
+    norms = np.sqrt(np.einsum("ij,ij->j", vecs, _times_mass(M, vecs)))
     vecs /= np.where(norms > 0, norms, 1.0)
     # sign: positive projection on a fixed pseudo-random vector (a largest-entry rule is
     # ambiguous on symmetric samples, where the maximum occurs twice with both signs)
@@ -288,12 +294,14 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False, progress=None):
     ----------
     L : sparse matrix of shape (n, n)
         Strong form ``L ≈ −Δ_S``, or with ``symmetric=True`` the stiffness ``K``.
-    M : sparse diagonal matrix of shape (n, n)
+    M : sparse matrix of shape (n, n)
         Used for normalisation (``vᵀ M v = 1``) and for the default shift; with
-        ``symmetric=True`` it is the pencil's mass matrix.
+        ``symmetric=True`` it is the pencil's mass matrix (symmetric positive definite,
+        diagonal or not).
     n_modes : int, default=20
     sigma : float, optional
-        Shift; default ``-1 / trace(M)``, a scale-free value below the zero eigenvalue.
+        Shift; default ``-1 / M.sum()`` (minus one over the area), a scale-free value
+        below the zero eigenvalue.
     progress : bool or None, default=None
         Progress bar (factorising, then the count of shift-invert solves); None = only
         when stderr is a terminal and the solve takes over a second.
@@ -316,7 +324,7 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False, progress=None):
     n = L.shape[0]
     n_modes = check_int(n_modes, name="n_modes", low=1, high=n)
     if sigma is None:
-        sigma = -1.0 / float(M.diagonal().sum())
+        sigma = -1.0 / float(M.sum())
     elif isinstance(sigma, (bool, np.bool_)) or not isinstance(sigma, (int, float, np.number)) \
             or np.iscomplexobj(sigma) or not np.isfinite(sigma):
         raise ValueError(f"`sigma` must be a finite real number (the shift-invert shift, "
@@ -370,7 +378,7 @@ def _eigenpairs(L, M, n_modes, sigma, symmetric, stages):
 
 
 def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
-    """``K v = λ M v`` for symmetric ``K`` and diagonal positive ``M`` (real λ, M-orthonormal
+    """``K v = λ M v`` for symmetric ``K`` and symmetric positive definite ``M`` (real λ, M-orthonormal
     ``v``): dense ``eigh`` for small problems, else shift-invert Lanczos (ARPACK).
 
     The shifted matrix ``K − σM`` is factorised once by SuperLU in symmetric mode with a

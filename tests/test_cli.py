@@ -370,3 +370,23 @@ def test_bad_files_and_fields_exit_2_with_one_line(tmp_path, capsys, case):
     assert code == 2, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("o3d-meshless: error:"), err
+
+
+def test_spectrum_averaged_mass(sphere_files, tmp_path, capsys):
+    """``--mass averaged`` reaches the weak form and ``--out`` saves the pencil's mass;
+    with the strong form it is refused naming the flag."""
+    from scipy import linalg
+
+    out_npz = tmp_path / "modes.npz"
+    code, out, err = run(["spectrum", sphere_files / "sphere.npy", "--modes", 9,
+                          "--mass", "averaged", "--out", out_npz], capsys)
+    assert code == 0, err
+    assert "averaged mass" in out
+    saved = load_npz(out_npz)
+    assert str(saved["mass_kind"]) == "averaged"
+    K, B = saved["K"].toarray(), saved["mass"].toarray()
+    assert np.allclose(linalg.eigh(K, B, eigvals_only=True)[:9], saved["eigenvalues"],
+                       rtol=1e-6, atol=1e-8)
+    code, out, err = run(["spectrum", sphere_files / "sphere.npy", "--mass", "averaged",
+                          "--form", "strong"], capsys)
+    assert code == 2 and "--mass" in err

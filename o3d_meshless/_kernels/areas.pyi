@@ -12,4 +12,5 @@ def tangent_voronoi_areas(
     dual_edges: NDArray[np.float64],
     cuts: NDArray[np.float64],
     n_threads: int,
+    arc: bool,
 ) -> None: ...

@@ -167,6 +167,11 @@ def build_parser():
                         "or another stencil flag is given)")
     p.add_argument("--order", type=int, default=None,
                    help="stencil order, strong form only (default: 2)")
+    p.add_argument("--mass", choices=("lumped", "averaged"), default=None,
+                   help="weak form only: lumped = diagonal cell areas (default); averaged = "
+                        "mean of lumped and consistent mass, cells at arc length: about 5x "
+                        "more accurate eigenvalues on smooth, well-sampled surfaces, no "
+                        "better on thin parts a few points across or at open boundaries")
     p.add_argument("--png", type=Path, metavar="FILE", help="draw eigenmodes into FILE")
     p.add_argument("--show-modes", type=_int_list, default=None, metavar="I,J,...",
                    help="modes drawn by --png (default: 1,2,3,4,5,6)")
@@ -208,6 +213,11 @@ def build_parser():
                         "semi-definite stiffness K ~ M(-Delta), saved as K (default: strong)")
     p.add_argument("--order", type=int, default=None,
                    help="stencil order, strong form only (default: 2)")
+    p.add_argument("--mass", choices=("lumped", "averaged"), default=None,
+                   help="weak form only: lumped = diagonal cell areas (default); averaged = "
+                        "mean of lumped and consistent mass, cells at arc length: about 5x "
+                        "more accurate eigenvalues on smooth, well-sampled surfaces, no "
+                        "better on thin parts a few points across or at open boundaries")
     p.add_argument("--field", default=None, metavar="F",
                    help="also apply L to this field (same forms as for gradient)")
     p.add_argument("--out", type=Path, metavar="FILE.npz", help="save L, M, points, normals "

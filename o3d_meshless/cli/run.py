@@ -36,19 +36,27 @@ def _laplacian_kwargs(a):
                      if getattr(a, name) is not None]
     if a.form is None:
         a.form = "strong" if stencil_flags else a.default_form
+    mass = getattr(a, "mass", None)
     if a.form == "weak":
         if stencil_flags:
             raise ValueError(f"{', '.join(stencil_flags)} choose the strong form's stencils; --form "
                              "weak has none (it is built from tangent-plane Voronoi cells): "
                              "drop them or add --form strong")
-        return {"form": "weak"}
+        return {"form": "weak"} if mass is None else {"form": "weak", "mass": mass}
+    if mass is not None:
+        raise ValueError("--mass chooses the weak form's mass matrix; the strong form has "
+                         "none: drop it or add --form weak")
     return {"form": "strong", "order": (2 if a.order is None else a.order), **_method_kwargs(a)}
 
 
 def _operator_arrays(a, lb):
-    """The matrices and options saved by ``--out``: L (strong) or K (weak), and M."""
+    """The matrices and options saved by ``--out``: L (strong) or K (weak), and M (with
+    ``--mass averaged`` also ``mass``, the weak pencil's mass matrix)."""
     if a.form == "weak":
-        return {"K": lb.K_, "M": lb.M_, "form": "weak"}
+        arrays = {"K": lb.K_, "M": lb.M_, "form": "weak"}
+        if getattr(a, "mass", None) == "averaged":
+            arrays.update(mass=lb.mass_, mass_kind="averaged")
+        return arrays
     return {"L": lb.L_, "M": lb.M_, "form": "strong", "order": (2 if a.order is None else a.order),
             "method": a.method or DEFAULT_METHOD}
 
@@ -56,7 +64,8 @@ def _operator_arrays(a, lb):
 def _laplacian_label(a):
     """How the operator was built, for notes and picture titles."""
     if a.form == "weak":
-        return f"weak form (symmetric Voronoi stiffness), k = {a.k}"
+        mass = ", averaged mass" if getattr(a, "mass", None) == "averaged" else ""
+        return f"weak form (symmetric Voronoi stiffness{mass}), k = {a.k}"
     return f"strong form, method {a.method or DEFAULT_METHOD}, k = {a.k}, order = {(2 if a.order is None else a.order)}"
 
 
