@@ -240,7 +240,7 @@ def run_worker(method, points_file, *, repeat, spectrum_modes=0, max_s=None, max
     its stderr.
     """
     spec = json.dumps({"method": method, "points_file": str(points_file), "repeat": repeat,
-                       "spectrum_modes": spectrum_modes})
+                       "spectrum_modes": spectrum_modes, "k": K})
     proc = subprocess.Popen([sys.executable, __file__, "--worker", spec], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     t0 = time.monotonic()
@@ -266,7 +266,10 @@ def run_worker(method, points_file, *, repeat, spectrum_modes=0, max_s=None, max
 
 def worker_main(spec):
     """Entry point of the worker process: measure and print the result as JSON."""
-    print(json.dumps(measure_build(**json.loads(spec))), flush=True)
+    global K
+    options = json.loads(spec)
+    K = options.pop("k", K)
+    print(json.dumps(measure_build(**options)), flush=True)
 
 
 # --------------------------------------------------------------------------- peer limits
@@ -502,6 +505,8 @@ def parse_args(argv=None):
     parser.add_argument("--spectrum-1e6", action="store_true",
                         help="also time the spectrum at N=1e6 (slow)")
     parser.add_argument("--no-accuracy", action="store_true", help="skip the accuracy table")
+    parser.add_argument("--k", type=int, default=K,
+                        help="neighbours of LaplaceBeltrami (default %(default)s)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="timed runs per build at most (stops after 1 s of runs)")
     parser.add_argument("--peer-max-s", type=float, default=300.0,
@@ -517,9 +522,11 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    global K
     args = parse_args(argv)
     if args.worker:
         return worker_main(args.worker)
+    K = args.k
     t0 = time.perf_counter()
     info = machine_info()
     with tempfile.TemporaryDirectory(prefix="bench_laplacian_") as workdir:

@@ -43,15 +43,52 @@ def _rows_with_centre(st, data_rows):
     return indptr.astype(itype), indices, centre_pos, mask
 
 
-def laplacian_matrix(st, target=0):
-    """``L ≈ −Δ`` (n × n CSR) from stencils whose column ``target`` holds Δ weights."""
+def laplacian_matrix(st, target=0, inverse=None):
+    """``L ≈ −Δ`` (n × n CSR) from stencils whose column ``target`` holds Δ weights.
+
+    With ``inverse`` (a reordering of the points, see :func:`is_reordering`) the rows and
+    columns come out in the input order directly: ``reordered(laplacian_matrix(st),
+    inverse)`` without a second copy of ``L``.
+    """
+    if inverse is not None:
+        return _reordered_laplacian(st, target, inverse)
     n = len(st.indptr) - 1
     indptr, indices, centre_pos, mask = _rows_with_centre(st, 1)
     w = st.weights[:, target]
     data = np.empty(len(indices))
-    data[mask] = -w
+    data[mask] = w
+    del mask                                   # (peak memory: no temporary −w either)
+    np.negative(data, out=data)
     data[centre_pos] = np.add.reduceat(w, st.indptr[:-1]) if len(w) else 0.0
     return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
+
+
+def _reordered_laplacian(st, target, inverse, rows_per_chunk=1 << 14):
+    """:func:`laplacian_matrix` in the input order, filled a chunk of rows at a time."""
+    n = len(st.indptr) - 1
+    lengths = np.diff(st.indptr)
+    nnz = int(lengths.sum()) + n
+    itype = _index_dtype(n, nnz)
+    rank = np.empty(n, dtype=itype)
+    rank[inverse] = np.arange(n, dtype=itype)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths[inverse] + 1, out=indptr[1:])
+    indices = np.empty(nnz, dtype=itype)
+    data = np.empty(nnz)
+    w = st.weights[:, target]
+    for u0 in range(0, n, rows_per_chunk):
+        u1 = min(u0 + rows_per_chunk, n)
+        e0, e1 = int(st.indptr[u0]), int(st.indptr[u1])
+        start = indptr[rank[u0:u1]]                    # each row's slot in the output
+        row_len = lengths[u0:u1]
+        wc = w[e0:e1]
+        indices[start] = rank[u0:u1]                   # the centre first, as in L
+        data[start] = np.add.reduceat(wc, st.indptr[u0:u1] - e0) if e1 > e0 else 0.0
+        # entry e of row u goes to start[u] + 1 + (e − indptr[u])
+        pos = np.repeat(start + 1 - (st.indptr[u0:u1] - e0), row_len) + np.arange(e1 - e0)
+        indices[pos] = rank[st.indices[e0:e1]]
+        data[pos] = -wc
+    return sparse.csr_matrix((data, indices, indptr.astype(itype)), shape=(n, n))
 
 
 def gradient_matrix(st, frames, targets=(0, 1)):
@@ -106,6 +143,34 @@ def coincident_maps(inverse, n_unique):
     return counts, P, R
 
 
+def reordered(A, inverse):
+    """``A_full[a, b] = A[inverse[a], inverse[b]]`` when ``inverse`` is a permutation (the
+    unique points are the input points reordered, nothing merged); stacked blocks
+    (``A.shape[0]`` a multiple of ``n``, the gradient) are reordered block by block.
+    One row gather and a relabelling of the columns: no sparse products."""
+    n = len(inverse)
+    A = A.tocsr()
+    was_sorted = A.has_sorted_indices
+    rank = np.empty(n, dtype=A.indices.dtype)
+    rank[inverse] = np.arange(n, dtype=A.indices.dtype)
+    blocks = A.shape[0] // n
+    rows = inverse if blocks == 1 else np.concatenate([b * n + inverse for b in range(blocks)])
+    out = A[rows]
+    step = 1 << 20                  # relabel in place, a chunk at a time (peak memory)
+    for start in range(0, len(out.indices), step):
+        part = out.indices[start:start + step]
+        part[...] = rank[part]
+    out.has_sorted_indices = False
+    if was_sorted:                  # keep the input's layout (L keeps its centre first)
+        out.sort_indices()
+    return out
+
+
+def is_reordering(inverse, n_unique):
+    """``inverse`` maps the input points one to one onto the unique points."""
+    return inverse is not None and len(inverse) == n_unique
+
+
 def expand_rows_cols(A, inverse, *, tie=None):
     """Operator on unique points → operator on the input points (coincident merged).
 
@@ -116,6 +181,8 @@ def expand_rows_cols(A, inverse, *, tie=None):
     within-group differences without changing anything for fields that agree there.
     """
     n_u = int(inverse.max()) + 1
+    if len(inverse) == n_u:                   # nothing merged: a reordering
+        return reordered(A, inverse)
     counts, P, R = coincident_maps(inverse, n_u)
     blocks = A.shape[0] // n_u
     if blocks > 1:          # stacked operators (gradient): expand each block
@@ -132,6 +199,8 @@ def expand_rows_cols(A, inverse, *, tie=None):
 
 def expand_mass(areas, inverse):
     """Split a unique point's area equally among its coincident copies."""
+    if is_reordering(inverse, len(areas)):
+        return mass_matrix(np.asarray(areas)[inverse])
     counts = np.bincount(inverse).astype(np.float64)
     return mass_matrix(np.asarray(areas)[inverse] / counts[inverse])
 

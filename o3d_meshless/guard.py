@@ -175,7 +175,9 @@ def guarded_stencils(nb, bases, *, method, order, targets, weight_power=0.0,
         _, nbr_rows, w_rows, _ = chunks[0]
         return Stencils(indptr, nbr_rows.reshape(-1), w_rows.reshape(-1, len(targets)), k_used,
                         order_used, diagnostics, failed, enlarged, attempts, from_fallback)
-    indices = np.empty(indptr[-1], dtype=np.intp)
+    # 32-bit neighbour indices where they fit: this array is the size of L again and
+    # is alive while L is assembled (peak memory)
+    indices = np.empty(indptr[-1], dtype=np.int32 if len(nb.points) < 2**31 else np.intp)
     weights = np.empty((indptr[-1], len(targets)))
     # The first attempt covers every row and most rows keep it: copy the runs of rows
     # between recomputed ones as contiguous slices (boolean or fancy indexing of ~k·n
@@ -314,6 +316,9 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
         """Positions in ``st`` of the ``k`` nearest neighbours of ``rows``."""
         return st.indptr[rows, None] + np.arange(k)
 
+    def neighbours(rows):                    # the kernels take intp (st.indices may be int32)
+        return st.indices[first(rows)].astype(np.intp, copy=False)
+
     def install(rows, w):
         lengths = np.diff(st.indptr)[rows]
         starts = np.repeat(st.indptr[rows] - np.cumsum(lengths) + lengths, lengths)
@@ -323,7 +328,7 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
     todo = st.failed & ~boundary
     rows_b = np.flatnonzero(boundary)
     if len(rows_b):
-        w, rcond = neumann_laplacian_weights(points, rows_b, st.indices[first(rows_b)], bases,
+        w, rcond = neumann_laplacian_weights(points, rows_b, neighbours(rows_b), bases,
                                              conormals[rows_b])
         bad = _not_dominant(w) | (rcond < RCOND_MIN) | ~np.isfinite(w).all(axis=1)
         install(rows_b[~bad], w[~bad])
@@ -332,14 +337,14 @@ def repair_laplacian_rows(st, points, bases, *, target, k, boundary=None, conorm
     failed = np.zeros(n, dtype=bool)
     if len(rows):
         cn = np.zeros((n, 2)) if conormals is None else np.where(boundary[:, None], conormals, 0)
-        w, bad = _positive_rows(points, rows, st.indices[first(rows)], bases, cn[rows])
+        w, bad = _positive_rows(points, rows, neighbours(rows), bases, cn[rows])
         # an inconsistent interior row is one-sided: a boundary point the gap test missed
         # (or a corner); retry it as one, its conormal bisecting the empty sector
         retry = bad & ~boundary[rows] & find_boundary
         if retry.any():
-            _, bisector = largest_gap(points, rows[retry], st.indices[first(rows[retry])],
+            _, bisector = largest_gap(points, rows[retry], neighbours(rows[retry]),
                                        bases)
-            w2, bad2 = _positive_rows(points, rows[retry], st.indices[first(rows[retry])],
+            w2, bad2 = _positive_rows(points, rows[retry], neighbours(rows[retry]),
                                       bases, bisector)
             fixed = ~bad2
             idx = np.flatnonzero(retry)[fixed]

@@ -215,13 +215,16 @@ class LaplaceBeltrami(_SurfaceOperator):
             with stages("stencils"):
                 st = self._stencils(nb, frames, [LAPLACIAN], 0, 2)
             with stages("assembly"):
-                L = assembly.laplacian_matrix(st)
+                reordering = assembly.is_reordering(nb.inverse, len(nb.points))
+                L = assembly.laplacian_matrix(st, inverse=nb.inverse if reordering else None)
+                del st                # its per-row arrays are L's size again (peak memory)
                 areas, n_open = assembly.lumped_areas(nb, frames, n_threads=self._n_threads)
                 self.diagnostics_["open_cells"] = n_open
                 if nb.inverse is None:
                     M = assembly.mass_matrix(areas)
                 else:
-                    L = assembly.expand_rows_cols(L, nb.inverse, tie=L.diagonal())
+                    if not reordering:
+                        L = assembly.expand_rows_cols(L, nb.inverse, tie=L.diagonal())
                     M = assembly.expand_mass(areas, nb.inverse)
         finally:
             stages.close()

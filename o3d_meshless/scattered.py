@@ -281,7 +281,8 @@ class ScatteredDerivatives(Params):
 
         self.bounds_ = None
         if self.bounds:
-            factors = bound_factors(nb.points, st.indptr, st.indices, self._order, self._wp)
+            factors = bound_factors(nb.points, st.indptr, st.indices.astype(np.intp, copy=False),
+                                    self._order, self._wp)
             factors = {key: expand(v) for key, v in factors.items()}
             lip = self.lipschitz
             if lip is not None and np.ndim(lip) == 1 and len(lip) != n:

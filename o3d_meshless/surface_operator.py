@@ -92,10 +92,33 @@ class _SurfaceOperator(Params):
         self.sampling_ = sampling
         self.points_ = sampling.points
         self.neighborhoods_ = sampling.neighborhoods
-        self.frames_ = sampling.expand(sampling.frames)
-        self.normals_ = np.ascontiguousarray(self.frames_[:, 2])
+        self._input_order = {}          # frames_/normals_, made when first asked for
         self.diagnostics_ = dict(sampling.diagnostics)
         return sampling.neighborhoods, sampling.frames
+
+    # In the input order these are copies when the points were reordered or merged
+    # (neighbors.MORTON_MIN_POINTS): made on first use, not during the fit (peak memory).
+    @property
+    def frames_(self):
+        """ndarray of shape (n, 3, 3): rows ``(t_u, t_v, n)`` per input point."""
+        cache = self._fitted_cache()
+        if "frames" not in cache:
+            cache["frames"] = self.sampling_.expand(self.sampling_.frames)
+        return cache["frames"]
+
+    @property
+    def normals_(self):
+        """ndarray of shape (n, 3): unit normal per input point."""
+        cache = self._fitted_cache()
+        if "normals" not in cache:
+            cache["normals"] = np.ascontiguousarray(self.frames_[:, 2])
+        return cache["normals"]
+
+    def _fitted_cache(self):
+        try:
+            return self.__dict__["_input_order"]
+        except KeyError:            # not fitted: hasattr(op, "frames_") is False
+            raise AttributeError("not fitted yet: call fit first") from None
 
     def _stencils(self, nb, frames, targets, dominance_target, min_order):
         bases = np.ascontiguousarray(frames[:, :2])          # tangent axes t_u, t_v

@@ -97,6 +97,8 @@ def expand_stiffness(K, inverse):
     point's diagonal (a spring ``d_i Σ (u_a − mean)²``), so they are neither free zero
     modes nor coupled to anything else. Symmetry and positive semi-definiteness are kept.
     """
+    if assembly.is_reordering(inverse, K.shape[0]):
+        return assembly.reordered(K, inverse)
     n_full = len(inverse)
     counts, P, R = assembly.coincident_maps(inverse, K.shape[0])
     out = R.T @ K @ R
@@ -127,7 +129,7 @@ def own_cell_stiffness(op):
     """
     s = op.sampling_
     nb = s.neighborhoods
-    if nb.inverse is not None:
+    if nb.merged:
         return None
     _, _, dual = assembly.voronoi_cells(nb, s.frames, conormals=s.conormals,
                                         n_threads=n_threads_from_workers(op.workers))
@@ -135,7 +137,8 @@ def own_cell_stiffness(op):
     dist = assembly.chart_distance(nb.points, s.frames, d.row, d.col)
     n = dual.shape[0]
     W = sparse.csr_matrix((d.data / dist, (d.row, d.col)), shape=(n, n))
-    return (sparse.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()
+    A = (sparse.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()
+    return A if nb.inverse is None else assembly.reordered(A, nb.inverse)
 
 
 def averaged_mass(K, points, areas, *, inverse=None):
@@ -211,8 +214,10 @@ def averaged_mass(K, points, areas, *, inverse=None):
                               np.concatenate([upper.col, upper.row]))), shape=(n, n))
     # correction −γ K_h: positive off-diagonal entries, rows summing to zero
     correction = (off - sparse.diags(np.asarray(off.sum(axis=1)).ravel())).tocsr()
-    if inverse is None:
+    if inverse is None or assembly.is_reordering(inverse, n):
         B = (sparse.diags(areas) + correction).tocsr()
+        if inverse is not None:
+            B = assembly.reordered(B, inverse)
     else:
         _, _, R = assembly.coincident_maps(inverse, n)
         B = (assembly.expand_mass(areas, inverse) + R.T @ correction @ R).tocsr()

@@ -19,7 +19,7 @@ class Stencils:
     Attributes
     ----------
     indptr : ndarray of shape (n + 1,)
-    indices : ndarray of shape (nnz,), intp — neighbour indices
+    indices : ndarray of shape (nnz,), intp or int32 — neighbour indices
     weights : ndarray of shape (nnz, n_targets)
     k_used, order_used : ndarray of shape (n,)
     diagnostics : ndarray of shape (n, 4) — see ``stencils.DIAGNOSTIC_NAMES``
