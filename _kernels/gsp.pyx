@@ -8,12 +8,16 @@
 #   system    A = [[Psi, P], [Phat^T, 0]]   ((rows + l) x (G + l)),  Phat = P at the ghosts
 #   weights   w = first `rows` entries of (A^T)^+ b,  b = [D psi_m(0); D P_j(0)]
 # (A^T)^+ = U S^+ V^T from one SVD A = U S V^T, dropping singular values below
-# rcond * sigma_max (the seed's rank tolerance). No validation here:
+# rcond * sigma_max (the seed's rank tolerance). When A has full column rank by a margin
+# (LAPACK's 1-norm condition estimate of its QR factor below QR_MAX_CONDITION, far inside
+# the 1/rcond that would truncate), nothing would be dropped and (A^T)^+ b = Q R^-T b:
+# a Householder QR costs about a third of the SVD with vectors. No validation here:
 # o3d_meshless.stencils.gsp checks shapes, indices, ghosts and targets before calling.
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
-from libc.math cimport sqrt, exp, NAN
-from scipy.linalg.cython_lapack cimport dgesvd
+from libc.math cimport sqrt, exp, fabs, isfinite, NAN
+from scipy.linalg.cython_lapack cimport dgesvd, dgeqrf, dtrcon, dtrtrs, dormqr
+from libc.string cimport memcpy
 from _gather cimport gather_local
 from _local_least_squares cimport monomial, _singular_values, _fail_no_bounds
 from _types cimport intp_t
@@ -57,8 +61,14 @@ cdef inline int gsp_scratch_size(int k, int d, int g, int l, int n_out) noexcept
     cdef int mn = M if M < N else N
     cdef int mx = M if M > N else N
     cdef int lw = 4 * (3 * mn + mx if 3 * mn + mx > 5 * mn else 5 * mn) + 64 * (M + N)
-    # A + S + U + VT + b + t + PtP + eig + coords(scaled) + ghosts(scaled) + work
-    return M * N + mn + M * mn + mn * N + N + mn + l * l + l + (k + 1) * d + g * d + lw
+    # A + S + U + VT + b + t + PtP + eig + coords(scaled) + ghosts(scaled) + Q t + work
+    return M * N + mn + M * mn + mn * N + N + mn + l * l + l + (k + 1) * d + g * d + M + lw
+
+
+#: the QR path is taken below this estimated 1-norm condition number of A: kappa_2 <=
+#: N kappa_1 and the estimate is within a small factor, so kappa_2 stays far below the
+#: 1 / rcond = 1e10 at which the SVD path would start dropping singular values
+cdef double QR_MAX_CONDITION = 1e6
 
 
 cdef inline double _phi_derivative(const intp_t* e, int d, const double* u, double c,
@@ -86,8 +96,8 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
                          const double* ghosts, int g, bint half_max, int kind, double shape,
                          const intp_t* pexpo, int l, const intp_t* dexpo, const double* dfact,
                          const intp_t* ddeg, int p, const double* combos, int n_out,
-                         double rcond, double* scratch, double* out, double* centre_out,
-                         double* diag) noexcept nogil:
+                         double rcond, double* scratch, int* iscratch, double* out,
+                         double* centre_out, double* diag) noexcept nogil:
     cdef int n = k if constrained else k + 1          # sample rows
     cdef int M = n + l, N = g + l
     cdef int mn = M if M < N else N
@@ -103,12 +113,16 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
     cdef double* eig = PtP + l * l           # (l,)
     cdef double* y = eig + l                 # (n, d) scaled sample coordinates
     cdef double* gh = y + (k + 1) * d        # (g, d) scaled ghosts
-    cdef double* work = gh + g * d
+    cdef double* v = gh + g * d              # (M,) Q [t; 0] on the QR path
+    cdef double* work = v + M
     cdef double rbar = 0.0, h = 0.0, r2, acc, gs, s0, scale, coef
     cdef double f[3]
     cdef double u[3]
-    cdef int i, j, m, a, q, o, r = 0, info = 0, row0 = 0 if constrained else 1
-    cdef char jobs = b'S', jobn = b'N'
+    cdef int i, j, m, a, q, o, r = 0, info = 0, row0 = 0 if constrained else 1, one = 1
+    cdef bint use_qr = False
+    cdef double qr_rcond = 0.0
+    cdef char jobs = b'S', jobn = b'N', norm1 = b'1', upper = b'U', nonunit = b'N'
+    cdef char trans = b'T', notrans = b'N', left = b'L'
     for j in range(k):
         r2 = 0.0
         for a in range(d):
@@ -161,15 +175,28 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
                 acc = acc + A[(g + j) * M + q] * A[(g + i) * M + q]
             PtP[j * l + i] = acc
     info = _singular_values(jobn, PtP, l, eig, work, lwork)
-    if info == 0:
-        diag[0] = eig[0] / eig[l - 1] if eig[l - 1] > 0 else 0.0
-        dgesvd(&jobs, &jobs, &M, &N, A, &M, S, U, &M, VT, &mn, work, &lwork, &info)
     if info != 0:
         return _gsp_fail(out, centre_out, k, n_out, diag, info)
-    for q in range(mn):
-        if S[q] > rcond * S[0]:
-            r = r + 1
-    diag[1] = S[mn - 1] / S[0] if N <= M else 0.0
+    diag[0] = eig[0] / eig[l - 1] if eig[l - 1] > 0 else 0.0
+    if N <= M:
+        # QR of a copy in U (A stays for the SVD), tau in S
+        memcpy(U, A, M * N * sizeof(double))
+        dgeqrf(&M, &N, U, &M, S, work, &lwork, &info)
+        if info == 0:
+            dtrcon(&norm1, &upper, &nonunit, &N, U, &M, &qr_rcond, work, iscratch, &info)
+        use_qr = info == 0 and qr_rcond * QR_MAX_CONDITION > 1.0
+        info = 0
+    if use_qr:
+        r = N
+        diag[1] = qr_rcond
+    else:
+        dgesvd(&jobs, &jobs, &M, &N, A, &M, S, U, &M, VT, &mn, work, &lwork, &info)
+        if info != 0:
+            return _gsp_fail(out, centre_out, k, n_out, diag, info)
+        for q in range(mn):
+            if S[q] > rcond * S[0]:
+                r = r + 1
+        diag[1] = S[mn - 1] / S[0] if N <= M else 0.0
     diag[2] = NAN
     diag[3] = r
     for o in range(n_out):
@@ -194,16 +221,29 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
                         break
                 else:
                     b[g + j] = b[g + j] + scale * dfact[q]
-        # w = U_r S_r^-1 V_r^T b (first n entries)
-        for q in range(r):
-            acc = 0.0
-            for m in range(N):
-                acc = acc + VT[q + m * mn] * b[m]
-            t[q] = acc / S[q]
-        for i in range(n):
-            acc = 0.0
+        if use_qr:
+            # w = Q [R^-T b; 0]
+            dtrtrs(&upper, &trans, &nonunit, &N, &one, U, &M, b, &N, &info)
+            for i in range(M):
+                v[i] = b[i] if i < N else 0.0
+            if info == 0:
+                dormqr(&left, &notrans, &M, &one, &N, U, &M, S, v, &M, work, &lwork, &info)
+            if info != 0:
+                return _gsp_fail(out, centre_out, k, n_out, diag, info)
+        else:
+            # w = U_r S_r^-1 V_r^T b
             for q in range(r):
-                acc = acc + U[i + q * M] * t[q]
+                acc = 0.0
+                for m in range(N):
+                    acc = acc + VT[q + m * mn] * b[m]
+                t[q] = acc / S[q]
+            for i in range(n):
+                acc = 0.0
+                for q in range(r):
+                    acc = acc + U[i + q * M] * t[q]
+                v[i] = acc
+        for i in range(n):             # the first n entries
+            acc = v[i]
             if i < row0:
                 centre_out[o] = acc
             else:
@@ -213,7 +253,54 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
             for j in range(k):
                 acc = acc - out[j * n_out + o]
             centre_out[o] = acc
+        if _misses_polynomials(y + row0 * d, k, d, &out[o], n_out, rbar, pexpo, l,
+                               constrained, dexpo, dfact, ddeg, p, &combos[o * p]):
+            diag[0] = 0.0           # reported as a rank failure: the guard retries the row
     return 0
+
+
+#: relative miss of the polynomial reproduction that makes a row a failure
+cdef double REPRODUCTION_RTOL = 1e-6
+
+
+cdef inline bint _misses_polynomials(const double* y, int k, int d, const double* w,
+                                     int stride, double rbar, const intp_t* pexpo, int l,
+                                     bint constrained, const intp_t* dexpo,
+                                     const double* dfact, const intp_t* ddeg, int p,
+                                     const double* combo) noexcept nogil:
+    """The weights ``w[j * stride]`` of the k samples ``y`` (scaled by rbar) should
+    reproduce the target's derivatives of every monomial of degree >= 1 exactly, by
+    construction; a rank-deficient RBF block can leave that unmet while the polynomial
+    block looks healthy. Compared in scaled units (weights times rbar^degree)."""
+    cdef int i, j, q, a, deg = 0, first = 0 if constrained else 1
+    cdef double wi, mono, got, size, exact, unit
+    for q in range(p):
+        if combo[q] != 0.0 and ddeg[q] > deg:
+            deg = ddeg[q]
+    unit = rbar if deg == 1 else rbar * rbar
+    for i in range(k):
+        if not isfinite(w[i * stride]):
+            return True
+    for j in range(first, l):           # LS-GSP's constant monomial is not checked
+        exact = 0.0
+        for q in range(p):
+            if combo[q] == 0.0:
+                continue
+            for a in range(d):
+                if pexpo[j * d + a] != dexpo[q * d + a]:
+                    break
+            else:
+                exact = exact + combo[q] * dfact[q]
+        got = 0.0
+        size = fabs(exact)
+        for i in range(k):
+            wi = w[i * stride] * unit
+            mono = monomial(&y[i * d], &pexpo[j * d], d)
+            got = got + wi * mono
+            size = size + fabs(wi * mono)
+        if fabs(got - exact) > REPRODUCTION_RTOL * (size if size > 1.0 else 1.0):
+            return True
+    return False
 
 
 def gsp_stencils(
@@ -244,20 +331,23 @@ def gsp_stencils(
     cdef int nfit = gsp_scratch_size(k, d, g, l, n_out)
     cdef int nscratch = nfit + k * d + 3 + 8
     cdef double* scratch
+    cdef int* iscratch
     cdef double* coords
     cdef double* off  # per-thread (C arrays declared here would be shared by threads)
     with nogil, parallel(num_threads=n_threads):
         scratch = <double*> malloc(nscratch * sizeof(double))
+        iscratch = <int*> malloc((g + l + 1) * sizeof(int))
         coords = scratch + nfit
         off = coords + k * d
         for i in prange(m, schedule='static'):
-            if scratch == NULL:                 # out of memory: the wrapper raises
+            if scratch == NULL or iscratch == NULL:   # out of memory: the wrapper raises
                 status[i] = -200
                 continue
             c = centers[i]
             gather_local(points, neighbors, bases, use_basis, i, c, d, off, coords, NULL)
             status[i] = _gsp_fit(coords, k, d, constrained, &ghosts[0, 0], g, half_max, kind,
                                  shape, &pexpo[0, 0], l, &dexpo[0, 0], &dfact[0], &ddeg[0], p,
-                                 &combos[0, 0], n_out, rcond, scratch, &weights[i, 0, 0],
-                                 &centre_weights[i, 0], &diagnostics[i, 0])
+                                 &combos[0, 0], n_out, rcond, scratch, iscratch,
+                                 &weights[i, 0, 0], &centre_weights[i, 0], &diagnostics[i, 0])
         free(scratch)
+        free(iscratch)

@@ -205,8 +205,9 @@ def test_clsgsp_in_3d_defaults_to_an_overdetermined_fit():
 
 
 def test_gsp_rows_that_miss_polynomial_reproduction_are_failures():
-    """Weights that do not reproduce the monomials are reported as a rank failure."""
-    from o3d_meshless.stencils.gsp import _misses_polynomials
+    """The reproduction test (NumPy oracle of the kernel's): exact weights pass, weights
+    1 % off fail."""
+    from o3d_meshless.testing.gsp_reference import misses_polynomials as _misses_polynomials
     rng = np.random.default_rng(1)
     pts = rng.normal(size=(30, 2))
     nbrs = np.arange(1, 21)[None]
@@ -217,6 +218,33 @@ def test_gsp_rows_that_miss_polynomial_reproduction_are_failures():
     exact_w = np.linalg.pinv(full)[0][None, :, None]
     assert not _misses_polynomials(pts, nbrs, np.array([0]), None, exact_w, targets, 2, 2)[0]
     assert _misses_polynomials(pts, nbrs, np.array([0]), None, exact_w * 1.01, targets, 2, 2)[0]
+
+
+@pytest.mark.parametrize("shape", [3.0, 1e-3])
+def test_gsp_kernel_flags_the_rows_the_oracle_flags(shape):
+    """The kernel tests each row's polynomial reproduction itself: on sphere stencils
+    (the default shape, and nearly flat RBFs), 200 of them made of only 4 distinct
+    neighbours repeated, its rank failures are exactly the rows the NumPy oracle flags:
+    the 200 degenerate rows and no other."""
+    from o3d_meshless.neighbors import knn
+    from o3d_meshless.stencils.gsp import gsp_weights
+    from o3d_meshless.testing import random_sphere
+    from o3d_meshless.testing.gsp_reference import misses_polynomials
+
+    p = random_sphere(3000, seed=4)
+    nb = knn(p, 16)
+    frames = om.LaplaceBeltrami(progress=False).fit(p).frames_
+    bases = np.ascontiguousarray(frames[:, :2])
+    centers = np.arange(len(p), dtype=np.intp)
+    targets = [{(2, 0): 1.0, (0, 2): 1.0}, (1, 0)]
+    nbrs = nb.indices.copy()
+    nbrs[:200] = np.tile(nb.indices[:200, :4], (1, 4))
+    w, diag, status = gsp_weights(p, nbrs, centers, bases, order=2, targets=targets,
+                                  shape=shape)
+    oracle = misses_polynomials(p, nbrs, centers, bases, w, targets, 2, 2)
+    assert (status == 0).all()
+    assert np.array_equal(diag[:, 0] == 0.0, oracle)
+    assert oracle[:200].all() and not oracle[200:].any()
 
 
 def test_exploded_laplacian_rows_fail_the_guard():

@@ -62,7 +62,6 @@ import numpy as np
 from .._kernels.gsp import gsp_stencils
 from .._validation import check_int, check_points, check_stencil_arrays, raise_if_out_of_memory
 from ..monomials import monomials as _taylor_monomials
-from .positive import local_coordinates
 from .result import StencilWeights, one_stencil
 from .spec import TAYLOR_DIAGNOSTICS, MethodSpec
 
@@ -284,42 +283,12 @@ def gsp_weights(points, neighbors, centers, bases, *, order, targets, weight_pow
                      shape, pexpo, dexpo, dfact, ddeg, combos, bool(constrained), RCOND,
                      weights, centre, diagnostics, status, int(n_threads))
         raise_if_out_of_memory(status, "ghost-point")
-        # a rank-deficient RBF block can leave the side condition unmet while the
-        # polynomial block looks healthy: test the reproduction itself, and report a row
-        # that misses it as a rank failure (rcond 0) so the guard and the flags see it
-        bad = _misses_polynomials(points, neighbors, centers, None if not bases.size else bases,
-                                  weights, targets, int(order), dim)
-        diagnostics[bad, 0] = 0.0
+        # (the kernel also tests each row's reproduction of the monomials: a rank-deficient
+        # RBF block can leave the side condition unmet while the polynomial block looks
+        # healthy; such a row is reported as a rank failure, rcond 0, for the guard)
     if details:
         return weights, diagnostics, status, centre
     return weights, diagnostics, status
-
-
-#: relative miss of the polynomial reproduction that makes a GSP row a failure
-REPRODUCTION_RTOL = 1e-6
-
-
-def _misses_polynomials(points, neighbors, centers, bases, weights, targets, order, dim):
-    """Rows whose weights do not reproduce the derivatives of the monomials of degree
-    1..``order`` (they should, exactly, by construction), in coordinates scaled by each
-    row's mean neighbour distance."""
-    x = local_coordinates(points, centers, neighbors, bases)
-    rbar = np.linalg.norm(x, axis=2).mean(axis=1)
-    rbar = np.where(rbar > 0, rbar, 1.0)
-    x = x / rbar[:, None, None]
-    bad = ~np.isfinite(weights).all(axis=(1, 2))
-    for t, target in enumerate(targets):
-        items = target.items() if isinstance(target, dict) else [(tuple(target), 1.0)]
-        degree = max(sum(a) for a, _ in items)
-        w = weights[:, :, t] * rbar[:, None] ** degree
-        for beta in _taylor_monomials(order, dim):
-            xb = np.prod(x ** np.asarray(beta), axis=2)                  # (m, k)
-            exact = sum(c * np.prod([factorial(b) for b in beta])
-                        for a, c in items if tuple(a) == tuple(beta))
-            got = np.einsum("mk,mk->m", w, xb)
-            scale = np.einsum("mk,mk->m", np.abs(w), np.abs(xb)) + abs(exact)
-            bad |= np.abs(got - exact) > REPRODUCTION_RTOL * np.maximum(scale, 1.0)
-    return bad
 
 
 def clsgsp_weights(points, neighbors, centers, bases, **options):

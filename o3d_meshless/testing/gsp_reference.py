@@ -54,6 +54,7 @@ __all__ = [
     "gsp_laplacian_weights",
     "rbf_fd_weights",
     "numerical_rank",
+    "misses_polynomials",
 ]
 
 _ALIASES = {"ga": "gaussian", "mq": "multiquadric", "imq": "inverse-multiquadric",
@@ -533,3 +534,34 @@ def rbf_fd_weights(offsets, targets=None, *, rbf="gaussian", shape=1.0, degree=2
         info["centre_weight"] = W[0]
         W = W[1:]
     return W, info
+
+
+#: relative miss of the polynomial reproduction that makes a GSP row a failure (as the
+#: kernel's)
+REPRODUCTION_RTOL = 1e-6
+
+
+def misses_polynomials(points, neighbors, centers, bases, weights, targets, order, dim):
+    """The kernel's reproduction test, in NumPy: rows whose weights do not reproduce the derivatives of the monomials of degree
+    1..``order`` (they should, exactly, by construction), in coordinates scaled by each
+    row's mean neighbour distance."""
+    from ..monomials import monomials as _taylor_monomials
+    from ..stencils.positive import local_coordinates
+
+    x = local_coordinates(points, centers, neighbors, bases)
+    rbar = np.linalg.norm(x, axis=2).mean(axis=1)
+    rbar = np.where(rbar > 0, rbar, 1.0)
+    x = x / rbar[:, None, None]
+    bad = ~np.isfinite(weights).all(axis=(1, 2))
+    for t, target in enumerate(targets):
+        items = target.items() if isinstance(target, dict) else [(tuple(target), 1.0)]
+        degree = max(sum(a) for a, _ in items)
+        w = weights[:, :, t] * rbar[:, None] ** degree
+        for beta in _taylor_monomials(order, dim):
+            xb = np.prod(x ** np.asarray(beta), axis=2)                  # (m, k)
+            exact = sum(c * np.prod([factorial(b) for b in beta])
+                        for a, c in items if tuple(a) == tuple(beta))
+            got = np.einsum("mk,mk->m", w, xb)
+            scale = np.einsum("mk,mk->m", np.abs(w), np.abs(xb)) + abs(exact)
+            bad |= np.abs(got - exact) > REPRODUCTION_RTOL * np.maximum(scale, 1.0)
+    return bad
