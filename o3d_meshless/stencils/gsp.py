@@ -49,8 +49,11 @@ Options
 Diagnostics per stencil (``DIAGNOSTIC_NAMES`` order): ``rcond`` = σ_min/σ_max of the
 polynomial block ``P`` on the samples (the row guard's rank test: are the neighbours
 unisolvent for the polynomials?), ``sigma_min_A`` = σ_min/σ_max of the whole system
-(0 when it has more columns than rows), ``sigma_min_A21`` = NaN, ``rank`` = numerical
-rank of the system (full rank ``G + l``).
+(0 when it has more columns than rows; for the well-conditioned systems the kernel solves
+by QR instead of SVD, LAPACK's estimate of the reciprocal 1-norm condition number
+instead, within a small factor of it), ``sigma_min_A21`` = NaN, ``rank`` = numerical
+rank of the system (full rank ``G + l``). A row whose weights do not reproduce the
+monomials (checked in the kernel) gets ``rcond`` 0: a rank failure for the guard.
 """
 from __future__ import annotations
 
