@@ -50,10 +50,20 @@ MAX_AMPLIFICATION = 10.0
 MAX_DIAGONAL = 1e3
 
 
+#: rows per block of the guard's row tests
+CHUNK_ROWS = 1 << 15
+
+
 def _not_dominant(lw):
     """Rows of Δ weights ``lw`` (m, k) whose ``L_ii`` is not positive and dominant."""
     centre = lw.sum(axis=1)                          # L_ii for L ≈ −Δ
-    return ~(centre > 0) | (centre < DOMINANCE * np.abs(lw).sum(axis=1))
+    absolute = np.empty(len(lw))
+    buf = np.empty((min(len(lw), CHUNK_ROWS), lw.shape[1]))
+    for a in range(0, len(lw), CHUNK_ROWS):          # no (m, k) temporary: at 1e6 rows
+        part = buf[:len(lw[a:a + CHUNK_ROWS])]       # its page faults cost more than the sums
+        np.abs(lw[a:a + CHUNK_ROWS], out=part)
+        part.sum(axis=1, out=absolute[a:a + CHUNK_ROWS])
+    return ~(centre > 0) | (centre < DOMINANCE * absolute)
 
 
 def _row_fails(w, diag, status, dominance_target):
