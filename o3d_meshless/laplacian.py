@@ -315,7 +315,8 @@ def spectrum(geometry: Geometry, n_modes: int = 20, *, form: str | None = None,
             Ascending; ``0`` first on a closed surface (one zero per connected piece).
         vecs : ndarray of shape (n, n_modes)
             ``vecs[:, i].T @ M @ vecs[:, i] == 1`` (and ``vecs.T @ M @ vecs == I`` to
-            round-off for the weak form).
+            round-off for the weak form, where ``M`` is the estimator's ``mass_``: the
+            lumped areas by default, the averaged mass with ``mass="averaged"``).
         result.report : SpectrumReport
             Negative eigenvalues, largest ``|Im λ|``, ``max|VᵀMV − I|`` (also the
             estimator's ``spectrum_report_``). A negative eigenvalue is a spurious mode
