@@ -255,7 +255,8 @@ def laplace_beltrami(geometry: Geometry, *, form: str = "strong",
                      **options: Any) -> tuple[sparse.csr_matrix, sparse.dia_matrix]:
     """``(L, M)``: strong-form ``L ≈ −Δ_S`` (CSR) and diagonal lumped areas ``M``; with
     ``form="weak"``, ``(K, M)``: the symmetric positive semi-definite stiffness
-    ``K ≈ M(−Δ_S)``.
+    ``K ≈ M(−Δ_S)`` and the pencil's mass matrix (the diagonal areas; with
+    ``mass="averaged"`` the averaged mass, symmetric positive definite, not diagonal).
 
     Parameters
     ----------
@@ -282,7 +283,9 @@ def laplace_beltrami(geometry: Geometry, *, form: str = "strong",
     True
     """
     op = LaplaceBeltrami(form=form, **options).fit(geometry)
-    return (op.K_ if op.form_ == "weak" else op.L_), op.M_
+    if op.form_ == "weak":
+        return op.K_, op.mass_             # the diagonal areas unless mass="averaged"
+    return op.L_, op.M_
 
 
 def spectrum(geometry: Geometry, n_modes: int = 20, *, form: str | None = None,

@@ -239,6 +239,10 @@ def test_mass_option_is_checked():
         om.LaplaceBeltrami(form="weak", mass="consistent").fit(p)
     op = om.LaplaceBeltrami(form="weak").fit(p)
     assert op.mass_ is op.M_ and op.diagnostics_["mass_capped_rows"] == 0
+    K, B = om.laplace_beltrami(p, form="weak", mass="averaged")   # the pencil, as asked
+    assert B.count_nonzero() == K.count_nonzero()
+    assert np.allclose(linalg.eigh(K.toarray(), B.toarray(), eigvals_only=True)[:4],
+                       om.spectrum(p, 4, mass="averaged").values, atol=1e-9)
 
 
 def test_torus_reference_spectrum():
