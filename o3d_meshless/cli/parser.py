@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..stencils import DEFAULT_METHOD, METHODS
+from ..weak import MASS_KINDS
 from .commands import _cmd_gradient, _cmd_info, _cmd_laplacian, _cmd_spectrum
 from .geometry_commands import _cmd_curvature, _cmd_geodesic, _cmd_hks, _cmd_smooth
 from .run import PROG
@@ -165,13 +166,7 @@ def build_parser():
                         "spectrum, orthonormal modes, the more accurate eigenvalues); strong = "
                         "pointwise stencils (default: weak, or strong when --method, --order "
                         "or another stencil flag is given)")
-    p.add_argument("--order", type=int, default=None,
-                   help="stencil order, strong form only (default: 2)")
-    p.add_argument("--mass", choices=("lumped", "averaged"), default=None,
-                   help="weak form only: lumped = diagonal cell areas (default); averaged = "
-                        "mean of lumped and consistent mass, cells at arc length: about 5x "
-                        "more accurate eigenvalues on smooth, well-sampled surfaces, no "
-                        "better on thin parts a few points across or at open boundaries")
+    _order_and_mass(p)
     p.add_argument("--png", type=Path, metavar="FILE", help="draw eigenmodes into FILE")
     p.add_argument("--show-modes", type=_int_list, default=None, metavar="I,J,...",
                    help="modes drawn by --png (default: 1,2,3,4,5,6)")
@@ -211,13 +206,7 @@ def build_parser():
     p.add_argument("--form", choices=("strong", "weak"), default=None,
                    help="strong = pointwise L ~ -Delta; weak = symmetric positive "
                         "semi-definite stiffness K ~ M(-Delta), saved as K (default: strong)")
-    p.add_argument("--order", type=int, default=None,
-                   help="stencil order, strong form only (default: 2)")
-    p.add_argument("--mass", choices=("lumped", "averaged"), default=None,
-                   help="weak form only: lumped = diagonal cell areas (default); averaged = "
-                        "mean of lumped and consistent mass, cells at arc length: about 5x "
-                        "more accurate eigenvalues on smooth, well-sampled surfaces, no "
-                        "better on thin parts a few points across or at open boundaries")
+    _order_and_mass(p)
     p.add_argument("--field", default=None, metavar="F",
                    help="also apply L to this field (same forms as for gradient)")
     p.add_argument("--out", type=Path, metavar="FILE.npz", help="save L, M, points, normals "
@@ -238,6 +227,18 @@ def build_parser():
         p.set_defaults(flag_names={a.dest: max(a.option_strings, key=len)
                                    for a in p._actions if a.option_strings})
     return parser
+
+
+def _order_and_mass(p):
+    """--order (strong form) and --mass (weak form): the options of spectrum and laplacian
+    that belong to one form."""
+    p.add_argument("--order", type=int, default=None,
+                   help="stencil order, strong form only (default: 2)")
+    p.add_argument("--mass", choices=MASS_KINDS, default=None,
+                   help="weak form only: lumped = diagonal cell areas (default); averaged = "
+                        "mean of lumped and consistent mass, cells at arc length: about 5x "
+                        "more accurate eigenvalues on smooth, well-sampled surfaces, no "
+                        "better on thin parts a few points across or at open boundaries")
 
 
 def _neighbourhood_options(p, k, k_help):
