@@ -95,6 +95,14 @@ class Neighborhoods:
     def n_input(self) -> int:
         return len(self.points) if self.inverse is None else len(self.inverse)
 
+    def first_members(self):
+        """Index of the first input point of each unique point, ``(n_unique,)``."""
+        if self.inverse is None:
+            return np.arange(len(self.points))
+        first = np.full(len(self.points), -1)
+        first[self.inverse[::-1]] = np.arange(len(self.inverse))[::-1]
+        return first
+
     def expand(self, arr):
         """Per-unique-point array → per-input-point array (coincident points share)."""
         return arr if self.inverse is None else arr[self.inverse]

@@ -182,7 +182,7 @@ def oriented_frames(nb, given, *, height_order, orient, n_threads, reference=Non
     ``centre`` (default the centroid).
     """
     if given is not None and nb.inverse is not None:
-        given = _first_of_group(given, nb)
+        given = np.ascontiguousarray(given[nb.first_members()])
     status = np.zeros(len(nb.points), dtype=np.intc)
     refined = np.zeros(len(nb.points), dtype=bool)
     missing = None if given is None else ~np.isfinite(given).all(axis=1)
@@ -193,7 +193,7 @@ def oriented_frames(nb, given, *, height_order, orient, n_threads, reference=Non
                                                n_threads=n_threads)
     ref = given if given is not None else reference
     if ref is not None and given is None and nb.inverse is not None:
-        ref = _first_of_group(ref, nb)
+        ref = np.ascontiguousarray(ref[nb.first_members()])
     orient_normals(nb.points, frames, nb.indices, orient,
                    reference=None if ref is None else np.nan_to_num(ref), centre=centre)
     if given is not None:         # mesh vertices in no face: estimated
@@ -239,10 +239,3 @@ def given_normals(geometry, normals, n, *, owner=None):
         raise ValueError(f"`normals`{where} must be non-zero for every point; {int(zero.sum())} "
                          "rows are zero (pass normals='estimate' to estimate them all)")
     return given, False
-
-
-def _first_of_group(arr, nb):
-    """Per-unique-point value: the first input point of each coincident group."""
-    first = np.full(len(nb.points), -1)
-    first[nb.inverse[::-1]] = np.arange(len(nb.inverse))[::-1]
-    return np.ascontiguousarray(arr[first])

@@ -79,16 +79,6 @@ def local_knn(points, k, tol, *, n_threads=1):
     return knn(points, k, n_threads=n_threads, tol=tol)
 
 
-def first_members(nb):
-    """Local index of the first (smallest-id) input point of each unique point."""
-    n_u = len(nb.points)
-    if nb.inverse is None:
-        return np.arange(n_u)
-    first = np.full(n_u, -1)
-    first[nb.inverse[::-1]] = np.arange(len(nb.inverse))[::-1]
-    return first
-
-
 # -- round 2: the halo -----------------------------------------------------------------------
 
 def halo_round(ids, xyz, owned, box, k, tol):
@@ -107,7 +97,7 @@ def halo_round(ids, xyz, owned, box, k, tol):
     lo, hi = box
     nb = local_knn(xyz, k, tol)
     n_u = len(nb.points)
-    owned_u = np.flatnonzero(owned[first_members(nb)])
+    owned_u = np.flatnonzero(owned[nb.first_members()])
     total = nb.points[owned_u].sum(axis=0) if len(owned_u) else np.zeros(3)
     m_row = ROW_FACTOR * k
     m_dep = DEP_FACTOR * k
@@ -163,7 +153,7 @@ def neighbour_ids(s, ids, owned, m):
     """Global ids of the ``m`` nearest unique neighbours of the owned points (a unique
     point is named by its first member's id), ``(n_owned, m)``."""
     nb = s.neighborhoods
-    first = first_members(nb)
+    first = nb.first_members()
     rows = np.flatnonzero(owned)
     u = rows if nb.inverse is None else nb.inverse[rows]
     _, idx = nb.tree.query(nb.points[u], m + 1)
