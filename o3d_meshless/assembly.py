@@ -44,51 +44,46 @@ def _rows_with_centre(st, data_rows):
 
 
 def laplacian_matrix(st, target=0, inverse=None):
-    """``L ≈ −Δ`` (n × n CSR) from stencils whose column ``target`` holds Δ weights.
+    """``L ≈ −Δ`` (n × n CSR) from stencils whose column ``target`` holds Δ weights: each
+    row the centre first, then the stencil's neighbours in their order.
 
     With ``inverse`` (a reordering of the points, see :func:`is_reordering`) the rows and
     columns come out in the input order directly: ``reordered(laplacian_matrix(st),
-    inverse)`` without a second copy of ``L``.
+    inverse)`` without a second copy of ``L``. Filled a block of rows at a time, so that
+    no temporary is the size of ``L`` (peak memory).
     """
-    if inverse is not None:
-        return _reordered_laplacian(st, target, inverse)
-    n = len(st.indptr) - 1
-    indptr, indices, centre_pos, mask = _rows_with_centre(st, 1)
-    w = st.weights[:, target]
-    data = np.empty(len(indices))
-    data[mask] = w
-    del mask                                   # (peak memory: no temporary −w either)
-    np.negative(data, out=data)
-    data[centre_pos] = np.add.reduceat(w, st.indptr[:-1]) if len(w) else 0.0
-    return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
-
-
-def _reordered_laplacian(st, target, inverse, rows_per_chunk=1 << 14):
-    """:func:`laplacian_matrix` in the input order, filled a chunk of rows at a time."""
     n = len(st.indptr) - 1
     lengths = np.diff(st.indptr)
     nnz = int(lengths.sum()) + n
     itype = _index_dtype(n, nnz)
-    rank = np.empty(n, dtype=itype)
-    rank[inverse] = np.arange(n, dtype=itype)
+    rank = np.arange(n, dtype=itype)
+    if inverse is not None:
+        rank[inverse] = np.arange(n, dtype=itype)
+        lengths_out = lengths[inverse]
+    else:
+        lengths_out = lengths
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths[inverse] + 1, out=indptr[1:])
+    np.cumsum(lengths_out + 1, out=indptr[1:])
     indices = np.empty(nnz, dtype=itype)
     data = np.empty(nnz)
     w = st.weights[:, target]
-    for u0 in range(0, n, rows_per_chunk):
-        u1 = min(u0 + rows_per_chunk, n)
+    for u0 in range(0, n, LAPLACIAN_BLOCK_ROWS):
+        u1 = min(u0 + LAPLACIAN_BLOCK_ROWS, n)
         e0, e1 = int(st.indptr[u0]), int(st.indptr[u1])
         start = indptr[rank[u0:u1]]                    # each row's slot in the output
-        row_len = lengths[u0:u1]
         wc = w[e0:e1]
-        indices[start] = rank[u0:u1]                   # the centre first, as in L
+        indices[start] = rank[u0:u1]                   # the centre first
         data[start] = np.add.reduceat(wc, st.indptr[u0:u1] - e0) if e1 > e0 else 0.0
         # entry e of row u goes to start[u] + 1 + (e − indptr[u])
-        pos = np.repeat(start + 1 - (st.indptr[u0:u1] - e0), row_len) + np.arange(e1 - e0)
+        pos = np.repeat(start + 1 - (st.indptr[u0:u1] - e0), lengths[u0:u1]) \
+            + np.arange(e1 - e0)
         indices[pos] = rank[st.indices[e0:e1]]
         data[pos] = -wc
     return sparse.csr_matrix((data, indices, indptr.astype(itype)), shape=(n, n))
+
+
+#: rows per block of :func:`laplacian_matrix`
+LAPLACIAN_BLOCK_ROWS = 1 << 14
 
 
 def gradient_matrix(st, frames, targets=(0, 1)):
@@ -181,7 +176,7 @@ def expand_rows_cols(A, inverse, *, tie=None):
     within-group differences without changing anything for fields that agree there.
     """
     n_u = int(inverse.max()) + 1
-    if len(inverse) == n_u:                   # nothing merged: a reordering
+    if is_reordering(inverse, n_u):
         return reordered(A, inverse)
     counts, P, R = coincident_maps(inverse, n_u)
     blocks = A.shape[0] // n_u
