@@ -60,9 +60,9 @@ def _not_dominant(lw):
     absolute = np.empty(len(lw))
     buf = np.empty((min(len(lw), CHUNK_ROWS), lw.shape[1]))
     for a in range(0, len(lw), CHUNK_ROWS):          # no (m, k) temporary: at 1e6 rows
-        part = buf[:len(lw[a:a + CHUNK_ROWS])]       # its page faults cost more than the sums
-        np.abs(lw[a:a + CHUNK_ROWS], out=part)
-        part.sum(axis=1, out=absolute[a:a + CHUNK_ROWS])
+        rows = lw[a:a + CHUNK_ROWS]                  # its page faults cost more than the sums
+        part = np.abs(rows, out=buf[:len(rows)])
+        part.sum(axis=1, out=absolute[a:a + len(rows)])
     return ~(centre > 0) | (centre < DOMINANCE * absolute)
 
 
