@@ -196,12 +196,19 @@ def averaged_mass(K, points, areas, *, inverse=None):
     >>> bool(np.allclose(np.asarray(B.sum(axis=1)).ravel(), op.M_.diagonal()))
     True
     """
+    n = K.shape[0]
     areas = np.asarray(areas, dtype=np.float64)
+    points = np.asarray(points, dtype=np.float64)
+    if K.shape != (n, n) or areas.shape != (n,) or points.shape != (n, 3):
+        raise ValueError(f"averaged_mass needs a square `K`, `areas` of shape (n,) and "
+                         f"`points` of shape (n, 3) for the same n; got K {K.shape}, areas "
+                         f"{areas.shape}, points {points.shape}")
+    if not (np.isfinite(areas).all() and (areas >= 0).all()):
+        raise ValueError("`areas` of averaged_mass must be finite and >= 0 (cell areas)")
     upper = sparse.triu(K, 1).tocoo()
     d2 = np.einsum("ij,ij->i", points[upper.row] - points[upper.col],
                    points[upper.row] - points[upper.col])
     share = -upper.data * d2                        # w_ij |x_ij|² >= 0
-    n = K.shape[0]
     row_share = (np.bincount(upper.row, share, minlength=n)
                  + np.bincount(upper.col, share, minlength=n))
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -206,6 +206,10 @@ def test_averaged_mass_structure_and_cap():
         off = abs(B).sum(axis=1).A1 - abs(B.diagonal())
         assert (B.diagonal() > 0).all() and (B.diagonal() - off >= 0.09 * a).all()
         assert linalg.eigvalsh(B.toarray())[0] > 0
+    with pytest.raises(ValueError, match="same n"):
+        averaged_mass(K, points[:-1], areas)
+    with pytest.raises(ValueError, match="`areas`.*finite"):
+        averaged_mass(K, points, np.where(np.arange(len(areas)) == 3, np.nan, areas))
 
 
 def test_arc_length_cells_measure_the_sphere():
