@@ -9,17 +9,20 @@
 #   weights   w = first `rows` entries of (A^T)^+ b,  b = [D psi_m(0); D P_j(0)]
 # (A^T)^+ = U S^+ V^T from one SVD A = U S V^T, dropping singular values below
 # rcond * sigma_max (the seed's rank tolerance). When A has full column rank by a margin
-# (LAPACK's 1-norm condition estimate of its QR factor below QR_MAX_CONDITION, far inside
-# the 1/rcond that would truncate), nothing would be dropped and (A^T)^+ b = Q R^-T b:
-# a Householder QR costs about a third of the SVD with vectors. No validation here:
+# (the Frobenius condition number ||R||_F ||R^-1||_F of its QR factor, an upper bound of
+# kappa_2(A), below QR_MAX_CONDITION, far inside the 1/rcond that would truncate),
+# nothing would be dropped and (A^T)^+ b = A R^-1 R^-T b: a Householder QR and a
+# triangular inverse cost about a third of the SVD with vectors. (A minimum-norm solution
+# through R, the seminormal equations, is as accurate as applying Q: Paige 1973, Bjorck
+# 1996 sec. 2.5.) No validation here:
 # o3d_meshless.stencils.gsp checks shapes, indices, ghosts and targets before calling.
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt, exp, fabs, isfinite, NAN
-from scipy.linalg.cython_lapack cimport dgesvd, dgeqrf, dtrcon, dtrtrs, dormqr
+from scipy.linalg.cython_lapack cimport dgesvd, dgeqrf, dpotrf, dtrtri
 from libc.string cimport memcpy
 from _gather cimport gather_local
-from _local_least_squares cimport monomial, _singular_values, _fail_no_bounds
+from _local_least_squares cimport monomial, _gram, _singular_values, _fail_no_bounds
 from _types cimport intp_t
 
 
@@ -65,10 +68,31 @@ cdef inline int gsp_scratch_size(int k, int d, int g, int l, int n_out) noexcept
     return M * N + mn + M * mn + mn * N + N + mn + l * l + l + (k + 1) * d + g * d + M + lw
 
 
-#: the QR path is taken below this estimated 1-norm condition number of A: kappa_2 <=
-#: N kappa_1 and the estimate is within a small factor, so kappa_2 stays far below the
-#: 1 / rcond = 1e10 at which the SVD path would start dropping singular values
+#: the QR path is taken below this Frobenius condition number of A's QR factor R: it
+#: bounds kappa_2(A) from above, which so stays far below the 1 / rcond = 1e10 at which
+#: the SVD path would start dropping singular values
 cdef double QR_MAX_CONDITION = 1e6
+#: R comes from the Cholesky factor of A^T A (a third of a Householder QR's cost at
+#: these sizes) below this condition number: the normal equations lose kappa^2 eps,
+#: at most 1e-10 relative here (measured kappa on i.i.d. samples: median 50, max 420)
+cdef double NORMAL_MAX_CONDITION = 1e3
+
+
+cdef inline double _inverse_rcond(double* T, int N, int* info) noexcept nogil:
+    """Invert the upper triangular ``T`` (N x N, column-major, zeros below) in place;
+    returns ``1 / (||T||_F ||T^-1||_F)``, a lower bound of ``1 / kappa_2(T)`` within a
+    factor ``N`` (0 with ``info != 0``: ``T`` is singular)."""
+    cdef double norm = 0.0, norm_inv = 0.0
+    cdef int i
+    cdef char upper = b'U', nonunit = b'N'
+    for i in range(N * N):
+        norm = norm + T[i] * T[i]
+    dtrtri(&upper, &nonunit, &N, T, &N, info)
+    if info[0] != 0:
+        return 0.0
+    for i in range(N * N):
+        norm_inv = norm_inv + T[i] * T[i]
+    return 1.0 / sqrt(norm * norm_inv) if norm * norm_inv > 0 else 0.0
 
 
 cdef inline double _phi_derivative(const intp_t* e, int d, const double* u, double c,
@@ -96,7 +120,7 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
                          const double* ghosts, int g, bint half_max, int kind, double shape,
                          const intp_t* pexpo, int l, const intp_t* dexpo, const double* dfact,
                          const intp_t* ddeg, int p, const double* combos, int n_out,
-                         double rcond, double* scratch, int* iscratch, double* out,
+                         double rcond, double* scratch, double* out,
                          double* centre_out, double* diag) noexcept nogil:
     cdef int n = k if constrained else k + 1          # sample rows
     cdef int M = n + l, N = g + l
@@ -118,11 +142,10 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
     cdef double rbar = 0.0, h = 0.0, r2, acc, gs, s0, scale, coef
     cdef double f[3]
     cdef double u[3]
-    cdef int i, j, m, a, q, o, r = 0, info = 0, row0 = 0 if constrained else 1, one = 1
+    cdef int i, j, m, a, q, o, r = 0, info = 0, row0 = 0 if constrained else 1
     cdef bint use_qr = False
     cdef double qr_rcond = 0.0
-    cdef char jobs = b'S', jobn = b'N', norm1 = b'1', upper = b'U', nonunit = b'N'
-    cdef char trans = b'T', notrans = b'N', left = b'L'
+    cdef char jobs = b'S', jobn = b'N', upper = b'U', nonunit = b'N'
     for j in range(k):
         r2 = 0.0
         for a in range(d):
@@ -179,12 +202,26 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
         return _gsp_fail(out, centre_out, k, n_out, diag, info)
     diag[0] = eig[0] / eig[l - 1] if eig[l - 1] > 0 else 0.0
     if N <= M:
-        # QR of a copy in U (A stays for the SVD), tau in S
-        memcpy(U, A, M * N * sizeof(double))
-        dgeqrf(&M, &N, U, &M, S, work, &lwork, &info)
+        # R with R^T R = A^T A, then R^-1 in VT: from the Cholesky factor of the normal
+        # equations when A is well conditioned, else from a Householder QR of a copy in U
+        # (A stays for the SVD and the solve; tau in S)
+        _gram(A, M, N, VT)
+        for q in range(N):
+            for i in range(q + 1, N):
+                VT[q * N + i] = 0.0
+        dpotrf(&upper, &N, VT, &N, &info)
         if info == 0:
-            dtrcon(&norm1, &upper, &nonunit, &N, U, &M, &qr_rcond, work, iscratch, &info)
-        use_qr = info == 0 and qr_rcond * QR_MAX_CONDITION > 1.0
+            qr_rcond = _inverse_rcond(VT, N, &info)
+        use_qr = info == 0 and qr_rcond * NORMAL_MAX_CONDITION > 1.0
+        if not use_qr:
+            memcpy(U, A, M * N * sizeof(double))
+            dgeqrf(&M, &N, U, &M, S, work, &lwork, &info)
+            if info == 0:
+                for q in range(N):
+                    for i in range(N):
+                        VT[q * N + i] = U[q * M + i] if i <= q else 0.0
+                qr_rcond = _inverse_rcond(VT, N, &info)
+            use_qr = info == 0 and qr_rcond * QR_MAX_CONDITION > 1.0
         info = 0
     if use_qr:
         r = N
@@ -222,14 +259,22 @@ cdef inline int _gsp_fit(const double* coords, int k, int d, bint constrained,
                 else:
                     b[g + j] = b[g + j] + scale * dfact[q]
         if use_qr:
-            # w = Q [R^-T b; 0]
-            dtrtrs(&upper, &trans, &nonunit, &N, &one, U, &M, b, &N, &info)
-            for i in range(M):
-                v[i] = b[i] if i < N else 0.0
-            if info == 0:
-                dormqr(&left, &notrans, &M, &one, &N, U, &M, S, v, &M, work, &lwork, &info)
-            if info != 0:
-                return _gsp_fail(out, centre_out, k, n_out, diag, info)
+            # w = A x with x = R^-1 R^-T b (R^-1 upper triangular in VT, column-major)
+            for i in range(N):
+                acc = 0.0
+                for q in range(i + 1):
+                    acc = acc + VT[i * N + q] * b[q]
+                t[i] = acc
+            for q in range(N):
+                acc = 0.0
+                for i in range(q, N):
+                    acc = acc + VT[i * N + q] * t[i]
+                b[q] = acc
+            for i in range(n):
+                acc = 0.0
+                for m in range(N):
+                    acc = acc + A[m * M + i] * b[m]
+                v[i] = acc
         else:
             # w = U_r S_r^-1 V_r^T b
             for q in range(r):
@@ -331,23 +376,20 @@ def gsp_stencils(
     cdef int nfit = gsp_scratch_size(k, d, g, l, n_out)
     cdef int nscratch = nfit + k * d + 3 + 8
     cdef double* scratch
-    cdef int* iscratch
     cdef double* coords
     cdef double* off  # per-thread (C arrays declared here would be shared by threads)
     with nogil, parallel(num_threads=n_threads):
         scratch = <double*> malloc(nscratch * sizeof(double))
-        iscratch = <int*> malloc((g + l + 1) * sizeof(int))
         coords = scratch + nfit
         off = coords + k * d
         for i in prange(m, schedule='static'):
-            if scratch == NULL or iscratch == NULL:   # out of memory: the wrapper raises
+            if scratch == NULL:                 # out of memory: the wrapper raises
                 status[i] = -200
                 continue
             c = centers[i]
             gather_local(points, neighbors, bases, use_basis, i, c, d, off, coords, NULL)
             status[i] = _gsp_fit(coords, k, d, constrained, &ghosts[0, 0], g, half_max, kind,
                                  shape, &pexpo[0, 0], l, &dexpo[0, 0], &dfact[0], &ddeg[0], p,
-                                 &combos[0, 0], n_out, rcond, scratch, iscratch,
+                                 &combos[0, 0], n_out, rcond, scratch,
                                  &weights[i, 0, 0], &centre_weights[i, 0], &diagnostics[i, 0])
         free(scratch)
-        free(iscratch)

@@ -70,6 +70,23 @@ def test_kernel_matches_reference_for_other_ghost_layouts(ghosts):
     assert np.allclose(w, ref, rtol=1e-7, atol=1e-7 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("shape, band", [(1.0, (1.0, 1e3)), (0.1, (1e3, 1e6)),
+                                         (0.01, (1e6, np.inf))])
+def test_each_solve_path_matches_the_reference(shape, band):
+    """The kernel solves through the normal equations' Cholesky factor (condition below
+    1e3), a Householder QR (below 1e6) or the truncated SVD; the shape parameter moves a
+    stencil through the three (``rcond_system`` reports the condition used to choose)."""
+    off = np.random.default_rng(3).uniform(-1, 1, (20, 2)) * 0.05
+    w, diag, _ = _kernel(off, [LAP2, (1, 0)], rbf="gaussian", shape=shape)
+    assert band[0] <= 1.0 / diag[1] < band[1]
+    ref, _ = gsp_derivative_weights(off, [LAP2, (1, 0)], ghosts=_ghosts_in_rbar(off, "circle"),
+                                    rbf="gaussian", shape=shape, pinv_rcond=gsp.RCOND,
+                                    scaled=True)
+    # the reference's SVD loses about kappa * eps too
+    tol = max(1e-12, 1e-15 / diag[1])
+    assert np.abs(w - ref).max() <= tol * np.abs(ref).max()
+
+
 @pytest.mark.parametrize("method", ["clsgsp", "lsgsp"])
 @pytest.mark.parametrize("order", [2, 3, 4])
 def test_polynomials_up_to_the_degree_are_exact(method, order):

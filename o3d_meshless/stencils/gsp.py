@@ -46,12 +46,14 @@ Options
     ``l ≥ G`` (order 4 with 8 ghosts) it forces ``λ = 0`` and the fit is the plain
     centre-constrained polynomial least squares.
 
-Diagnostics per stencil (``DIAGNOSTIC_NAMES`` order): ``rcond`` = σ_min/σ_max of the
+Diagnostics per stencil (:data:`DIAGNOSTICS` order): ``rcond`` = σ_min/σ_max of the
 polynomial block ``P`` on the samples (the row guard's rank test: are the neighbours
-unisolvent for the polynomials?), ``sigma_min_A`` = σ_min/σ_max of the whole system
-(0 when it has more columns than rows; for the well-conditioned systems the kernel solves
-by QR instead of SVD, LAPACK's estimate of the reciprocal 1-norm condition number
-instead, within a small factor of it), ``sigma_min_A21`` = NaN, ``rank`` = numerical
+unisolvent for the polynomials?), ``rcond_system`` = σ_min/σ_max of the whole system
+(0 when it has more columns than rows; where the kernel solves through the triangular
+``R`` with ``RᵀR = AᵀA`` instead of the SVD, i.e. for the well-conditioned systems:
+``1 / (‖R‖_F ‖R⁻¹‖_F)``, at most ``G + l`` times smaller. ``R`` comes from the Cholesky
+factor of ``AᵀA`` below condition 1e3 and from a Householder QR of ``A`` below 1e6),
+``unused`` = NaN, ``rank`` = numerical
 rank of the system (full rank ``G + l``). A row whose weights do not reproduce the
 monomials (checked in the kernel) gets ``rcond`` 0: a rank failure for the guard.
 """
@@ -66,15 +68,17 @@ from .._kernels.gsp import gsp_stencils
 from .._validation import check_int, check_points, check_stencil_arrays, raise_if_out_of_memory
 from ..monomials import monomials as _taylor_monomials
 from .result import StencilWeights, one_stencil
-from .spec import TAYLOR_DIAGNOSTICS, MethodSpec
+from .spec import MethodSpec
 
 __all__ = ["CLSGSP", "LSGSP", "single_stencil", "gsp_weights", "clsgsp_weights", "lsgsp_weights", "monomials", "n_unknowns",
-           "ghost_layout", "thomson_sphere", "sunflower_disc", "RBFS", "RCOND",
+           "ghost_layout", "thomson_sphere", "sunflower_disc", "RBFS", "RCOND", "DIAGNOSTICS",
            "DEFAULT_RBF", "DEFAULT_SHAPE", "DISC_SHAPE", "CIRCLE_GHOSTS", "SPHERE_GHOSTS", "DISC_GHOSTS",
            "check_gsp_options", "check_samples"]
 
 #: relative singular-value cut-off of the pseudo-inverse (the paper's tolerance 1e-10)
 RCOND = 1e-10
+#: names of the kernel's four diagnostic columns (module docstring)
+DIAGNOSTICS = ("rcond", "rcond_system", "unused", "rank")
 
 #: kernel names -> compiled kernel code
 RBFS = {"gaussian": 0, "multiquadric": 1, "inverse-multiquadric": 2, "inverse-quadratic": 3}
@@ -330,7 +334,8 @@ def single_stencil(offsets, *, order, weights=None, constrained=True, **opts):
         constrained=constrained, details=True, **opts)
     if status[0] != 0:
         raise RuntimeError(f"LAPACK failed on this stencil (info={int(status[0])})")
-    diagnostics = dict(zip(TAYLOR_DIAGNOSTICS, diag[0].tolist()))
+    diagnostics = {name: value for name, value in zip(DIAGNOSTICS, diag[0].tolist())
+                   if name != "unused"}
     diagnostics["rank"] = int(diagnostics["rank"])
     diagnostics["h_max"] = float(dist.max())
     sw = StencilWeights(w[0], ms, diagnostics, order=order, method=method)
@@ -364,7 +369,7 @@ def _spec(name, title, constrained, kernel):
         name=name, title=title, kernel=kernel, n_unknowns=n_unknowns, monomials=monomials,
         max_order=MAX_ORDER, options=("rbf", "shape", "ghosts"), check_options=_check_options,
         weighted=False, polynomial_rank=False,
-        diagnostics=("rcond", "rcond_system", "unused", "rank"),
+        diagnostics=DIAGNOSTICS,
         check_k=_samples_rule(constrained), default_k=_default_k,
         stencil=partial(single_stencil, constrained=constrained))
 
