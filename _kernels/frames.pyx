@@ -4,7 +4,7 @@
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport malloc, free
 from libc.math cimport sqrt, fabs
-from scipy.linalg.cython_lapack cimport dsyev
+from _small_dense cimport symmetric_eigen
 from _local_least_squares cimport taylor_fit, taylor_scratch_size
 from _types cimport intp_t
 
@@ -33,11 +33,11 @@ def pca_height_frames(
         double[:, :, ::1] frames,           # OUT (m, 3, 3) rows (t_u, t_v, n)
         double[::1] planarity,              # OUT (m,) lambda_mid / lambda_max of the covariance
         double[::1] flatness,               # OUT (m,) lambda_min / lambda_mid (0: flat patch)
-        int[::1] status,                    # OUT (m,) 0 ok, 1 degenerate covariance, -1/-2 LAPACK, -3 no memory
+        int[::1] status,                    # OUT (m,) 0 ok, 1 degenerate covariance, -2 eigen-solve failed (not finite), -3 no memory
         int n_threads):
     cdef Py_ssize_t m = centers.shape[0], i, r, j, nb
     cdef int k = <int>neighbors.shape[1], p = <int>exponents.shape[0]
-    cdef int a, b, info, three = 3, lw = 64
+    cdef int a, b, info
     cdef int nscr = (taylor_scratch_size(k, p, 2) if p > 0 else 0) + 3 * k + 2 * k + k + 2 * k + 9 + 3 + 64 + 15
     cdef double combos[2 * 64]
     cdef double* scr
@@ -54,7 +54,6 @@ def pca_height_frames(
     cdef double* nn
     cdef double* off
     cdef double ga, gb, s
-    cdef char jobv = b'V', uplo = b'U'
     for a in range(2 * 64):
         combos[a] = 0.0
     if p > 0:
@@ -96,17 +95,17 @@ def pca_height_frames(
                 for a in range(3):
                     for b in range(3):
                         C[a * 3 + b] = C[a * 3 + b] + off[a] * off[b]
-            dsyev(&jobv, &uplo, &three, C, &three, ev, work, &lw, &info)
+            info = symmetric_eigen(C, 3, ev, work)
             if info != 0:
-                status[r] = -1 if info < 0 else -2
+                status[r] = -2
                 continue
             # ascending eigenvalues: column 0 = normal, column 2 = largest spread
             planarity[r] = ev[1] / ev[2] if ev[2] > 0 else 0.0
             flatness[r] = ev[0] / ev[1] if ev[1] > 0 else 1.0
             status[r] = 1 if ev[1] <= 1e-12 * ev[2] else 0
             for a in range(3):
-                nn[a] = C[0 * 3 + a]
-                t1[a] = C[2 * 3 + a]
+                nn[a] = work[0 * 3 + a]
+                t1[a] = work[2 * 3 + a]
             cross3(nn, t1, t2)
             if p > 0 and status[r] == 0:
                 for j in range(k):

@@ -112,7 +112,8 @@ def pca_frames(points, neighbors, *, centers=None, height_order=2, n_threads=1,
     planarity : ndarray of shape (m,)
         Middle over largest covariance eigenvalue; near 0 means a collinear neighbourhood.
     status : ndarray of shape (m,), int32
-        0 ok, 1 degenerate (collinear) neighbourhood, negative: LAPACK failure.
+        0 ok, 1 degenerate (collinear) neighbourhood, negative: the eigen-solve failed
+        (non-finite coordinates) or no memory.
     flatness : ndarray of shape (m,)
         Only with ``return_flatness=True``: smallest over middle covariance eigenvalue
         (0 on a flat patch; see :func:`is_planar`).

@@ -399,6 +399,35 @@ def test_frames_height_fit_beats_pca_and_converges_faster(surface, random_sphere
     assert rate[2] > 1.8, "corrected normals should be (at least) second order; " + msg
 
 
+@pytest.mark.parametrize("scale", [1e-8, 1.0, 1e8])
+def test_frames_eigen_solve_matches_numpy(scale):
+    """The kernel's 3 x 3 eigen-solve (Jacobi rotations): ratios and normals as NumPy's
+    eigh on neighbourhoods from isotropic to collinear, with repeated eigenvalues, at any
+    scale."""
+    rng = np.random.default_rng(11)
+    spreads = [(1, 1, 1), (1, 1, 1e-3), (1, 0.3, 0.01), (1, 1e-2, 1e-2), (1, 1e-7, 1e-9),
+               (1, 0.5, 0.5), (1, 1, 0)]
+    blocks, centers = [], []
+    for s in spreads:
+        R = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+        blocks.append((rng.normal(size=(17, 3)) * s) @ R.T * scale + rng.normal(size=3))
+    p = np.vstack(blocks)
+    centers = np.arange(0, len(p), 17)
+    nbrs = np.array([np.arange(c + 1, c + 17) for c in centers])
+    F, planarity, status, flatness = pca_frames(p, nbrs, centers=centers, height_order=0,
+                                                return_flatness=True)
+    for r, c in enumerate(centers):
+        q = p[c:c + 17] - p[c:c + 17].mean(0)
+        ev, vec = np.linalg.eigh(q.T @ q)
+        assert planarity[r] == pytest.approx(ev[1] / ev[2], rel=1e-9, abs=1e-15)
+        if status[r] == 0:
+            assert flatness[r] == pytest.approx(ev[0] / ev[1], rel=1e-8, abs=1e-14)
+            if ev[1] - ev[0] > 1e-6 * ev[2]:            # the normal is defined
+                assert abs(F[r, 2] @ vec[:, 0]) == pytest.approx(1.0, abs=1e-10)
+        np.testing.assert_allclose(F[r] @ F[r].T, np.eye(3), atol=1e-12)
+    assert status.tolist() == [0, 0, 0, 0, 1, 0, 0]     # (1, 1e-7, 1e-9): collinear
+
+
 @pytest.mark.parametrize("height_order", [0, 2, 3])
 def test_frames_of_planar_cloud(planar_grid, height_order):
     g = planar_grid(30, 40, h=0.1, z=0.7)
