@@ -11,7 +11,7 @@ import numpy as np
 
 from ._params import Params
 from ._validation import check_bool, check_int, n_threads_from_workers
-from .guard import MAX_AMPLIFICATION, guarded_stencils, repair_laplacian_rows
+from .guard import MAX_AMPLIFICATION, RCOND_MIN, guarded_stencils, repair_laplacian_rows
 from .sampling import Sampling, build, check_compatible, check_options
 from .stencils import get_method, method_options, weight_power_from
 from ._warnings import warn
@@ -153,15 +153,15 @@ class _SurfaceOperator(Params):
             diag["boundary_rows"] = int(st.boundary.sum())
             diag["boundary_mask"] = nb.expand(st.boundary)
         if st.failed.any():
-            what = ("Laplacian rows are not consistent even with nonnegative weights "
-                    "(corners, or neighbourhoods that see no curvature in some direction); "
-                    "they cannot cause negative eigenvalues but are wrong pointwise"
-                    if dominance_target is not None else
-                    "stencils still fail the guard (rank) after enlarging to 3×k and lowering "
-                    "the order")
-            fix = ("give the geometry's normals or a larger k, or use form='weak' for spectra"
-                   if dominance_target is not None else
-                   "give a larger k or the geometry's normals")
+            if dominance_target is not None:
+                what = ("Laplacian rows are not consistent even with nonnegative weights "
+                        "(corners, or neighbourhoods that see no curvature in some "
+                        "direction); they cannot cause negative eigenvalues but are wrong "
+                        "pointwise")
+                fix = ("give the geometry's normals or a larger k, or use form='weak' for "
+                       "spectra")
+            else:
+                what, fix = _gradient_failures(st, self.weights)
             warn(f"{type(self).__name__}: {int(st.failed.sum())} of {len(st.failed)} "
                  f"{what}. To fix: {fix}. Which rows: fit the {type(self).__name__} "
                  "estimator and read its diagnostics_['failed_mask']", RuntimeWarning)
@@ -171,3 +171,22 @@ class _SurfaceOperator(Params):
         if not hasattr(self, attr):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(geometry) "
                              "first")
+
+
+def _gradient_failures(st, weights):
+    """``(what, fix)`` of the warning about derivative stencils that still fail the guard:
+    rank-deficient neighbourhoods and noise-amplifying weights need different fixes."""
+    rank = int(np.count_nonzero(st.failed & ~(st.diagnostics[:, 0] >= RCOND_MIN)))
+    amplifying = int(np.count_nonzero(st.failed)) - rank
+    parts, fixes = [], []
+    if rank:
+        parts.append(f"{rank} rank-deficient (the neighbours do not determine the fit)")
+        fixes.append("give a larger k or the geometry's normals")
+    if amplifying:
+        parts.append(f"{amplifying} amplifying noise more than {MAX_AMPLIFICATION:g}× "
+                     "(r · Σ|w| of a first derivative)")
+        fixes.append("use weights=None (distance weights let the nearest neighbours "
+                     "dominate)" if weights else "give a larger k or lower the order")
+    what = ("stencils still fail the guard after enlarging to 3×k and lowering the order: "
+            + ", ".join(parts))
+    return what, "; ".join(fixes)

@@ -350,3 +350,36 @@ def test_near_duplicate_twins_give_the_deduplicated_operator(separation):
     # the merged point sits at the twins' centroid, separation/2 from the original
     assert np.median(np.abs(got[:len(p)] - ref)) < max(10 * separation, 1e-9) * np.abs(ref).mean()
     np.testing.assert_array_equal(got[:len(p)], got[len(p):])       # twins share results
+
+
+def test_gradient_failure_warning_names_the_cause_and_its_fix():
+    """Distance weights on the shipped bunny leave a few noise-amplifying rows: the warning
+    says so and points to weights=None; a line of points hanging off a sphere fails the same
+    test at order 1 and is told to use a larger k.  A rank-deficient row gets the rank fix."""
+    import warnings
+    from types import SimpleNamespace
+    from o3d_meshless.surface_operator import _gradient_failures
+
+    def messages(points, **options):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            op = om.SurfaceGradient(**options).fit(points)
+        text = [str(w.message) for w in caught if "fail the guard" in str(w.message)]
+        return op, text
+
+    op, text = messages(om.as_points(om.read_geometry(om.sample_path())), weights=2)
+    n_failed = int(op.diagnostics_["failed_mask"].sum())
+    assert n_failed > 0 and len(text) == 1
+    assert f"{n_failed} amplifying noise" in text[0] and "use weights=None" in text[0]
+    assert "rank-deficient" not in text[0]
+
+    line = np.c_[np.linspace(2, 3, 40), np.zeros(40), np.zeros(40)]
+    op, text = messages(np.r_[fibonacci_sphere(2000), line])
+    assert len(text) == 1 and "amplifying noise" in text[0]
+    assert "larger k or lower the order" in text[0] and "weights=None" not in text[0]
+
+    st = SimpleNamespace(failed=np.array([True, True, False]),
+                         diagnostics=np.array([[1e-9, 0, 0, 0], [0.5, 0, 0, 0], [np.nan, 0, 0, 0]]))
+    what, fix = _gradient_failures(st, None)
+    assert "1 rank-deficient" in what and "1 amplifying" in what
+    assert fix.startswith("give a larger k or the geometry's normals")
