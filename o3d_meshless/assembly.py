@@ -53,17 +53,18 @@ def laplacian_matrix(st, target=0, inverse=None):
     no temporary is the size of ``L`` (peak memory).
     """
     n = len(st.indptr) - 1
-    lengths = np.diff(st.indptr)
-    nnz = int(lengths.sum()) + n
+    nnz = int(st.indptr[-1]) + n
     itype = _index_dtype(n, nnz)
+    # every per-row array in the index type of L: they are alive with L (peak memory)
+    lengths = np.diff(st.indptr).astype(itype, copy=False)
     rank = np.arange(n, dtype=itype)
+    indptr = np.zeros(n + 1, dtype=itype)
     if inverse is not None:
-        rank[inverse] = np.arange(n, dtype=itype)
-        lengths_out = lengths[inverse]
+        rank[inverse] = rank.copy()
+        np.cumsum(lengths[inverse], out=indptr[1:])
     else:
-        lengths_out = lengths
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths_out + 1, out=indptr[1:])
+        np.cumsum(lengths, out=indptr[1:])
+    indptr[1:] += np.arange(1, n + 1, dtype=itype)          # the centres
     indices = np.empty(nnz, dtype=itype)
     data = np.empty(nnz)
     w = st.weights[:, target]
@@ -79,11 +80,11 @@ def laplacian_matrix(st, target=0, inverse=None):
             + np.arange(e1 - e0)
         indices[pos] = rank[st.indices[e0:e1]]
         data[pos] = -wc
-    return sparse.csr_matrix((data, indices, indptr.astype(itype)), shape=(n, n))
+    return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 #: rows per block of :func:`laplacian_matrix`
-LAPLACIAN_BLOCK_ROWS = 1 << 14
+LAPLACIAN_BLOCK_ROWS = 1 << 12
 
 
 def gradient_matrix(st, frames, targets=(0, 1)):

@@ -9,6 +9,7 @@ from scipy import sparse
 
 from . import assembly
 from ._progress import Stages
+from ._memory import release_freed_memory
 from ._validation import check_option
 from .spectra import SpectrumResult, eigenpairs
 from .weak import MASS_KINDS, averaged_mass, expand_stiffness, voronoi_stiffness
@@ -214,6 +215,7 @@ class LaplaceBeltrami(_SurfaceOperator):
                 return self
             with stages("stencils"):
                 st = self._stencils(nb, frames, [LAPLACIAN], 0, 2)
+                release_freed_memory()      # the stencil pass's temporaries (peak memory)
             with stages("assembly"):
                 reordering = assembly.is_reordering(nb.inverse, len(nb.points))
                 L = assembly.laplacian_matrix(st, inverse=nb.inverse if reordering else None)

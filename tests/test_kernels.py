@@ -553,3 +553,32 @@ def test_pca_frames_of_selected_centers_equal_those_of_all():
         np.testing.assert_array_equal(a[rows], b)
     with pytest.raises(ValueError, match="centers"):
         pca_frames(nb.points, np.ascontiguousarray(nb.indices[rows]), centers=rows + 500)
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_laplacian_matrix_assembles_ragged_rows_in_blocks(monkeypatch, reorder):
+    """Rows of different lengths, blocks that cut between them, and a permutation to the
+    input order: L has the centre first with the negated sum, then −w per neighbour."""
+    from types import SimpleNamespace
+    rng = np.random.default_rng(3)
+    n = 23
+    lengths = rng.integers(2, 6, size=n)
+    indptr = np.r_[0, np.cumsum(lengths)]
+    indices = np.concatenate([rng.choice(np.delete(np.arange(n), i), size=m, replace=False)
+                              for i, m in enumerate(lengths)]).astype(np.int32)
+    weights = rng.normal(size=(indptr[-1], 2))
+    st = SimpleNamespace(indptr=indptr, indices=indices, weights=weights)
+    dense = np.zeros((n, n))
+    for i in range(n):
+        cols, w = indices[indptr[i]:indptr[i + 1]], weights[indptr[i]:indptr[i + 1], 1]
+        dense[i, i] = w.sum()
+        dense[i, cols] = -w
+    inverse = rng.permutation(n) if reorder else None
+    monkeypatch.setattr(assembly, "LAPLACIAN_BLOCK_ROWS", 5)
+    L = assembly.laplacian_matrix(st, target=1, inverse=inverse)
+    if reorder:                      # unique point inverse[i] is input point i
+        dense = dense[np.ix_(inverse, inverse)]
+    np.testing.assert_allclose(L.toarray(), dense, rtol=0, atol=1e-14)
+    assert L.indices.dtype == np.int32 and L.indptr.dtype == np.int32
+    for i in range(n):               # the centre comes first in every row
+        assert L.indices[L.indptr[i]] == i
