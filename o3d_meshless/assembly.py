@@ -286,7 +286,7 @@ def voronoi_cells(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5,
     is_open = np.zeros(n, dtype=np.intc)
     todo = np.arange(n, dtype=np.intp)
     nbrs, k = nb.indices, k0
-    parts = []                                  # (rows, neighbour lists, edge lengths)
+    parts = []                  # (row, column, length) of the edges that touch a cell
     while True:
         a = np.empty(len(todo))
         o = np.zeros(len(todo), dtype=np.intc)
@@ -302,9 +302,12 @@ def voronoi_cells(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5,
         is_open[todo] = o
         k_next = min(k * growth, max_factor * k0, n - 1)
         last = not o.any() or k_next <= k
-        if dual_edges:
-            keep = np.ones(len(todo), bool) if last else ~o.astype(bool)
-            parts.append((todo[keep], nbrs[keep], edges[keep]))
+        if dual_edges:          # only the touching edges: most of the k are 0 (memory)
+            hit = edges > 0
+            if not last:
+                hit[o.astype(bool)] = False     # measured again with more neighbours
+            parts.append((np.repeat(todo, hit.sum(axis=1)), nbrs[hit], edges[hit]))
+            del hit, edges
         if last:
             break
         todo = todo[o.astype(bool)]
@@ -312,9 +315,7 @@ def voronoi_cells(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5,
         nbrs = nb.query(todo, k, n_threads=n_threads)
     dual = None
     if dual_edges:
-        rows = np.concatenate([np.repeat(t, e.shape[1]) for t, _, e in parts])
-        cols = np.concatenate([c.ravel() for _, c, _ in parts])
-        vals = np.concatenate([e.ravel() for _, _, e in parts])
-        hit = vals > 0
-        dual = sparse.csr_matrix((vals[hit], (rows[hit], cols[hit])), shape=(n, n))
+        rows, cols, vals = (np.concatenate(column) for column in zip(*parts))
+        del parts
+        dual = sparse.csr_matrix((vals, (rows, cols)), shape=(n, n))
     return areas, is_open.astype(bool), dual
