@@ -252,7 +252,7 @@ def chart_distance(points, frames, rows, cols, *, arc=False):
 
 
 def voronoi_cells(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5,
-                  dual_edges=True, conormals=None, arc=False):
+                  dual_edges=True, conormals=None, arc=False, rows=None):
     """Tangent-plane Voronoi cells: areas, open flags and (optionally) dual edges.
 
     See :func:`lumped_areas` for the cells. ``dual_edges=True`` also measures, for every
@@ -263,13 +263,15 @@ def voronoi_cells(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5,
     a mesh's dual cells end at its boundary. Neighbours are placed along their projected
     direction at their chord length, or with ``arc=True`` at the length of the circular
     arc from the point, tangent to its plane, to the neighbour (:func:`chart_distance`).
+    ``rows`` (increasing point indices) measures only those cells.
 
     Returns
     -------
-    areas : ndarray of shape (n,)
-    is_open : ndarray of shape (n,), bool
+    areas : ndarray of shape (n,) or (len(rows),)
+    is_open : ndarray of shape (n,) or (len(rows),), bool
     dual : scipy.sparse.csr_matrix of shape (n, n) or None
-        ``dual[i, j]``: the edge length of ``i``'s cell facing ``j`` (not symmetric).
+        ``dual[i, j]``: the edge length of ``i``'s cell facing ``j`` (not symmetric);
+        with ``rows``, the other rows are empty.
     """
     from ._kernels.areas import tangent_voronoi_areas
 
@@ -284,8 +286,16 @@ def voronoi_cells(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5,
     n, k0 = nb.indices.shape
     areas = np.empty(n)
     is_open = np.zeros(n, dtype=np.intc)
-    todo = np.arange(n, dtype=np.intp)
-    nbrs, k = nb.indices, k0
+    if rows is None:
+        todo, nbrs = np.arange(n, dtype=np.intp), nb.indices
+    else:
+        todo = np.asarray(rows, dtype=np.intp)
+        if todo.ndim != 1 or (len(todo) and (todo[0] < 0 or todo[-1] >= n
+                                             or (np.diff(todo) <= 0).any())):
+            raise ValueError(f"`rows` must be increasing point indices in [0, {n})")
+        nbrs = np.ascontiguousarray(nb.indices[todo])
+    subset = None if rows is None else todo
+    k = k0
     parts = []                  # (row, column, length) of the edges that touch a cell
     while True:
         a = np.empty(len(todo))
@@ -315,7 +325,9 @@ def voronoi_cells(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5,
         nbrs = nb.query(todo, k, n_threads=n_threads)
     dual = None
     if dual_edges:
-        rows, cols, vals = (np.concatenate(column) for column in zip(*parts))
+        edge_rows, edge_cols, lengths = (np.concatenate(column) for column in zip(*parts))
         del parts
-        dual = sparse.csr_matrix((vals, (rows, cols)), shape=(n, n))
+        dual = sparse.csr_matrix((lengths, (edge_rows, edge_cols)), shape=(n, n))
+    if subset is not None:
+        return areas[subset], is_open[subset].astype(bool), dual
     return areas, is_open.astype(bool), dual

@@ -2,7 +2,9 @@
 
 Every function takes ``values`` (m,) and ``vectors`` (n, m) as
 :func:`o3d_meshless.spectrum` returns them: eigenpairs of ``K φ = λ M φ`` (``λ`` ≥ 0,
-ascending; ``K ≈ M(−Δ_S)``, ``M`` the lumped areas), eigenvectors **M-orthonormal**
+ascending; ``K ≈ M(−Δ_S)``, ``M`` the pencil's mass: the averaged mass on closed
+surfaces, the lumped areas otherwise; its rows sum to the areas), eigenvectors
+**M-orthonormal**
 (``VᵀMV = I``). Then ``Σ_k e^{−λ_k t} φ_k φ_kᵀ`` is the heat kernel's truncated
 expansion and every formula below is the continuous one evaluated at the points.
 
@@ -163,7 +165,10 @@ def wave_kernel_signature(values: ArrayLike, vectors: ArrayLike, energies: int |
     Returns
     -------
     wks : ndarray of shape (n, E)
-        Each column integrates (``Σ_x M_x WKS(x, e)``) to 1.
+        Each column integrates (``Σ_x area_x WKS(x, e)``) to 1: exactly with a diagonal
+        (lumped) mass; with the averaged mass ``φᵀMφ = 1`` is not ``Σ_x area_x φ(x)²``,
+        and the integral is 1 to second order (within 2 % for 81 modes of 3000 points
+        on the unit sphere).
 
     Examples
     --------
@@ -257,7 +262,7 @@ def heat_kernel(values: ArrayLike, vectors: ArrayLike, i: int, t: float) -> Floa
     """Heat kernel ``k_t(x_i, x) = Σ_k e^{−λ_k t} φ_k(x_i) φ_k(x)`` from point ``i``.
 
     The heat at time ``t`` of a unit of heat released at ``x_i``:
-    ``Σ_x M_x k_t(x_i, x) = 1`` on a closed piece (with all its modes up to round-off
+    ``1ᵀ M k_t(x_i, ·) = Σ_x area_x k_t(x_i, x) = 1`` on a closed piece (with all its modes up to round-off
     and truncation).
 
     Parameters
@@ -282,7 +287,8 @@ def heat_kernel(values: ArrayLike, vectors: ArrayLike, i: int, t: float) -> Floa
     >>> K, M = om.laplace_beltrami(p, form="weak")
     >>> vals, vecs = om.spectrum(p, n_modes=25)
     >>> k = heat_kernel(vals, vecs, 0, 0.5)
-    >>> round(float(M.diagonal() @ k), 6)                    # heat is conserved
+    >>> areas = np.asarray(M.sum(axis=1)).ravel()            # M's rows sum to the areas
+    >>> round(float(areas @ k), 6)                           # heat is conserved
     1.0
     """
     owner = "heat_kernel"

@@ -50,18 +50,21 @@ class LaplaceBeltrami(_SurfaceOperator):
         (``method``, ``order``, ``weights`` … must stay unset).
     mass : {"lumped", "averaged"} or None, default=None
         ``form="weak"`` only: the mass matrix ``mass_`` of the pencil
-        ``K_ v = λ mass_ v`` that :meth:`spectrum` solves. ``None``/``"lumped"``: the
-        diagonal cell areas ``M_``, with cells measured at chord length. ``"averaged"``:
-        the mean of the lumped and the consistent mass
-        (:func:`o3d_meshless.weak.averaged_mass`), with cells (``K_`` and ``M_``)
-        measured at arc length (:func:`o3d_meshless.assembly.chart_distance`). The
-        default's two second-order errors have opposite signs and partly cancel;
-        ``"averaged"`` removes each. On smooth, well-sampled closed surfaces its
-        eigenvalues are about 5× more accurate (modes 1–30 at 20 000 i.i.d. points:
-        sphere 0.12 → 0.02 %, ellipsoid 0.10 → 0.013 %, torus 0.11 → 0.02 %). On shapes
-        with thin parts that are only a few points across (the bunny's ears at 20 000
-        points), and next to open boundaries, it is no better and can be worse
-        (``benchmarks/bench_weak_mass.py``). That is why it is not the default.
+        ``K_ v = λ mass_ v`` that :meth:`spectrum` solves. ``"lumped"``: the diagonal
+        cell areas ``M_``, cells measured at chord length. ``"averaged"``: the mean of
+        the lumped and the consistent mass (:func:`o3d_meshless.weak.averaged_mass`),
+        cells (``K_`` and ``M_``) measured at arc length
+        (:func:`o3d_meshless.assembly.chart_distance`) except where the neighbours rise
+        too steeply for it (:data:`o3d_meshless.weak.ARC_MAX_ELEVATION`). The lumped
+        mass's two second-order errors have opposite signs and partly cancel;
+        ``"averaged"`` removes each: modes 1–30 at 20 000 i.i.d. points, sphere
+        0.12 → 0.02 %, ellipsoid 0.10 → 0.013 %, torus 0.11 → 0.02 %, Spot
+        0.092 → 0.058 %, bunny 0.111 → 0.057 % (``benchmarks/bench_weak_mass.py``).
+        Next to an open boundary the cells' first-order boundary error dominates, and
+        the lumped mass's low bias offsets part of it (Neumann hemisphere / disc at
+        10 000 points: 0.81 / 1.10 % lumped, 0.94 / 1.23 % averaged). ``None``:
+        ``"averaged"`` on closed surfaces, ``"lumped"`` when open-boundary points were
+        found; ``mass_kind_`` says which was used.
     method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
         ``"moments"``: moment coefficients (order fixed at 2, ``k >= 6``; its
         Laplacian is the unweighted order-2 Taylor one, its gradient first order).
@@ -119,7 +122,10 @@ class LaplaceBeltrami(_SurfaceOperator):
         samples (only in the weak sense); use the strong form for pointwise values.
     mass_ : scipy.sparse.csr_matrix of shape (n, n)
         ``form="weak"`` only: the pencil's mass matrix (see ``mass``), symmetric positive
-        definite, rows summing to the areas; ``M_`` itself when ``mass="lumped"``.
+        definite, rows summing to the areas; ``M_`` itself when the mass is lumped, not
+        diagonal when it is averaged (the default on closed surfaces).
+    mass_kind_ : {"lumped", "averaged"}
+        ``form="weak"`` only: the mass that was built (``mass``, or what ``None`` chose).
     form_ : str
         The form that was built.
     points_, normals_ : ndarray of shape (n, 3)
@@ -189,13 +195,16 @@ class LaplaceBeltrami(_SurfaceOperator):
         try:
             nb, frames = self._prepare(geometry, stages)
             if self.form == "weak":
-                averaged = self.mass == "averaged"
+                kind = self.mass or ("lumped" if self.sampling_.boundary.any() else "averaged")
+                averaged = kind == "averaged"
                 with stages("Voronoi cells"):
-                    K, areas, is_open = voronoi_stiffness(
+                    K, areas, is_open, chord = voronoi_stiffness(
                         nb, frames, conormals=self.sampling_.conormals,
                         n_threads=self._n_threads, arc=averaged)
                 with stages("assembly"):
+                    self.mass_kind_ = kind
                     self.diagnostics_["open_cells"] = int(is_open.sum())
+                    self.diagnostics_["chord_cells"] = int(chord.sum())
                     mass, n_capped = None, 0
                     if averaged:
                         mass, n_capped = averaged_mass(K, nb.points, areas,
@@ -257,8 +266,9 @@ def laplace_beltrami(geometry: Geometry, *, form: str = "strong",
                      **options: Any) -> tuple[sparse.csr_matrix, sparse.dia_matrix]:
     """``(L, M)``: strong-form ``L ≈ −Δ_S`` (CSR) and diagonal lumped areas ``M``; with
     ``form="weak"``, ``(K, M)``: the symmetric positive semi-definite stiffness
-    ``K ≈ M(−Δ_S)`` and the pencil's mass matrix (the diagonal areas; with
-    ``mass="averaged"`` the averaged mass, symmetric positive definite, not diagonal).
+    ``K ≈ M(−Δ_S)`` and the pencil's mass matrix (``mass_``: on closed surfaces the
+    averaged mass by default, symmetric positive definite but not diagonal; the diagonal
+    areas with ``mass="lumped"`` or an open boundary).
 
     Parameters
     ----------
@@ -286,7 +296,7 @@ def laplace_beltrami(geometry: Geometry, *, form: str = "strong",
     """
     op = LaplaceBeltrami(form=form, **options).fit(geometry)
     if op.form_ == "weak":
-        return op.K_, op.mass_             # the diagonal areas unless mass="averaged"
+        return op.K_, op.mass_             # not diagonal when op.mass_kind_ == "averaged"
     return op.L_, op.M_
 
 
@@ -321,7 +331,7 @@ def spectrum(geometry: Geometry, n_modes: int = 20, *, form: str | None = None,
         vecs : ndarray of shape (n, n_modes)
             ``vecs[:, i].T @ M @ vecs[:, i] == 1`` (and ``vecs.T @ M @ vecs == I`` to
             round-off for the weak form, where ``M`` is the estimator's ``mass_``: the
-            lumped areas by default, the averaged mass with ``mass="averaged"``).
+            averaged mass on closed surfaces by default, else the lumped areas).
         result.report : SpectrumReport
             Negative eigenvalues, largest ``|Im λ|``, ``max|VᵀMV − I|`` (also the
             estimator's ``spectrum_report_``). A negative eigenvalue is a spurious mode

@@ -178,9 +178,12 @@ def test_spectrum_unit_sphere(sphere_files, tmp_path, capsys):
     assert int(saved["spectrum_n_negative"]) == 0
     assert float(saved["spectrum_max_imag"]) >= 0
     assert 0 <= float(saved["spectrum_orthogonality_defect"]) < 2
-    # eigenvectors normalised so that v^T M v = 1
-    V, M = saved["eigenvectors"], saved["M"]
-    assert np.abs(V.T @ (M @ V) - np.eye(9)).max() < 1e-8
+    # eigenvectors orthonormal in the pencil's mass: on this closed sphere the averaged
+    # one, saved as "mass" beside the cell areas M
+    assert str(saved["mass_kind"]) == "averaged" and "averaged mass" in out
+    V, B = saved["eigenvectors"], saved["mass"]
+    assert np.allclose(np.asarray(B.sum(axis=1)).ravel(), saved["M"].diagonal())
+    assert np.abs(V.T @ (B @ V) - np.eye(9)).max() < 1e-8
     # normals oriented outward (mst) for the picture
     assert (np.einsum("ij,ij->i", saved["normals"], saved["points"]) > 0).mean() > 0.99
 

@@ -167,7 +167,7 @@ def test_cli_warns_loudly_on_negative(tmp_path, capsys, monkeypatch, quiet):
     L, M = negative_operator(700)
 
     def fake_fit(self, geometry):
-        self.L_, self.M_ = L, M
+        self.L_, self.M_, self.mass_kind_ = L, M, "lumped"
         self.diagnostics_ = {"guard_rows": 0, "failed_rows": 3}
         return self
 

@@ -81,7 +81,7 @@ def _cmd_spectrum(run):
 
     problem = ("K v = lambda M v (K ~ M(-Delta))" if a.form == "weak"
                else "L v = lambda v (L ~ -Delta)")
-    run.note(f"{n} points, {_laplacian_label(a)}; {len(vals)} smallest eigenvalues of "
+    run.note(f"{n} points, {_laplacian_label(a, lb)}; {len(vals)} smallest eigenvalues of "
              f"{problem}:")
     for text in _spectrum_lines(vals, report):
         run.line(text)
@@ -116,7 +116,7 @@ def _cmd_spectrum(run):
         from ..plot import render_spectrum
 
         _render(run, render_spectrum, points, vals, vecs_r, normals=normals, modes=show,
-                suptitle=f"{run.path.name}: Laplace-Beltrami modes ({_laplacian_label(a)})")
+                suptitle=f"{run.path.name}: Laplace-Beltrami modes ({_laplacian_label(a, lb)})")
     return run.finish()
 
 
@@ -183,7 +183,7 @@ def _cmd_laplacian(run):
     n = len(points)
     area = np.asarray(M.diagonal(), dtype=np.float64)
 
-    run.note(f"{n} points, {_laplacian_label(a)}")
+    run.note(f"{n} points, {_laplacian_label(a, lb)}")
     run.line(f"{name:<16}: {L.shape[0]} x {L.shape[1]}, {L.nnz} non-zeros "
              f"({L.nnz / max(n, 1):.1f} per row), {L.format.upper()}")
     row_sums = np.abs(np.asarray(L.sum(axis=1))).ravel()

@@ -235,10 +235,10 @@ def _order_and_mass(p):
     p.add_argument("--order", type=int, default=None,
                    help="stencil order, strong form only (default: 2)")
     p.add_argument("--mass", choices=MASS_KINDS, default=None,
-                   help="weak form only: lumped = diagonal cell areas (default); averaged = "
-                        "mean of lumped and consistent mass, cells at arc length: about 5x "
-                        "more accurate eigenvalues on smooth, well-sampled surfaces, no "
-                        "better on thin parts a few points across or at open boundaries")
+                   help="weak form only: averaged = mean of lumped and consistent mass, "
+                        "cells at arc length (default on closed surfaces: 2-5x more accurate "
+                        "eigenvalues); lumped = diagonal cell areas (default with an open "
+                        "boundary, where it is the more accurate)")
 
 
 def _neighbourhood_options(p, k, k_help):

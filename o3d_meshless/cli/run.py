@@ -51,21 +51,20 @@ def _laplacian_kwargs(a):
 
 def _operator_arrays(a, lb):
     """The matrices and options saved by ``--out``: L (strong) or K (weak), and M (with
-    ``--mass averaged`` also ``mass``, the weak pencil's mass matrix)."""
+    the averaged mass also ``mass``, the weak pencil's mass matrix)."""
     if a.form == "weak":
-        arrays = {"K": lb.K_, "M": lb.M_, "form": "weak"}
-        if getattr(a, "mass", None) == "averaged":
-            arrays.update(mass=lb.mass_, mass_kind="averaged")
+        arrays = {"K": lb.K_, "M": lb.M_, "form": "weak", "mass_kind": lb.mass_kind_}
+        if lb.mass_kind_ == "averaged":
+            arrays.update(mass=lb.mass_)
         return arrays
     return {"L": lb.L_, "M": lb.M_, "form": "strong", "order": (2 if a.order is None else a.order),
             "method": a.method or DEFAULT_METHOD}
 
 
-def _laplacian_label(a):
-    """How the operator was built, for notes and picture titles."""
+def _laplacian_label(a, lb):
+    """How the fitted operator ``lb`` was built, for notes and picture titles."""
     if a.form == "weak":
-        mass = ", averaged mass" if getattr(a, "mass", None) == "averaged" else ""
-        return f"weak form (symmetric Voronoi stiffness{mass}), k = {a.k}"
+        return f"weak form (symmetric Voronoi stiffness, {lb.mass_kind_} mass), k = {a.k}"
     return f"strong form, method {a.method or DEFAULT_METHOD}, k = {a.k}, order = {(2 if a.order is None else a.order)}"
 
 
