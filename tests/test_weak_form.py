@@ -13,7 +13,7 @@ from scipy import linalg
 
 import o3d_meshless as om
 from o3d_meshless.testing import (disc_neumann_eigenvalues, fibonacci_sphere,
-                                  hemisphere_neumann_eigenvalues, observed_order, random_disc,
+                                  observed_order, random_disc,
                                   random_ellipsoid, random_hemisphere, random_sphere,
                                   random_torus, sphere_eigenvalue_errors, torus_eigenvalues)
 
