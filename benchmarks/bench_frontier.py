@@ -39,9 +39,9 @@ N_MODES = 30
 
 #: (label, LaplaceBeltrami options); k chosen per order as the defaults and the studies use
 CONFIGS = [
-    ("weak form, k 16", {"form": "weak"}),
+    ("weak form, k 16 (default)", {"form": "weak"}),
     ("weak form, k 24", {"form": "weak", "k": 24}),
-    ("weak form, averaged mass, k 16", {"form": "weak", "mass": "averaged"}),
+    ("weak form, lumped mass, k 16", {"form": "weak", "mass": "lumped"}),
     ("taylor 2, k 16", {"order": 2}),
     ("taylor 2, k 24", {"order": 2, "k": 24}),
     ("taylor 3, k 30", {"order": 3, "k": 30}),
