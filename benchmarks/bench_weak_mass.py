@@ -12,7 +12,9 @@ capped:
   ``../shared/data/ellipsoid_lb_eigenvalues.txt`` and the tori's separated 1-D problems
   (:func:`o3d_meshless.testing.torus_eigenvalues`), modes 1–30;
 * hemisphere and unit disc (open boundaries, Neumann), ``--n / 2`` i.i.d. points:
-  ``l(l+1)`` (harmonics even in ``z``) and ``j'_{m,s}²``, modes 1–20;
+  ``l(l+1)`` (harmonics even in ``z``) and ``j'_{m,s}²``, modes 1–20; and the same with
+  the rim sampled (``rim=True``: points on the boundary circle instead of those within
+  half a spacing of it, as a mesh's or a scan's outermost points lie);
 * real shapes: Keenan Crane's Spot and the closed Stanford bunny (``bunny.off``), each
   Loop-subdivided three times (a smooth surface of about 50 × the mesh's faces) and
   scaled to unit area; ``--n`` i.i.d. area-uniform points on it, with the subdivided
@@ -26,7 +28,7 @@ capped:
   across at 20 000 points, like Spot's ears; neither shape was used to choose
   ``weak.ARC_MAX_ELEVATION``.
 
-``averaged`` is the default on closed surfaces; where some cells were kept at chord
+``averaged`` is the default; where some cells were kept at chord
 length (column "chord") a third row, ``arc only``, shows the averaged mass with every
 cell at arc length (no ``ARC_MAX_ELEVATION`` limit).
 
@@ -141,7 +143,11 @@ def main(argv=None):
              ("hemisphere (Neumann)",
               lambda: (random_hemisphere(n // 2), None, hemisphere_neumann_eigenvalues(20), "")),
              ("disc (Neumann)",
-              lambda: (random_disc(n // 2), None, disc_neumann_eigenvalues(20), ""))]
+              lambda: (random_disc(n // 2), None, disc_neumann_eigenvalues(20), "")),
+             ("hemisphere, rim", lambda: (random_hemisphere(n // 2, rim=True), None,
+                                          hemisphere_neumann_eigenvalues(20), "")),
+             ("disc, rim", lambda: (random_disc(n // 2, rim=True), None,
+                                    disc_neumann_eigenvalues(20), ""))]
     ellipsoid = DATA / "ellipsoid_lb_eigenvalues.txt"
     if ellipsoid.is_file():
         cases.insert(1, ("ellipsoid", lambda: (random_ellipsoid(n), None,

@@ -2,8 +2,8 @@
 
 Every function takes ``values`` (m,) and ``vectors`` (n, m) as
 :func:`o3d_meshless.spectrum` returns them: eigenpairs of ``K φ = λ M φ`` (``λ`` ≥ 0,
-ascending; ``K ≈ M(−Δ_S)``, ``M`` the pencil's mass: the averaged mass on closed
-surfaces, the lumped areas otherwise; its rows sum to the areas), eigenvectors
+ascending; ``K ≈ M(−Δ_S)``, ``M`` the pencil's mass: the averaged mass by default,
+the lumped areas with ``mass="lumped"``; its rows sum to the areas), eigenvectors
 **M-orthonormal**
 (``VᵀMV = I``). Then ``Σ_k e^{−λ_k t} φ_k φ_kᵀ`` is the heat kernel's truncated
 expansion and every formula below is the continuous one evaluated at the points.

@@ -60,11 +60,12 @@ class LaplaceBeltrami(_SurfaceOperator):
         ``"averaged"`` removes each: modes 1–30 at 20 000 i.i.d. points, sphere
         0.12 → 0.02 %, ellipsoid 0.10 → 0.013 %, torus 0.11 → 0.02 %, Spot
         0.092 → 0.058 %, bunny 0.111 → 0.057 % (``benchmarks/bench_weak_mass.py``).
-        Next to an open boundary the cells' first-order boundary error dominates, and
-        the lumped mass's low bias offsets part of it (Neumann hemisphere / disc at
-        10 000 points: 0.81 / 1.10 % lumped, 0.94 / 1.23 % averaged). ``None``:
-        ``"averaged"`` on closed surfaces, ``"lumped"`` when open-boundary points were
-        found; ``mass_kind_`` says which was used.
+        On open surfaces whose rim is sampled (meshes, scans) likewise: Neumann
+        hemisphere / disc at 10 000 points with points on the rim, 0.126 / 0.141 %
+        lumped, 0.020 / 0.022 % averaged. Where the samples stop short of the true
+        rim (i.i.d. points of a larger domain) the missing strip, about half a spacing
+        wide, dominates both (0.81 / 1.10 % lumped, 0.94 / 1.23 % averaged). ``None``:
+        ``"averaged"``; ``mass_kind_`` says which was used.
     method : {"taylor", "moments", "orthopoly", "clsgsp", "lsgsp"}, default="taylor"
         ``"moments"``: moment coefficients (order fixed at 2, ``k >= 6``; its
         Laplacian is the unweighted order-2 Taylor one, its gradient first order).
@@ -123,7 +124,7 @@ class LaplaceBeltrami(_SurfaceOperator):
     mass_ : scipy.sparse.csr_matrix of shape (n, n)
         ``form="weak"`` only: the pencil's mass matrix (see ``mass``), symmetric positive
         definite, rows summing to the areas; ``M_`` itself when the mass is lumped, not
-        diagonal when it is averaged (the default on closed surfaces).
+        diagonal when it is averaged (the default).
     mass_kind_ : {"lumped", "averaged"}
         ``form="weak"`` only: the mass that was built (``mass``, or what ``None`` chose).
     form_ : str
@@ -195,7 +196,7 @@ class LaplaceBeltrami(_SurfaceOperator):
         try:
             nb, frames = self._prepare(geometry, stages)
             if self.form == "weak":
-                kind = self.mass or ("lumped" if self.sampling_.boundary.any() else "averaged")
+                kind = self.mass or "averaged"
                 averaged = kind == "averaged"
                 with stages("Voronoi cells"):
                     K, areas, is_open, chord = voronoi_stiffness(
@@ -266,9 +267,9 @@ def laplace_beltrami(geometry: Geometry, *, form: str = "strong",
                      **options: Any) -> tuple[sparse.csr_matrix, sparse.dia_matrix]:
     """``(L, M)``: strong-form ``L ≈ −Δ_S`` (CSR) and diagonal lumped areas ``M``; with
     ``form="weak"``, ``(K, M)``: the symmetric positive semi-definite stiffness
-    ``K ≈ M(−Δ_S)`` and the pencil's mass matrix (``mass_``: on closed surfaces the
-    averaged mass by default, symmetric positive definite but not diagonal; the diagonal
-    areas with ``mass="lumped"`` or an open boundary).
+    ``K ≈ M(−Δ_S)`` and the pencil's mass matrix (``mass_``: by default the averaged
+    mass, symmetric positive definite but not diagonal, its rows summing to the areas;
+    the diagonal areas with ``mass="lumped"``).
 
     Parameters
     ----------
@@ -331,7 +332,7 @@ def spectrum(geometry: Geometry, n_modes: int = 20, *, form: str | None = None,
         vecs : ndarray of shape (n, n_modes)
             ``vecs[:, i].T @ M @ vecs[:, i] == 1`` (and ``vecs.T @ M @ vecs == I`` to
             round-off for the weak form, where ``M`` is the estimator's ``mass_``: the
-            averaged mass on closed surfaces by default, else the lumped areas).
+            averaged mass by default, the lumped areas with ``mass="lumped"``).
         result.report : SpectrumReport
             Negative eigenvalues, largest ``|Im λ|``, ``max|VᵀMV − I|`` (also the
             estimator's ``spectrum_report_``). A negative eigenvalue is a spurious mode

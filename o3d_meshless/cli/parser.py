@@ -235,10 +235,9 @@ def _order_and_mass(p):
     p.add_argument("--order", type=int, default=None,
                    help="stencil order, strong form only (default: 2)")
     p.add_argument("--mass", choices=MASS_KINDS, default=None,
-                   help="weak form only: averaged = mean of lumped and consistent mass, "
-                        "cells at arc length (default on closed surfaces: 2-5x more accurate "
-                        "eigenvalues); lumped = diagonal cell areas (default with an open "
-                        "boundary, where it is the more accurate)")
+                   help="weak form only: averaged (default) = mean of lumped and consistent "
+                        "mass, cells at arc length: 2-6x more accurate eigenvalues; lumped = "
+                        "diagonal cell areas")
 
 
 def _neighbourhood_options(p, k, k_help):

@@ -25,20 +25,44 @@ def random_sphere(n, seed=0):
     return p / np.linalg.norm(p, axis=1, keepdims=True)
 
 
-def random_hemisphere(n, seed=0):
+def random_hemisphere(n, seed=0, rim=False):
     """``n`` i.i.d. uniform points on the upper unit hemisphere (``z >= 0``), an open
-    surface whose boundary is the equator."""
+    surface whose boundary is the equator. ``rim=True``: the points within half a
+    spacing of the equator are replaced by points evenly spaced on it (see
+    :func:`random_disc`)."""
     p = np.random.default_rng(seed).normal(size=(3 * n, 3))
     p /= np.linalg.norm(p, axis=1, keepdims=True)
-    return p[p[:, 2] >= 0][:n]
+    p = p[p[:, 2] >= 0][:n]
+    if not rim:
+        return p
+    h = np.sqrt(2 * np.pi / n)
+    return np.r_[p[p[:, 2] > h / 2], _unit_circle(h, seed)]
 
 
-def random_disc(n, seed=0):
-    """``n`` i.i.d. uniform points on the unit disc in the plane ``z = 0``."""
+def random_disc(n, seed=0, rim=False):
+    """``n`` i.i.d. uniform points on the unit disc in the plane ``z = 0``.
+
+    ``rim=True``: the points within half a spacing ``h = √(area / n)`` of the boundary
+    are replaced by points ``h`` apart on it, as a mesh's boundary vertices or a scan's
+    outermost points lie on the rim. Without them the true rim lies about half a spacing
+    beyond the outermost samples, and that missing strip is a first-order error of any
+    Neumann spectrum computed from the points.
+    """
     rng = np.random.default_rng(seed)
     r = np.sqrt(rng.uniform(size=n))
     t = rng.uniform(0, 2 * np.pi, n)
-    return np.c_[r * np.cos(t), r * np.sin(t), np.zeros(n)]
+    p = np.c_[r * np.cos(t), r * np.sin(t), np.zeros(n)]
+    if not rim:
+        return p
+    h = np.sqrt(np.pi / n)
+    return np.r_[p[r < 1 - h / 2], _unit_circle(h, seed)]
+
+
+def _unit_circle(h, seed):
+    """Points ``h`` apart (about) on the unit circle in ``z = 0``, at a seeded phase."""
+    m = max(3, int(round(2 * np.pi / h)))
+    t = np.random.default_rng(seed + 1).uniform(0, 2 * np.pi) + np.arange(m) * (2 * np.pi / m)
+    return np.c_[np.cos(t), np.sin(t), np.zeros(m)]
 
 
 def hemisphere_neumann_eigenvalues(count):
