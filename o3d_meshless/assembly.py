@@ -240,15 +240,33 @@ def chart_distance(points, frames, rows, cols, *, arc=False):
     -------
     ndarray of shape (m,)
     """
-    offset = points[cols] - points[rows]
-    chord = np.sqrt(np.einsum("ij,ij->i", offset, offset))
     if not arc:
-        return chord
-    z = np.abs(np.einsum("ij,ij->i", offset, frames[rows, 2]))
+        offset = points[cols] - points[rows]
+        return np.sqrt(np.einsum("ij,ij->i", offset, offset))
+    chord, elevation = chord_elevation(points, frames, rows, cols)
     with np.errstate(divide="ignore", invalid="ignore"):
-        elevation = np.arcsin(np.minimum(z / chord, 1.0))
         stretch = np.where(elevation > 1e-8, elevation / np.sin(elevation), 1.0)
     return chord * stretch
+
+
+def chord_elevation(points, frames, rows, cols):
+    """Chord ``|x_col − x_row|`` and its elevation angle above ``x_row``'s tangent plane.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, 3)
+    frames : ndarray of shape (n, 3, 3)
+    rows, cols : ndarray of shape (m,)
+
+    Returns
+    -------
+    chord, elevation : ndarray of shape (m,)
+        Elevation in radians, in ``[0, π/2]`` (0 for a zero chord).
+    """
+    offset = points[cols] - points[rows]
+    chord = np.sqrt(np.einsum("ij,ij->i", offset, offset))
+    rise = np.abs(np.einsum("ij,ij->i", offset, frames[rows, 2]))
+    return chord, np.arcsin(np.minimum(rise / np.maximum(chord, np.finfo(float).tiny), 1.0))
 
 
 def voronoi_cells(nb, frames, *, n_threads=1, growth=2, max_factor=4, box=0.5,

@@ -131,10 +131,7 @@ def steep_cells(points, frames, dual):
     """
     d = dual.tocoo()
     n = dual.shape[0]
-    offset = points[d.col] - points[d.row]
-    chord = np.sqrt(np.einsum("ij,ij->i", offset, offset))
-    rise = np.abs(np.einsum("ij,ij->i", offset, frames[d.row, 2]))
-    elevation = np.arcsin(np.minimum(rise / np.maximum(chord, np.finfo(float).tiny), 1.0))
+    _, elevation = assembly.chord_elevation(points, frames, d.row, d.col)
     edge = np.bincount(d.row, d.data, minlength=n)
     moment = np.bincount(d.row, d.data * elevation ** 2, minlength=n)
     return moment > ARC_MAX_ELEVATION ** 2 * edge
