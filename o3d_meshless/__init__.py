@@ -7,8 +7,10 @@ Conventions (see README "Conventions"):
 
 * ``L`` approximates **−Δ_S** in *strong* (collocation) form, so ``L @ f ≈ −Δ_S f`` pointwise;
   it is positive semi-definite in spirit (eigenvalues ≥ 0), not symmetric.
-* ``M`` is a diagonal lumped-area matrix; ``M.diagonal().sum()`` ≈ surface area, and
-  ``M @ (L @ f)`` is the weak form.
+* ``M`` (``op.M_``, and the ``M`` of the strong form) is a diagonal lumped-area matrix;
+  ``M.sum()`` ≈ surface area. The weak form's pencil ``K v = λ M v`` uses the averaged
+  mass by default, which is not diagonal: its rows sum to the point areas
+  (``M.sum(axis=1)``).
 * Eigenvectors are normalised so that ``v.T @ M @ v == 1``.
 * Tangent frames are stored as rows ``(t_u, t_v, n)``.
 

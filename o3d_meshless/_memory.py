@@ -9,7 +9,6 @@ takes well under a millisecond). Elsewhere (macOS, Windows, musl) this is a no-o
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 
 __all__ = ["release_freed_memory"]
@@ -17,13 +16,13 @@ __all__ = ["release_freed_memory"]
 
 @functools.lru_cache(maxsize=1)
 def _malloc_trim():
-    name = ctypes.util.find_library("c")
-    if name is None:
+    try:        # the C library already loaded into this process (no ldconfig lookup)
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):       # not glibc (or no dlopen(NULL))
         return None
-    try:
-        return ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):       # not glibc
-        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
 
 
 def release_freed_memory() -> bool:

@@ -74,7 +74,9 @@ def laplacian_matrix(st, target=0, inverse=None):
         start = indptr[rank[u0:u1]]                    # each row's slot in the output
         wc = w[e0:e1]
         indices[start] = rank[u0:u1]                   # the centre first
-        data[start] = np.add.reduceat(wc, st.indptr[u0:u1] - e0) if e1 > e0 else 0.0
+        # row sums by bincount: reduceat would give an empty row its neighbour's entry
+        data[start] = np.bincount(np.repeat(np.arange(u1 - u0), lengths[u0:u1]), wc,
+                                  minlength=u1 - u0)
         # entry e of row u goes to start[u] + 1 + (e − indptr[u])
         pos = np.repeat(start + 1 - (st.indptr[u0:u1] - e0), lengths[u0:u1]) \
             + np.arange(e1 - e0)

@@ -193,6 +193,8 @@ class LaplaceBeltrami(_SurfaceOperator):
     def fit(self, geometry: Geometry) -> LaplaceBeltrami:
         """Build ``L_`` and ``M_`` (and ``K_`` for ``form="weak"``); returns ``self``."""
         stages = Stages(5, desc="LaplaceBeltrami", progress=self.progress)
+        for name in ("K_", "mass_", "mass_kind_"):      # a refit in the other form
+            self.__dict__.pop(name, None)                # must not keep the old ones
         try:
             nb, frames = self._prepare(geometry, stages)
             if self.form == "weak":

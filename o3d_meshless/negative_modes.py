@@ -62,7 +62,7 @@ def negative_eigenvalues(L, M, *, dense_limit=5000, shifts=SWEEP_SHIFTS, per_shi
         lam1 = pos.min() if pos.size else 1.0
         neg = vals[vals.real < -rtol * lam1]
         return neg[np.argsort(neg.real)]
-    area = float(M.diagonal().sum())
+    area = float(M.sum())             # = the diagonal's sum for a lumped M
     Ls = (L * area).tocsc()
     v0 = np.random.default_rng(0).standard_normal(n)
     found = []

@@ -186,7 +186,8 @@ def _gradient_failures(st, weights):
         parts.append(f"{amplifying} amplifying noise more than {MAX_AMPLIFICATION:g}× "
                      "(r · Σ|w| of a first derivative)")
         fixes.append("use weights=None (distance weights let the nearest neighbours "
-                     "dominate)" if weights else "give a larger k or lower the order")
+                     "dominate)" if weights is not None else
+                     "give a larger k or lower the order")
     what = ("stencils still fail the guard after enlarging to 3×k and lowering the order: "
             + ", ".join(parts))
     return what, "; ".join(fixes)

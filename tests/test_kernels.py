@@ -557,12 +557,14 @@ def test_pca_frames_of_selected_centers_equal_those_of_all():
 
 @pytest.mark.parametrize("reorder", [False, True])
 def test_laplacian_matrix_assembles_ragged_rows_in_blocks(monkeypatch, reorder):
-    """Rows of different lengths, blocks that cut between them, and a permutation to the
-    input order: L has the centre first with the negated sum, then −w per neighbour."""
+    """Rows of different lengths (empty ones too, inside and at the end of a block),
+    blocks that cut between them, and a permutation to the input order: L has the
+    centre first with the negated sum, then −w per neighbour."""
     from types import SimpleNamespace
     rng = np.random.default_rng(3)
     n = 23
     lengths = rng.integers(2, 6, size=n)
+    lengths[[2, 4, 9]] = 0                      # blocks of 5 rows: 4 and 9 end a block
     indptr = np.r_[0, np.cumsum(lengths)]
     indices = np.concatenate([rng.choice(np.delete(np.arange(n), i), size=m, replace=False)
                               for i, m in enumerate(lengths)]).astype(np.int32)

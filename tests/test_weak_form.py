@@ -118,6 +118,7 @@ def test_sampled_rim_neumann_is_second_order(shape):
         error[n, mass] = np.abs(vals[1:] / ref - 1).mean()
     assert error[10000, None] < 5e-4 and error[10000, None] < error[10000, "lumped"] / 4
     assert error[5000, None] > 1.5 * error[10000, None], error
+    assert len(sample(1000, seed=None, rim=True)) > 1000     # any seed NumPy takes
 
 
 def test_coincident_copies_keep_the_spectrum():
@@ -279,6 +280,9 @@ def test_mass_option_is_checked():
     assert om.LaplaceBeltrami(form="weak").fit(p).mass_kind_ == "averaged"
     open_op = om.LaplaceBeltrami(form="weak").fit(random_hemisphere(500))
     assert open_op.mass_kind_ == "averaged" and open_op.sampling_.boundary.any()
+    # a refit in the strong form drops the weak form's matrices (nothing stale is used)
+    open_op.set_params(form="strong").fit(p)
+    assert not any(hasattr(open_op, a) for a in ("K_", "mass_", "mass_kind_"))
     K, B = om.laplace_beltrami(p, form="weak", mass="averaged")   # the pencil, as asked
     assert B.count_nonzero() == K.count_nonzero()
     assert np.allclose(linalg.eigh(K.toarray(), B.toarray(), eigvals_only=True)[:4],

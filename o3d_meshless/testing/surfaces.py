@@ -30,13 +30,14 @@ def random_hemisphere(n, seed=0, rim=False):
     surface whose boundary is the equator. ``rim=True``: the points within half a
     spacing of the equator are replaced by points evenly spaced on it (see
     :func:`random_disc`)."""
-    p = np.random.default_rng(seed).normal(size=(3 * n, 3))
+    rng = np.random.default_rng(seed)
+    p = rng.normal(size=(3 * n, 3))
     p /= np.linalg.norm(p, axis=1, keepdims=True)
     p = p[p[:, 2] >= 0][:n]
     if not rim:
         return p
     h = np.sqrt(2 * np.pi / n)
-    return np.r_[p[p[:, 2] > h / 2], _unit_circle(h, seed)]
+    return np.r_[p[p[:, 2] > h / 2], _unit_circle(h, rng)]
 
 
 def random_disc(n, seed=0, rim=False):
@@ -44,7 +45,7 @@ def random_disc(n, seed=0, rim=False):
 
     ``rim=True``: the points within half a spacing ``h = √(area / n)`` of the boundary
     are replaced by points ``h`` apart on it, as a mesh's boundary vertices or a scan's
-    outermost points lie on the rim. Without them the true rim lies about half a spacing
+    outermost points lie on the rim (about ``n + √n`` points then). Without them the true rim lies about half a spacing
     beyond the outermost samples, and that missing strip is a first-order error of any
     Neumann spectrum computed from the points.
     """
@@ -55,13 +56,13 @@ def random_disc(n, seed=0, rim=False):
     if not rim:
         return p
     h = np.sqrt(np.pi / n)
-    return np.r_[p[r < 1 - h / 2], _unit_circle(h, seed)]
+    return np.r_[p[r < 1 - h / 2], _unit_circle(h, rng)]
 
 
-def _unit_circle(h, seed):
-    """Points ``h`` apart (about) on the unit circle in ``z = 0``, at a seeded phase."""
+def _unit_circle(h, rng):
+    """Points ``h`` apart (about) on the unit circle in ``z = 0``, at a random phase."""
     m = max(3, int(round(2 * np.pi / h)))
-    t = np.random.default_rng(seed + 1).uniform(0, 2 * np.pi) + np.arange(m) * (2 * np.pi / m)
+    t = rng.uniform(0, 2 * np.pi) + np.arange(m) * (2 * np.pi / m)
     return np.c_[np.cos(t), np.sin(t), np.zeros(m)]
 
 
