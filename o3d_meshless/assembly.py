@@ -60,7 +60,7 @@ def laplacian_matrix(st, target=0, inverse=None):
     rank = np.arange(n, dtype=itype)
     indptr = np.zeros(n + 1, dtype=itype)
     if inverse is not None:
-        rank[inverse] = rank.copy()
+        rank[inverse] = np.arange(n, dtype=itype)
         np.cumsum(lengths[inverse], out=indptr[1:])
     else:
         np.cumsum(lengths, out=indptr[1:])
@@ -74,12 +74,11 @@ def laplacian_matrix(st, target=0, inverse=None):
         start = indptr[rank[u0:u1]]                    # each row's slot in the output
         wc = w[e0:e1]
         indices[start] = rank[u0:u1]                   # the centre first
+        row_of = np.repeat(np.arange(u1 - u0), lengths[u0:u1])     # entry → row in block
         # row sums by bincount: reduceat would give an empty row its neighbour's entry
-        data[start] = np.bincount(np.repeat(np.arange(u1 - u0), lengths[u0:u1]), wc,
-                                  minlength=u1 - u0)
+        data[start] = np.bincount(row_of, wc, minlength=u1 - u0)
         # entry e of row u goes to start[u] + 1 + (e − indptr[u])
-        pos = np.repeat(start + 1 - (st.indptr[u0:u1] - e0), lengths[u0:u1]) \
-            + np.arange(e1 - e0)
+        pos = (start + 1 - (st.indptr[u0:u1] - e0))[row_of] + np.arange(e1 - e0)
         indices[pos] = rank[st.indices[e0:e1]]
         data[pos] = -wc
     return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
@@ -236,18 +235,19 @@ def chart_distance(points, frames, rows, cols, *, arc=False):
     points : ndarray of shape (n, 3)
     frames : ndarray of shape (n, 3, 3)
     rows, cols : ndarray of shape (m,)
-    arc : bool, default=False
+    arc : bool or ndarray of shape (m,) of bool, default=False
+        Arc length for every pair, or for the pairs marked.
 
     Returns
     -------
     ndarray of shape (m,)
     """
-    if not arc:
+    if not np.any(arc):
         offset = points[cols] - points[rows]
         return np.sqrt(np.einsum("ij,ij->i", offset, offset))
     chord, elevation = chord_elevation(points, frames, rows, cols)
     with np.errstate(divide="ignore", invalid="ignore"):
-        stretch = np.where(elevation > 1e-8, elevation / np.sin(elevation), 1.0)
+        stretch = np.where(arc & (elevation > 1e-8), elevation / np.sin(elevation), 1.0)
     return chord * stretch
 
 

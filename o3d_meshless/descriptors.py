@@ -262,8 +262,8 @@ def heat_kernel(values: ArrayLike, vectors: ArrayLike, i: int, t: float) -> Floa
     """Heat kernel ``k_t(x_i, x) = Σ_k e^{−λ_k t} φ_k(x_i) φ_k(x)`` from point ``i``.
 
     The heat at time ``t`` of a unit of heat released at ``x_i``:
-    ``1ᵀ M k_t(x_i, ·) = Σ_x area_x k_t(x_i, x) = 1`` on a closed piece (with all its modes up to round-off
-    and truncation).
+    ``1ᵀ M k_t(x_i, ·) = Σ_x area_x k_t(x_i, x) = 1`` on a closed piece (with all its
+    modes up to round-off and truncation).
 
     Parameters
     ----------

@@ -100,11 +100,8 @@ def voronoi_stiffness(nb, frames, *, conormals=None, n_threads=1, arc=False):
             dual = sparse.diags((~chord).astype(np.float64)) @ dual + redone
             dual.eliminate_zeros()
     d = dual.tocoo()
-    dist = assembly.chart_distance(nb.points, frames, d.row, d.col, arc=arc)
-    if chord.any():
-        at_chord = chord[d.row]
-        dist[at_chord] = assembly.chart_distance(nb.points, frames, d.row[at_chord],
-                                                 d.col[at_chord])
+    dist = assembly.chart_distance(nb.points, frames, d.row, d.col,
+                                   arc=arc and ~chord[d.row])
     directed = sparse.csr_matrix((d.data / dist, (d.row, d.col)), shape=(n, n))
     W = ((directed + directed.T) * 0.5).tocsr()
     W.eliminate_zeros()

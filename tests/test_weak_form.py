@@ -337,3 +337,33 @@ def test_default_mass_on_the_shipped_spot():
     result = op.spectrum(20)
     assert result.report.n_negative == 0 and result.report.orthogonality_defect < 1e-10
     assert abs(result.values[0]) < 1e-8 * result.values[1]
+
+
+def test_cells_of_a_subset_and_elevations_on_the_sphere():
+    """voronoi_cells(rows=) gives exactly the full pass's cells for those rows (and no
+    other row), refuses rows that are not increasing indices; chord_elevation on the
+    unit sphere is |x_j − x_i| and arcsin(chord / 2) with the exact normals."""
+    from o3d_meshless import assembly
+    from o3d_meshless.sampling import prepare
+
+    s = prepare(random_hemisphere(2000), k=16)
+    nb, frames = s.neighborhoods, s.frames
+    full_areas, full_open, full_dual = assembly.voronoi_cells(nb, frames,
+                                                              conormals=s.conormals)
+    rows = np.flatnonzero(s.boundary | (np.arange(len(nb.points)) % 7 == 0))
+    areas, is_open, dual = assembly.voronoi_cells(nb, frames, conormals=s.conormals,
+                                                  rows=rows)
+    assert np.array_equal(areas, full_areas[rows]) and np.array_equal(is_open, full_open[rows])
+    assert abs(dual[rows] - full_dual[rows]).max() == 0
+    assert dual.nnz == full_dual[rows].nnz
+    for bad in ([3, 1], [-1, 2], [0, len(nb.points)], [[0, 1]]):
+        with pytest.raises(ValueError, match="`rows`"):
+            assembly.voronoi_cells(nb, frames, rows=np.array(bad))
+
+    p = random_sphere(500)
+    exact = np.zeros((len(p), 3, 3))
+    exact[:, 2] = p                                      # only the normal row is used
+    i, j = np.arange(500), (np.arange(500) + 1) % 500
+    chord, elevation = assembly.chord_elevation(p, exact, i, j)
+    np.testing.assert_allclose(chord, np.linalg.norm(p[j] - p[i], axis=1), rtol=1e-14)
+    np.testing.assert_allclose(elevation, np.arcsin(chord / 2), atol=1e-13)

@@ -45,9 +45,9 @@ def random_disc(n, seed=0, rim=False):
 
     ``rim=True``: the points within half a spacing ``h = √(area / n)`` of the boundary
     are replaced by points ``h`` apart on it, as a mesh's boundary vertices or a scan's
-    outermost points lie on the rim (about ``n + √n`` points then). Without them the true rim lies about half a spacing
-    beyond the outermost samples, and that missing strip is a first-order error of any
-    Neumann spectrum computed from the points.
+    outermost points lie on the rim (about ``n + √n`` points then). Without them the
+    true rim lies about half a spacing beyond the outermost samples, and that missing
+    strip is a first-order error of any Neumann spectrum computed from the points.
     """
     rng = np.random.default_rng(seed)
     r = np.sqrt(rng.uniform(size=n))
