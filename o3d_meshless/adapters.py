@@ -33,6 +33,7 @@ __all__ = [
     "as_points",
     "as_normals",
     "reference_normals",
+    "mesh_faces",
     "mesh_normals",
     "mesh_boundary",
 ]
@@ -324,6 +325,32 @@ def _mesh(geometry, name):
         raise ValueError(f"`{name}` has faces indexing vertices outside 0..{n - 1}; repair the "
                          "mesh (e.g. trimesh's remove_unreferenced_vertices) first")
     return points, faces
+
+
+def mesh_faces(geometry, *, name="geometry"):
+    """Faces of a triangle mesh, indexing its vertices as :func:`as_points` returns them,
+    or None for other geometry (and meshes without faces).
+
+    Returns
+    -------
+    faces : ndarray of shape (m, 3), int64, or None
+
+    Raises
+    ------
+    ValueError
+        Faces that index missing vertices.
+
+    Examples
+    --------
+    >>> import trimesh
+    >>> from o3d_meshless.adapters import mesh_faces
+    >>> mesh_faces(trimesh.creation.icosphere(subdivisions=1)).shape
+    (80, 3)
+    >>> mesh_faces(trimesh.PointCloud([[0, 0, 0], [1, 0, 0]])) is None
+    True
+    """
+    mesh = _mesh(geometry, name)
+    return None if mesh is None else mesh[1]
 
 
 def mesh_normals(geometry, *, name="geometry"):
