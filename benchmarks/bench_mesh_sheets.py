@@ -11,7 +11,10 @@ Table 1, per closed mesh (``cow.off``, Spot, ``bunny.off``, scaled to unit area)
   (``rho`` = ``--rho``; patched into ``sampling.build`` for the run when that does not
   call it itself yet);
 * robust-laplacian ``point_cloud_laplacian(vertices, n_neighbors=30)`` and
-  ``mesh_laplacian(vertices, faces)`` (if installed: the ``bench`` extra).
+  ``mesh_laplacian(vertices, faces)`` (if installed: the ``bench`` extra);
+* P1 FEM on the mesh itself (cotangent stiffness, the mean of the lumped and the
+  consistent mass): what using the faces for the operator, not only for the
+  neighbours, would give.
 
 The reference is P1 FEM (cotangent stiffness, consistent mass, both built here with
 SciPy) on the mesh refined twice by midpoint subdivision (the same piecewise-flat
@@ -20,7 +23,9 @@ surface, 16× the triangles), solved by shift-invert ``eigsh``.
 Table 2, per mesh (``cow.off``, ``bunny.off``, ``bun_zipper_res3.ply``) as a vertex
 cloud and as a mesh: ``SurfaceGradient()`` defaults applied to x, y and z. Each has
 length <= 1 exactly; the table gives the % of points where some coordinate's gradient
-is longer than 1.05, and the longest.
+is longer than 1.05, the longest, and the rows the operator flags in
+``diagnostics_["gradient_excess_mask"]`` (``gradient_check``; before it, 3-10 % of the
+points were above 1.05, up to 5.8).
 
 Run: ``python benchmarks/bench_mesh_sheets.py`` (about a minute on 2 cores);
 ``--shapes cow.off --no-gradients`` for one row. Reads ``../shared/data`` next to the
@@ -193,8 +198,8 @@ def main(argv=None):
     print(f"modes 1-{args.modes}, mean |rel. error| % against P1 FEM on the mesh refined "
           f"twice by midpoint subdivision; filter rho = {args.rho:g}")
     print("| shape | n | ours cloud | ours mesh (normal test) | ours mesh (mesh filter) "
-          "| RL cloud | RL mesh |")
-    print("|---|---|---|---|---|---|---|")
+          "| RL cloud | RL mesh | P1 on the mesh |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.shapes:
         mesh = load_mesh(args.data / name)
         ref = fem_reference(mesh, count)
@@ -206,7 +211,11 @@ def main(argv=None):
         for L, M in ((rl.point_cloud_laplacian(verts, n_neighbors=PEER_NEIGHBORS),
                       rl.mesh_laplacian(verts, np.asarray(mesh.faces))) if rl else ()):
             cells.append(mean_error(smallest(L, M, count), ref, args.modes))
+        K, M = p1_fem(verts, np.asarray(mesh.faces))
+        averaged = 0.5 * (M + sparse.diags(np.asarray(M.sum(axis=1)).ravel()))
+        p1 = mean_error(smallest(K, averaged, count), ref, args.modes)
         text = " | ".join(f"{c:.2f}" for c in cells) + (" | n/a | n/a" if rl is None else "")
+        text += f" | {p1:.2f}"
         print(f"| {name} | {len(verts)} | {text} |", flush=True)
 
     if args.no_gradients:
