@@ -194,6 +194,22 @@ def expand_rows_cols(A, inverse, *, tie=None):
     return out
 
 
+def embed_rows_cols(A, kept, n):
+    """Operator on the kept points → operator on all ``n`` input points, whose other rows
+    and columns (excluded outliers) are empty. Stacked blocks (a gradient's
+    ``(3 n_kept, n_kept)``) are embedded block by block."""
+    A = sparse.csr_matrix(A)
+    m = len(kept)
+    blocks = A.shape[0] // m
+    # kept is increasing, so rows and the entries within each row keep their order
+    # (coincident copies stay bit-identical)
+    rows = np.arange(blocks * m)
+    lengths = np.zeros(blocks * n, dtype=np.int64)
+    lengths[(rows // m) * n + kept[rows % m]] = np.diff(A.indptr)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    return sparse.csr_matrix((A.data, kept[A.indices], indptr), shape=(blocks * n, n))
+
+
 def expand_mass(areas, inverse):
     """Split a unique point's area equally among its coincident copies."""
     if is_reordering(inverse, len(areas)):

@@ -13,7 +13,6 @@ import numpy as np
 
 from . import assembly
 from ._progress import Stages
-from ._validation import check_values
 from .laplacian import LaplaceBeltrami, laplace_beltrami, spectrum
 from .gradient_check import CONSISTENCY_TOL, EXCESS_LIMIT, correct_gradient_rows
 from .surface_operator import _SurfaceOperator
@@ -85,7 +84,7 @@ class SurfaceGradient(_SurfaceOperator):
                     G = assembly.expand_rows_cols(G, nb.inverse)
         finally:
             stages.close()
-        self.G_ = G
+        self.G_ = self._embed(G)
         self.diagnostics_["timings"] = stages.timings
         return self
 
@@ -111,11 +110,13 @@ class SurfaceGradient(_SurfaceOperator):
         """Gradient of ``values`` (n,) → (n, 3), or (n, c) → (n, c, 3)."""
         self._check_fitted("G_")
         n = self.G_.shape[1]
-        f = check_values(values, n, name="values")
+        f = self._check_input(values, n, "values")
         g = self.G_ @ f
         if f.ndim == 1:
-            return np.ascontiguousarray(g.reshape(3, n).T)
-        return np.ascontiguousarray(g.reshape(3, n, -1).transpose(1, 2, 0))
+            g = np.ascontiguousarray(g.reshape(3, n).T)
+        else:
+            g = np.ascontiguousarray(g.reshape(3, n, -1).transpose(1, 2, 0))
+        return self._nan_at_outliers(g)
 
 
 class Divergence(SurfaceGradient):
@@ -149,10 +150,10 @@ class Divergence(SurfaceGradient):
         """Divergence of ``field`` of shape (n, 3) → (n,)."""
         self._check_fitted("D_")
         n = self.D_.shape[0]
-        V = check_values(field, n, name="field")
+        V = self._check_input(field, n, "field")
         if V.ndim != 2 or V.shape[1] != 3:
             raise ValueError(f"`field` must have shape (n, 3); got {V.shape}")
-        return self.D_ @ V.T.ravel()
+        return self._nan_at_outliers(self.D_ @ V.T.ravel())
 
 
 def surface_gradient(geometry: Geometry, values: ArrayLike, **options: Any) -> Float64Array:

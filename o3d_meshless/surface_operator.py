@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import assembly
 from ._params import Params
-from ._validation import check_bool, check_int, n_threads_from_workers
+from ._validation import check_bool, check_int, check_values, n_threads_from_workers
 from .guard import MAX_AMPLIFICATION, RCOND_MIN, guarded_stencils, repair_laplacian_rows
 from .sampling import Sampling, build, check_compatible, check_options
 from .stencils import get_method, method_options, weight_power_from
@@ -28,8 +29,11 @@ class _SurfaceOperator(Params):
 
     def __init__(self, *, method="taylor", k=16, order=None, weights=None, normals="auto",
                  height_order=2, orient=None, guard=True, bounds=False, workers=-1,
-                 progress=None, centre=None, rbf=None, shape=None, ghosts=None):
+                 progress=None, centre=None, rbf=None, shape=None, ghosts=None,
+                 outliers="exclude", denoise="auto"):
         self.method = method
+        self.outliers = outliers
+        self.denoise = denoise
         self.centre = centre
         self.rbf = rbf
         self.shape = shape
@@ -59,7 +63,8 @@ class _SurfaceOperator(Params):
             else check_int(
             self.order, name="order", low=self._min_order, high=spec.max_order, owner=name)
         check_options(k=self.k, normals=self.normals, height_order=self.height_order,
-                      orient=self.orient, owner=name)
+                      orient=self.orient, outliers=self.outliers, denoise=self.denoise,
+                      owner=name)
         if spec.check_k is not None:
             spec.check_k(self.k, 2, self._kernel_options, owner=name)
         if self.weights is not None and not spec.weighted:
@@ -83,11 +88,13 @@ class _SurfaceOperator(Params):
         owner = type(self).__name__
         if isinstance(geometry, Sampling):
             check_compatible(geometry, k=self.k, normals=self.normals,
-                             height_order=self.height_order, orient=self.orient, owner=owner)
+                             height_order=self.height_order, orient=self.orient, owner=owner,
+                             outliers=self.outliers, denoise=self.denoise)
             sampling = geometry
         else:
             sampling = build(geometry, k=self.k, normals=self.normals,
                              height_order=self.height_order, orient=self.orient,
+                             outliers=self.outliers, denoise=self.denoise,
                              n_threads=self._n_threads, stages=stages, owner=owner)
         self.sampling_ = sampling
         self.points_ = sampling.points
@@ -95,6 +102,37 @@ class _SurfaceOperator(Params):
         self._input_order = {}          # frames_/normals_, made when first asked for
         self.diagnostics_ = dict(sampling.diagnostics)
         return sampling.neighborhoods, sampling.frames
+
+    def _expand(self, arr):
+        """Per-unique-point array → input order (NaN / False at excluded outliers)."""
+        return self.sampling_.expand(arr)
+
+    def _check_input(self, values, n, name):
+        """Per-point input values: NaN is allowed at excluded outliers only (their
+        columns are empty, so it reaches no other point)."""
+        f = check_values(values, n, name=name, allow_nan=True)
+        bad = np.isnan(f) if f.ndim == 1 else np.isnan(f).any(axis=tuple(range(1, f.ndim)))
+        mask = self.diagnostics_.get("outlier_mask")
+        if bad.any() and (mask is None or (bad & ~mask).any()):
+            raise ValueError(f"`{name}` must be finite (NaN only at points excluded as "
+                             "outliers); got NaN at points of the surface")
+        return f
+
+    def _nan_at_outliers(self, values):
+        """Per-point results with NaN at the excluded outliers (they have none)."""
+        mask = self.diagnostics_.get("outlier_mask")
+        if mask is not None and self.sampling_.kept is not None:
+            values = np.array(values, dtype=np.float64)
+            values[mask] = np.nan
+        return values
+
+    def _embed(self, A):
+        """Operator on the kept points → on every input point (outliers: empty rows and
+        columns); ``A`` itself when no point was excluded."""
+        kept = self.sampling_.kept
+        if kept is None:
+            return A
+        return assembly.embed_rows_cols(A, kept, len(self.sampling_.points))
 
     # In the input order these are copies when the points were reordered or merged
     # (neighbors.MORTON_MIN_POINTS): made on first use, not during the fit (peak memory).
@@ -136,22 +174,23 @@ class _SurfaceOperator(Params):
                                   conormals=sampling.conormals,
                                   find_boundary=not sampling.boundary_known)
         diag = self.diagnostics_
-        diag.update(self._spec.named_diagnostics(st.diagnostics, nb.expand, bounds=self.bounds))
-        diag["condition"] = nb.expand(1.0 / np.maximum(st.diagnostics[:, 0], 1e-300))
-        diag["k_used"] = nb.expand(st.k_used)
-        diag["order_used"] = nb.expand(st.order_used)
+        expand = self._expand
+        diag.update(self._spec.named_diagnostics(st.diagnostics, expand, bounds=self.bounds))
+        diag["condition"] = expand(1.0 / np.maximum(st.diagnostics[:, 0], 1e-300))
+        diag["k_used"] = expand(st.k_used)
+        diag["order_used"] = expand(st.order_used)
         diag["guard_rows"] = int(st.enlarged.sum())
         if st.fallback is not None:      # rows fitted without unsupported monomials
             diag["fallback_rows"] = int(st.fallback.sum())
-            diag["fallback_mask"] = nb.expand(st.fallback)
+            diag["fallback_mask"] = expand(st.fallback)
         diag["failed_rows"] = int(st.failed.sum())
-        diag["failed_mask"] = nb.expand(st.failed)
+        diag["failed_mask"] = expand(st.failed)
         diag["guard_attempts"] = st.attempts
         if st.positive is not None:
             diag["positive_rows"] = int(st.positive.sum())
-            diag["positive_mask"] = nb.expand(st.positive)
+            diag["positive_mask"] = expand(st.positive)
             diag["boundary_rows"] = int(st.boundary.sum())
-            diag["boundary_mask"] = nb.expand(st.boundary)
+            diag["boundary_mask"] = expand(st.boundary)
         if st.failed.any():
             if dominance_target is not None:
                 what = ("Laplacian rows are not consistent even with nonnegative weights "

@@ -183,7 +183,10 @@ def own_cell_stiffness(op):
     n = dual.shape[0]
     W = sparse.csr_matrix((d.data / dist, (d.row, d.col)), shape=(n, n))
     A = (sparse.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()
-    return A if nb.inverse is None else assembly.reordered(A, nb.inverse)
+    A = A if nb.inverse is None else assembly.reordered(A, nb.inverse)
+    if s.kept is not None:                # outliers excluded: their rows stay empty
+        A = assembly.embed_rows_cols(A, s.kept, len(s.points))
+    return A
 
 
 def averaged_mass(K, points, areas, *, inverse=None):

@@ -131,8 +131,11 @@ def part_sampling(xyz, *, k, tol, height_order, normals, orient, centre, n_threa
                                               orient=orient, n_threads=n_threads,
                                               centre=centre)
     boundary, conormals = detect_boundary(nb, frames, known=None, n_threads=n_threads)
+    # outliers and noise are not looked for part by part (a part's decision near its
+    # halo's edge would differ from the whole cloud's): the caller cleans the cloud first
     options = {"k": k, "normals": "estimate" if normals is None else "array",
-               "height_order": height_order, "orient": orient,
+               "height_order": height_order, "orient": orient, "outliers": "keep",
+               "denoise": False,
                "normals_array": None if normals is None else np.array(normals)}
     s = Sampling(xyz, nb, frames, boundary, conormals, False, options)
     s.diagnostics = sampling_diagnostics(s, status, refined)
@@ -144,6 +147,7 @@ def operator_options(s, options):
     opts = dict(options)
     opts.update(k=s.options["k"], height_order=s.options["height_order"],
                 orient=s.options["orient"], workers=opts.get("workers", 1), progress=False,
+                outliers="keep", denoise=False,
                 normals=s.options["normals_array"] if s.options["normals"] == "array"
                 else "estimate")
     return opts

@@ -1,0 +1,211 @@
+# Local surface fits that leave the centre out: how far each point lies off the surface
+# its neighbours describe (outliers), and how closely the neighbours follow a smooth
+# surface (noise). One PCA frame of the neighbours, one least-squares fit of their
+# heights by a plane or a quadric, one refit without the neighbours whose residual is
+# more than 3 robust standard deviations (a neighbouring outlier must not bend the fit).
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport malloc, free
+from libc.math cimport sqrt, fabs
+from scipy.linalg.cython_lapack cimport dpotrf, dpotrs
+from _small_dense cimport symmetric_eigen
+
+
+cdef inline void _cross3(const double* a, const double* b, double* out) noexcept nogil:
+    out[0] = a[1] * b[2] - a[2] * b[1]
+    out[1] = a[2] * b[0] - a[0] * b[2]
+    out[2] = a[0] * b[1] - a[1] * b[0]
+
+
+cdef inline void _basis(double u, double v, int p, double* a) noexcept nogil:
+    a[0] = 1.0
+    a[1] = u
+    a[2] = v
+    if p == 6:
+        a[3] = u * u
+        a[4] = u * v
+        a[5] = v * v
+
+
+cdef inline double _median_abs(const double* r, int k, double* tmp) noexcept nogil:
+    # insertion sort of |r| (k is a neighbourhood size: tens of entries)
+    cdef int i, j
+    cdef double x
+    for i in range(k):
+        x = fabs(r[i])
+        j = i - 1
+        while j >= 0 and tmp[j] > x:
+            tmp[j + 1] = tmp[j]
+            j = j - 1
+        tmp[j + 1] = x
+    if k % 2:
+        return tmp[k // 2]
+    return 0.5 * (tmp[k // 2 - 1] + tmp[k // 2])
+
+
+cdef inline int _fit(const double* u, const double* v, const double* h, const double* wt,
+                     int k, int p, double* G, double* c, double* a) noexcept nogil:
+    # weighted least squares h ~ sum c_q a_q(u, v) by the normal equations (p <= 6)
+    cdef int q, s, j, info = 0, one = 1
+    cdef char uplo = b'U'
+    for q in range(p * p):
+        G[q] = 0.0
+    for q in range(p):
+        c[q] = 0.0
+    for j in range(k):
+        if wt[j] == 0.0:
+            continue
+        _basis(u[j], v[j], p, a)
+        for q in range(p):
+            c[q] = c[q] + wt[j] * a[q] * h[j]
+            for s in range(q + 1):
+                G[q * p + s] = G[q * p + s] + wt[j] * a[q] * a[s]
+    dpotrf(&uplo, &p, G, &p, &info)
+    if info != 0:
+        return info
+    dpotrs(&uplo, &p, &one, G, &p, c, &p, &info)
+    return info
+
+
+def quadric_offsets(
+        const double[:, ::1] points,        # IN  (n, 3)
+        const Py_ssize_t[:, ::1] neighbors, # IN  (n, k) neighbour indices (centre excluded)
+        int n_terms,                        # IN  3: plane, 6: quadric
+        double[::1] offset,                 # OUT (n,) centre's height above the fit
+        double[::1] residual,               # OUT (n,) RMS residual of the kept neighbours
+        double[::1] radius,                 # OUT (n,) RMS tangential distance of the neighbours
+        int[::1] status,                    # OUT (n,) 0 ok, 1 degenerate fit, -3 no memory
+        int n_threads):
+    cdef Py_ssize_t n = points.shape[0], i, nb
+    cdef int k = <int>neighbors.shape[1], p = n_terms
+    cdef int j, q, a, info, kept
+    cdef double* scr
+    cdef double* u
+    cdef double* v
+    cdef double* h
+    cdef double* wt
+    cdef double* r
+    cdef double* tmp
+    cdef double* C
+    cdef double* ev
+    cdef double* work
+    cdef double* G
+    cdef double* c
+    cdef double* basis
+    cdef double* mu
+    cdef double* nn
+    cdef double* t1
+    cdef double* t2
+    cdef double* off
+    cdef double rr, s, scale, ss
+    with nogil, parallel(num_threads=n_threads):
+        scr = <double*> malloc((6 * k + 9 + 3 + 64 + 36 + 6 + 6 + 15) * sizeof(double))
+        u = scr
+        v = u + k
+        h = v + k
+        wt = h + k
+        r = wt + k
+        tmp = r + k
+        C = tmp + k
+        ev = C + 9
+        work = ev + 3
+        G = work + 64
+        c = G + 36
+        basis = c + 6
+        mu = basis + 6
+        nn = mu + 3
+        t1 = nn + 3
+        t2 = t1 + 3
+        off = t2 + 3
+        for i in prange(n, schedule='static'):
+            if scr == NULL:
+                status[i] = -3
+                continue
+            status[i] = 0
+            # PCA frame of the neighbours alone: an outlying centre must not tilt it
+            for a in range(3):
+                mu[a] = 0.0
+            for j in range(k):
+                for a in range(3):
+                    mu[a] = mu[a] + points[neighbors[i, j], a]
+            for a in range(3):
+                mu[a] = mu[a] / k
+            for a in range(9):
+                C[a] = 0.0
+            for j in range(k):
+                nb = neighbors[i, j]
+                for a in range(3):
+                    off[a] = points[nb, a] - mu[a]
+                for a in range(3):
+                    for q in range(3):
+                        C[a * 3 + q] = C[a * 3 + q] + off[a] * off[q]
+            info = symmetric_eigen(C, 3, ev, work)
+            if info != 0 or not ev[1] > 1e-12 * ev[2]:
+                status[i] = 1
+                offset[i] = 0.0
+                residual[i] = 0.0
+                radius[i] = 0.0
+                continue
+            for a in range(3):
+                nn[a] = work[a]
+                t1[a] = work[6 + a]
+            _cross3(nn, t1, t2)
+            # neighbours around the centre, tangential coordinates scaled to unit RMS
+            rr = 0.0
+            for j in range(k):
+                nb = neighbors[i, j]
+                for a in range(3):
+                    off[a] = points[nb, a] - points[i, a]
+                u[j] = off[0] * t1[0] + off[1] * t1[1] + off[2] * t1[2]
+                v[j] = off[0] * t2[0] + off[1] * t2[1] + off[2] * t2[2]
+                h[j] = off[0] * nn[0] + off[1] * nn[1] + off[2] * nn[2]
+                rr = rr + u[j] * u[j] + v[j] * v[j]
+                wt[j] = 1.0
+            rr = sqrt(rr / k)
+            radius[i] = rr
+            if not rr > 0:
+                status[i] = 1
+                offset[i] = 0.0
+                residual[i] = 0.0
+                continue
+            for j in range(k):
+                u[j] = u[j] / rr
+                v[j] = v[j] / rr
+            info = _fit(u, v, h, wt, k, p, G, c, basis)
+            if info == 0:
+                for j in range(k):
+                    _basis(u[j], v[j], p, basis)
+                    s = h[j]
+                    for q in range(p):
+                        s = s - c[q] * basis[q]
+                    r[j] = s
+                scale = 1.4826 * _median_abs(r, k, tmp)
+                kept = 0
+                for j in range(k):
+                    if fabs(r[j]) > 3.0 * scale + 1e-12 * rr:
+                        wt[j] = 0.0
+                    else:
+                        kept = kept + 1
+                if kept < k and kept >= p + 2:
+                    info = _fit(u, v, h, wt, k, p, G, c, basis)
+                    if info == 0:
+                        for j in range(k):
+                            _basis(u[j], v[j], p, basis)
+                            s = h[j]
+                            for q in range(p):
+                                s = s - c[q] * basis[q]
+                            r[j] = s
+                else:
+                    for j in range(k):
+                        wt[j] = 1.0
+                    kept = k
+            if info != 0:
+                status[i] = 1
+                offset[i] = 0.0
+                residual[i] = 0.0
+                continue
+            ss = 0.0
+            for j in range(k):
+                ss = ss + wt[j] * r[j] * r[j]
+            residual[i] = sqrt(ss / (kept - p)) if kept > p else 0.0
+            offset[i] = -c[0]          # the centre sits at height 0 above (u, v) = (0, 0)
+        free(scr)
