@@ -67,8 +67,14 @@ def _spectrum(values, vectors=None, *, owner):
         raise ValueError(f"`vectors` of {owner} must have shape (n, m) with m = "
                          f"len(values) = {lam.size} (one column per eigenvalue); got "
                          f"{vec.shape}")
-    if not np.isfinite(vec).all():
-        raise ValueError(f"`vectors` of {owner} must be finite; got NaN or inf")
+    finite = np.isfinite(vec)
+    if not finite.all():
+        # rows entirely NaN are points excluded as outliers: their results are NaN too
+        rows = ~finite.all(axis=1)
+        if rows.all() or not np.isnan(vec[rows]).all():
+            raise ValueError(f"`vectors` of {owner} must be finite (or NaN in whole rows, "
+                             "for points excluded as outliers); got NaN or inf in part of "
+                             "a row")
     return lam, vec
 
 

@@ -60,12 +60,12 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
-from scipy.sparse.linalg import splu
 from scipy.spatial import cKDTree
 
 from ._params import Params
 from ._validation import check_option, n_threads_from_workers
 from .sampling import Sampling, check_options, prepare
+from .sparse_solve import excluded_points, factor_symmetric
 from ._warnings import warn
 from ._typing import ArrayLike, Float64Array, Geometry
 
@@ -117,12 +117,6 @@ def mean_spacing(sampling):
     """
     nb = sampling.neighborhoods
     return float(np.linalg.norm(nb.points - nb.points[nb.indices[:, 0]], axis=1).mean())
-
-
-def _factor(A):
-    """SuperLU of a symmetric sparse matrix (minimum degree on Aᵀ+A, symmetric mode)."""
-    return splu(sparse.csc_matrix(A), permc_spec="MMD_AT_PLUS_A",
-                options={"SymmetricMode": True})
 
 
 def weak_operators(geometry, *, k=16, normals="auto", height_order=2, orient=None,
@@ -274,6 +268,7 @@ class HeatGeodesics(Params):
         self.points_ = lb.points_
         self.normals_ = lb.normals_
         self.K_, self.M_, self.G_ = lb.K_, lb.M_, grad.G_
+        self.excluded_ = excluded_points(lb)
         self.spacing_ = mean_spacing(s)
         self.t_ = float(self.t) if self.t is not None else self.t_factor * self.spacing_ ** 2
         n = self.K_.shape[0]
@@ -286,7 +281,7 @@ class HeatGeodesics(Params):
         self._free = np.ones(n, dtype=bool)
         self._free[first] = False
         K = self.K_.tocsr()
-        self._poisson = _factor(K[self._free][:, self._free])
+        self._poisson = factor_symmetric(K[self._free][:, self._free])
         self._heat = {}                       # level -> (factor, dirichlet factor, interior)
         self._heat_factor(0)
         self._mass = self.M_.diagonal()
@@ -297,11 +292,11 @@ class HeatGeodesics(Params):
         if level not in self._heat:
             t = self.t_ * T_STEP ** level
             A = (self.M_ + t * self.K_).tocsr()
-            lu = _factor(A)
+            lu = factor_symmetric(A)
             dirichlet = None
             inner = ~self.boundary_mask_
             if self.boundary == "average" and self.boundary_mask_.any() and inner.any():
-                dirichlet = _factor(A[inner][:, inner])
+                dirichlet = factor_symmetric(A[inner][:, inner])
             self._heat[level] = (lu, dirichlet, inner)
         return self._heat[level]
 
@@ -353,11 +348,22 @@ class HeatGeodesics(Params):
         Returns
         -------
         ndarray of shape (n,)
-            ``0`` at the sources, ``inf`` on pieces without a source.
+            ``0`` at the sources, ``inf`` on pieces without a source, NaN at points
+            excluded as outliers.
         """
         if not hasattr(self, "_poisson"):
             raise ValueError("this HeatGeodesics is not fitted yet; call fit(geometry) first")
         src = check_sources(sources, self.K_.shape[0])
+        excluded = getattr(self, "excluded_", None)
+        if excluded is not None and excluded[src].any():
+            raise ValueError(f"`sources` {src[excluded[src]][:5].tolist()} are excluded "
+                             "outliers: choose others, or fit with outliers='keep'")
+        out = self._distance(src)
+        if excluded is not None:
+            out[excluded] = np.nan
+        return out
+
+    def _distance(self, src):
         mode = check_option(self.multisource, MULTISOURCE_OPTIONS, name="multisource",
                             owner=type(self).__name__)
         if len(src) == 1 or mode == "joint" or (mode == "auto" and len(src) > MIN_SOURCES):

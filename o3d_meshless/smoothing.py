@@ -21,7 +21,8 @@ from scipy import sparse
 
 from ._validation import check_int, check_option, check_values
 from .surface_curvature import height_fit
-from .geodesic import _factor, check_time, weak_operators
+from .geodesic import check_time, weak_operators
+from .sparse_solve import excluded_points, factor_symmetric
 from .sampling import Sampling, check_options, prepare
 from ._typing import ArrayLike, Float64Array, Geometry
 
@@ -35,16 +36,17 @@ CHUNK = 8192
 
 
 def _weak(geometry, options):
-    """``(K, M)`` from a fitted weak LaplaceBeltrami or by fitting one on ``geometry``."""
+    """``(K, M, excluded)`` from a fitted weak LaplaceBeltrami or by fitting one on
+    ``geometry``; ``excluded`` marks the outliers left out (or is None)."""
     from .operators import LaplaceBeltrami
 
     if isinstance(geometry, LaplaceBeltrami):
         if not hasattr(geometry, "K_"):
             raise ValueError("`geometry` is a LaplaceBeltrami without K_: fit it with "
                              "form='weak' first")
-        return geometry.K_, geometry.M_
+        return geometry.K_, geometry.M_, excluded_points(geometry)
     _, lb, _ = weak_operators(geometry, **options)
-    return lb.K_, lb.M_
+    return lb.K_, lb.M_, excluded_points(lb)
 
 
 def heat_diffusion(geometry: Geometry, u0: ArrayLike, t: float, *, steps: int = 1,
@@ -80,17 +82,19 @@ def heat_diffusion(geometry: Geometry, u0: ArrayLike, t: float, *, steps: int = 
     >>> round(float(np.median(u / p[:, 2])), 2), round(float(np.exp(-0.2)), 2)
     (0.82, 0.82)
     """
-    K, M = _weak(geometry, options)
+    K, M, excluded = _weak(geometry, options)
     n = K.shape[0]
     u = check_values(u0, n, name="u0")
     t = check_time(t, name="t")
     steps = check_int(steps, name="steps", low=1)
-    lu = _factor((M + (t / steps) * K).tocsr())
+    lu = factor_symmetric((M + (t / steps) * K).tocsr())
     m = M.diagonal()
     out = u.copy()
     for _ in range(steps):
         rhs = m[:, None] * out if out.ndim == 2 else m * out
         out = lu.solve(rhs)
+    if excluded is not None:                      # outliers: no part in the diffusion
+        out[excluded] = np.nan
     return out
 
 
@@ -141,7 +145,7 @@ def smooth_field(geometry: Geometry, values: ArrayLike, *, method: str = "laplac
                 or not (lo < val <= hi if name == "lam" else lo <= val < hi):
             raise ValueError(f"`{name}` must be a number in "
                              f"{'(0, 1]' if name == 'lam' else '[-1, 0)'}; got {val!r}")
-    K, _ = _weak(geometry, options)
+    K, _, excluded = _weak(geometry, options)
     n = K.shape[0]
     v = check_values(values, n, name="values").copy()
     d = K.diagonal()
@@ -151,6 +155,8 @@ def smooth_field(geometry: Geometry, values: ArrayLike, *, method: str = "laplac
     for _ in range(iterations):
         for f in factors:
             v = v - f * (P @ v)
+    if excluded is not None:                      # outliers: no part in the smoothing
+        v[excluded] = np.nan
     return v
 
 
@@ -210,9 +216,10 @@ def denoise_points(geometry: Geometry, *, iterations: int = 3, k: int = 80, orde
     check_options(k=k, normals=normals, height_order=2, orient=None)
     current = geometry
     for it in range(iterations):
+        # every point moves, outliers too (the caller excludes them beforehand)
         s = prepare(current if it == 0 else points, k=k,
                     normals=normals if it == 0 else "estimate", height_order=2,
-                    workers=workers, progress=False)
+                    outliers="keep", denoise=False, workers=workers, progress=False)
         nb = s.neighborhoods
         shift = np.zeros(len(nb.points))
         for lo in range(0, len(nb.points), CHUNK):

@@ -10,8 +10,8 @@ Dirichlet problems of seed 003 on scattered points; this one solves on a surface
     K u = −M f,
 
 the linear-FEM system of the triangulation the tangent-plane Voronoi cells imply, with a
-lumped load. ``form="strong"`` collocates instead: ``L u = −f`` with the pointwise
-``L ≈ −Δ_S`` (not symmetric).
+lumped load. ``form="strong"`` collocates instead: ``L u = −f`` with the pointwise ``L ≈
+−Δ_S`` (not symmetric).
 
 **Closed surfaces** (and pieces without a Dirichlet point). ``K`` has one constant null
 vector per connected piece of its graph, so ``f`` must have zero mean on each piece and
@@ -54,26 +54,25 @@ Without ``boundary_values`` an open surface gets the weak form's natural conditi
 normal derivative) and the mean-zero treatment of a closed surface. That is only first
 order on i.i.d. samples: the cells end at the outermost points, on average ``O(h)``
 inside the true boundary (upper unit hemisphere, ``u = xy``, whose normal derivative
-vanishes at the rim: relative L2 error 3.0e-2 / 1.6e-2 / 5.4e-3 at 2 000 / 8 000 /
-32 000 points, and the cells' total area is short by 1.9 / 0.9 / 0.5 %).
+vanishes at the rim: relative L2 error 3.0e-2 / 1.6e-2 / 5.4e-3 at 2 000 / 8 000 / 32
+000 points, and the cells' total area is short by 1.9 / 0.9 / 0.5 %).
 
-**Neighbours.** The default ``k`` is 32 for the weak form (the operators' default is 16).
-The weak stiffness is built from each point's Voronoi cell among its ``k`` nearest
+**Neighbours.** The default ``k`` is 32 for the weak form (the operators' default is
+16). The weak stiffness is built from each point's Voronoi cell among its ``k`` nearest
 neighbours; on i.i.d. samples a Voronoi neighbour is sometimes not among the 16 nearest.
 Measured on a 32 000-point i.i.d. unit sphere against the exact Delaunay cotangent
-weights of the same points: 2.7 % of the rows differ by more than 1 % at ``k = 16``
-(one by 127 %: a closed sphere where the gap test flagged 2 points as open boundary),
-0.3 % at ``k = 24``, 0.03 % at ``k = 32``. The Poisson error follows: relative
-M-weighted L2 error of ``u = xy`` (median of 5 seeds) 5.5e-4 at ``k = 16``,
-2.9e-4 at 24, 2.4e-4 at 32, and the observed order from 8 000 to 32 000 points rises
-from 1.2 to 2.1. The strong form defaults to ``k = 24``: at ``k = 16`` two of five
-32 000-point samples gave errors 50–150× larger than the others.
+weights of the same points: 2.7 % of the rows differ by more than 1 % at ``k = 16`` (one
+by 127 %: a closed sphere where the gap test flagged 2 points as open boundary), 0.3 %
+at ``k = 24``, 0.03 % at ``k = 32``. The Poisson error follows: relative M-weighted L2
+error of ``u = xy`` (median of 5 seeds) 5.5e-4 at ``k = 16``, 2.9e-4 at 24, 2.4e-4 at
+32, and the observed order from 8 000 to 32 000 points rises from 1.2 to 2.1. The strong
+form defaults to ``k = 24``: at ``k = 16`` two of five 32 000-point samples gave errors
+50–150× larger than the others.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -221,12 +220,10 @@ def _operator(geometry, form, options):
     """A fitted :class:`LaplaceBeltrami` of ``form`` for ``geometry``."""
     if isinstance(geometry, LaplaceBeltrami):
         if options:
-            raise ValueError(f"options {sorted(options)} cannot be applied to an already "
-                             "fitted LaplaceBeltrami `geometry`: set them on the operator, or "
-                             "pass the points instead")
+            raise ValueError(f"options {sorted(options)} cannot be applied to a fitted "
+                             "LaplaceBeltrami: set them on it, or pass the points instead")
         if not hasattr(geometry, "L_"):
-            raise ValueError("`geometry` is a LaplaceBeltrami that is not fitted yet: call "
-                             "its fit(points) first, or pass the points")
+            raise ValueError("`geometry` is an unfitted LaplaceBeltrami: fit it first")
         have = getattr(geometry, "form_", "strong")
         if have != form:
             raise ValueError(f"`geometry` is a LaplaceBeltrami fitted with form={have!r} but "
@@ -242,11 +239,11 @@ def _operator(geometry, form, options):
     opts = dict(options)
     if isinstance(geometry, Sampling):          # its own options, unless given
         so = geometry.options
-        opts.setdefault("k", so["k"])
-        opts.setdefault("normals", so["normals"] if so["normals"] != "array"
-                        else so["normals_array"])
-        opts.setdefault("height_order", so["height_order"])
-        opts.setdefault("orient", so["orient"])
+        opts.setdefault("normals", so["normals_array"] if so["normals"] == "array"
+                        else so["normals"])
+        for name in ("k", "height_order", "orient", "outliers", "denoise"):
+            if name in so:
+                opts.setdefault(name, so[name])
     else:
         opts.setdefault("k", DEFAULT_K[form])
     opts.setdefault("progress", False)
@@ -373,9 +370,11 @@ def solve_surface_poisson(geometry: Geometry, f: ArrayLike, *,
     g = (_check_values(boundary_values, mask, n) if boundary_values is not None
          else np.zeros(n))
 
+    excluded = op.diagnostics_.get("outlier_mask", np.zeros(n, bool))  # no row, NaN in u
+    mask = mask & ~excluded
     n_pieces, labels = csgraph.connected_components(A, directed=False)
     free = np.ones(n_pieces, dtype=bool)          # pieces without a Dirichlet point
-    free[labels[mask]] = False
+    free[labels[mask | excluded]] = False
     rows = "symmetric" if form == "weak" else "strong"
     if form == "weak" and mask.any():
         own = own_cell_stiffness(op)
@@ -383,7 +382,7 @@ def solve_surface_poisson(geometry: Geometry, f: ArrayLike, *,
             dirichlet_rows = sparse.diags((~free[labels]).astype(np.float64))
             A = (dirichlet_rows @ own + (sparse.identity(n) - dirichlet_rows) @ A).tocsr()
             rows = "own-cell"
-    U = np.flatnonzero(~mask)
+    U = np.flatnonzero(~mask & ~excluded)
     D = np.flatnonzero(mask)
     weight = m if form == "weak" else np.ones(n)  # the load: −M f (weak), −f (strong)
     rhs = -weight * fv
@@ -427,9 +426,8 @@ def solve_surface_poisson(geometry: Geometry, f: ArrayLike, *,
             b = b + weight[U] * np.where(in_free, f_mean[lu_rows], 0.0)
         scale = np.abs(b).max()
         residual = float(np.abs(AUU @ u[U] - b).max() / (scale if scale > 0 else 1.0))
-        if not np.isfinite(u).all():
-            raise RuntimeError(f"solve_surface_poisson: the {form}-form solve produced NaN or "
-                               "inf; check op.diagnostics_ or use form='weak'")
+        if not np.isfinite(u[~excluded]).all():
+            raise RuntimeError(f"solve_surface_poisson: the {form}-form solve gave NaN or inf")
         # warn about large removed means
         if nf:
             msum = np.bincount(labels, m, n_pieces)
@@ -445,6 +443,8 @@ def solve_surface_poisson(geometry: Geometry, f: ArrayLike, *,
                      "so its mean was removed and u solves Δu = f − mean(f). To fix: "
                      "subtract the M-weighted mean of f on each piece (see f_mean)",
                      RuntimeWarning)
-    return SurfacePoissonResult(u=u, residual=residual, n_pieces=int(n_pieces),
+    u[excluded] = np.nan
+    return SurfacePoissonResult(u=u, residual=residual,
+                                n_pieces=len(np.unique(labels[~excluded])),
                                 boundary=D.astype(np.intp), f_mean=f_mean, labels=labels,
                                 form=form, rows=rows, operator=op)
