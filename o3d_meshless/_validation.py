@@ -45,8 +45,9 @@ def check_points(points, *, name="points", dims=(2, 3), min_points=1):
     return arr
 
 
-def check_values(values, n, *, name="values", allow_2d=True):
-    """Return per-point ``values`` as float64 of shape (n,) or (n, c)."""
+def check_values(values, n, *, name="values", allow_2d=True, allow_nan=False):
+    """Return per-point ``values`` as float64 of shape (n,) or (n, c); with
+    ``allow_nan``, NaN (no value: a point excluded as an outlier) may appear, inf not."""
     arr = np.asarray(values)
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"`{name}` must be a real numeric array; got dtype {arr.dtype}")
@@ -56,8 +57,9 @@ def check_values(values, n, *, name="values", allow_2d=True):
         raise ValueError(f"`{name}` must have shape {want} with n = {n} (one row per point); "
                          f"got {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"`{name}` must be finite; got NaN or inf")
+    if not np.isfinite(arr).all() and not (allow_nan and not np.isinf(arr).any()):
+        raise ValueError(f"`{name}` must be finite{' or NaN' if allow_nan else ''}; got "
+                         f"{'inf' if allow_nan else 'NaN or inf'}")
     return arr
 
 

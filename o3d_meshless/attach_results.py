@@ -35,7 +35,8 @@ def _check_arrays(arrays, n, kind):
         if key in reserved:
             raise ValueError(f"`arrays` key {key!r} is reserved for the point positions; "
                              "choose another name")
-        arr = check_values(value, n, name=f"arrays[{key!r}]")
+        # NaN: no value there (points excluded as outliers)
+        arr = check_values(value, n, name=f"arrays[{key!r}]", allow_nan=key != "colors")
         if key in ("normals", "colors"):
             if arr.ndim != 2 or arr.shape[1] != 3:
                 raise ValueError(f"`arrays[{key!r}]` must have shape (n, 3) with n = {n}; "

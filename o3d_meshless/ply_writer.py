@@ -82,9 +82,10 @@ def save_ply(path: PathArg, points: Geometry, fields: dict[str, ArrayLike] | Non
     n = pts.shape[0]
     columns = [("x", pts[:, 0]), ("y", pts[:, 1]), ("z", pts[:, 2])]
     if normals is not None:
-        nrm = check_values(normals, n, name="normals")
+        nrm = check_values(normals, n, name="normals", allow_nan=True)
         if nrm.ndim != 2 or nrm.shape[1] != 3:
             raise ValueError(f"`normals` must have shape (n, 3) with n = {n}; got {nrm.shape}")
+        nrm = np.nan_to_num(nrm)        # no normal (excluded outliers): written as 0, 0, 0
         columns += [("nx", nrm[:, 0]), ("ny", nrm[:, 1]), ("nz", nrm[:, 2])]
     if colors is not None:
         rgb = _colors_uint8(colors, n)
@@ -99,7 +100,7 @@ def save_ply(path: PathArg, points: Geometry, fields: dict[str, ArrayLike] | Non
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise ValueError(f"`fields` name {name!r} is not valid: use letters, digits and "
                              "underscores, not starting with a digit")
-        arr = check_values(value, n, name=f"fields[{name!r}]")
+        arr = check_values(value, n, name=f"fields[{name!r}]", allow_nan=True)  # NaN: no value
         if arr.ndim == 1:
             new = [(name, arr)]
         else:

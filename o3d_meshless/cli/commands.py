@@ -90,7 +90,11 @@ def _cmd_spectrum(run):
     run.result("report", {"n_negative": report.n_negative, "n_zero": report.n_zero,
                           "min_real": report.min_real, "max_imag": report.max_imag,
                           "orthogonality_defect": report.orthogonality_defect,
-                          "trustworthy": report.trustworthy, "symmetric": report.symmetric})
+                          "trustworthy": report.trustworthy, "reason": report.reason,
+                          "n_outliers": report.n_outliers, "denoised": report.denoised,
+                          "noise_level": (report.noise_level
+                                          if np.isfinite(report.noise_level) else None),
+                          "symmetric": report.symmetric})
     for text in _diagnostics_lines(run, lb, n):
         run.note(text)
     if report.n_negative:  # loud, on stderr, even with -q

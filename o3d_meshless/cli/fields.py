@@ -80,8 +80,8 @@ def _column(spec, raw, n):
                          f"point, shape ({n},); got {values.shape} (pick one component, "
                          f"e.g. an expression, or save it as a .npy file)")
     values = values.astype(np.float64)
-    if not np.isfinite(values).all():
-        raise ValueError(f"`--field` column {spec!r} contains NaN or inf")
+    if np.isinf(values).any():     # NaN: no value (outliers excluded); the operator checks
+        raise ValueError(f"`--field` column {spec!r} contains inf")
     return values
 
 
@@ -109,7 +109,7 @@ def _field(spec, points, geom=None):
             raise ValueError(f"`--field` file {spec!r} must hold real numbers; got dtype "
                              f"{values.dtype}")
         values = values.astype(np.float64)
-        if not np.isfinite(values).all():
-            raise ValueError(f"`--field` file {spec!r} contains NaN or inf")
+        if np.isinf(values).any():
+            raise ValueError(f"`--field` file {spec!r} contains inf")
         return values
     return evaluate_expression(spec, points)

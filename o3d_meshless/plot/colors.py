@@ -76,11 +76,15 @@ def _extend(values, lo, hi):
             (False, True): "max", (True, True): "both"}[(below, above)]
 
 
+#: colour of points without a value (NaN or inf: excluded outliers, unreachable points)
+NO_VALUE_RGB = (0.72, 0.72, 0.72)
+
+
 def colorize(values, *, cmap=None, percentile=99.0):
     """RGB colours in [0, 1] for a scalar field, with the limits of :func:`color_limits`.
 
     Values beyond the (robust) limits get the end colours of the colormap, as in the
-    pictures.
+    pictures; points without a value (NaN: excluded outliers) are light grey.
 
     Parameters
     ----------
@@ -100,7 +104,9 @@ def colorize(values, *, cmap=None, percentile=99.0):
     v = np.real(np.asarray(values)).astype(np.float64).ravel()
     lo, hi, sym = color_limits(v, percentile=percentile)
     cm = matplotlib.colormaps[cmap or _default_cmap(sym)]
-    return np.asarray(cm(np.clip((v - lo) / (hi - lo), 0.0, 1.0))[:, :3], dtype=np.float64)
+    rgb = np.asarray(cm(np.clip((v - lo) / (hi - lo), 0.0, 1.0))[:, :3], dtype=np.float64)
+    rgb[np.isnan(v)] = NO_VALUE_RGB
+    return rgb
 
 
 def _colorbar_ticks(cb, lo, hi, values):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import check_points
 
-from .colors import _colorbar_ticks, _default_cmap, _extend, color_limits
+from .colors import NO_VALUE_RGB, _colorbar_ticks, _default_cmap, _extend, color_limits
 from .scene import _Scene
 from .view import _check_up, _check_view, auto_up, auto_view
 
@@ -56,8 +56,8 @@ def _as_fields(fields, titles, n):
                 or a.dtype == bool):
             raise ValueError(f"field {name!r} must be numeric; got dtype {a.dtype}")
         a = a.astype(np.float64)
-        if not np.isfinite(a).all():
-            raise ValueError(f"field {name!r} must be finite; got NaN or inf")
+        if not np.isfinite(a).any():
+            raise ValueError(f"field {name!r} has no finite value (all NaN or inf)")
         out.append((name, a))
     return out
 
@@ -74,9 +74,8 @@ def _as_vectors(vectors, names, n):
         if a.ndim != 2 or a.shape != (n, 3):
             raise ValueError(f"{label} must have shape (n, 3) with n = {n}; got {a.shape}")
         a = a.astype(np.float64)
-        if not np.isfinite(a).all():
-            raise ValueError(f"{label} must be finite; got NaN or inf")
-        return a
+        # rows without a value (excluded outliers, unreachable points) get no arrow
+        return np.where(np.isfinite(a).all(axis=1, keepdims=True), a, 0.0)
 
     if isinstance(vectors, Mapping):
         unknown = [str(k) for k in vectors if str(k) not in names]
@@ -86,6 +85,26 @@ def _as_vectors(vectors, names, n):
         return [given.get(name) for name in names]
     a = check(vectors, "`vectors`")
     return [a] * len(names)
+
+
+def _fill_missing_normals(normals, points):
+    """Rows without a normal (NaN: points excluded as outliers) take their nearest
+    neighbour's, for shading only."""
+    a = np.asarray(normals, dtype=np.float64)
+    bad = ~np.isfinite(a).all(axis=1) if a.ndim == 2 else None
+    if bad is None or not bad.any() or bad.all() or len(a) != len(points):
+        return normals
+    from scipy.spatial import cKDTree
+
+    good = np.flatnonzero(~bad)
+    _, j = cKDTree(points[good]).query(points[bad])
+    a = a.copy()
+    a[bad] = a[good[j]]
+    return a
+
+
+#: RGBA of points without a value in the pictures (excluded outliers, unreachable points)
+NO_VALUE = (*NO_VALUE_RGB, 1.0)
 
 
 def render_fields(points, fields, path=None, *, normals=None, vectors=None, titles=None,
@@ -173,7 +192,7 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         view = _check_view(view)
     nrm = None
     if normals is not None:
-        nrm = check_points(normals, name="normals", dims=(3,))
+        nrm = check_points(_fill_missing_normals(normals, pts), name="normals", dims=(3,))
         if nrm.shape[0] != n:
             raise ValueError(f"`normals` must have one row per point (n = {n}); "
                              f"got {nrm.shape}")
@@ -201,8 +220,13 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
     xy = np.column_stack([scene.x[scene.idx], scene.y[scene.idx]])
     for j, ((name, values), vec) in enumerate(zip(items, vecs)):
         ax = fig.add_subplot(nrows, ncols, j + 1)
+        finite = np.isfinite(values)
+        missing = int(np.count_nonzero(~finite))
+        if missing:         # excluded outliers, unreachable points: drawn in grey
+            name = f"{name}\n(grey: {missing} point{'s' * (missing > 1)} without a value)"
+            values = np.where(finite, values, np.nan)
         lo, hi, sym = color_limits(values, percentile=percentile)
-        cm = matplotlib.colormaps[cmap or _default_cmap(sym)]
+        cm = matplotlib.colormaps[cmap or _default_cmap(sym)].with_extremes(bad=NO_VALUE)
         norm = Normalize(vmin=lo, vmax=hi)
         rgba = cm(norm(values[scene.idx]))
         rgba[:, :3] *= scene.shade[:, None]
@@ -229,8 +253,9 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         ax.set_title(name, fontsize=9, pad=2)
         ax.set_facecolor("none")                             # never hide a neighbour's labels
         cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cm), ax=ax, shrink=0.55, pad=0.0,
-                          fraction=0.05, aspect=18, extend=_extend(values, lo, hi))
-        _colorbar_ticks(cb, lo, hi, values)
+                          fraction=0.05, aspect=18,
+                          extend=_extend(values[finite], lo, hi))
+        _colorbar_ticks(cb, lo, hi, values[finite])
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     height = fig.get_figheight()
