@@ -287,7 +287,8 @@ class LaplaceBeltrami(_SurfaceOperator):
         diag = getattr(self, "diagnostics_", {})
         report = dataclasses.replace(report, n_outliers=diag.get("n_outliers", 0),
                                      noise_level=diag.get("noise_level", float("nan")),
-                                     denoised=bool(diag.get("denoised")))
+                                     denoised=bool(diag.get("denoised")),
+                                     coarse=bool(diag.get("coarse")))
         if report.reason and not report.n_negative:
             warn(f"spectrum: {report.reason}", RuntimeWarning)
         self.eigenvalues_, self.eigenvectors_, self.spectrum_report_ = vals, vecs, report

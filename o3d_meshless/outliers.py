@@ -160,11 +160,15 @@ def find_outliers(points, neighbors, fit, *, mean_sq=None):
 
 
 def _neighbour_median(values, neighbors, ok):
-    """Median over each point's neighbours of a per-point value (failed fits left out)."""
-    v = np.where(ok, values, np.nan)[neighbors]
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(v, axis=1) if not ok.all() else np.median(v, axis=1)
-    return np.where(np.isfinite(med), med, np.inf)
+    """Median over each point's neighbours of a per-point value (failed fits left out;
+    the upper median for an even count: one partition instead of a sort)."""
+    if not ok.all():
+        v = np.where(ok, values, np.nan)[neighbors]
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(v, axis=1)
+        return np.where(np.isfinite(med), med, np.inf)
+    k = neighbors.shape[1]
+    return np.partition(values[neighbors], k // 2, axis=1)[:, k // 2]
 
 
 def _small_pieces(points, neighbors, mean_sq, min_size, *, exclude):
@@ -179,6 +183,16 @@ def _small_pieces(points, neighbors, mean_sq, min_size, *, exclude):
         d = points[neighbors] - points[:, None, :]
         mean_sq = np.einsum("nkj,nkj->n", d, d) / k
     scale = np.sqrt(mean_sq)
+    typical = np.median(scale[~exclude]) if (~exclude).any() else np.median(scale)
+    sparse_points = scale > SPARSE_PIECE_SPACING * typical
+    # a cut link needs a neighbour farther than LINK_FACTOR × the smaller scale; the
+    # farthest of the linking neighbours bounds every link of a row (cheap first look)
+    far = np.linalg.norm(points[neighbors[:, -1]] - points, axis=1)
+    if not (far > LINK_FACTOR * np.minimum(scale, scale[neighbors].min(axis=1))).any() \
+            and not sparse_points.any():
+        # no cut link: no piece is smaller than a neighbourhood; no sparse point: no
+        # veil (the clean-cloud case, at the cost of these two tests)
+        return np.zeros(n, dtype=bool)
     rows = np.repeat(np.arange(n), k)
     cols = neighbors.ravel()
     length = np.linalg.norm(points[rows] - points[cols], axis=1)
@@ -189,6 +203,8 @@ def _small_pieces(points, neighbors, mean_sq, min_size, *, exclude):
     _, labels = csgraph.connected_components(graph, directed=False)
     sizes = np.bincount(labels)
     stray = sizes[labels] < min_size
+    if not sparse_points.any():
+        return stray & ~exclude
     # a veil: a minor piece sampled far more sparsely than the cloud (mixed pixels spread
     # over a depth gap); a real minor piece has the spacing of the rest. Mutual links
     # only here: a surface point next to a veil has surface points, not the veil, among
@@ -197,7 +213,6 @@ def _small_pieces(points, neighbors, mean_sq, min_size, *, exclude):
     sizes = np.bincount(labels)
     minor = np.flatnonzero(sizes < SPARSE_PIECE_FRACTION * n)
     if len(minor):
-        typical = np.median(scale[~exclude]) if (~exclude).any() else np.median(scale)
         spacing = np.zeros(len(sizes))
         order = np.argsort(labels, kind="stable")
         starts = np.r_[0, np.cumsum(sizes)[:-1]]

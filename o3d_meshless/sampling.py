@@ -6,10 +6,12 @@ the geometry, so fitting :class:`~o3d_meshless.LaplaceBeltrami`,
 :class:`Sampling` runs the k-NN search, the normals and the boundary detection once.
 Operators fitted on a geometry build their own (``op.sampling_``).
 
-Pipeline: points (adapters) → coincident merge and k-NN (neighbors) → frames: the
-geometry's normals, else a mesh's area-weighted vertex normals, else PCA + height fit with
-wrapped neighbourhoods refitted (frames) → far-side neighbours dropped when the normals are
-a mesh's (frames.same_sheet) → open boundary and conormals (boundary).
+Pipeline: points (adapters) → coincident merge and k-NN (neighbors) → outliers left out
+and the noise measured (outliers) → noisy clouds projected onto their local fits
+(denoise) → frames: the geometry's normals, else a mesh's area-weighted vertex normals,
+else PCA + height fit with wrapped neighbourhoods refitted (frames) → for a mesh,
+neighbours not near along its faces dropped (mesh_sheets) → open boundary and conormals
+(boundary).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from ._progress import Stages
 from ._validation import check_int, check_option, check_values, n_threads_from_workers
 from .boundary import detect_boundary
 from .frames import (HEIGHT_ORDERS, ORIENT_OPTIONS, estimated_frames, frames_from_normals,
-                     orient_normals, same_sheet)
+                     orient_normals)
 from .neighbors import Neighborhoods, knn
 from .denoise import project_to_surface
 from .outliers import OUTLIER_OPTIONS, find_outliers, surface_fit
@@ -65,7 +67,8 @@ class Sampling:
     points : ndarray of shape (n, 3)
         The input points, in input order.
     neighborhoods : Neighborhoods
-        k nearest neighbours of the unique points (far-side neighbours dropped for meshes).
+        k nearest neighbours of the unique points (for a mesh, neighbours not near along
+        its faces dropped).
     frames : ndarray of shape (n_unique, 3, 3)
         Rows ``(t_u, t_v, normal)``.
     boundary : ndarray of shape (n_unique,), bool
@@ -82,7 +85,8 @@ class Sampling:
         (input order), ``boundary_rows``, ``outlier_mask`` (input order), ``n_outliers``,
         ``noise`` (per input point: RMS distance of its neighbours from their fitted
         surface; NaN for outliers), ``noise_level`` (median noise over the spacing,
-        σ/h).
+        σ/h), ``coarse`` (that scatter is a sampling too coarse for the shape, not
+        noise), ``denoised``.
     kept : ndarray of shape (n_kept,), intp, or None
         Input indices of the points the surface is built from (outliers excluded);
         ``None`` when every point is kept. ``neighborhoods`` and every array above
@@ -227,12 +231,14 @@ def check_compatible(sampling, *, k, normals, height_order, orient, owner,
 def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owner=None,
           outliers="exclude", denoise="auto"):
     """:class:`Sampling` of ``geometry`` (options already checked); stages time the steps."""
-    from .adapters import as_points, mesh_boundary, reference_normals
+    from .adapters import as_points, mesh_boundary, mesh_faces, reference_normals
+    from .mesh_sheets import near_along_mesh
 
     with stages("points"):
         # a copy: the fitted operator keeps it, the caller may change theirs
         points = np.array(as_points(geometry, dims=(3,)), copy=True)
-        given, oriented = given_normals(geometry, normals, len(points), owner=owner)
+        given, _ = given_normals(geometry, normals, len(points), owner=owner)
+        faces = mesh_faces(geometry)
     with stages("neighbours"):
         nb = knn(points, k, n_threads=n_threads, name="geometry")
         fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)
@@ -240,8 +246,8 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         if outliers != "keep":
             outlier_mask = nb.expand(find_outliers(nb.points, nb.indices, fit,
                                                    mean_sq=nb.mean_sq))
-            if oriented:     # a mesh's vertices in a face are its surface, never outliers
-                outlier_mask &= ~np.isfinite(given).all(axis=1)
+            if faces is not None:   # a mesh's vertices in a face are its surface
+                outlier_mask[np.asarray(faces).ravel()] = False
         if outlier_mask.any():
             count = int(outlier_mask.sum())
             if outliers == "error":
@@ -265,8 +271,9 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         level = float(np.nanmedian(noise) / nb.spacing) if np.isfinite(noise).any() \
             else float("nan")
         fit_nb = nb
-        smooth = bool(denoise) if denoise != "auto" else (
-            not oriented and level > DENOISE_LEVEL and is_noise(nb, fit, n_threads))
+        # what scatters the points about their fits: noise, or a sampling too coarse
+        noisy = level > DENOISE_LEVEL and is_noise(nb, fit, n_threads)
+        smooth = bool(denoise) if denoise != "auto" else faces is None and noisy
         if smooth:
             # the operators are measured on the smoothed surface; results stay per input
             # point (coincident points move together, order is kept)
@@ -285,8 +292,9 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         if degenerate.all():
             raise ValueError("`geometry` has no surface: every neighbourhood is collinear "
                              "(points on a line?); surface operators need a 2-D sampling")
-        if oriented:       # a mesh's normals: drop neighbours facing the other way
-            nb = nb.filtered(same_sheet(frames), n_threads=n_threads)
+        if faces is not None:     # a mesh: neighbours must also be near along its faces
+            nb = nb.filtered(near_along_mesh(nb, faces, kept=kept, n_threads=n_threads),
+                             n_threads=n_threads)
         known = mesh_boundary(geometry)
         if known is not None and kept is not None:
             known = known[kept]
@@ -303,7 +311,7 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
     sampling.diagnostics.update(
         outlier_mask=outlier_mask, n_outliers=int(outlier_mask.sum()),
         noise=embed(fit_nb.expand(noise), kept, len(points)), noise_level=level,
-        denoised=smooth)
+        coarse=bool(level > DENOISE_LEVEL and not noisy), denoised=smooth)
     return sampling
 
 
@@ -362,7 +370,7 @@ def sampling_diagnostics(sampling, status, refined):
             "boundary_mask": sampling.expand(sampling.boundary),
             "boundary_rows": int(sampling.boundary.sum()),
             "outlier_mask": np.zeros(len(sampling.points), dtype=bool), "n_outliers": 0,
-            "denoised": False}
+            "denoised": False, "coarse": False}
 
 
 def given_normals(geometry, normals, n, *, owner=None):

@@ -18,7 +18,7 @@ from scipy import sparse
 from ._typing import ArrayLike
 
 __all__ = ["spectrum_report", "SpectrumReport", "SpectrumResult", "NEGATIVE_RTOL",
-           "IMAG_RTOL", "NOISE_MAX", "DENOISED_NOISE_MAX"]
+           "IMAG_RTOL", "NOISE_MAX", "DENOISED_NOISE_MAX", "COARSE_MAX"]
 
 #: an eigenvalue counts as negative below ``-NEGATIVE_RTOL * max(1, max |Re λ|)``
 NEGATIVE_RTOL = 1e-8
@@ -27,9 +27,11 @@ IMAG_RTOL = 1e-3
 #: above this noise level (median RMS distance of the neighbours from their fitted
 #: surface, in spacings) the eigenvalues are not trusted: on the 20 000-point ellipsoid,
 #: Gaussian noise of 0.05 / 0.2 spacings (measured level 0.047 / 0.18) moves modes 1–30
-#: by 0.22 / 2.6 % without denoising; coarse meshes whose neighbourhoods do not resolve the shape reach the
-#: same level (cow.off 0.28, 10 % off FEM; bunny.off 0.17, 1 %)
+#: by 0.22 / 2.6 % without denoising
 NOISE_MAX = 0.15
+#: the same for a sampling too coarse for its shape (the scatter grows with the
+#: neighbourhood): cow.off 0.28 (10 % off FEM), bunny.off 0.17 (0.6 %), Spot 0.05 (0.7 %)
+COARSE_MAX = 0.25
 #: … and above this level even after denoising (measured level 0.38 at noise 0.5 h: the
 #: denoised ellipsoid is then 0.08 % off)
 DENOISED_NOISE_MAX = 0.5
@@ -86,6 +88,9 @@ class SpectrumReport:
         to ``DENOISED_NOISE_MAX`` (0.5).
     denoised : bool
         The operator was built on denoised positions (``denoise="auto"`` or True).
+    coarse : bool
+        The scatter is a sampling too coarse for the shape, not noise (it grows with the
+        neighbourhood); then the window is not trustworthy above ``COARSE_MAX`` (0.25).
 
     See Also
     --------
@@ -103,6 +108,7 @@ class SpectrumReport:
     n_outliers: int = 0
     noise_level: float = float("nan")
     denoised: bool = False
+    coarse: bool = False
 
     @property
     def negative_tol(self):
@@ -125,11 +131,15 @@ class SpectrumReport:
         if self.max_imag > IMAG_RTOL * max(1.0, self.max_abs_real):
             return (f"complex eigenvalues (|imag| up to {self.max_imag:.3g}): use the weak "
                     "form")
-        if self.noise_level > (DENOISED_NOISE_MAX if self.denoised else NOISE_MAX):
+        if self.coarse and self.noise_level > COARSE_MAX:
+            return (f"the sampling is too coarse for the shape (local fits miss the points "
+                    f"by {self.noise_level:.2f} spacings): eigenvalues may be off by several "
+                    "%; sample it more densely (e.g. subdivide the mesh)")
+        if not self.coarse and self.noise_level > (DENOISED_NOISE_MAX if self.denoised
+                                                   else NOISE_MAX):
             return (f"the points scatter {self.noise_level:.2f} spacings (median) about a "
-                    "smooth surface: noise, or a sampling too coarse for the shape, moves "
-                    "eigenvalues by a few %. Denoise the points first "
-                    "(o3d_meshless.denoise_points) or sample more densely")
+                    "smooth surface: noise moves eigenvalues by a few %. Denoise them "
+                    "(denoise=True, or o3d_meshless.denoise_points)")
         return ""
 
     def __str__(self):
@@ -150,7 +160,8 @@ class SpectrumReport:
                          "in the eigenvectors)")
         if self.noise_level > NOISE_SHOWN or self.denoised:
             lines.append(f"noise level: {self.noise_level:.3f} spacings (median σ/h)"
-                         + ("; operator built on denoised positions" if self.denoised else ""))
+                         + ("; operator built on denoised positions" if self.denoised else "")
+                         + ("; a coarse sampling, not noise" if self.coarse else ""))
         if self.reason and not self.n_negative and "complex" not in self.reason:
             lines.append(f"NOT TRUSTWORTHY: {self.reason}")     # (the others said so above)
         if self.n_zero > 1:

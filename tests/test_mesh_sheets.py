@@ -292,7 +292,9 @@ def test_without_the_guard_the_long_gradients_are_flagged_and_warned_about():
     mask = op.diagnostics_["gradient_excess_mask"]
     p = op.points_
     longest = np.max([np.linalg.norm(op.apply(p[:, c]), axis=1) for c in range(3)], axis=0)
-    assert mask.sum() == op.diagnostics_["gradient_excess_rows"] > 0.02 * len(p)
+    # rows count distinct points; the mask marks every input copy of a merged vertex
+    rows = op.diagnostics_["gradient_excess_rows"]
+    assert rows > 0.02 * len(p) and rows <= mask.sum() <= rows + op.diagnostics_["n_coincident"]
     np.testing.assert_array_equal(mask, longest > EXCESS_LIMIT * (1 + 1e-12))
     assert op.diagnostics_["corrected_rows"] == 0
 
