@@ -38,9 +38,13 @@ def fitted(name):
 
 
 def assert_no_negative_eigenvalue(op):
-    neg = negative_eigenvalues(op.L_, op.M_)
+    # excluded outliers have empty rows and columns and no mass: check the rest
+    keep = np.flatnonzero(~op.diagnostics_["outlier_mask"])
+    L, M = op.L_[keep][:, keep], op.M_.tocsr()[keep][:, keep]
+    assert abs(op.L_).sum() == abs(L).sum()
+    neg = negative_eigenvalues(L, M)
     assert neg.size == 0, f"{neg.size} negative eigenvalues, most negative {neg[:3]}"
-    assert (op.L_.diagonal() > 0).all()
+    assert (L.diagonal() > 0).all()
 
 
 @needs_data
@@ -73,7 +77,9 @@ def test_raw_scan_spectrum_is_clean():
     d = op.diagnostics_
     assert 300 < d["boundary_rows"] < 2000                       # the scan's open rim
     assert d["failed_rows"] < 0.001 * len(op.points_)
-    assert (op.L_.diagonal() > 0).all()
+    kept = ~d["outlier_mask"]                       # excluded outliers: empty rows
+    assert d["n_outliers"] <= 0.001 * len(op.points_)
+    assert (op.L_.diagonal()[kept] > 0).all() and (op.L_.diagonal()[~kept] == 0).all()
     vals, _ = op.spectrum(50)
     rep = op.spectrum_report_
     assert rep.n_negative == 0 and abs(vals[0]) < 1e-8 * vals[-1]

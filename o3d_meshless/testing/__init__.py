@@ -8,7 +8,9 @@ the tests.
 * :mod:`~o3d_meshless.testing.ghost_point_problems`: the Poisson domains and the sphere
   sampling of Ying et al.'s ghost-sample-point experiments;
 * :mod:`~o3d_meshless.testing.gsp_reference`: a NumPy oracle of the ghost-point
-  stencils, one stencil at a time (the compiled kernel is tested against it).
+  stencils, one stencil at a time (the compiled kernel is tested against it);
+* :mod:`~o3d_meshless.testing.scans`: ray-cast single-view range scans with mixed
+  pixels, range noise and scan lines (needs Open3D; not imported here).
 """
 from .franke import (FRANKE, SEED001, TestFunction, derivative_max, franke, franke_nodes,
                      lipschitz_estimate)
