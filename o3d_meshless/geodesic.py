@@ -58,7 +58,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 

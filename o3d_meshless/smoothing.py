@@ -20,7 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from ._validation import check_int, check_option, check_values
-from .surface_curvature import height_fit
+from .local_fit import height_fit
 from .geodesic import check_time, weak_operators
 from .sparse_solve import excluded_points, factor_symmetric
 from .sampling import Sampling, check_options, prepare
@@ -167,7 +167,7 @@ def denoise_points(geometry: Geometry, *, iterations: int = 3, k: int = 80, orde
     Each iteration estimates frames from the current points (:func:`o3d_meshless.prepare`,
     PCA + height-fit normals over ``k`` neighbours), fits a Gaussian-weighted polynomial
     height ``z(u, v)`` of ``order`` 2 (or 3) through each point's neighbours in its frame
-    (:func:`o3d_meshless.surface_curvature.height_fit`) and moves the point by
+    (:func:`o3d_meshless.local_fit.height_fit`) and moves the point by
     ``z(0, 0)`` along the frame normal. Only normal displacements are made, so the
     sampling's spread over the surface is kept; a quadratic follows curvature, so
     spheres and cylinders do not shrink.

@@ -13,10 +13,8 @@ M-orthogonality defect ``max|VᵀMV − I|``. :func:`spectrum` returns a
 """
 from __future__ import annotations
 
-from typing import Any
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, sparse
@@ -27,7 +25,6 @@ from .spectrum_quality import (IMAG_RTOL, NEGATIVE_RTOL, SpectrumReport,  # noqa
                               SpectrumResult, _times_mass, spectrum_report)
 from ._validation import check_int
 from ._warnings import warn
-from ._typing import ArrayLike
 
 __all__ = ["eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult"]
 

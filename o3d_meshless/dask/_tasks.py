@@ -148,7 +148,8 @@ def _mass_part(op):
 def _curvature_part(part, order, weights):
     from ..surface_curvature import curvature
 
-    c = curvature(part["sampling"], order=order, weights=weights)
+    # the fixed scale: scale="auto" may reach k_max neighbours, beyond the part's halo
+    c = curvature(part["sampling"], order=order, weights=weights, scale="fixed")
     owned = part["owned"]
     return part["ids"][owned], np.stack([c.mean, c.gaussian, c.k1, c.k2], axis=1)[owned]
 
