@@ -289,7 +289,8 @@ class LaplaceBeltrami(_SurfaceOperator):
                                      noise_level=diag.get("noise_level", float("nan")),
                                      denoised=bool(diag.get("denoised")),
                                      coarse=bool(diag.get("coarse")))
-        if report.reason and not report.n_negative:
+        if report.reason and not report.n_negative and "complex" not in report.reason:
+            # (negative and complex eigenvalues have been warned about already)
             warn(f"spectrum: {report.reason}", RuntimeWarning)
         self.eigenvalues_, self.eigenvectors_, self.spectrum_report_ = vals, vecs, report
         self.max_imag_ = report.max_imag

@@ -439,7 +439,7 @@ def test_attach_wrong_length_names_key_and_n(kind):
     ({3: FIELD}, {}, r"`arrays` key 3 is not a valid name"),
     ({"positions": PTS}, {}, r"'positions' is reserved"),
     ({"points": PTS}, {}, r"'points' is reserved"),
-    ({"f": np.where(FIELD > 0, np.nan, FIELD)}, {}, r"`arrays\['f'\]` must be finite"),
+    ({"f": np.where(FIELD > 0, np.inf, FIELD)}, {}, r"`arrays\['f'\]` must be finite"),
     ({"f": np.zeros((N, 2, 2))}, {}, r"`arrays\['f'\]` must have shape"),
     ({"f": ["a"] * N}, {}, r"`arrays\['f'\]` must be a real numeric array"),
     ({"normals": FIELD}, {}, r"`arrays\['normals'\]` must have shape \(n, 3\)"),
