@@ -259,8 +259,9 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     height = fig.get_figheight()
+    two_lines = any(np.isnan(values).any() or np.isinf(values).any() for _, values in items)
     fig.subplots_adjust(left=0.01, right=0.92, bottom=0.02,
-                        top=1.0 - ((0.55 if suptitle else 0.28) / height),
+                        top=1.0 - ((0.55 if suptitle else 0.28) + 0.18 * two_lines) / height,
                         wspace=0.15, hspace=0.12)
     if path is not None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
