@@ -66,6 +66,19 @@ cdef inline int _fit(const double* u, const double* v, const double* h, const do
     return info
 
 
+cdef inline void _residuals(const double* u, const double* v, const double* h, int k,
+                            int p, const double* c, double* a, double* r) noexcept nogil:
+    # r_j = h_j - sum_q c_q a_q(u_j, v_j)
+    cdef int j, q
+    cdef double s
+    for j in range(k):
+        _basis(u[j], v[j], p, a)
+        s = h[j]
+        for q in range(p):
+            s = s - c[q] * a[q]
+        r[j] = s
+
+
 def quadric_offsets(
         const double[:, ::1] points,        # IN  (n, 3)
         const Py_ssize_t[:, ::1] neighbors, # IN  (n, k) neighbour indices (centre excluded)
@@ -172,12 +185,7 @@ def quadric_offsets(
                 v[j] = v[j] / rr
             info = _fit(u, v, h, wt, k, p, G, c, basis)
             if info == 0:
-                for j in range(k):
-                    _basis(u[j], v[j], p, basis)
-                    s = h[j]
-                    for q in range(p):
-                        s = s - c[q] * basis[q]
-                    r[j] = s
+                _residuals(u, v, h, k, p, c, basis, r)
                 scale = 1.4826 * _median_abs(r, k, tmp)
                 kept = 0
                 for j in range(k):
@@ -188,12 +196,7 @@ def quadric_offsets(
                 if kept < k and kept >= p + 2:
                     info = _fit(u, v, h, wt, k, p, G, c, basis)
                     if info == 0:
-                        for j in range(k):
-                            _basis(u[j], v[j], p, basis)
-                            s = h[j]
-                            for q in range(p):
-                                s = s - c[q] * basis[q]
-                            r[j] = s
+                        _residuals(u, v, h, k, p, c, basis, r)
                 else:
                     for j in range(k):
                         wt[j] = 1.0
