@@ -14,6 +14,24 @@ lower bound); the most negative real part with the repair (unit-area coordinates
 the median number of points carrying each (``1/IPR``, IPR = ``Σ|v|⁴ / (Σ|v|²)²``) and
 the share of their 5 largest entries that sit on rows the repair replaces.
 
+Measured 2026-12-07 (``neg-``: without the repair; ``neg+``: default; ``1/IPR`` and
+``on rep`` of the unrepaired negative modes)::
+
+    input                               n   neg-   neg+   most neg repaired   1/IPR on rep
+    cow.obj cloud                    2903     47      0       none       65     3.0   0.68
+    cow.obj trimesh                  2903     21      0       none       29     3.3   0.63
+    cow.off cloud                    2762     50      0       none       56     4.2   0.58
+    cow.off trimesh                  2762     17      0       none       27     3.3   0.69
+    bunny.off cloud                  3485      7      0       none        9     2.5   0.54
+    bunny.off trimesh                3485      3      0       none        6     2.0   0.27
+    bun_zipper_res3.ply cloud        1889     21      0       none       22     5.4   0.83
+    bun_zipper_res3.ply trimesh      1889     14      0       none       17     6.6   0.70
+    bun_zipper_res4.ply cloud         453     22      0       none       28     5.6   0.88
+    bun_zipper_res4.ply trimesh       453     13      0       none       16     7.7   0.86
+    bun_zipper_res3.ply open3d       1889     15      0       none       18     5.5   0.64
+    bun_zipper_res4.ply open3d        453     14      0       none       17     6.9   0.81
+    bun000.ply + outliers           40276   ≥223     ≥0       none      201       -      -
+
 Run from the repository root (inputs in ``../shared/data``)::
 
     python benchmarks/bench_strong_negative.py            # every input, ~30 min on 2 cores
