@@ -52,7 +52,6 @@ DENOISE_K = 16
 #: shrink their ears and horns: Spot's modes moved 3.4 %, bunny.off's 6.6 %)
 NOISE_SCALE_RATIO = 1.25
 SMALL_FIT_K = 10
-DENOISE_OPTIONS = ("auto", True, False)
 
 
 @dataclass
