@@ -13,13 +13,13 @@ import numpy as np
 
 from ._validation import check_int
 from .frames import estimated_frames
-from .neighbors import knn
+from .cloud_sheets import sheet_knn
 from .outliers import surface_fit
 
 __all__ = ["project_to_surface"]
 
 
-def project_to_surface(points, *, k=16, iterations=5, n_threads=1):
+def project_to_surface(points, *, k=16, iterations=5, n_threads=1, sheets=True):
     """Move each point along its normal onto its neighbours' quadric, ``iterations`` times.
 
     Parameters
@@ -30,6 +30,9 @@ def project_to_surface(points, *, k=16, iterations=5, n_threads=1):
         the surface: over 40 neighbours the noisy ellipsoid's spectrum stayed 10× worse.
     iterations : int, default=5
     n_threads : int, default=1
+    sheets : bool, default=True
+        Keep each fit to its point's own sheet (:mod:`o3d_meshless.cloud_sheets`): two
+        sheets closer than a neighbourhood must not be pulled together.
 
     Returns
     -------
@@ -52,7 +55,8 @@ def project_to_surface(points, *, k=16, iterations=5, n_threads=1):
     iterations = check_int(iterations, name="iterations", low=0)
     moved = np.array(points, dtype=np.float64, copy=True)
     for _ in range(iterations):
-        nb = knn(moved, min(k, len(moved) - 1), n_threads=n_threads)
+        nb, _ = sheet_knn(moved, min(k, len(moved) - 1), n_threads=n_threads,
+                          separate=sheets)
         fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)
         frames, _, _ = estimated_frames(nb.points, nb.indices, n_threads=n_threads)
         # the fit's height at the point's foot is -offset; never move further than the

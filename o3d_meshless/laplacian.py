@@ -288,7 +288,8 @@ class LaplaceBeltrami(_SurfaceOperator):
         report = dataclasses.replace(report, n_outliers=diag.get("n_outliers", 0),
                                      noise_level=diag.get("noise_level", float("nan")),
                                      denoised=bool(diag.get("denoised")),
-                                     coarse=bool(diag.get("coarse")))
+                                     coarse=bool(diag.get("coarse")),
+                                     sheet_conflicts=int(diag.get("sheet_conflicts", 0)))
         if report.reason and not report.n_negative and "complex" not in report.reason:
             # (negative and complex eigenvalues have been warned about already)
             warn(f"spectrum: {report.reason}", RuntimeWarning)

@@ -31,7 +31,7 @@ from scipy import sparse
 
 from ._kernels.mesh_sheets import near_along_mesh as _near_along_mesh_kernel
 
-__all__ = ["near_along_mesh", "mesh_adjacency", "MESH_RHO"]
+__all__ = ["near_along_mesh", "near_along_graph", "mesh_adjacency", "MESH_RHO"]
 
 #: a candidate is kept when mesh edges join it to the point through vertices within
 #: MESH_RHO times its distance. cow.off modes 1-30: rho = 1 / 1.5 / 2 / 3 and more gave
@@ -145,17 +145,40 @@ def near_along_mesh(nb, faces, *, kept=None, rho=MESH_RHO, n_threads=1):
     >>> bool(ok[other].any()), bool(ok[~other].all())
     (False, True)
     """
+    A = mesh_adjacency(faces, len(nb.points), inverse=nb.inverse, kept=kept)
+    return near_along_graph(nb.points, A, rho=rho, n_threads=n_threads)
+
+
+def near_along_graph(points, adjacency, *, rho=MESH_RHO, n_threads=1):
+    """The same filter on any symmetric edge graph of the rows (a mesh's edges, or the
+    same-sheet links of a cloud, :mod:`o3d_meshless.cloud_sheets`).
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, 3)
+    adjacency : scipy.sparse matrix of shape (n, n)
+        Symmetric pattern, no self loops. Rows without an edge accept every candidate.
+    rho : float, default=MESH_RHO
+    n_threads : int, default=1
+
+    Returns
+    -------
+    accept : callable
+        As :func:`near_along_mesh`.
+    """
     rho = float(rho)
     if not (np.isfinite(rho) and rho >= 1.0):
         raise ValueError(f"`rho` must be a finite number >= 1; got {rho!r}")
-    n = len(nb.points)
-    A = mesh_adjacency(faces, n, inverse=nb.inverse, kept=kept)
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise ValueError(f"`points` must have shape (n, 3); got {points.shape}")
+    A = sparse.csr_matrix(adjacency)
+    if A.shape != (len(points), len(points)):
+        raise ValueError(f"`adjacency` must have shape ({len(points)}, {len(points)}); "
+                         f"got {A.shape}")
     ptr = A.indptr.astype(np.intp, copy=False)
     idx = A.indices.astype(np.intp, copy=False)
-    unknown = np.diff(ptr) == 0                         # in no face: nothing to test
-    points = np.ascontiguousarray(nb.points, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 3:
-        raise ValueError(f"`nb.points` must have shape (n, 3); got {points.shape}")
+    unknown = np.diff(ptr) == 0                         # no edge: nothing to test
 
     def accept(centers, candidates):
         centers = np.ascontiguousarray(centers, dtype=np.intp)
@@ -165,7 +188,7 @@ def near_along_mesh(nb, faces, *, kept=None, rho=MESH_RHO, n_threads=1):
             _near_along_mesh_kernel(points, ptr, idx, centers, candidates, rho, out,
                                     int(n_threads))
             if out.max() > 1:
-                raise MemoryError("no memory for the mesh neighbour filter's work buffers")
+                raise MemoryError("no memory for the sheet neighbour filter's work buffers")
         ok = out.view(bool)
         ok |= unknown[candidates] | unknown[centers][:, None]
         return ok

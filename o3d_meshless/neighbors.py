@@ -72,6 +72,9 @@ class Neighborhoods:
         Mean squared distance from each point to its ``indices`` (from the tree query,
         which had them anyway; the guard's size tests use it). ``None`` after
         :meth:`filtered` changed neighbour lists.
+    widen : bool
+        Filtered queries whose rows are short of accepted candidates search once more,
+        twice as far (see :meth:`filtered`).
     """
 
     points: np.ndarray
@@ -81,6 +84,7 @@ class Neighborhoods:
     spacing: float
     accept: Callable | None = None
     mean_sq: np.ndarray | None = None
+    widen: bool = False
 
     @property
     def k(self) -> int:
@@ -124,15 +128,32 @@ class Neighborhoods:
             return idx
         ok = self.accept(centers, idx)
         first = np.argsort(~ok, axis=1, kind="stable")[:, :k]     # accepted, nearest first
-        return np.ascontiguousarray(np.take_along_axis(idx, first, axis=1))
+        chosen = np.take_along_axis(idx, first, axis=1)
+        short = np.flatnonzero(ok.sum(axis=1) < k) if self.widen else []
+        if len(short) and kk < len(self.points) - 1:
+            # rows short of accepted candidates look once more, twice as far
+            wide = min(2 * kk, len(self.points) - 1)
+            _, more = self.tree.query(self.points[centers[short]], wide + 1,
+                                      workers=n_threads)
+            more = _drop_self(np.asarray(more, dtype=np.intp), centers[short])
+            more_ok = self.accept(centers[short], more)
+            better = more_ok.sum(axis=1) > ok[short].sum(axis=1)
+            pick = np.argsort(~more_ok[better], axis=1, kind="stable")[:, :k]
+            chosen[short[better]] = np.take_along_axis(more[better], pick, axis=1)
+        return np.ascontiguousarray(chosen)
 
-    def filtered(self, accept, *, n_threads=1):
+    def filtered(self, accept, *, rows=None, widen=False, n_threads=1):
         """A copy whose neighbour lists (now and in later queries) prefer accepted points.
 
         Parameters
         ----------
         accept : callable
             ``accept(centers (m,), candidates (m, K)) -> bool (m, K)``.
+        rows : array_like of int, optional
+            The rows to rebuild; default: those with a rejected neighbour.
+        widen : bool, default=False
+            Rows short of accepted candidates search once more, twice as far, before
+            being filled with rejected ones.
 
         Returns
         -------
@@ -140,8 +161,11 @@ class Neighborhoods:
             Same points, tree and ``k``; rows with a rejected neighbour rebuilt by
             :meth:`query`, the others kept as they are.
         """
-        out = replace(self, accept=accept, mean_sq=None)
-        rows = np.flatnonzero(~accept(np.arange(len(self.points)), self.indices).all(axis=1))
+        out = replace(self, accept=accept, mean_sq=None, widen=widen)
+        if rows is None:
+            rows = np.flatnonzero(~accept(np.arange(len(self.points)),
+                                          self.indices).all(axis=1))
+        rows = np.asarray(rows, dtype=np.intp)
         if len(rows):                  # only rows with a rejected neighbour are rebuilt
             out.indices = self.indices.copy()
             out.indices[rows] = out.query(rows, self.k, n_threads=n_threads)

@@ -25,6 +25,7 @@ from .boundary import detect_boundary
 from .frames import (HEIGHT_ORDERS, ORIENT_OPTIONS, estimated_frames, frames_from_normals,
                      orient_normals)
 from .neighbors import Neighborhoods, knn
+from .cloud_sheets import separate_sheets, sheet_knn
 from .denoise import project_to_surface
 from .outliers import OUTLIER_OPTIONS, find_outliers, surface_fit
 from ._typing import ArrayLike, Geometry
@@ -85,7 +86,8 @@ class Sampling:
         ``noise`` (per input point: RMS distance of its neighbours from their fitted
         surface; NaN for outliers), ``noise_level`` (median noise over the spacing,
         σ/h), ``coarse`` (that scatter is a sampling too coarse for the shape, not
-        noise), ``denoised``.
+        noise), ``denoised``, ``sheet_conflicts`` (points whose k nearest reached
+        another sheet passing close by; see :mod:`o3d_meshless.cloud_sheets`).
     kept : ndarray of shape (n_kept,), intp, or None
         Input indices of the points the surface is built from (outliers excluded);
         ``None`` when every point is kept. ``neighborhoods`` and every array above
@@ -239,12 +241,22 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         given, _ = given_normals(geometry, normals, len(points), owner=owner)
         faces = mesh_faces(geometry)
     with stages("neighbours"):
-        nb = knn(points, k, n_threads=n_threads, name="geometry")
+        # a cloud's neighbours are kept to their own sheet (a mesh's, later, by its edges)
+        sheets = faces is None
+        plain = knn(points, k, n_threads=n_threads, name="geometry")
+        nb, conflicts = separate_sheets(plain, n_threads=n_threads) if sheets else (plain, 0)
         fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)
         kept, outlier_mask = None, np.zeros(len(points), dtype=bool)
         if outliers != "keep":
             outlier_mask = nb.expand(find_outliers(nb.points, nb.indices, fit,
                                                    mean_sq=nb.mean_sq))
+            if nb is not plain and outlier_mask.any():
+                # a fold sharper than the spacing leaves its points off their own sheet's
+                # fit: an outlier must also be off the fit of its plain k nearest
+                outlier_mask &= plain.expand(find_outliers(
+                    plain.points, plain.indices,
+                    surface_fit(plain.points, plain.indices, n_threads=n_threads),
+                    mean_sq=plain.mean_sq))
             if faces is not None:   # a mesh's vertices in a face are its surface
                 outlier_mask[np.asarray(faces).ravel()] = False
         if outlier_mask.any():
@@ -262,7 +274,7 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
                                  f"excluding {count} outliers; need at least k + 1 = {k + 1}"
                                  " (pass outliers='keep' or lower `k`)")
             # nobody's neighbourhood may hold an outlier: search again among the rest
-            nb = knn(points[kept], k, n_threads=n_threads, name="geometry")
+            nb, conflicts = sheet_knn(points[kept], k, n_threads=n_threads, separate=sheets)
             fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)
             if given is not None:
                 given = np.ascontiguousarray(given[kept])
@@ -278,8 +290,8 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
             # point (coincident points move together, order is kept)
             base = points if kept is None else points[kept]
             moved = project_to_surface(base, k=DENOISE_K, iterations=DENOISE_ITERATIONS,
-                                       n_threads=n_threads)
-            nb = knn(moved, k, n_threads=n_threads, name="geometry")
+                                       n_threads=n_threads, sheets=sheets)
+            nb, _ = sheet_knn(moved, k, n_threads=n_threads, separate=sheets)
     with stages("frames"):
         reference = reference_normals(geometry) if given is None else None
         if reference is not None and kept is not None:
@@ -310,7 +322,8 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
     sampling.diagnostics.update(
         outlier_mask=outlier_mask, n_outliers=int(outlier_mask.sum()),
         noise=embed(fit_nb.expand(noise), kept, len(points)), noise_level=level,
-        coarse=bool(level > DENOISE_LEVEL and not noisy), denoised=smooth)
+        coarse=bool(level > DENOISE_LEVEL and not noisy), denoised=smooth,
+        sheet_conflicts=conflicts)
     return sampling
 
 
@@ -369,7 +382,7 @@ def sampling_diagnostics(sampling, status, refined):
             "boundary_mask": sampling.expand(sampling.boundary),
             "boundary_rows": int(sampling.boundary.sum()),
             "outlier_mask": np.zeros(len(sampling.points), dtype=bool), "n_outliers": 0,
-            "denoised": False, "coarse": False}
+            "denoised": False, "coarse": False, "sheet_conflicts": 0}
 
 
 def given_normals(geometry, normals, n, *, owner=None):

@@ -91,6 +91,11 @@ class SpectrumReport:
     coarse : bool
         The scatter is a sampling too coarse for the shape, not noise (it grows with the
         neighbourhood); then the window is not trustworthy above ``COARSE_MAX`` (0.25).
+    sheet_conflicts : int
+        Points whose k nearest neighbours reached another sheet of the surface passing
+        close by (a thin part, a fold, a second layer; see
+        :mod:`o3d_meshless.cloud_sheets`); their neighbourhoods were kept to their own
+        sheet. Informational; sheets closer than about one spacing cannot be told apart.
 
     See Also
     --------
@@ -109,6 +114,7 @@ class SpectrumReport:
     noise_level: float = float("nan")
     denoised: bool = False
     coarse: bool = False
+    sheet_conflicts: int = 0
 
     @property
     def negative_tol(self):
@@ -158,6 +164,9 @@ class SpectrumReport:
         if self.n_outliers:
             lines.append(f"outliers excluded: {self.n_outliers} (no part in the operator; NaN "
                          "in the eigenvectors)")
+        if self.sheet_conflicts:
+            lines.append(f"sheet conflicts: {self.sheet_conflicts} points had neighbours on "
+                         "another sheet passing close by (kept to their own sheet)")
         if self.noise_level > NOISE_SHOWN or self.denoised:
             lines.append(f"noise level: {self.noise_level:.3f} spacings (median σ/h)"
                          + ("; operator built on denoised positions" if self.denoised else "")

@@ -92,7 +92,7 @@ def _cmd_spectrum(run):
                           "orthogonality_defect": report.orthogonality_defect,
                           "trustworthy": report.trustworthy, "reason": report.reason,
                           "n_outliers": report.n_outliers, "denoised": report.denoised,
-                          "coarse": report.coarse,
+                          "coarse": report.coarse, "sheet_conflicts": report.sheet_conflicts,
                           "noise_level": (report.noise_level
                                           if np.isfinite(report.noise_level) else None),
                           "symmetric": report.symmetric})
