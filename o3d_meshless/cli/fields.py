@@ -23,12 +23,42 @@ def evaluate_expression(expr, points):
     Only numbers, ``x y z r pi e``, ``+ - * / ** %`` and the numpy functions
     ``sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh exp log log10 sqrt abs
     sign minimum maximum floor ceil`` are allowed (parsed with :mod:`ast`, never
-    ``eval``). ``r`` is the distance to the centroid.
+    ``eval``). ``r`` is the distance to the centroid. Each function takes exactly its
+    number of operands (a NumPy ufunc would read an extra one as its output array), and
+    the evaluation works on a private copy: ``points`` is never modified.
+
+    Parameters
+    ----------
+    expr : str
+        The expression, e.g. ``"sin(3*x) + y**2"``.
+    points : array_like, shape (n, 2) or (n, 3)
+        Where to evaluate it (``z`` is 0 for planar points).
+
+    Returns
+    -------
+    values : ndarray, shape (n,)
+        Float64 values, all finite.
+
+    Raises
+    ------
+    ValueError
+        A syntax error, a name or function that is not allowed, a wrong number of
+        arguments, a number too large for a float, or a NaN/inf result.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> evaluate_expression("x + 2*y", np.array([[1.0, 2.0, 0.0]]))
+    array([5.])
     """
-    pts = np.asarray(points, dtype=np.float64)
+    # a private copy: whatever the expression does, the caller's array is never touched
+    pts = np.array(points, dtype=np.float64, copy=True)
     names = {"x": pts[:, 0], "y": pts[:, 1],
              "z": pts[:, 2] if pts.shape[1] > 2 else np.zeros(len(pts)),
              "r": np.linalg.norm(pts - pts.mean(axis=0), axis=1), **_CONSTS}
+    for value in names.values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False    # a ufunc's `out` can then never write into x
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except RecursionError:
@@ -42,7 +72,11 @@ def evaluate_expression(expr, points):
             return ev(node.body)
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
                 and not isinstance(node.value, bool):
-            return float(node.value)
+            try:
+                return float(node.value)
+            except OverflowError:        # a 400-digit integer literal
+                raise ValueError(f"`--field` {expr!r}: the number {str(node.value)[:20]}... "
+                                 "is too large for a float (at most about 1.8e308)") from None
         if isinstance(node, ast.Name) and node.id in names:
             return names[node.id]
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
@@ -51,7 +85,14 @@ def evaluate_expression(expr, points):
             return _UNOPS[type(node.op)](ev(node.operand))
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and node.func.id in _FUNCS and not node.keywords):
-            return _FUNCS[node.func.id](*[ev(a) for a in node.args])
+            fn = _FUNCS[node.func.id]
+            # a ufunc takes its output array as an extra positional argument: sin(x, x)
+            # would write into x, so exactly `nin` arguments are accepted
+            if len(node.args) != fn.nin:
+                raise ValueError(f"`--field` {expr!r}: {node.func.id}() takes exactly "
+                                 f"{fn.nin} argument{'s' if fn.nin > 1 else ''}; got "
+                                 f"{len(node.args)}")
+            return fn(*[ev(a) for a in node.args])
         what = ast.unparse(node) if hasattr(ast, "unparse") else type(node).__name__
         raise ValueError(f"`--field` {expr!r}: {what!r} is not allowed; use numbers, "
                          f"x, y, z, r, pi, e, + - * / ** % and {', '.join(sorted(_FUNCS))}")
