@@ -21,10 +21,12 @@ Run ``o3d-meshless <subcommand> -h`` for the options of each subcommand.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import glob
 import json
 import logging
+import os
 import re
 import sys
 import traceback
@@ -55,7 +57,8 @@ def main(argv=None):
     -------
     status : int
         0 on success, 2 for a usage or input error (one ``o3d-meshless: error:`` line
-        on stderr per failed input; the other inputs still run), 130 when interrupted.
+        on stderr per failed input; the other inputs still run), 130 when interrupted,
+        141 when stdout is closed early (``| head``; no traceback).
     """
     parser = build_parser()
     try:
@@ -73,27 +76,46 @@ def main(argv=None):
              else logging.INFO if args.verbose == 1 else logging.WARNING)
     logger.addHandler(handler)
     logger.setLevel(level)
-    records, status = [], 0
     try:
-        try:
-            jobs = _jobs(args)
-        except ValueError as exc:
-            _error(args, exc)
-            return 2
-        for job in jobs:
-            code, record = _run_one(job)
-            records.append(record)
-            status = status or code
-            if code == 130:
-                return 130
-        if args.json:
-            print(json.dumps(records if len(records) > 1 else records[0], indent=2,
-                             allow_nan=False, default=str))
+        status = _run_jobs(args)
+        sys.stdout.flush()                # a closed pipe shows here when output is short
         return status
+    except BrokenPipeError:
+        # the reader went away (``| head``): stop quietly, like a command killed by SIGPIPE
+        _silence_stdout()
+        return 141
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
-        sys.stdout.flush()
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null so that the interpreter's final flush of what is still
+    buffered does not print a second BrokenPipeError."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _run_jobs(args):
+    """Run every job of the batch; return the exit status."""
+    try:
+        jobs = _jobs(args)
+    except ValueError as exc:
+        _error(args, exc)
+        return 2
+    records, status = [], 0
+    for job in jobs:
+        code, record = _run_one(job)
+        records.append(record)
+        status = status or code
+        if code == 130:
+            return 130
+    if args.json:
+        print(json.dumps(records if len(records) > 1 else records[0], indent=2,
+                         allow_nan=False, default=str))
+    return status
 
 
 def _jobs(args):
@@ -133,6 +155,7 @@ def _jobs(args):
                 value = args.out_dir / value
             setattr(job, f, value)
         jobs.append(job)
+    _check_outputs(jobs)
     return jobs
 
 
@@ -164,12 +187,16 @@ def _run_one(args):
                 warnings.simplefilter("ignore")
             else:  # one tidy line per library warning, not the source line of the caller
                 warnings.showwarning = _show_warning
-            _check_outputs(run)
             status = int(args.func(run) or 0)
             run.commit()
             return status, run.record
-    except (ValueError, FileNotFoundError, IsADirectoryError, PermissionError,
-            ImportError) as exc:
+    except BrokenPipeError:
+        raise                            # stdout is gone: main stops the whole batch
+    except (ValueError, OSError, MemoryError, ImportError) as exc:
+        # OSError: a full disk or a folder made read-only while the job ran
+        if isinstance(exc, MemoryError):
+            exc = MemoryError(f"out of memory ({str(exc) or 'no detail'}); try fewer points, a "
+                              "smaller --k or fewer modes")
         _error(args, exc)
         run.record["input"] = str(args.input) if args.input is not None else "sample"
         run.record["error"] = _flag_words(str(exc), getattr(args, "flag_names", {}))

@@ -253,27 +253,56 @@ def _render(run, fn, *args, **kw):
     run.timed("png", fn, *args, path, **kw, **_picture_kwargs(run))
 
 
-def _check_outputs(run):
-    """Refuse, before any work, outputs that cannot be written or would overwrite the input."""
-    a = run.args
-    given = {flag: getattr(a, flag.lstrip("-"), None) for flag in ("--out", "--ply", "--png")}
-    seen = {}
-    source = Path(a.input).resolve() if getattr(a, "input", None) else None
-    for flag, path in given.items():
-        if path is None:
-            continue
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise ValueError(f"`{flag}` {str(path)!r}: the folder {str(path.parent)!r} does not "
-                             "exist")
-        if path.is_dir():
-            raise ValueError(f"`{flag}` {str(path)!r} is a folder; give a file name")
-        if source is not None and path.resolve() == source:
-            raise ValueError(f"`{flag}` {str(path)!r} is the input file; choose another name")
-        if path.resolve() in seen:
-            raise ValueError(f"`{flag}` and `{seen[path.resolve()]}` name the same file "
-                             f"{str(path)!r}")
-        seen[path.resolve()] = flag
+_OUTPUT_FLAGS = ("--out", "--ply", "--png")
+
+
+def _check_outputs(jobs):
+    """Refuse, before any job runs, outputs that cannot be written, that are not regular
+    files, that are an input of the batch, or that two jobs (or two flags) would share."""
+    inputs = {Path(j.input).resolve(): j.input for j in jobs if j.input is not None}
+    seen = {}                                    # resolved output -> (flag, input)
+    for job in jobs:
+        for flag in _OUTPUT_FLAGS:
+            path = getattr(job, flag.lstrip("-"), None)
+            if path is None:
+                continue
+            path = Path(path)
+            _check_output_path(flag, path)
+            where = path.resolve()
+            if where in inputs:
+                whose = "the input file" if inputs[where] == job.input else \
+                    f"the input {str(inputs[where])!r} of this batch"
+                raise ValueError(f"`{flag}` {str(path)!r} is {whose}; choose another name")
+            if where in seen:
+                other_flag, other = seen[where]
+                if other == job.input:
+                    raise ValueError(f"`{flag}` and `{other_flag}` name the same file "
+                                     f"{str(path)!r}")
+                raise ValueError(f"`{flag}` {str(path)!r} would be written for both "
+                                 f"{str(other)!r} and {str(job.input)!r} (the same stem); "
+                                 "run them separately or into different --out-dir folders")
+            seen[where] = (flag, job.input)
+
+
+def _check_output_path(flag, path):
+    """One output file: its folder exists and takes new files, and the name is free or
+    an existing regular file (never a folder, device or FIFO)."""
+    if not path.parent.is_dir():
+        raise ValueError(f"`{flag}` {str(path)!r}: the folder {str(path.parent)!r} does not "
+                         "exist")
+    if path.is_dir():
+        raise ValueError(f"`{flag}` {str(path)!r} is a folder; give a file name")
+    if path.exists() and not path.is_file():
+        # os.replace would put a zip file where a device node or FIFO was
+        raise ValueError(f"`{flag}` {str(path)!r} exists and is not a regular file (a device, "
+                         "FIFO or socket); give the name of a file")
+    try:   # the outputs are written last: find an unwritable folder before the work
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+    except OSError as exc:
+        raise ValueError(f"`{flag}` {str(path)!r}: cannot write in the folder "
+                         f"{str(path.parent)!r} ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _diagnostics_lines(run, est, n):
