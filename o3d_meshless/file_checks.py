@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 from ._warnings import warn
 
-__all__ = ["check_file", "check_obj"]
+__all__ = ["check_file", "check_header", "check_obj", "check_off", "check_vertices"]
 
 _PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2,
               "int16": 2, "uint16": 2, "int": 4, "uint": 4, "int32": 4, "uint32": 4,
@@ -119,11 +119,13 @@ def _warn_if_cut(path):
              f"short, its last point may be wrong", RuntimeWarning)
 
 
-def _check_ply(path, got):
+def _ply_header(path):
+    """``(binary, count, row, first, names, header_len)`` of a PLY's vertex element
+    (``row``: bytes per vertex, None with list properties), or None without a header."""
     head = _read_head(path)
     end = head.find(b"end_header")
     if not head.startswith(b"ply") or end < 0:
-        return                                       # Open3D has already refused it
+        return None                                  # Open3D refuses it
     header_len = head.index(b"\n", end) + 1 if b"\n" in head[end:] else len(head)
     binary, count, row, element, first, names = False, None, 0, None, None, []
     for line in head[:end].decode("ascii", "replace").splitlines():
@@ -143,6 +145,50 @@ def _check_ply(path, got):
             elif row is not None and len(words) > 2:
                 row += _PLY_SIZES.get(words[1], 0)
                 names.append(words[2])
+    return binary, count, row, first, names, header_len
+
+
+def check_header(path, ext):
+    """Refuse, before a reader allocates for it, a header promising more points than
+    the file can hold (binary: bytes per point; text: at least "0 " per number).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file about to be read.
+    ext : str
+        Its lower-case extension; ``.ply``, ``.pcd`` and ``.pts`` are checked.
+
+    Raises
+    ------
+    ValueError
+        The declared count cannot fit in the file.
+    """
+    if ext == ".ply" and (header := _ply_header(path)) is not None:
+        binary, count, row, _, names, header_len = header
+        if count is not None:
+            _check_size(path, header_len, count, row if binary else 2 * max(len(names), 1),
+                        "vertices")
+    elif ext == ".pts":
+        with open(path, "rb") as fh:
+            words = fh.readline(256).split()
+        if len(words) == 1 and words[0].isdigit():
+            _check_size(path, len(words[0]), int(words[0]), 6)      # "0 0 0\n"
+    elif ext == ".pcd":
+        head = _pcd_header(path)
+        if head is not None:
+            fields, sizes, counts, points, data, offset = head
+            if data == "ascii":
+                _check_size(path, offset, points, 2 * len(fields))
+            elif data == "binary" and sizes and set(sizes) <= _PCD_SIZES_OK:
+                _check_size(path, offset, points, _pcd_row(sizes, counts))
+
+
+def _check_ply(path, got):
+    header = _ply_header(path)
+    if header is None:
+        return
+    binary, count, row, first, names, header_len = header
     if count is None:
         return
     if binary:
@@ -167,7 +213,8 @@ def _ends_after_vertices(path, header_len, count):
     return lines <= count
 
 
-def _check_pcd(path, got):
+def _pcd_header(path):
+    """``(fields, sizes, counts, points, data, offset)`` of a PCD header, or None."""
     head = _read_head(path)
     fields, sizes, counts, points, data, offset = None, None, None, None, None, 0
     for raw in head.split(b"\n"):
@@ -188,12 +235,23 @@ def _check_pcd(path, got):
             data = words[1].lower() if len(words) > 1 else None
             break
     if points is None or data is None or fields is None:
-        return                                       # Open3D has already refused it
+        return None                                  # Open3D refuses it
+    return fields, sizes, counts, points, data, offset
+
+
+def _pcd_row(sizes, counts):
+    return sum(int(s) * int(c) for s, c in zip(sizes, counts or ["1"] * len(sizes))
+               if c.isdigit())
+
+
+def _check_pcd(path, got):
+    head = _pcd_header(path)
+    if head is None:
+        return
+    fields, sizes, counts, points, data, offset = head
     if data != "ascii":
         if data == "binary" and sizes and set(sizes) <= _PCD_SIZES_OK:
-            per_point = sum(int(s) * int(c) for s, c in
-                            zip(sizes, counts or ["1"] * len(sizes)) if c.isdigit())
-            _check_size(path, offset, points, per_point)
+            _check_size(path, offset, points, _pcd_row(sizes, counts))
         _check_count(path, points, got)
         return
     if counts and any(c != "1" for c in counts) or not {"x", "y", "z"} <= set(fields):
@@ -222,11 +280,13 @@ def _check_pts(path, got):
     _warn_if_cut(path)
 
 
-def check_obj(path, vertices):
-    """Refuse an OBJ file whose ``v`` lines do not parse as three numbers each or do
-    not match the ``(n, 3)`` ``vertices`` trimesh returned (a line cut inside a
-    vertex shifts trimesh's parse of every number after it)."""
-    rows = []
+def check_obj(path):
+    """Parse the ``v`` lines of an OBJ file as the ``(n, 3)`` array it holds; refuse the
+    file if a ``v`` line does not hold three numbers or an ``f`` line names a vertex
+    that does not exist (index 0, or beyond the ``v`` lines). Compare the result with
+    what trimesh read through :func:`check_vertices` (a line cut inside a vertex shifts
+    trimesh's parse of every number after it)."""
+    rows, faces = [], []
     with open(path, "rb") as fh:
         for number, line in enumerate(fh, 1):
             if line.startswith((b"v ", b"v\t")):
@@ -240,8 +300,68 @@ def check_obj(path, vertices):
                 if len(words) < 3:
                     raise _corrupt(path, f"line {number} has a vertex with fewer than 3 "
                                          f"coordinates")
-    parsed = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+            elif line.startswith((b"f ", b"f\t")):
+                faces.append((number, len(rows), line))
+    for number, before, line in faces:
+        _check_obj_face(path, number, before, len(rows), line)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def check_vertices(path, vertices, parsed):
+    """Refuse ``path`` when the ``(n, 3)`` ``vertices`` a reader returned differ from the
+    ``parsed`` ones of :func:`check_obj` / :func:`check_off`."""
     got = np.asarray(vertices, dtype=np.float64)
     if got.ndim != 2 or got.shape[1] != 3:
         raise _corrupt(path, f"its vertices were read with shape {got.shape}")
     _compare(path, got, parsed)
+
+
+def _check_obj_face(path, number, before, total, line):
+    """OBJ indices count from 1; negative ones count back from the last vertex so far."""
+    for word in line.split()[1:]:
+        try:
+            index = int(word.split(b"/", 1)[0])
+        except ValueError:
+            raise _corrupt(path, f"line {number} has a face index that is not an integer: "
+                                 f"{word[:20].decode('latin-1')!r}") from None
+        if index == 0 or index > total or -index > before:
+            why = ("OBJ vertex indices start at 1" if index == 0 else
+                   f"the file has {total if index > 0 else before} vertices "
+                   f"{'in all' if index > 0 else 'before it'}")
+            raise _corrupt(path, f"line {number} has face index {index}: {why}")
+
+
+def check_off(path):
+    """Parse an OFF file's vertices as the ``(n, 3)`` array it holds; refuse the file if
+    its count line is not two or three non-negative integers or disagrees with the data
+    lines that follow (trimesh slices the lines by the counts, so a negative or wrong
+    count silently drops vertices or faces)."""
+    with open(path, "rb") as fh:
+        lines = [ln.split(b"#", 1)[0].split() for ln in fh]
+    lines = [ln for ln in lines if ln]
+    if not lines or not lines[0][0].upper().endswith(b"OFF"):
+        raise _corrupt(path, "it does not start with 'OFF'")
+    counts = lines[0][1:] or (lines[1] if len(lines) > 1 else [])
+    body = lines[1:] if lines[0][1:] else lines[2:]
+    if len(counts) < 2 or not all(c.isdigit() for c in counts[:3]):
+        got = b" ".join(counts[:3]).decode("latin-1")
+        raise _corrupt(path, "its count line must be 'vertices faces [edges]' as "
+                             f"non-negative integers; got {got!r}")
+    n_vertices, n_faces = int(counts[0]), int(counts[1])
+    if len(body) != n_vertices + n_faces:
+        raise _corrupt(path, f"its header declares {n_vertices} vertices and {n_faces} faces "
+                             f"({n_vertices + n_faces} lines) and the file holds "
+                             f"{len(body)} data lines")
+    try:
+        parsed = np.array([[float(w) for w in ln[:3]] for ln in body[:n_vertices]],
+                          dtype=np.float64).reshape(-1, 3)
+    except ValueError:
+        raise _corrupt(path, "a vertex line does not hold 3 numbers") from None
+    for ln in body[n_vertices:]:
+        size = int(ln[0]) if ln[0].isdigit() else -1
+        if not (0 <= size < len(ln) and all(w.isdigit() and int(w) < n_vertices
+                                            for w in ln[1:1 + size])):
+            raise _corrupt(path, f"the face line {b' '.join(ln)[:40].decode('latin-1')!r} "
+                                 f"does not hold its number of indices, each in 0.."
+                                 f"{n_vertices - 1}")
+    return parsed

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import sys
+import tempfile
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from ._validation import check_points
-from .file_checks import check_file, check_obj
+from .file_checks import check_file, check_header, check_obj, check_off, check_vertices
 from .npz import load_npz, save_npz
 from .ply_writer import save_ply
 from ._typing import Geometry, PathArg
@@ -118,7 +122,11 @@ def read_geometry(path: PathArg) -> Geometry:
         ``path`` does not exist.
     ValueError
         Unsupported extension (the message lists the supported ones), a file that
-        reads as 0 points, or an ``.npy`` array of the wrong shape or with NaN/inf.
+        reads as 0 points, an ``.npy`` array of the wrong shape or with NaN/inf, or a
+        file that disagrees with its own header (counts larger than the file, negative
+        or wrong OFF counts, OBJ/OFF face indices outside the vertices, an error of
+        Open3D's reader). Open3D's C++ messages on stderr are kept off the terminal
+        and quoted in the error instead.
 
     Examples
     --------
@@ -137,17 +145,24 @@ def read_geometry(path: PathArg) -> Geometry:
     ext = path.suffix.lower()
     if ext in _O3D_EXTS:
         o3d = _open3d()
-        with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
-            if ext in _TEXT_EXTS:
-                # the tensor text reader parses into float32 (0.23 m error at UTM-sized
-                # coordinates); the legacy reader keeps float64
-                pcd = o3d.t.geometry.PointCloud.from_legacy(
-                    o3d.io.read_point_cloud(str(path)), o3d.core.float64)
-            else:
-                pcd = o3d.t.io.read_point_cloud(str(path))
+        check_header(path, ext)          # before Open3D allocates what a header claims
+        with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error), \
+                _c_stderr_kept() as noise:
+            try:
+                if ext in _TEXT_EXTS:
+                    # the tensor text reader parses into float32 (0.23 m error at
+                    # UTM-sized coordinates); the legacy reader keeps float64
+                    pcd = o3d.t.geometry.PointCloud.from_legacy(
+                        o3d.io.read_point_cloud(str(path)), o3d.core.float64)
+                else:
+                    pcd = o3d.t.io.read_point_cloud(str(path))
+            except RuntimeError as exc:  # Open3D's errors: "[Open3D Error] (sig) file:line: msg"
+                raise ValueError(f"`path` {str(path)!r} could not be read "
+                                 f"({_open3d_message(exc)})") from None
         if "positions" not in pcd.point or pcd.point["positions"].shape[0] == 0:
+            said = f"; Open3D: {noise[0]}" if noise and noise[0] else ""
             raise ValueError(f"`path` {str(path)!r} reads as 0 points (empty or unreadable "
-                             f"{ext} file)")
+                             f"{ext} file{said})")
         check_file(path, ext, pcd.point["positions"].numpy())
         for key in ("positions", "normals"):
             if key in pcd.point and pcd.point[key].dtype != o3d.core.float64:
@@ -169,6 +184,37 @@ def read_geometry(path: PathArg) -> Geometry:
         return check_points(arr, name=path.name, dims=(2, 3))
     raise ValueError(f"`path` has unsupported extension {path.suffix!r}; supported: "
                      f"{', '.join(SUPPORTED_EXTENSIONS)}")
+
+
+@contextmanager
+def _c_stderr_kept():
+    """Keep what compiled code writes to file descriptor 2 (RPly's "Wrong magic number")
+    off the terminal; yields a list that receives the text (at most 2 kB) afterwards.
+
+    The descriptor is process-wide: another thread's stderr output during the read is
+    kept too, so this wraps only the short Open3D read calls."""
+    kept = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError, ValueError):   # no stderr / no fd 2: nothing to keep
+        yield kept
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield kept
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            kept.append(" ".join(sink.read(2048).decode("utf-8", "replace").split()))
+
+
+def _open3d_message(exc):
+    """The message of an Open3D RuntimeError without its colour codes and C++ location."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return re.split(r"\.(?:cpp|h):\d+: ", text)[-1].strip() or text
 
 
 def _load_npy(path):
@@ -195,13 +241,15 @@ def _load_npy(path):
 
 def _read_trimesh(path):
     trimesh = _trimesh()
+    # the counts and indices first: trimesh trusts them (a negative count drops lines)
+    parsed = check_obj(path) if path.suffix.lower() == ".obj" else check_off(path)
     try:
         geom = trimesh.load(str(path), process=False, maintain_order=True)
     except Exception as exc:          # trimesh's parsers raise many kinds on garbage
         raise ValueError(f"`path` {str(path)!r} could not be read as a mesh "
                          f"({type(exc).__name__}: {exc})") from None
-    if path.suffix.lower() == ".obj" and not isinstance(geom, trimesh.Scene):
-        check_obj(path, geom.vertices)
+    if not isinstance(geom, trimesh.Scene):      # a scene's parts may reorder them
+        check_vertices(path, geom.vertices, parsed)
     if isinstance(geom, trimesh.Scene):
         parts = list(geom.dump())
         meshes = [g for g in parts if isinstance(g, trimesh.Trimesh)]
