@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import errno
+import math
 import os
 import re
 from pathlib import Path
@@ -87,13 +88,21 @@ def save_npz(path: PathArg, **arrays: Any) -> Path:
     return path
 
 
-def load_npz(path: PathArg) -> dict[str, Any]:
+def load_npz(path: PathArg, *, max_bytes: int | None = None) -> dict[str, Any]:
     """Load a file written by :func:`save_npz`.
+
+    Every member is checked before it is inflated: it must be a ``.npy`` array (no
+    pickles), its header must describe exactly the bytes the member holds, and all
+    members together may inflate to at most ``max_bytes`` (a zip bomb is refused
+    without inflating it).
 
     Parameters
     ----------
     path : str or os.PathLike
         ``.npz`` file.
+    max_bytes : int, optional
+        Largest total size of the arrays once inflated. Default: the larger of
+        256 MiB and 100 times the size of the file (ordinary data compresses far less).
 
     Returns
     -------
@@ -101,6 +110,13 @@ def load_npz(path: PathArg) -> dict[str, Any]:
         Name → value. Sparse entries come back as ``scipy.sparse.csr_matrix`` (or
         ``csr_array`` if a sparse array was saved); 0-d entries (scalars, strings)
         as numpy scalars; everything else as the saved ndarray.
+
+    Raises
+    ------
+    ValueError
+        Not a zip file, a member that is not a ``.npy`` array (a pickle), a header that
+        disagrees with the member's size, more than ``max_bytes`` once inflated, or a
+        corrupt sparse entry.
 
     Examples
     --------
@@ -118,14 +134,12 @@ def load_npz(path: PathArg) -> dict[str, Any]:
         raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
     out = {}
     sparse = {}
-    with np.load(path, allow_pickle=False) as data:
-        for key in data.files:
-            if _CSR in key:
-                name, part = key.split(_CSR, 1)
-                sparse.setdefault(name, {})[part] = data[key]
-            else:
-                arr = data[key]
-                out[key] = arr[()] if arr.ndim == 0 else arr
+    for key, arr in _read_members(path, max_bytes):
+        if _CSR in key:
+            name, part = key.split(_CSR, 1)
+            sparse.setdefault(name, {})[part] = arr
+        else:
+            out[key] = arr[()] if arr.ndim == 0 else arr
     for name, parts in sparse.items():
         missing = [p for p in _CSR_PARTS if p not in parts and p != "kind"]
         if missing:
@@ -143,3 +157,62 @@ def load_npz(path: PathArg) -> dict[str, Any]:
                              "write it again with save_npz") from None
         out[name] = mat
     return out
+
+
+def _read_members(path, max_bytes):
+    """Yield ``(name, array)`` for every member of the zip file ``path``, each checked
+    against its declared sizes before anything is inflated."""
+    import zipfile
+
+    if max_bytes is not None and (isinstance(max_bytes, bool) or
+                                  not isinstance(max_bytes, int) or max_bytes < 0):
+        raise ValueError(f"`max_bytes` must be a non-negative int or None; got {max_bytes!r}")
+    limit = max(256 << 20, 100 * path.stat().st_size) if max_bytes is None else max_bytes
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{str(path)!r} is not an .npz file ({exc})") from None
+    with archive:
+        members = archive.infolist()
+        total = sum(m.file_size for m in members)
+        if total > limit:
+            raise ValueError(f"{str(path)!r} would inflate to {total} bytes, more than "
+                             f"`max_bytes` = {limit} (a zip bomb, or pass a larger max_bytes "
+                             "if the data is genuine)")
+        for member in members:
+            if not member.filename.endswith(".npy"):
+                raise ValueError(f"{str(path)!r}: member {member.filename!r} is not a .npy "
+                                 "array; only arrays are read (no pickles)")
+            try:
+                # zipfile never inflates a member beyond its declared file_size
+                with archive.open(member) as fh:
+                    arr = _read_npy(fh, member.file_size)
+            except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+                raise ValueError(f"{str(path)!r}: member {member.filename!r} is corrupt "
+                                 f"({exc})") from None
+            yield member.filename[:-4], arr
+
+
+def _read_npy(fh, size):
+    """One ``.npy`` member of ``size`` bytes from the open stream ``fh``; its header must
+    account for exactly the bytes that follow it."""
+    version = np.lib.format.read_magic(fh)
+    # format 3.0 differs from 2.0 only by a utf-8 header, which savez writes for
+    # non-latin-1 field names only
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, fortran, dtype = read_header(fh)
+    if dtype.hasobject:
+        raise ValueError("it holds Python objects (a pickle); only numeric arrays are read")
+    need = math.prod(shape) * dtype.itemsize
+    if need != size - fh.tell():
+        raise ValueError(f"its header promises shape {shape} of {dtype} ({need} bytes) and "
+                         f"the member holds {size - fh.tell()}")
+    buffer = bytearray(need)
+    view, done = memoryview(buffer), 0
+    while done < need:
+        got = fh.readinto(view[done:])
+        if not got:
+            raise ValueError(f"it ends after {done} of {need} bytes")
+        done += got
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape, order="F" if fortran else "C")
