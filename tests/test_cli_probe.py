@@ -228,6 +228,19 @@ def test_memory_error_without_a_message_is_one_line(cloud, monkeypatch, capsys):
     assert code == 2 and one_error_line(err) and "out of memory (no detail)" in err
 
 
+def test_a_solver_that_gives_up_is_one_line(cloud, monkeypatch, capsys):
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    from o3d_meshless import io as om_io
+
+    def gives_up(*_):
+        raise ArpackNoConvergence("ARPACK error -1: No convergence", np.zeros(0),
+                                  np.zeros((0, 0)))
+    monkeypatch.setattr(om_io, "read_geometry", gives_up)
+    code, _, err = run(["spectrum", cloud, "-q"], capsys)
+    assert code == 2 and one_error_line(err) and "ArpackNoConvergence: ARPACK error" in err
+
+
 def _ply_header(count, body=b"", fmt="ascii"):
     return (f"ply\nformat {fmt} 1.0\nelement vertex {count}\nproperty float x\n"
             "property float y\nproperty float z\nend_header\n").encode() + body

@@ -192,11 +192,14 @@ def _run_one(args):
             return status, run.record
     except BrokenPipeError:
         raise                            # stdout is gone: main stops the whole batch
-    except (ValueError, OSError, MemoryError, ImportError) as exc:
-        # OSError: a full disk or a folder made read-only while the job ran
+    except (ValueError, OSError, MemoryError, ImportError, RuntimeError) as exc:
+        # OSError: a full disk or a folder made read-only while the job ran;
+        # RuntimeError: a solver or a compiled library gave up (ARPACK, Open3D)
         if isinstance(exc, MemoryError):
             exc = MemoryError(f"out of memory ({str(exc) or 'no detail'}); try fewer points, a "
                               "smaller --k or fewer modes")
+        elif isinstance(exc, RuntimeError):
+            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
         _error(args, exc)
         run.record["input"] = str(args.input) if args.input is not None else "sample"
         run.record["error"] = _flag_words(str(exc), getattr(args, "flag_names", {}))
