@@ -7,7 +7,12 @@ rarely do (the largest gap among 16 uniform directions exceeds 135° with probab
 about 3 %), boundary points always do (at least ~180° on a smooth boundary). Clusters of an
 i.i.d. sample still open false gaps among ``k`` neighbours, so a candidate is confirmed
 among its ``2k`` nearest: on a 10 000-point i.i.d. disc this flags no point deeper than
-two spacings and misses 5 of the 115 points within 0.3 spacings of the rim. A boundary
+two spacings and misses 5 of the 115 points within 0.3 spacings of the rim. Where the
+density jumps, the sparse side lies beyond even the ``2k`` nearest of the sparse points
+next to the dense side, so a last look is taken among the ``6k`` nearest
+(``WIDE_FACTOR``): on the 20 000-point ellipsoid thinned to one in ten for x > 0 the
+false boundary points drop from 34 to 0 and modes 1–30 from 0.88 to 0.31 % off; the
+i.i.d. disc and hemisphere (10 000 points) keep 232 of 235 and 159 of 162. A boundary
 point must have another among its ``k`` nearest (the boundary is a curve: a lone gap on
 a 16 000-point i.i.d. sphere is not one), and a boundary
 point's neighbourhood must also be flat (:func:`is_planar`): on closed meshes used as
@@ -31,7 +36,7 @@ import numpy as np
 from ._validation import check_stencil_arrays
 from .frames import is_planar
 
-__all__ = ["detect_boundary", "largest_gap", "GAP_ANGLE", "CONFIRM_FACTOR"]
+__all__ = ["detect_boundary", "largest_gap", "GAP_ANGLE", "CONFIRM_FACTOR", "WIDE_FACTOR"]
 
 #: a point whose tangent-plane neighbours leave an empty sector wider than this is on
 #: the boundary (radians)
@@ -39,6 +44,11 @@ GAP_ANGLE = np.deg2rad(135.0)
 #: the test is confirmed on this many times the base neighbours: clusters of an
 #: i.i.d. sample open false gaps among k neighbours, almost never among 2k
 CONFIRM_FACTOR = 2
+#: … and on this many times for the confirmed ones: a 10x density jump leaves the
+#: sparse side's points next to the dense one empty sectors among their 2k nearest
+#: (34 false boundary points on the 20 000-point ellipsoid thinned for x > 0; none after
+#: a look among the 6k nearest, 8 among the 4k)
+WIDE_FACTOR = 6
 def largest_gap(points, centers, neighbors, frames, *, n_threads=1):
     """Largest empty angular sector among each centre's tangent-plane neighbours.
 
@@ -123,6 +133,13 @@ def detect_boundary(nb, frames, *, gap_angle=GAP_ANGLE, known=None, n_threads=1)
         wide = nb.query(cand, CONFIRM_FACTOR * nb.k, n_threads=n_threads)
         gap2, bisector = largest_gap(nb.points, cand, wide, frames, n_threads=n_threads)
         ok = gap2 > gap_angle if known is None else np.ones(len(cand), dtype=bool)
+        if known is None and ok.any():
+            # where the density jumps, the sparse side lies beyond the 2k nearest of the
+            # sparse points next to the dense side: a last look among the 4k nearest
+            rows = np.flatnonzero(ok)
+            wider = nb.query(cand[rows], WIDE_FACTOR * nb.k, n_threads=n_threads)
+            gap4, _ = largest_gap(nb.points, cand[rows], wider, frames, n_threads=n_threads)
+            ok[rows[gap4 <= gap_angle]] = False
         mask[cand[ok]] = True
         if known is None:       # a boundary is a curve: a lone point with a gap is not on one
             lone = ~mask[nb.indices[cand]].any(axis=1)
