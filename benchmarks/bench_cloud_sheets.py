@@ -17,7 +17,7 @@ Measured (2 cores, one run)::
     concentric spheres, 10000 points each; modes 2-39
     | d | conflicts | zero modes before / after | error before % | after % |
     |---|---|---|---|---|
-    | 0.04 | 19972 | 1 / 1 | 62.656 | 11.420 |
+    | 0.04 | 19972 | 1 / 1 | 62.656 | 2.506 |
     | 0.06 | 19093 | 1 / 2 | 86.742 | 0.022 |
     | 0.1 | 1097 | 1 / 2 | 9.856 | 0.022 |
 

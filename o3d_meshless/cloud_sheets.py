@@ -21,25 +21,32 @@ cloud has no connectivity to tell them apart, so the split reads it from the hei
    neighbours follow the fit; a second sheet stays off it at every distance.
 
 Rows with a point on another sheet are rebuilt from a three times wider search in which
-the same split decides (:meth:`~o3d_meshless.neighbors.Neighborhoods.filtered`), so
-later searches keep to the sheet too; a centre with fewer than ``MIN_OWN`` points of its
-own in view is decided on that wider search. The number of rows split is the sampling's
-``sheet_conflicts``.
+the same split decides (:meth:`~o3d_meshless.neighbors.Neighborhoods.filtered`); a
+centre with fewer than ``MIN_OWN`` points of its own in view is decided on that wider
+search. Later and wider searches (open Voronoi cells, the guard) reach where curvature
+mixes the sheets' heights, so they keep a candidate only when neighbours that list each
+other join it to the centre within twice its distance
+(:func:`o3d_meshless.mesh_sheets.near_along_graph`, the mesh filter's test on the
+separated lists). The number of rows split is the sampling's ``sheet_conflicts``.
 
 Measured (``benchmarks/bench_cloud_sheets.py``): concentric spheres 1 and 1 + d, 10 000
 points each, modes 2-39 of the default spectrum against l(l+1) and l(l+1)/(1+d)^2:
 d = 0.1: 9.86 -> 0.022 %, d = 0.06: 86.7 -> 0.022 % (two zero eigenvalues, as for two
-spheres), d = 0.04 (half the neighbourhood's radius): 62.7 -> 24 %. Clean and noisy
+spheres), d = 0.04 (half the neighbourhood's radius): 62.7 -> 2.5 %. Clean and noisy
 single sheets are not split (the 20 000-point ellipsoid: 0 rows clean and at noise
 0.05 and 0.2 spacings), so their operators are unchanged; coarse vertex clouds of
-closed meshes are split at 9-19 % of their points (thin legs, ears and tails) and
-their modes 1-30 moved by less than 0.3 % (cow.off 8.66 -> 8.42 % against FEM).
+closed meshes are split at 10-20 % of their points (thin legs, ears and tails) and
+their modes 1-30 moved by less than 0.2 % (cow.off 8.66 -> 8.51 % against FEM).
+With ``outliers="keep"`` (the behaviour before detection) clouds are not split.
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
+
 from ._kernels.cloud_sheets import other_sheet as _other_sheet_kernel
 from ._validation import check_stencil_arrays
+from .mesh_sheets import near_along_graph
 from .neighbors import knn
 
 __all__ = ["GAP_FACTOR", "SPREAD_FACTOR", "MIN_OWN", "other_sheet", "separate_sheets",
@@ -167,6 +174,15 @@ def separate_sheets(nb, *, n_threads=1):
 
     out = nb.filtered(accept, rows=rows, widen=True, n_threads=n_threads)
     changed = (out.indices[rows] != nb.indices[rows]).any(axis=1)
+    # later, wider searches (open Voronoi cells, the guard) reach where the heights mix
+    # the sheets (curvature^2 x radius ~ gap): there a candidate must be joined to the
+    # centre by mutual neighbours within twice its distance (the mesh filter's test on
+    # the separated k nearest; mutual, so one row the split missed bridges nothing)
+    n = len(points)
+    A = sparse.csr_matrix((np.ones(out.indices.size, dtype=np.int8),
+                           (np.repeat(np.arange(n), out.indices.shape[1]),
+                            out.indices.ravel())), shape=(n, n))
+    out.accept = near_along_graph(points, A.multiply(A.T).tocsr(), n_threads=n_threads)
     return out, int(split.sum() + (changed & unsure[rows]).sum())
 
 

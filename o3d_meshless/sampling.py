@@ -152,7 +152,9 @@ def prepare(geometry: Geometry, *, k: int = 16, normals: str | ArrayLike = "auto
         in a face are its surface and never outliers. ``"exclude"``: they take no
         part in any operator (no row, no column, no mass, in nobody's neighbourhood), and
         per-point results there are NaN; ``diagnostics["outlier_mask"]`` marks them.
-        ``"keep"``: treat them as surface points (the behaviour before detection).
+        ``"keep"``: treat them as surface points (the behaviour before detection; the
+        neighbourhoods of a cloud are then not split by sheet either, see
+        :mod:`o3d_meshless.cloud_sheets`).
         ``"error"``: raise a ValueError that says how many there are.
     denoise : {"auto", True, False}, default="auto"
         Build the operators on smoothed positions (:mod:`o3d_meshless.denoise`, five
@@ -241,8 +243,10 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         given, _ = given_normals(geometry, normals, len(points), owner=owner)
         faces = mesh_faces(geometry)
     with stages("neighbours"):
-        # a cloud's neighbours are kept to their own sheet (a mesh's, later, by its edges)
-        sheets = faces is None
+        # a cloud's neighbours are kept to their own sheet (a mesh's, later, by its edges);
+        # not with outliers="keep", the behaviour before detection: the split would cut
+        # kept outliers off the surface as sheets of their own (extra zero modes)
+        sheets = faces is None and outliers != "keep"
         plain = knn(points, k, n_threads=n_threads, name="geometry")
         nb, conflicts = separate_sheets(plain, n_threads=n_threads) if sheets else (plain, 0)
         fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)

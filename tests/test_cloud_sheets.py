@@ -112,3 +112,13 @@ def test_bad_neighbour_arrays_raise():
     bad[3, 2] = 10_000
     with pytest.raises(ValueError):
         other_sheet(p, bad)
+
+
+def test_keep_outliers_keeps_the_old_neighbourhoods():
+    # outliers="keep" is the behaviour before any detection: the split would cut kept
+    # outliers off the surface as pieces of their own (measured: 5 zero modes instead
+    # of 1 on the ellipsoid with 1 % planted outliers)
+    p, _ = shells(1500, 0.2, seed=4)
+    s = om.prepare(p, outliers="keep", progress=False)
+    assert s.diagnostics["sheet_conflicts"] == 0
+    assert s.neighborhoods.accept is None
