@@ -27,7 +27,8 @@ from .frames import (HEIGHT_ORDERS, ORIENT_OPTIONS, estimated_frames, frames_fro
 from .neighbors import Neighborhoods, knn
 from .cloud_sheets import separate_sheets, sheet_knn
 from .denoise import project_to_surface
-from .outliers import OUTLIER_OPTIONS, find_outliers, surface_fit
+from .outliers import (NOISY_SIGNIFICANCE, OUTLIER_OPTIONS, SIGNIFICANCE, find_outliers,
+                       surface_fit)
 from ._typing import ArrayLike, Geometry
 
 __all__ = ["Sampling", "prepare", "NORMALS_OPTIONS", "HEIGHT_ORDERS", "OUTLIER_OPTIONS"]
@@ -250,17 +251,19 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         plain = knn(points, k, n_threads=n_threads, name="geometry")
         nb, conflicts = separate_sheets(plain, n_threads=n_threads) if sheets else (plain, 0)
         fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)
+        noise, level, noisy = noise_state(nb, fit, n_threads)
         kept, outlier_mask = None, np.zeros(len(points), dtype=bool)
         if outliers != "keep":
+            bar = NOISY_SIGNIFICANCE if noisy else SIGNIFICANCE
             outlier_mask = nb.expand(find_outliers(nb.points, nb.indices, fit,
-                                                   mean_sq=nb.mean_sq))
+                                                   mean_sq=nb.mean_sq, significance=bar))
             if nb is not plain and outlier_mask.any():
                 # a fold sharper than the spacing leaves its points off their own sheet's
                 # fit: an outlier must also be off the fit of its plain k nearest
                 outlier_mask &= plain.expand(find_outliers(
                     plain.points, plain.indices,
                     surface_fit(plain.points, plain.indices, n_threads=n_threads),
-                    mean_sq=plain.mean_sq))
+                    mean_sq=plain.mean_sq, significance=bar))
             if faces is not None:   # a mesh's vertices in a face are its surface
                 outlier_mask[np.asarray(faces).ravel()] = False
         if outlier_mask.any():
@@ -280,14 +283,10 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
             # nobody's neighbourhood may hold an outlier: search again among the rest
             nb, conflicts = sheet_knn(points[kept], k, n_threads=n_threads, separate=sheets)
             fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)
+            noise, level, noisy = noise_state(nb, fit, n_threads)
             if given is not None:
                 given = np.ascontiguousarray(given[kept])
-        noise = np.where(fit.status == 0, fit.residual, np.nan)
-        level = float(np.nanmedian(noise) / nb.spacing) if np.isfinite(noise).any() \
-            else float("nan")
         fit_nb = nb
-        # what scatters the points about their fits: noise, or a sampling too coarse
-        noisy = level > DENOISE_LEVEL and is_noise(nb, fit, n_threads)
         smooth = bool(denoise) if denoise != "auto" else faces is None and noisy
         if smooth:
             # the operators are measured on the smoothed surface; results stay per input
@@ -329,6 +328,16 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         coarse=bool(level > DENOISE_LEVEL and not noisy), denoised=smooth,
         sheet_conflicts=conflicts)
     return sampling
+
+
+def noise_state(nb, fit, n_threads=1):
+    """``(noise, level, noisy)``: each point's fit residual (NaN where the fit failed),
+    their median over the spacing, and whether that scatter is noise (above
+    ``DENOISE_LEVEL`` and not a coarse sampling's fit error, see :func:`is_noise`)."""
+    noise = np.where(fit.status == 0, fit.residual, np.nan)
+    level = float(np.nanmedian(noise) / nb.spacing) if np.isfinite(noise).any() \
+        else float("nan")
+    return noise, level, bool(level > DENOISE_LEVEL and is_noise(nb, fit, n_threads))
 
 
 def is_noise(nb, fit, n_threads=1):
