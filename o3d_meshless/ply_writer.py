@@ -15,7 +15,9 @@ from ._typing import ArrayLike, Geometry, PathArg
 
 __all__ = ["save_ply"]
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# dots allowed after the first character: the CLI names HKS columns by their time
+# (hks_t0.01); Open3D, trimesh and CloudCompare read such names back
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 _RESERVED_PLY = {"x", "y", "z", "nx", "ny", "nz", "red", "green", "blue", "alpha"}
 
@@ -46,7 +48,8 @@ def save_ply(path: PathArg, points: Geometry, fields: dict[str, ArrayLike] | Non
         add to or replace them.
     fields : dict of str to array_like, optional
         Per-point arrays of shape ``(n,)`` or ``(n, c)``, stored as float64.
-        Names use letters, digits and underscores and must not start with a digit;
+        Names use letters, digits, underscores and dots and must not start with a
+        digit or a dot;
         PLY names ``x y z nx ny nz red green blue alpha`` are reserved.
     normals : array_like, shape (n, 3), optional
     colors : array_like, shape (n, 3), optional
@@ -98,8 +101,8 @@ def save_ply(path: PathArg, points: Geometry, fields: dict[str, ArrayLike] | Non
     taken = {name for name, _ in columns} | _RESERVED_PLY
     for name, value in fields.items():
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise ValueError(f"`fields` name {name!r} is not valid: use letters, digits and "
-                             "underscores, not starting with a digit")
+            raise ValueError(f"`fields` name {name!r} is not valid: use letters, digits, "
+                             "underscores and dots, not starting with a digit or a dot")
         arr = check_values(value, n, name=f"fields[{name!r}]", allow_nan=True)  # NaN: no value
         if arr.ndim == 1:
             new = [(name, arr)]

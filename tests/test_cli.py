@@ -321,8 +321,11 @@ def test_outputs_appear_together_or_not_at_all(tmp_path, capsys, monkeypatch):
     assert code == 0 and out.is_file() and ply.is_file()
     assert f"wrote {out}" in text and f"wrote {ply}" in text
     before = out.read_bytes()
+    # without --force an existing output stops the run before any work
+    code, _, err = run(["spectrum", str(src), "--modes", "4", "--out", str(out)], capsys)
+    assert code == 2 and "--force" in err and out.read_bytes() == before
     # --png into a missing folder: refused first, nothing new, previous outputs intact
-    code, _, err = run(["spectrum", str(src), "--modes", "4", "--out", str(out),
+    code, _, err = run(["spectrum", str(src), "--modes", "4", "--out", str(out), "--force",
                         "--png", str(tmp_path / "missing" / "x.png")], capsys)
     assert code == 2 and "does not exist" in err
     assert out.read_bytes() == before
@@ -334,7 +337,7 @@ def test_outputs_appear_together_or_not_at_all(tmp_path, capsys, monkeypatch):
         raise ValueError("picture failed")
 
     monkeypatch.setattr("o3d_meshless.plot.render_fields", boom)
-    code, _, err = run(["gradient", str(src), "--field", "x", "--out", str(out),
+    code, _, err = run(["gradient", str(src), "--field", "x", "--out", str(out), "--force",
                         "--ply", str(ply), "--png", str(tmp_path / "g.png")], capsys)
     assert code == 2 and "picture failed" in err
     assert out.read_bytes() == before and not (tmp_path / "g.png").exists()

@@ -1,5 +1,5 @@
-"""The CLI for scripts: several inputs, --out-dir with {stem}, --json, input columns as
---field, -q, suffixes kept, errors that name the flag."""
+"""The CLI for scripts: several inputs, --out-dir with {stem}, --json (one line per
+input), input columns as --field, -q, suffixes kept, errors that name the flag."""
 import json
 
 import numpy as np
@@ -16,6 +16,11 @@ def run(argv, capsys):
     return code, out, err
 
 
+def lines(out):
+    """The records of --json: one JSON object per line."""
+    return [json.loads(line) for line in out.splitlines()]
+
+
 @pytest.fixture(scope="module")
 def spheres(tmp_path_factory):
     folder = tmp_path_factory.mktemp("batch")
@@ -29,11 +34,12 @@ def test_batch_over_the_shipped_samples_with_json_and_out_dir(tmp_path, capsys):
     code, out, err = run(["spectrum", *samples, "--modes", "4", "--json", "--out-dir",
                           tmp_path], capsys)
     assert code == 0, err
-    records = json.loads(out)
+    records = lines(out)
     assert [r["input"] for r in records] == [str(s) for s in samples]
     for r in records:
         assert r["report"]["n_negative"] == 0 and len(r["eigenvalues"]) == 4
-        assert r["outputs"] == [str(tmp_path / (r["input"].split("/")[-1][:-4] + ".npz"))]
+        stem = r["input"].split("/")[-1][:-4]
+        assert r["outputs"] == [str(tmp_path / f"{stem}.spectrum.npz")]
         assert load_npz(r["outputs"][0])["eigenvalues"].shape == (4,)
 
 
@@ -41,10 +47,11 @@ def test_a_glob_runs_every_match_and_stem_names_the_outputs(spheres, tmp_path, c
     code, out, err = run(["laplacian", str(spheres / "*.npy"), "--out-dir", tmp_path,
                           "--ply", "{stem}_area.ply", "--json"], capsys)
     assert code == 0, err
-    records = json.loads(out)
+    records = lines(out)
     assert len(records) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "sphere600.npz", "sphere600_area.ply", "sphere900.npz", "sphere900_area.ply"]
+        "sphere600.laplacian.npz", "sphere600_area.ply", "sphere900.laplacian.npz",
+        "sphere900_area.ply"]
     assert records[0]["area"] == pytest.approx(4 * np.pi, rel=0.02)
 
 
@@ -61,7 +68,7 @@ def test_a_failing_input_does_not_stop_the_others(spheres, tmp_path, capsys):
     bad.write_bytes(b"not numpy")
     code, out, err = run(["info", bad, spheres / "sphere600.npy", "--json"], capsys)
     assert code == 2 and err.count("o3d-meshless: error:") == 1
-    records = json.loads(out)
+    records = lines(out)
     assert "error" in records[0] and records[1]["n_points"] == 600
 
 
@@ -73,7 +80,7 @@ def test_field_names_a_column_of_the_input(tmp_path, capsys):
     code, out, err = run(["gradient", ply, "--field", "lb_mode_1", "--json"], capsys)
     assert code == 0, err
     record = json.loads(out)
-    assert record["|grad f|"]["max"] > 0 and record["f"]["min"] < 0 < record["f"]["max"]
+    assert record["grad_norm"]["max"] > 0 and record["field"]["min"] < 0 < record["field"]["max"]
 
 
 def test_quiet_prints_results_only(spheres, capsys):

@@ -3,12 +3,20 @@
 Subcommands: ``spectrum``, ``gradient``, ``laplacian``, ``info`` (operators) and
 ``geodesic``, ``curvature``, ``hks``, ``smooth`` (the geometry toolkit).
 
-Every subcommand reads one point cloud or mesh (any format
+Every subcommand reads point clouds or meshes (any format
 :func:`o3d_meshless.read_geometry` reads); without INPUT it uses the shipped sample
-(the Stanford bunny) and says so. Results are printed as small tables on stdout and
-saved on request: ``--out`` (``.npz``, see :func:`o3d_meshless.save_npz`),
-``--ply`` (points + per-point columns), ``--png`` (headless matplotlib picture with
-back-face culling, see :mod:`o3d_meshless.plot`).
+(the Stanford bunny) and says so. Several inputs (or a quoted glob) run one after the
+other: in text and ``-q`` output each starts with a ``==> INPUT <==`` header, and a
+summary line ``N ok, M failed`` ends the batch. Results are printed as small tables on
+stdout and saved on request with one output model (:mod:`o3d_meshless.cli.outputs`):
+``--out`` (``.npz``, see :func:`o3d_meshless.load_npz`), ``--ply`` (points + per-point
+columns, keeping the input's faces, colours, normals and columns), ``--png`` (headless
+matplotlib picture with back-face culling, see :mod:`o3d_meshless.plot`). Default names
+are ``{stem}.{command}.<suffix>``; an existing output is replaced only with ``--force``.
+
+``--json`` prints one JSON object per input on its own line, following the versioned
+schema of its command (:mod:`o3d_meshless.cli.schema`); warnings go into its
+``warnings`` list and (unless ``-q``) on stderr, in the words of the command line.
 
 Errors in the input (missing file, unsupported format, bad option values) end with one
 line ``o3d-meshless: error: ...`` on stderr and exit status 2; ``-v`` adds the
@@ -22,7 +30,6 @@ Run ``o3d-meshless <subcommand> -h`` for the options of each subcommand.
 from __future__ import annotations
 
 import contextlib
-import copy
 import glob
 import json
 import logging
@@ -31,18 +38,39 @@ import re
 import sys
 import traceback
 import warnings
-from pathlib import Path
 
 
 from .fields import evaluate_expression
+from .messages import cli_words
+from .outputs import check_outputs, make_out_dir, place_outputs
 from .parser import build_parser
-from .run import _LOGGER, PROG, _check_outputs, _Run
+from .run import _LOGGER, PROG, _Run
 
 __all__ = ["main", "build_parser", "evaluate_expression"]
 
+# options whose values may start with "-" (--up -y, --view -10,30): argparse would
+# take such a value for an option, so "--up -y" becomes "--up=-y" before parsing
+_NEGATIVE_VALUES = {"--up": re.compile(r"^-[xyz]$"),
+                    "--view": re.compile(r"^-?[0-9.]+(e-?[0-9]+)?,-?[0-9.]")}
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"{PROG}: warning: {message}", file=sys.stderr if file is None else file)
+
+def _join_negative_values(argv):
+    """``argv`` with ``--up -y`` and ``--view -10,30`` written as ``--up=-y`` ..."""
+    out, i = [], 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            out.extend(argv[i:])
+            break
+        value = argv[i + 1] if i + 1 < len(argv) else None
+        if token in _NEGATIVE_VALUES and value is not None and value.startswith("-") \
+                and _NEGATIVE_VALUES[token].match(value):
+            out.append(f"{token}={value}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def main(argv=None):
@@ -61,6 +89,7 @@ def main(argv=None):
         141 when stdout is closed early (``| head``; no traceback).
     """
     parser = build_parser()
+    argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
@@ -99,28 +128,41 @@ def _silence_stdout():
 
 
 def _run_jobs(args):
-    """Run every job of the batch; return the exit status."""
+    """Run every job of the batch; return the exit status.
+
+    A batch (several inputs) names each input in a header line before its results
+    (text and -q) and ends with a summary line (on stderr with --json, whose stdout
+    holds one JSON line per input and nothing else)."""
     try:
         jobs = _jobs(args)
     except ValueError as exc:
         _error(args, exc)
         return 2
-    records, status = [], 0
-    for job in jobs:
+    batch = len(jobs) > 1
+    status, failed = 0, 0
+    for i, job in enumerate(jobs):
+        if batch and not args.json:
+            print(f"{'' if i == 0 else chr(10)}==> {_shown(job.input)} <==", flush=True)
         code, record = _run_one(job)
-        records.append(record)
+        if args.json:
+            print(json.dumps(record, allow_nan=False, default=str), flush=True)
+        failed += code != 0
         status = status or code
         if code == 130:
             return 130
-    if args.json:
-        print(json.dumps(records if len(records) > 1 else records[0], indent=2,
-                         allow_nan=False, default=str))
+    if batch and not (args.json and args.quiet):
+        print(f"{PROG}: {len(jobs) - failed} ok, {failed} failed ({len(jobs)} inputs)",
+              file=sys.stderr if args.json else sys.stdout)
     return status
+
+
+def _shown(path):
+    return "the shipped sample" if path is None else str(path)
 
 
 def _jobs(args):
     """One copy of ``args`` per input, with its outputs placed (``--out-dir``, ``{stem}``);
-    every problem with the list is raised before any input is read."""
+    every problem with the list or the outputs is raised before any input is read."""
     inputs = []
     for item in args.inputs:
         found = sorted(glob.glob(item)) if glob.has_magic(item) else [item]
@@ -128,54 +170,28 @@ def _jobs(args):
             raise ValueError(f"`INPUT` {item!r} matches no file")
         inputs.extend(found)
     inputs = inputs or [None]                     # the shipped sample
-    flags = [f for f in ("out", "ply", "png") if hasattr(args, f)]
-    if args.out_dir is not None:
-        if not args.out_dir.is_dir():
-            raise ValueError(f"`--out-dir` {str(args.out_dir)!r} is not an existing folder")
-        if "out" in flags and args.out is None:
-            args.out = Path("{stem}.npz")
-    if len(inputs) > 1:
-        fixed = [f"--{f}" for f in flags if getattr(args, f) is not None
-                 and "{stem}" not in str(getattr(args, f))]
-        if fixed:
-            raise ValueError(f"{', '.join(fixed)} would be written once per input: put "
-                             f"{{stem}} in the name (e.g. --png '{{stem}}.png') or write "
-                             "one input at a time")
-    jobs = []
-    for path in inputs:
-        job = copy.copy(args)
-        job.input = path
-        stem = Path(path).stem if path is not None else "bunny"
-        for f in flags:
-            value = getattr(args, f)
-            if value is None:
-                continue
-            value = Path(str(value).replace("{stem}", stem))
-            if args.out_dir is not None and not value.is_absolute():
-                value = args.out_dir / value
-            setattr(job, f, value)
-        jobs.append(job)
-    _check_outputs(jobs)
+    jobs = place_outputs(args, inputs)
+    made = make_out_dir(args.out_dir)
+    try:
+        check_outputs(jobs, force=getattr(args, "force", False))
+    except ValueError:
+        for folder in made:                       # a refused batch leaves nothing behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return jobs
 
 
 def _error(args, exc):
     if args.verbose:
         traceback.print_exc(file=sys.stderr)
+    print(f"{PROG}: error: {_message(args, exc)}", file=sys.stderr)
+
+
+def _message(args, exc):
     msg = str(exc) if not isinstance(exc, OSError) or not exc.filename else \
         f"{exc.strerror}: {exc.filename}"
-    print(f"{PROG}: error: {_flag_words(msg, getattr(args, 'flag_names', {}))}",
-          file=sys.stderr)
-
-
-def _flag_words(msg, flags):
-    """Library messages name keyword arguments ("`k` of LaplaceBeltrami"); on the command
-    line the same option is a flag ("`--k`")."""
-    def swap(m):
-        name = m.group(1)
-        return f"`{flags[name]}`" if name in flags and flags[name].startswith("--") \
-            else m.group(0)
-    return re.sub(r"`(\w+)`(?: of [A-Z]\w+)?", swap, msg)
+    return cli_words(msg, getattr(args, "flag_names", {}))
 
 
 def _run_one(args):
@@ -183,13 +199,15 @@ def _run_one(args):
     run = _Run(args, sys.stdout)
     try:
         with warnings.catch_warnings():
-            if args.quiet or args.json:
-                warnings.simplefilter("ignore")
-            else:  # one tidy line per library warning, not the source line of the caller
-                warnings.showwarning = _show_warning
+            # every warning of every input is reported (not once per source line)...
+            warnings.simplefilter("always")
+            # ...except the deprecations of the libraries underneath
+            for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+                warnings.simplefilter("ignore", category)
+            warnings.showwarning = run.show_warning
             status = int(args.func(run) or 0)
             run.commit()
-            return status, run.record
+            return status, run.final_record()
     except BrokenPipeError:
         raise                            # stdout is gone: main stops the whole batch
     except (ValueError, OSError, MemoryError, ImportError, RuntimeError) as exc:
@@ -201,12 +219,14 @@ def _run_one(args):
         elif isinstance(exc, RuntimeError):
             exc = RuntimeError(f"{type(exc).__name__}: {exc}")
         _error(args, exc)
-        run.record["input"] = str(args.input) if args.input is not None else "sample"
-        run.record["error"] = _flag_words(str(exc), getattr(args, "flag_names", {}))
-        return 2, run.record
+        record = run.final_record()
+        record = {"schema": record["schema"], "command": record["command"],
+                  "input": record["input"], "error": _message(args, exc),
+                  "warnings": record["warnings"]}
+        return 2, record
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130, run.record
+        return 130, run.final_record()
     finally:
         run.discard()
         if run.o3d_level is not None:

@@ -1,16 +1,17 @@
 """The bodies of the ``o3d-meshless`` subcommands and their text output."""
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 
 import numpy as np
 
 from .fields import _field
-from .run import (PROG, _construct, _diagnostics_lines, _laplacian_kwargs, _laplacian_label,
+from .outputs import write_npz, write_ply
+from .run import (_construct, _diagnostics_lines, _laplacian_kwargs, _laplacian_label,
                   _method_kwargs, _operator_arrays, _orient, _points_normals,
                   _read, _render)
+from ..stencils import DEFAULT_METHOD
 
 
 SPURIOUS_MARK = "  <- spurious (negative)"
@@ -45,9 +46,18 @@ def _spurious_warning_lines(report):
 # ---------------------------------------------------------------------------
 
 
+def _operator_options(run, lb, writes):
+    """``options`` of the commands that build a LaplaceBeltrami."""
+    a = run.args
+    weak = a.form == "weak"
+    return {"k": a.k, "workers": a.workers, "orient": _orient(run, writes=writes),
+            "form": a.form, "mass": lb.mass_kind_ if weak else None,
+            "method": None if weak else (a.method or DEFAULT_METHOD),
+            "order": None if weak else (2 if a.order is None else a.order)}
+
+
 def _cmd_spectrum(run):
     from ..adapters import as_points
-    from ..io import save_npz, save_ply
 
     a = run.args
     if a.modes < 1:
@@ -78,6 +88,7 @@ def _cmd_spectrum(run):
         show = list(range(first, min(a.modes, first + 6))) or [0]
     points, normals = _points_normals(run, lb, geom)
     n = len(points)
+    run.options(modes=a.modes, **_operator_options(run, lb, writes), show_modes=show)
 
     problem = ("K v = lambda M v (K ~ M(-Delta))" if a.form == "weak"
                else "L v = lambda v (L ~ -Delta)")
@@ -99,15 +110,13 @@ def _cmd_spectrum(run):
     for text in _diagnostics_lines(run, lb, n):
         run.note(text)
     if report.n_negative:  # loud, on stderr, even with -q
-        for text in _spurious_warning_lines(report):
-            print(f"{PROG}: warning: {text}", file=sys.stderr)
+        run.warn("\n".join(_spurious_warning_lines(report)), loud=True)
 
     vecs_r = np.real(vecs)
     if a.out:
-        run.timed("write", save_npz, run.output(a.out, ".npz"),
-                  eigenvalues=np.real(vals), eigenvectors=vecs_r, points=points,
+        write_npz(run, points, eigenvalues=np.real(vals), eigenvectors=vecs_r,
                   normals=normals if normals is not None else np.zeros((0, 3)),
-                  **_operator_arrays(a, lb), k=a.k, input=str(run.path),
+                  **_operator_arrays(a, lb), k=a.k,
                   spectrum_n_negative=report.n_negative,
                   spectrum_min_real=report.min_real, spectrum_max_imag=report.max_imag,
                   spectrum_orthogonality_defect=report.orthogonality_defect)
@@ -115,8 +124,8 @@ def _cmd_spectrum(run):
         from ..plot import colorize
 
         fields = {f"lb_mode_{i}": vecs_r[:, i] for i in range(vecs_r.shape[1])}
-        run.timed("write", save_ply, run.output(a.ply, ".ply"), points, fields, normals=normals,
-                  colors=colorize(vecs_r[:, show[0]]))
+        write_ply(run, points, fields, normals=normals, colors=colorize(vecs_r[:, show[0]]),
+                  estimator=lb)
     if a.png:
         from ..plot import render_spectrum
 
@@ -127,7 +136,6 @@ def _cmd_spectrum(run):
 
 def _cmd_gradient(run):
     from ..adapters import as_points
-    from ..io import save_npz, save_ply
 
     a = run.args
     geom = _read(run)
@@ -142,23 +150,25 @@ def _cmd_gradient(run):
     norm = np.linalg.norm(grad, axis=1)
     points, normals = _points_normals(run, sg, geom)
 
+    run.options(field=a.field, k=a.k, workers=a.workers,
+                orient=_orient(run, writes=writes), method=a.method or DEFAULT_METHOD,
+                order=a.order)
     run.note(f"{len(points)} points, k = {a.k}, order = {a.order}; field {a.field!r}")
-    run.stat("f", f)
-    run.stat("|grad f|", norm)
+    run.result("n_points", len(points))
+    run.stat("f", f, "field")
+    run.stat("|grad f|", norm, "grad_norm")
     for text in _diagnostics_lines(run, sg, len(points)):
         run.note(text)
     if a.out:
         extra = {"G": sg.G_} if getattr(sg, "G_", None) is not None else {}
-        run.timed("write", save_npz, run.output(a.out, ".npz"),
-                  points=points, field=f, gradient=grad, grad_norm=norm,
+        write_npz(run, points, field=f, field_name=a.field, gradient=grad, grad_norm=norm,
                   normals=normals if normals is not None else np.zeros((0, 3)),
-                  k=a.k, order=a.order, input=str(run.path), **extra)
+                  k=a.k, order=a.order, **extra)
     if a.ply:
         from ..plot import colorize
 
-        run.timed("write", save_ply, run.output(a.ply, ".ply"), points,
-                  {"field": f, "grad": grad, "grad_norm": norm}, normals=normals,
-                  colors=colorize(norm))
+        write_ply(run, points, {"field": f, "grad": grad, "grad_norm": norm},
+                  normals=normals, colors=colorize(norm), estimator=sg)
     if a.png:
         from ..plot import render_fields
 
@@ -170,7 +180,6 @@ def _cmd_gradient(run):
 
 def _cmd_laplacian(run):
     from ..adapters import as_points
-    from ..io import save_npz, save_ply
 
     a = run.args
     geom = _read(run)
@@ -188,6 +197,7 @@ def _cmd_laplacian(run):
     n = len(points)
     area = np.asarray(M.diagonal(), dtype=np.float64)
 
+    run.options(**_operator_options(run, lb, writes), field=a.field)
     run.note(f"{n} points, {_laplacian_label(a, lb)}")
     run.line(f"{name:<16}: {L.shape[0]} x {L.shape[1]}, {L.nnz} non-zeros "
              f"({L.nnz / max(n, 1):.1f} per row), {L.format.upper()}")
@@ -203,19 +213,20 @@ def _cmd_laplacian(run):
     Lf = None
     if f is not None:
         Lf = np.asarray(lb.L_ @ f).ravel()      # weak form: M⁻¹K f, for the picture/stats
-        run.stat("L f", Lf)
-    arrays = {**_operator_arrays(a, lb), "points": points,
-              "normals": normals if normals is not None else np.zeros((0, 3)),
-              "k": a.k, "input": str(run.path)}
+        run.stat("L f", Lf, "Lf")
+    else:
+        run.result("Lf", None)
+    arrays = {**_operator_arrays(a, lb),
+              "normals": normals if normals is not None else np.zeros((0, 3)), "k": a.k}
     if f is not None:
-        arrays.update(field=f, Lf=Lf)
+        arrays.update(field=f, field_name=a.field, Lf=Lf)
     if a.out:
-        run.timed("write", save_npz, run.output(a.out, ".npz"), **arrays)
+        write_npz(run, points, **arrays)
     if a.ply:
         fields = {"area": area}
         if f is not None:
             fields.update(field=f, Lf=Lf)
-        run.timed("write", save_ply, run.output(a.ply, ".ply"), points, fields, normals=normals)
+        write_ply(run, points, fields, normals=normals, estimator=lb)
     if a.png:
         from ..plot import render_fields
 
@@ -235,21 +246,24 @@ def _cmd_info(run):
     from scipy.spatial import cKDTree
 
     from ..adapters import as_normals, as_points
+    from ..contents import point_colors
+    from .outputs import input_faces
 
     geom = _read(run)
     points = as_points(geom, dims=(2, 3))
     n, d = points.shape
+    run.options()
     kind = f"{type(geom).__module__}.{type(geom).__qualname__}".replace(".pybind.", ".")
     run.line(f"{'file':<12}: {run.path}")
     run.line(f"{'type':<12}: {kind}")
     run.line(f"{'points':<12}: {n} ({d}-D)")
-    run.result("type", kind)
     run.result("n_points", n)
+    run.result("type", kind)
     run.result("dimension", d)
-    faces = getattr(geom, "faces", None)
-    if faces is not None and np.ndim(faces) == 2:
+    faces = input_faces(run.path, geom, points) if d == 3 else None
+    if faces is not None:
         run.line(f"{'faces':<12}: {len(faces)}")
-        run.result("n_faces", len(faces))
+    run.result("n_faces", None if faces is None else len(faces))
     lo, hi = points.min(axis=0), points.max(axis=0)
     fmt = lambda v: "(" + ", ".join(f"{x:.6g}" for x in v) + ")"  # noqa: E731
     run.line(f"{'bbox min':<12}: {fmt(lo)}")
@@ -258,19 +272,23 @@ def _cmd_info(run):
     run.result("bbox_min", lo)
     run.result("bbox_max", hi)
     uniq = np.unique(points, axis=0).shape[0]
+    med = None
     if n > 1:
         t = time.perf_counter()
         dist, _ = cKDTree(points).query(points, k=2, workers=-1)
         nn = dist[:, 1]
         run.timings["spacing"] = time.perf_counter() - t
         pos = nn[nn > 0]
-        med = np.median(pos) if pos.size else 0.0
+        med = float(np.median(pos)) if pos.size else 0.0
         run.line(f"{'spacing':<12}: median nearest-neighbour distance {med:.6g} "
                  f"(min {nn.min():.6g}, max {nn.max():.6g})")
-        run.result("spacing", float(med))
+    run.result("spacing", med)
     normals = as_normals(geom)
+    colors = point_colors(geom)
     run.line(f"{'normals':<12}: {'yes' if normals is not None else 'no'}")
+    run.line(f"{'colours':<12}: {'yes' if colors is not None else 'no'}")
     run.result("normals", normals is not None)
+    run.result("colors", colors is not None)
     run.result("duplicates", n - uniq)
     run.line(f"{'duplicates':<12}: {n - uniq} point(s) repeat an earlier position "
              f"({uniq} distinct)")
@@ -278,6 +296,10 @@ def _cmd_info(run):
     if attrs:
         run.line(f"{'attributes':<12}: {', '.join(attrs)}")
     run.result("attributes", attrs)
+    if getattr(run.args, "out", None):
+        extra = {"normals": normals} if normals is not None else {}
+        write_npz(run, points, bbox_min=lo, bbox_max=hi, duplicates=n - uniq,
+                  spacing=np.nan if med is None else med, **extra)
     return 0
 
 

@@ -3,6 +3,7 @@ expression in x, y, z and r = |p| (no Python evaluation)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import numpy as np
@@ -126,10 +127,32 @@ def _column(spec, raw, n):
     return values
 
 
+# a column name: an identifier, dots only before digits (hks_t0.01; os.system is no column)
+_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*(?:\.\d[\w.]*)?$")
+_EXPRESSION_NAMES = {"x", "y", "z", "r", *_CONSTS}
+_RESERVED_COLUMNS = {"x", "y", "z", "nx", "ny", "nz", "red", "green", "blue", "alpha"}
+
+
+def field_name(spec, geom=None):
+    """The name a ``--field`` keeps in outputs: the column's own name, a ``.npy`` file's
+    stem, else ``"field"`` (an expression or a coordinate)."""
+    if geom is not None:
+        from ..contents import point_columns
+
+        if spec in point_columns(geom) and spec not in _RESERVED_COLUMNS:
+            return spec
+    if spec.lower().endswith(".npy"):
+        stem = Path(spec).stem
+        if _IDENTIFIER.match(stem) and stem not in _RESERVED_COLUMNS:
+            return stem
+    return "field"
+
+
 def _field(spec, points, geom=None):
     """Per-point values from ``--field``: a column of the input, a .npy file, or an
     expression."""
     n = len(points)
+    cols = {}
     if geom is not None:
         from ..contents import point_columns
 
@@ -153,4 +176,13 @@ def _field(spec, points, geom=None):
         if np.isinf(values).any():
             raise ValueError(f"`--field` file {spec!r} contains inf")
         return values
+    if _IDENTIFIER.match(spec.strip()) and spec.strip() not in _EXPRESSION_NAMES \
+            and spec.strip() not in _FUNCS:
+        # a lone name that is not x, y, z, r: a column the user expected in the file
+        names = sorted(cols)
+        listed = ", ".join(names[:30]) + (f", ... ({len(names)} in all)" if len(names) > 30
+                                          else "")
+        have = f"its columns are {listed}" if names else "it has no per-point columns"
+        raise ValueError(f"`--field` {spec!r} is not a column of the input ({have}); "
+                         "give one of them, x, y, z, a .npy file or an expression")
     return evaluate_expression(spec, points)

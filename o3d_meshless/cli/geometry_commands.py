@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fields import _field
+from .fields import _field, field_name
+from .outputs import write_npz, write_ply
 from .run import _orient, _read, _render
 
 
@@ -24,7 +25,6 @@ def _clipped(values, lo=2.0, hi=98.0):
 def _cmd_geodesic(run):
     from .. import HeatGeodesics
     from ..geodesic import check_sources
-    from ..io import save_npz, save_ply
 
     a = run.args
     geom = _read(run)
@@ -33,31 +33,36 @@ def _cmd_geodesic(run):
     run.timed("operator", solver.fit, geom)
     points = np.asarray(solver.points_)
     sources = check_sources(a.source, len(points), name="--source")
-    d = np.asarray(run.timed("apply", solver.distance, sources))
+    d = np.asarray(run.timed("apply", solver.distance, sources), dtype=np.float64)
     reach = np.isfinite(d)
+    # one convention everywhere (text, JSON, --out, --ply, picture): unreachable = NaN
+    d = np.where(reach, d, np.nan)
+    run.options(source=a.source, t=a.t, boundary=a.boundary, k=a.k, workers=a.workers,
+                orient=_orient(run, writes=_writes(a)))
     run.note(f"{len(points)} points, k = {a.k}; heat method, t = {solver.t_:.3g} "
              f"({solver.t_ / solver.spacing_ ** 2:.2g} h², h = {solver.spacing_:.3g})")
+    run.result("n_points", len(points))
     run.line(f"{'sources':<16}: {', '.join(map(str, sources.tolist()))}")
-    run.stat("distance", d[reach])
+    run.result("sources", sources)
+    run.result("t", float(solver.t_))
+    run.result("spacing", float(solver.spacing_))
+    run.stat("distance", d, "distance")
+    run.result("n_unreachable", int((~reach).sum()))
     if not reach.all():
         run.line(f"{'unreachable':<16}: {int((~reach).sum())} points (pieces without a "
-                 "source; stored as NaN in --ply, inf in --out)")
+                 "source; NaN in --out and --ply, grey in --png)")
     normals = np.asarray(solver.normals_)
     if a.out:
-        run.timed("write", save_npz, run.output(a.out, ".npz"), points=points,
-                  normals=normals, distance=d, sources=sources, t=float(solver.t_),
-                  k=a.k, input=str(run.path))
+        write_npz(run, points, normals=normals, distance=d, sources=sources,
+                  t=float(solver.t_), k=a.k)
     if a.ply:
         from ..plot import colorize
 
-        shown = np.where(reach, d, np.nan)
-        run.timed("write", save_ply, run.output(a.ply, ".ply"), points,
-                  {"geodesic_distance": np.nan_to_num(shown, nan=-1.0)}, normals=normals,
-                  colors=colorize(np.where(reach, d, np.nanmax(shown) if reach.any() else 0)))
+        write_ply(run, points, {"geodesic_distance": d}, normals=normals, colors=colorize(d))
     if a.png:
         from ..plot import render_fields
 
-        _render(run, render_fields, points, {"geodesic distance": np.where(reach, d, np.nan)},
+        _render(run, render_fields, points, {"geodesic distance": d},
                 normals=normals, suptitle=f"{run.path.name}: geodesic distance from "
                                           f"{len(sources)} source(s)")
     return run.finish()
@@ -65,32 +70,32 @@ def _cmd_geodesic(run):
 
 def _cmd_curvature(run):
     from .. import curvature
-    from ..io import save_npz, save_ply
 
     a = run.args
     geom = _read(run)
+    orient = None if a.orient == "none" else ("mst" if a.orient == "auto" else a.orient)
     res = run.timed("operator", curvature, geom, k=a.k, order=a.order, workers=a.workers,
-                    orient=None if a.orient == "none" else
-                    ("mst" if a.orient == "auto" else a.orient))   # H's sign needs it
+                    orient=orient)   # H's sign needs an orientation
     points = np.asarray(_points(run, geom))
+    run.options(order=res.order, k=res.k, workers=a.workers, orient=orient)
     run.note(f"{len(points)} points, k = {res.k}, height-fit order {res.order}; mean "
              "curvature H > 0 where the surface bends away from its normal")
-    for name, v in (("H (mean)", res.mean), ("K (Gaussian)", res.gaussian),
-                    ("k1", res.k1), ("k2", res.k2), ("fit residual", res.residual)):
-        run.stat(name, v)
+    run.result("n_points", len(points))
+    for label, v, key in (("H (mean)", res.mean, "mean_curvature"),
+                          ("K (Gaussian)", res.gaussian, "gaussian_curvature"),
+                          ("k1", res.k1, "k1"), ("k2", res.k2, "k2"),
+                          ("fit residual", res.residual, "residual")):
+        run.stat(label, v, key)
     fields = {"mean_curvature": res.mean, "gaussian_curvature": res.gaussian, "k1": res.k1,
               "k2": res.k2, "curvature_residual": res.residual}
     if a.out:
-        run.timed("write", save_npz, run.output(a.out, ".npz"), points=points,
-                  normals=res.normals, dir1=res.dir1, dir2=res.dir2,
-                  condition=res.condition, k=res.k, order=res.order, input=str(run.path),
-                  **fields)
+        write_npz(run, points, normals=res.normals, dir1=res.dir1, dir2=res.dir2,
+                  condition=res.condition, k=res.k, order=res.order, **fields)
     if a.ply:
         from ..plot import colorize
 
-        run.timed("write", save_ply, run.output(a.ply, ".ply"), points,
-                  {**fields, "dir1": res.dir1, "dir2": res.dir2}, normals=res.normals,
-                  colors=colorize(_clipped(res.mean)))
+        write_ply(run, points, {**fields, "dir1": res.dir1, "dir2": res.dir2},
+                  normals=res.normals, colors=colorize(_clipped(res.mean)))
     if a.png:
         from ..plot import render_fields
 
@@ -107,14 +112,27 @@ def _points(run, geom):
     return as_points(geom)
 
 
+def hks_columns(times):
+    """Column names ``hks_t<time>`` for the HKS times: 4 significant digits, written out
+    without an exponent (``hks_t0.01``, ``hks_t0.0001234``, ``hks_t431``); more digits
+    where two times would share a name."""
+    for digits in range(4, 18):
+        names = ["hks_t" + np.format_float_positional(float(t), precision=digits, unique=True,
+                                                     fractional=False, trim="-")
+                 for t in times]
+        if len(set(names)) == len(names):
+            return names
+    raise ValueError(f"`--times` must be distinct; got {list(times)}")
+
+
 def _cmd_hks(run):
     from .. import heat_kernel_signature, spectrum
-    from ..io import save_npz, save_ply
 
     a = run.args
     geom = _read(run)
+    orient = _orient(run, writes=_writes(a))
     res = run.timed("spectrum", spectrum, geom, a.modes, k=a.k, workers=a.workers,
-                    orient=_orient(run, writes=_writes(a)), progress=run.progress)
+                    orient=orient, progress=run.progress)
     vals, vecs = np.asarray(res.values), np.asarray(res.vectors)
     positive = vals[vals > 1e-8 * max(vals.max(), 1e-300)]
     if a.times is not None:
@@ -126,21 +144,26 @@ def _cmd_hks(run):
         # from where the highest mode has decayed to where the first has (Sun et al.)
         times = np.geomspace(4 * np.log(10) / positive.max(), 4 * np.log(10) / positive.min(),
                              a.n_times)
+    names = hks_columns(times)
     hks = np.asarray(run.timed("apply", heat_kernel_signature, vals, vecs, times))
     points = np.asarray(_points(run, geom))
+    run.options(modes=a.modes, times=a.times, n_times=a.n_times, k=a.k, workers=a.workers,
+                orient=orient)
     run.note(f"{len(points)} points, {len(vals)} modes (weak form); {len(times)} times "
              f"{times[0]:.3g} .. {times[-1]:.3g}")
-    for j in sorted({0, len(times) // 2, len(times) - 1}):
-        run.stat(f"HKS t={times[j]:.3g}", hks[:, j])
-    columns = {f"hks_{j}": hks[:, j] for j in range(len(times))}
+    run.result("n_points", len(points))
+    run.result("n_modes", len(vals))
+    run.result("times", times)
+    run.result("columns", names)
+    run.result("hks", [run.stat(f"HKS t={t:.4g}", hks[:, j]) for j, t in enumerate(times)])
+    columns = dict(zip(names, hks.T))
     if a.out:
-        run.timed("write", save_npz, run.output(a.out, ".npz"), points=points,
-                  hks=hks, hks_times=times, eigenvalues=vals, input=str(run.path))
+        write_npz(run, points, hks=hks, hks_times=times, hks_columns=np.asarray(names),
+                  eigenvalues=vals)
     if a.ply:
         from ..plot import colorize
 
-        run.timed("write", save_ply, run.output(a.ply, ".ply"), points, columns,
-                  colors=colorize(np.log(hks[:, len(times) // 2])))
+        write_ply(run, points, columns, colors=colorize(np.log(hks[:, len(times) // 2])))
     if a.png:
         from ..plot import render_fields
 
@@ -153,20 +176,30 @@ def _cmd_hks(run):
 
 def _cmd_smooth(run):
     from .. import denoise_points, smooth_field
-    from ..io import save_npz, save_ply
 
     a = run.args
     geom = _read(run)
     points = np.asarray(_points(run, geom))
+    run.options(iterations=a.iterations, field=a.field,
+                how=a.how if a.field is not None else None, k=a.k, workers=a.workers,
+                orient=None)
+    run.result("n_points", len(points))
     if a.field is not None:
         f = _field(a.field, points, geom)
+        name = field_name(a.field, geom)
         g = np.asarray(run.timed("apply", smooth_field, geom, f, method=a.how,
                                  iterations=a.iterations, k=a.k, workers=a.workers))
         run.note(f"{len(points)} points; field {a.field!r} smoothed ({a.how}, "
-                 f"{a.iterations} iterations)")
-        run.stat("field", f)
-        run.stat("smoothed", g)
-        cols, shown, out_points = {"field": f, "smoothed": g}, {"field": f, "smoothed": g}, points
+                 f"{a.iterations} iterations); columns {name}, {name}_smoothed")
+        run.result("mode", "field")
+        run.result("spacing", None)
+        run.result("displacement_over_spacing", None)
+        run.result("field_name", name)
+        run.stat("field", f, "field")
+        run.stat("smoothed", g, "smoothed")
+        cols = {name: f, f"{name}_smoothed": g}
+        arrays = {"field": f, "smoothed": g, "field_name": name}
+        shown, out_points = cols, points
     else:
         out_points = np.asarray(run.timed("apply", denoise_points, geom,
                                           iterations=a.iterations, k=a.k, workers=a.workers))
@@ -176,13 +209,16 @@ def _cmd_smooth(run):
         h = float(np.median(cKDTree(points).query(points, 2)[0][:, 1]))
         run.note(f"{len(points)} points moved along their normals onto local fits "
                  f"(k = {a.k}, {a.iterations} iterations); spacing h = {h:.3g}")
-        run.stat("displacement/h", move / h if h > 0 else move)
-        cols, shown = {"displacement": move}, {"displacement": move}
+        run.result("mode", "points")
+        run.result("spacing", h)
+        run.stat("displacement/h", move / h if h > 0 else move, "displacement_over_spacing")
+        for key in ("field_name", "field", "smoothed"):
+            run.result(key, None)
+        cols = arrays = shown = {"displacement": move}
     if a.out:
-        run.timed("write", save_npz, run.output(a.out, ".npz"), points=out_points,
-                  input=str(run.path), **cols)
+        write_npz(run, out_points, **arrays)
     if a.ply:
-        run.timed("write", save_ply, run.output(a.ply, ".ply"), out_points, cols)
+        write_ply(run, out_points, cols)
     if a.png:
         from ..plot import render_fields
 

@@ -76,6 +76,18 @@ def _ghosts(text):
             f"must be 'circle', 'disc' or a number of ghosts; got {text!r}") from None
 
 
+_NAMES_HELP = ("; without a name: {stem}.{command}%s ({stem}: the input's name without "
+               "suffix; names may hold {stem} and {command})")
+
+
+def _output(p, flag, metavar, text):
+    """An output flag: a file name, or the default ``{stem}.{command}.<suffix>``."""
+    from .outputs import OUTPUT_FLAGS, default_name
+
+    p.add_argument(f"--{flag}", type=Path, nargs="?", const=default_name(flag),
+                   metavar=metavar, help=text + _NAMES_HELP % OUTPUT_FLAGS[flag])
+
+
 def build_parser():
     """Return the :class:`argparse.ArgumentParser` of the ``o3d-meshless`` command."""
     from .. import __version__
@@ -98,12 +110,17 @@ def build_parser():
                           "the other; default: the shipped bunny sample)")
     g = inp.add_argument_group("batches and scripts")
     g.add_argument("--out-dir", type=Path, default=None, metavar="DIR",
-                   help="write outputs into DIR: --out/--ply/--png names are placed there "
-                        "and may hold {stem} (the input's name without suffix); without "
-                        "--out, commands that have it write DIR/{stem}.npz")
+                   help="write outputs into DIR (created when missing): --out/--ply/--png "
+                        "names are placed there; without --out, DIR/{stem}.{command}.npz "
+                        "is written")
+    g.add_argument("--force", action="store_true",
+                   help="replace outputs that exist already (without it an existing "
+                        "output stops the run before any work)")
     g.add_argument("--json", action="store_true",
-                   help="print the results as JSON on stdout (one object per input; a "
-                        "list for several) instead of text")
+                   help="print the results as JSON instead of text: one object per input, "
+                        "each on one line, with the keys of its schema "
+                        "(\"schema\": \"o3d-meshless/<command>/1\"); warnings are in its "
+                        "\"warnings\" list and on stderr")
 
     op = argparse.ArgumentParser(add_help=False)
     g = op.add_argument_group("operator")
@@ -167,16 +184,20 @@ def build_parser():
                         "pointwise stencils (default: weak, or strong when --method, --order "
                         "or another stencil flag is given)")
     _order_and_mass(p)
-    p.add_argument("--png", type=Path, metavar="FILE", help="draw eigenmodes into FILE")
+    _output(p, "png", "FILE", "draw eigenmodes into FILE")
     p.add_argument("--show-modes", type=_int_list, default=None, metavar="I,J,...",
                    help="modes drawn by --png (default: 1,2,3,4,5,6)")
-    p.add_argument("--out", type=Path, metavar="FILE.npz",
-                   help="save eigenvalues, eigenvectors, points, normals, L, M and the "
-                        "quality report (spectrum_n_negative, spectrum_min_real, "
-                        "spectrum_max_imag, spectrum_orthogonality_defect)")
-    p.add_argument("--ply", type=Path, metavar="FILE.ply",
-                   help="save points, normals and one lb_mode_<i> column per mode, "
-                        "coloured by the first drawn mode")
+    _output(p, "out", "FILE.npz",
+            "save eigenvalues, eigenvectors, points, normals, the matrices (strong form: "
+            "L and the lumped areas M; weak form: the stiffness K, the cell areas M and, "
+            "with the averaged mass, the pencil's mass matrix 'mass', in which the "
+            "eigenvectors are orthonormal), form, k and the quality report "
+            "(spectrum_n_negative, spectrum_min_real, spectrum_max_imag, "
+            "spectrum_orthogonality_defect). Sparse matrices are stored as CSR parts: "
+            "read the file with o3d_meshless.load_npz")
+    _output(p, "ply", "FILE.ply",
+            "save points, normals and one lb_mode_<i> column per mode, coloured by the "
+            "first drawn mode (an input's own colours, faces and columns are kept)")
     p.set_defaults(func=_cmd_spectrum, default_form="weak")
 
     p = sub.add_parser("gradient", parents=[inp, op, pic, verbosity],
@@ -190,11 +211,11 @@ def build_parser():
                         "as 'sin(3*x) + y**2' (default: %(default)s)")
     p.add_argument("--order", type=int, default=2, help="stencil order (default: %(default)s; "
                    "3 is more accurate on exact, noise-free points)")
-    p.add_argument("--png", type=Path, metavar="FILE", help="draw f and |grad f| into FILE")
-    p.add_argument("--out", type=Path, metavar="FILE.npz",
-                   help="save points, normals, field, gradient (n, 3) and the operator G (3n x n)")
-    p.add_argument("--ply", type=Path, metavar="FILE.ply",
-                   help="save points with columns field, grad_0..2, grad_norm")
+    _output(p, "png", "FILE", "draw f and |grad f| into FILE")
+    _output(p, "out", "FILE.npz", "save points, normals, field, field_name, gradient (n, 3), "
+            "grad_norm and the operator G (3n x n); read it with o3d_meshless.load_npz")
+    _output(p, "ply", "FILE.ply", "save points with columns field, grad_0..2, grad_norm "
+            "(and failed_row where stencils failed)")
     p.set_defaults(func=_cmd_gradient)
 
     p = sub.add_parser("laplacian", parents=[inp, op, pic, verbosity],
@@ -209,18 +230,19 @@ def build_parser():
     _order_and_mass(p)
     p.add_argument("--field", default=None, metavar="F",
                    help="also apply L to this field (same forms as for gradient)")
-    p.add_argument("--out", type=Path, metavar="FILE.npz", help="save L, M, points, normals "
-                   "(and field, Lf with --field)")
-    p.add_argument("--png", type=Path, metavar="FILE",
-                   help="draw f and L f (with --field), else lumped area and condition")
-    p.add_argument("--ply", type=Path, metavar="FILE.ply",
-                   help="save points with columns area (and field, Lf)")
+    _output(p, "out", "FILE.npz", "save L (strong form) or K and mass (weak form), M, "
+            "points, normals (and field, Lf with --field); read it with "
+            "o3d_meshless.load_npz")
+    _output(p, "png", "FILE", "draw f and L f (with --field), else lumped area and condition")
+    _output(p, "ply", "FILE.ply", "save points with columns area (and field, Lf)")
     p.set_defaults(func=_cmd_laplacian, default_form="strong")
 
     p = sub.add_parser("info", parents=[inp, verbosity],
                        help="quick facts about a point file (no operator)",
                        description="Number of points, bounding box, spacing, normals, "
                                    "duplicates.")
+    _output(p, "out", "FILE.npz", "save points, normals, faces, colours and the facts "
+            "(bbox_min, bbox_max, spacing, duplicates)")
     p.set_defaults(func=_cmd_info)
     _add_geometry_commands(sub, parents=[inp, pic, verbosity])
     for p in sub.choices.values():     # the CLI flag of each option, for error messages
@@ -251,9 +273,9 @@ def _neighbourhood_options(p, k, k_help):
 
 
 def _outputs(p, what_out, what_ply, what_png):
-    p.add_argument("--out", type=Path, metavar="FILE.npz", help=f"save {what_out}")
-    p.add_argument("--ply", type=Path, metavar="FILE.ply", help=f"save {what_ply}")
-    p.add_argument("--png", type=Path, metavar="FILE", help=f"draw {what_png} into FILE")
+    _output(p, "out", "FILE.npz", f"save {what_out}")
+    _output(p, "ply", "FILE.ply", f"save {what_ply}")
+    _output(p, "png", "FILE", f"draw {what_png} into FILE")
 
 
 def _add_geometry_commands(sub, parents):
@@ -270,8 +292,9 @@ def _add_geometry_commands(sub, parents):
                    help="heat step at open boundaries: mean of Neumann and Dirichlet "
                         "solutions, or Neumann only (default: %(default)s)")
     _neighbourhood_options(p, 16, "neighbours per point (default: %(default)s)")
-    _outputs(p, "points, normals, distance, sources, t",
-             "points with column geodesic_distance (-1 = unreachable)", "the distance")
+    _outputs(p, "points, normals, distance (NaN = unreachable), sources, t",
+             "points with column geodesic_distance (NaN = unreachable: a piece without a "
+             "source)", "the distance")
     p.set_defaults(func=_cmd_geodesic)
 
     p = sub.add_parser("curvature", parents=parents, help="mean, Gaussian, principal curvature",
@@ -297,8 +320,9 @@ def _add_geometry_commands(sub, parents):
     p.add_argument("--n-times", type=int, default=10, metavar="T",
                    help="number of default times (default: %(default)s)")
     _neighbourhood_options(p, 16, "neighbours per point (default: %(default)s)")
-    _outputs(p, "points, hks (n, T), hks_times, eigenvalues", "points with columns "
-             "hks_0..", "log HKS at the first, middle and last time")
+    _outputs(p, "points, hks (n, T), hks_times, hks_columns, eigenvalues",
+             "points with one column hks_t<time> per time (e.g. hks_t0.01; 4 significant "
+             "digits)", "log HKS at the first, middle and last time")
     p.set_defaults(func=_cmd_hks)
 
     p = sub.add_parser("smooth", parents=parents, help="denoise points or smooth a field",
@@ -312,6 +336,9 @@ def _add_geometry_commands(sub, parents):
     p.add_argument("--how", choices=("laplacian", "taubin"), default="taubin",
                    help="field smoothing (default: %(default)s)")
     _neighbourhood_options(p, 80, "neighbours per fit (default: %(default)s)")
-    _outputs(p, "the (moved) points and displacement, or field and smoothed",
-             "the (moved) points with those columns", "the displacement or the fields")
+    _outputs(p, "the (moved) points and displacement, or field, smoothed and field_name",
+             "the (moved) points with the column displacement, or <name> and "
+             "<name>_smoothed (<name>: the column --field names, a .npy file's stem, "
+             "else 'field'); the input's normals, colours, faces and columns are kept",
+             "the displacement or the fields")
     p.set_defaults(func=_cmd_smooth)

@@ -69,10 +69,12 @@ def _laplacian_label(a, lb):
 
 
 class _Run:
-    """Per-input state: options, output streams, timings, and the results ``--json``
-    prints (``record``)."""
+    """Per-input state: options, output streams, timings, warnings, and the record
+    ``--json`` prints (see :mod:`o3d_meshless.cli.schema`)."""
 
     def __init__(self, args, out):
+        from .schema import schema_id
+
         self.args = args
         self.out = out
         self.timings = {}
@@ -80,7 +82,47 @@ class _Run:
         self.staged = []            # (temporary file, final path) of every output
         self.o3d_level = None
         self.path = None
-        self.record = {"command": getattr(args, "command", None)}
+        self.geom = None
+        self.warnings = []
+        command = getattr(args, "command", None)
+        self.record = {"schema": schema_id(command), "command": command,
+                       "input": _input_name(getattr(args, "input", None))}
+
+    def options(self, **values):
+        """The options the command ran with (``--json`` ``options``)."""
+        self.record["options"] = _jsonable(values)
+
+    def warn(self, text, *, loud=False):
+        """A warning: kept for ``--json`` and printed on stderr (not with ``-q`` unless
+        ``loud``); the same text once per run."""
+        from .messages import cli_words
+
+        lines = [cli_words(line, getattr(self.args, "flag_names", {}))
+                 for line in str(text).splitlines()]
+        key = " ".join(line.strip() for line in lines)
+        if key in self.warnings:
+            return
+        self.warnings.append(key)
+        if loud or not self.args.quiet:
+            for line in lines:
+                print(f"{PROG}: warning: {line}", file=sys.stderr)
+
+    def show_warning(self, message, category, filename, lineno, file=None, line=None):
+        """``warnings.showwarning`` for the run: library warnings become :meth:`warn`."""
+        self.warn(str(message))
+
+    def final_record(self):
+        """The ``--json`` record with the keys of its schema in a fixed order."""
+        rec = dict(self.record)
+        rec["warnings"] = list(self.warnings)
+        head = ["schema", "command", "input", "error", "n_points", "options"]
+        tail = ["warnings", "outputs", "timings"]
+        if "error" not in rec:
+            rec.setdefault("outputs", [])
+            rec.setdefault("timings", _jsonable(self.timings))
+        first = {k: rec.pop(k) for k in head if k in rec}
+        last = {k: rec.pop(k) for k in tail if k in rec}
+        return {**first, **rec, **last}
 
     def output(self, path, suffix):
         """A temporary file beside ``path`` for an output; renamed in :meth:`commit`.
@@ -128,17 +170,18 @@ class _Run:
         """Keep ``value`` (numbers, strings, lists, arrays) for ``--json``."""
         self.record[key] = _jsonable(value)
 
-    def stat(self, name, values):
-        """Print min / mean / max of ``values`` and keep them for ``--json``."""
-        v = np.asarray(values, dtype=np.float64)
-        v = v[np.isfinite(v)]
-        if not v.size:
-            self.line(f"{name:<16}: no finite values")
-            self.result(name, None)
-            return
-        self.line(f"{name:<16}: min {v.min():.6g}, mean {v.mean():.6g}, max {v.max():.6g}")
-        self.result(name, {"min": float(v.min()), "mean": float(v.mean()),
-                           "max": float(v.max())})
+    def stat(self, label, values, key=None):
+        """Print min / mean / max of ``values`` under the display ``label``; keep them
+        for ``--json`` under the identifier ``key`` (None: not kept). Returns them."""
+        stats = _stats(values)
+        if stats is None:
+            self.line(f"{label:<16}: no finite values")
+        else:
+            self.line(f"{label:<16}: min {stats['min']:.6g}, mean {stats['mean']:.6g}, "
+                      f"max {stats['max']:.6g}")
+        if key is not None:
+            self.result(key, stats)
+        return stats
 
     def timed(self, name, fn, *a, **kw):
         t = time.perf_counter()
@@ -163,11 +206,32 @@ class _Run:
         return False if self.args.quiet else None  # None: library decides (stderr a TTY)
 
 
+def _stats(values):
+    """``{"min", "mean", "max"}`` of the finite values, or None if there are none."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return None
+    return {"min": float(v.min()), "mean": float(v.mean()), "max": float(v.max())}
+
+
+def _input_name(path):
+    """The ``input`` of a record: the file, or the shipped sample's path."""
+    if path is not None:
+        return str(path)
+    from ..io import sample_path
+
+    return str(sample_path())
+
+
 def _jsonable(value):
+    if isinstance(value, float) and not np.isfinite(value):
+        return None                          # JSON has no NaN or inf
     if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
         return value.tolist()
     if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
+        return _jsonable(value.item())
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -186,9 +250,9 @@ def _read(run):
         path = sample_path()
         run.note(f"No INPUT given: using the shipped sample {path} (Stanford bunny).")
     run.path = Path(path)
-    run.result("input", str(path))
     geom = run.timed("read", read_geometry, path)
     _quiet_open3d(run)
+    run.geom = geom
     return geom
 
 
@@ -251,58 +315,6 @@ def _picture_kwargs(run):
 def _render(run, fn, *args, **kw):
     path = run.output(run.args.png, run.args.png.suffix or ".png")
     run.timed("png", fn, *args, path, **kw, **_picture_kwargs(run))
-
-
-_OUTPUT_FLAGS = ("--out", "--ply", "--png")
-
-
-def _check_outputs(jobs):
-    """Refuse, before any job runs, outputs that cannot be written, that are not regular
-    files, that are an input of the batch, or that two jobs (or two flags) would share."""
-    inputs = {Path(j.input).resolve(): j.input for j in jobs if j.input is not None}
-    seen = {}                                    # resolved output -> (flag, input)
-    for job in jobs:
-        for flag in _OUTPUT_FLAGS:
-            path = getattr(job, flag.lstrip("-"), None)
-            if path is None:
-                continue
-            path = Path(path)
-            _check_output_path(flag, path)
-            where = path.resolve()
-            if where in inputs:
-                whose = "the input file" if inputs[where] == job.input else \
-                    f"the input {str(inputs[where])!r} of this batch"
-                raise ValueError(f"`{flag}` {str(path)!r} is {whose}; choose another name")
-            if where in seen:
-                other_flag, other = seen[where]
-                if other == job.input:
-                    raise ValueError(f"`{flag}` and `{other_flag}` name the same file "
-                                     f"{str(path)!r}")
-                raise ValueError(f"`{flag}` {str(path)!r} would be written for both "
-                                 f"{str(other)!r} and {str(job.input)!r} (the same stem); "
-                                 "run them separately or into different --out-dir folders")
-            seen[where] = (flag, job.input)
-
-
-def _check_output_path(flag, path):
-    """One output file: its folder exists and takes new files, and the name is free or
-    an existing regular file (never a folder, device or FIFO)."""
-    if not path.parent.is_dir():
-        raise ValueError(f"`{flag}` {str(path)!r}: the folder {str(path.parent)!r} does not "
-                         "exist")
-    if path.is_dir():
-        raise ValueError(f"`{flag}` {str(path)!r} is a folder; give a file name")
-    if path.exists() and not path.is_file():
-        # os.replace would put a zip file where a device node or FIFO was
-        raise ValueError(f"`{flag}` {str(path)!r} exists and is not a regular file (a device, "
-                         "FIFO or socket); give the name of a file")
-    try:   # the outputs are written last: find an unwritable folder before the work
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
-    except OSError as exc:
-        raise ValueError(f"`{flag}` {str(path)!r}: cannot write in the folder "
-                         f"{str(path.parent)!r} ({exc.strerror})") from None
-    os.close(fd)
-    os.unlink(probe)
 
 
 def _diagnostics_lines(run, est, n):
