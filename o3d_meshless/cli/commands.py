@@ -213,9 +213,9 @@ def _cmd_laplacian(run):
     Lf = None
     if f is not None:
         Lf = np.asarray(lb.L_ @ f).ravel()      # weak form: M⁻¹K f, for the picture/stats
-        run.stat("L f", Lf, "Lf")
+        run.stat("L f", Lf, "lf")
     else:
-        run.result("Lf", None)
+        run.result("lf", None)
     arrays = {**_operator_arrays(a, lb),
               "normals": normals if normals is not None else np.zeros((0, 3)), "k": a.k}
     if f is not None:

@@ -22,6 +22,8 @@ _EPILOG = """examples:
   o3d-meshless curvature mesh.obj --ply curv.ply
   o3d-meshless hks mesh.obj --modes 100 --out hks.npz
   o3d-meshless smooth scan.ply --ply smoothed.ply
+  o3d-meshless curvature 'scans/*.ply' --out-dir results --ply --json
+                        # results/<stem>.curvature.npz and .ply, one JSON line per scan
 """
 
 
@@ -76,8 +78,7 @@ def _ghosts(text):
             f"must be 'circle', 'disc' or a number of ghosts; got {text!r}") from None
 
 
-_NAMES_HELP = ("; without a name: {stem}.{command}%s ({stem}: the input's name without "
-               "suffix; names may hold {stem} and {command})")
+_NAMES_HELP = "; without a name: {stem}.%s%s"
 
 
 def _output(p, flag, metavar, text):
@@ -85,7 +86,8 @@ def _output(p, flag, metavar, text):
     from .outputs import OUTPUT_FLAGS, default_name
 
     p.add_argument(f"--{flag}", type=Path, nargs="?", const=default_name(flag),
-                   metavar=metavar, help=text + _NAMES_HELP % OUTPUT_FLAGS[flag])
+                   metavar=metavar,
+                   help=text + _NAMES_HELP % (p.prog.split()[-1], OUTPUT_FLAGS[flag]))
 
 
 def build_parser():
@@ -112,7 +114,8 @@ def build_parser():
     g.add_argument("--out-dir", type=Path, default=None, metavar="DIR",
                    help="write outputs into DIR (created when missing): --out/--ply/--png "
                         "names are placed there; without --out, DIR/{stem}.{command}.npz "
-                        "is written")
+                        "is written. Output names may hold {stem} (the input's name "
+                        "without suffix) and {command}")
     g.add_argument("--force", action="store_true",
                    help="replace outputs that exist already (without it an existing "
                         "output stops the run before any work)")

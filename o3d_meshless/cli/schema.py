@@ -57,7 +57,7 @@ SCHEMAS = {
                                            "order": "int"}, "results": {
         "field": "stats", "grad_norm": "stats", "diagnostics": _DIAGNOSTICS}},
     "laplacian": {"version": 1, "options": {**_OPERATOR, "field": "str?"}, "results": {
-        "matrix": "dict", "area": "float", "Lf": "stats?", "diagnostics": _DIAGNOSTICS}},
+        "matrix": "dict", "area": "float", "lf": "stats?", "diagnostics": _DIAGNOSTICS}},
     "geodesic": {"version": 1, "options": {"source": "list[int]", "t": "float?",
                                            "boundary": "str", **_NEIGHBOURS}, "results": {
         "sources": "list[int]", "t": "float", "spacing": "float", "distance": "stats",
