@@ -183,6 +183,23 @@ def test_smooth_keeps_normals_colours_and_columns(tmp_path, capsys):
     assert {"intensity", "displacement"} <= set(back.point)
 
 
+def test_outputs_chain_result_columns_and_colours_are_replaced(inputs, tmp_path, capsys):
+    first, second, third = (tmp_path / f"{n}.ply" for n in ("grad", "again", "smooth"))
+    code, _, err = run(["gradient", inputs / "sphere.npy", "--field", "x", "--ply", first,
+                        "-q"], capsys)
+    assert code == 0, err
+    # the input's grad_0..2 do not clash with the new grad; its colours (an earlier
+    # result's) give way to the new colouring, but smooth (no colouring) keeps them
+    code, _, err = run(["gradient", first, "--field", "y", "--ply", second, "-q"], capsys)
+    assert code == 0, err
+    code, _, err = run(["smooth", first, "--k", "30", "--ply", third, "-q"], capsys)
+    assert code == 0, err
+    colours = [read_geometry(p).point["colors"].numpy() for p in (first, second, third)]
+    assert (colours[0] != colours[1]).any() and (colours[0] == colours[2]).all()
+    again = read_geometry(second).point
+    np.testing.assert_allclose(again["field"].numpy().ravel(), fibonacci_sphere(500)[:, 1])
+
+
 def test_smooth_field_keeps_the_columns_name(inputs, tmp_path, capsys):
     modes = tmp_path / "modes.ply"
     code, _, err = run(["spectrum", inputs / "sphere.npy", "--modes", "4", "--ply", modes,

@@ -9,8 +9,9 @@
   before the first job runs (an existing file, an input of the batch, two jobs or two
   flags naming one file, a folder, device or FIFO, a folder that takes no new file).
 * What came in goes out: a ``--ply`` keeps the input's faces (meshes, PLY meshes too),
-  colours (they win over the result's colouring), normals and per-point columns; a
-  ``--out`` keeps the faces and colours as ``faces`` and ``colors``.
+  colours (they win over the result's colouring, unless an earlier ``--ply`` made
+  them), normals and per-point columns; a ``--out`` keeps the faces and colours as
+  ``faces`` and ``colors``.
 """
 from __future__ import annotations
 
@@ -218,23 +219,40 @@ def _kept(run, n):
         run._kept_cache = {
             "n": len(points),
             "faces": input_faces(run.path, geom, points) if points.shape[1] == 3 else None,
-            "colors": point_colors(geom), "normals": as_normals(geom), "columns": columns}
+            "colors": point_colors(geom), "normals": as_normals(geom), "columns": columns,
+            "ours": _written_by_us(run.path)}
     kept = run._kept_cache
     return kept if kept["n"] == n else {"faces": None, "colors": None, "normals": None,
-                                        "columns": {}}
+                                        "columns": {}, "ours": False}
+
+
+def _written_by_us(path):
+    """Whether the input is a PLY this package wrote: its colours then show an earlier
+    result, and a new result's colouring replaces them."""
+    if path is None or Path(path).suffix.lower() != ".ply":
+        return False
+    with open(path, "rb") as fh:
+        return b"comment written by o3d_meshless" in fh.read(512).split(b"end_header")[0]
 
 
 def write_ply(run, points, columns, *, normals=None, colors=None, estimator=None):
     """Stage ``--ply``: ``points`` with the command's ``columns`` and what the input
     carried. The command's columns win over input columns of the same name; the input's
-    colours win over ``colors`` (the result's colouring); ``normals`` default to the
-    input's. With ``estimator``, its per-point diagnostics masks with a marked row are
+    colours win over ``colors`` (the result's colouring), except colours this package
+    wrote itself (an earlier result's); ``normals`` default to the input's. With ``estimator``, its per-point diagnostics masks with a marked row are
     added as 0/1 columns (:data:`~o3d_meshless.cli.messages.MASK_COLUMNS`)."""
     from ..io import save_ply
     from .messages import MASK_COLUMNS
 
     kept = _kept(run, len(points))
-    cols = {k: v for k, v in kept["columns"].items() if k not in columns}
+    # the PLY columns the command writes: an (n, c) result becomes <name>_0 .. <name>_c-1
+    written = set()
+    for name, value in columns.items():
+        c = np.shape(value)[1] if np.ndim(value) == 2 else 0
+        written.update([f"{name}_{j}" for j in range(c)] if c else [name])
+    cols = {k: v for k, v in kept["columns"].items()
+            if k not in written and not (np.ndim(v) == 2 and
+                                         {f"{k}_{j}" for j in range(np.shape(v)[1])} & written)}
     cols.update(columns)
     diag = getattr(estimator, "diagnostics_", None) or {}
     for mask, column in MASK_COLUMNS.items():
@@ -243,7 +261,8 @@ def write_ply(run, points, columns, *, normals=None, colors=None, estimator=None
             cols[column] = np.asarray(value, dtype=np.float64)
     run.timed("write", save_ply, run.output(run.args.ply, ".ply"), points, cols,
               normals=normals if normals is not None else kept["normals"],
-              colors=kept["colors"] if kept["colors"] is not None else colors,
+              colors=colors if kept["colors"] is None or (kept["ours"] and colors is not None)
+              else kept["colors"],
               faces=kept["faces"])
 
 
