@@ -134,8 +134,26 @@ _RESERVED_COLUMNS = {"x", "y", "z", "nx", "ny", "nz", "red", "green", "blue", "a
 
 
 def field_name(spec, geom=None):
-    """The name a ``--field`` keeps in outputs: the column's own name, a ``.npy`` file's
-    stem, else ``"field"`` (an expression or a coordinate)."""
+    """The name a ``--field`` keeps in outputs.
+
+    Parameters
+    ----------
+    spec : str
+        The ``--field`` value.
+    geom : geometry, optional
+        The input, whose columns ``spec`` may name.
+
+    Returns
+    -------
+    name : str
+        The column's own name, a ``.npy`` file's stem, else ``"field"`` (an expression
+        or a coordinate).
+
+    Examples
+    --------
+    >>> field_name("sin(3*x)"), field_name("scans/height.npy")
+    ('field', 'height')
+    """
     if geom is not None:
         from ..contents import point_columns
 

@@ -113,9 +113,30 @@ def _points(run, geom):
 
 
 def hks_columns(times):
-    """Column names ``hks_t<time>`` for the HKS times: 4 significant digits, written out
-    without an exponent (``hks_t0.01``, ``hks_t0.0001234``, ``hks_t431``); more digits
-    where two times would share a name."""
+    """Column names ``hks_t<time>`` for the HKS times.
+
+    Parameters
+    ----------
+    times : array_like of float
+        Positive diffusion times.
+
+    Returns
+    -------
+    names : list of str
+        4 significant digits written out without an exponent (``hks_t0.01``,
+        ``hks_t0.0001234``, ``hks_t431``); more digits where two times would share a
+        name.
+
+    Raises
+    ------
+    ValueError
+        Two times are equal.
+
+    Examples
+    --------
+    >>> hks_columns([0.01, 431.2, 1.23456e-4])
+    ['hks_t0.01', 'hks_t431.2', 'hks_t0.0001235']
+    """
     for digits in range(4, 18):
         names = ["hks_t" + np.format_float_positional(float(t), precision=digits, unique=True,
                                                      fractional=False, trim="-")

@@ -33,16 +33,45 @@ _PLY_RESERVED = {"x", "y", "z", "nx", "ny", "nz", "red", "green", "blue", "alpha
 
 
 def default_name(flag):
-    """The name an output flag given without a value writes (a template)."""
+    """The name an output flag given without a value writes.
+
+    Parameters
+    ----------
+    flag : {"out", "ply", "png"}
+
+    Returns
+    -------
+    template : str
+        ``"{stem}.{command}.npz"`` etc.; :func:`place_outputs` fills it in.
+
+    Examples
+    --------
+    >>> default_name("ply")
+    '{stem}.{command}.ply'
+    """
     return f"{{stem}}.{{command}}{OUTPUT_FLAGS[flag]}"
 
 
 def place_outputs(args, inputs):
     """One copy of ``args`` per input with its output paths filled in.
 
-    ``{stem}``, ``{command}`` in output names and ``{stem}`` in ``--field`` are
-    replaced; ``--out-dir`` is prefixed to relative names. Raises ValueError when
-    several inputs would write one fixed name.
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    inputs : list of str or None
+        The input files (None: the shipped sample).
+
+    Returns
+    -------
+    jobs : list of argparse.Namespace
+        ``{stem}`` and ``{command}`` in output names and ``{stem}`` in ``--field``
+        replaced; ``--out-dir`` put before relative names.
+
+    Raises
+    ------
+    ValueError
+        Several inputs would write one fixed name (the message says to add ``{stem}``).
     """
     import copy
 
@@ -76,8 +105,23 @@ def place_outputs(args, inputs):
 
 
 def make_out_dir(out_dir):
-    """Create ``--out-dir`` (and missing parents); return the folders made, deepest
-    first, so that a batch refused afterwards can take them away again."""
+    """Create ``--out-dir`` and its missing parents.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path or None
+
+    Returns
+    -------
+    made : list of pathlib.Path
+        The folders created, deepest first, so that a batch refused afterwards can
+        take them away again.
+
+    Raises
+    ------
+    ValueError
+        ``out_dir`` exists and is not a folder, or cannot be created.
+    """
     if out_dir is None or out_dir.is_dir():
         return []
     if out_dir.exists():
@@ -92,9 +136,22 @@ def make_out_dir(out_dir):
 
 
 def check_outputs(jobs, *, force=False):
-    """Refuse, before any job runs, outputs that cannot be written, that are not regular
-    files, that are an input of the batch, that two jobs (or two flags) would share, or
-    that exist already (unless ``force``)."""
+    """Refuse, before any job runs, outputs that cannot go where they are asked to.
+
+    Parameters
+    ----------
+    jobs : list of argparse.Namespace
+        From :func:`place_outputs`.
+    force : bool, default False
+        Whether existing regular files may be replaced (``--force``).
+
+    Raises
+    ------
+    ValueError
+        An output that cannot be written (missing or read-only folder), that is not a
+        regular file (folder, device, FIFO), that is an input of the batch, that two
+        jobs or two flags would share, or that exists already without ``force``.
+    """
     inputs = {Path(j.input).resolve(): j.input for j in jobs if j.input is not None}
     seen, existing = {}, []                     # resolved output -> (flag, input)
     for job in jobs:
@@ -154,11 +211,25 @@ def _check_output_path(flag, path):
 # ---------------------------------------------------------------------------
 
 def input_faces(path, geom, points):
-    """The input's triangles as ``(m, 3)`` int64 indexing ``points``, or None.
+    """The input's triangles, indexing ``points``.
 
     Meshes read by trimesh carry them; a PLY mesh is read as the point cloud of its
     vertices, so its faces are read here again (Open3D's mesh reader keeps the vertex
-    order) and used only if its vertices are the points read."""
+    order) and used only if its vertices are the points read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike or None
+        The input file.
+    geom : geometry
+        What :func:`o3d_meshless.read_geometry` returned for it.
+    points : ndarray, shape (n, 3)
+        Its points.
+
+    Returns
+    -------
+    faces : ndarray of int64, shape (m, 3), or None
+    """
     from ..contents import mesh_faces
 
     faces = mesh_faces(geom)
@@ -237,10 +308,23 @@ def _written_by_us(path):
 
 def write_ply(run, points, columns, *, normals=None, colors=None, estimator=None):
     """Stage ``--ply``: ``points`` with the command's ``columns`` and what the input
-    carried. The command's columns win over input columns of the same name; the input's
-    colours win over ``colors`` (the result's colouring), except colours this package
-    wrote itself (an earlier result's); ``normals`` default to the input's. With ``estimator``, its per-point diagnostics masks with a marked row are
-    added as 0/1 columns (:data:`~o3d_meshless.cli.messages.MASK_COLUMNS`)."""
+    carried.
+
+    Parameters
+    ----------
+    run : o3d_meshless.cli.run._Run
+    points : ndarray, shape (n, 3)
+    columns : dict of str to ndarray
+        The command's per-point results; they win over input columns of the same name.
+    normals : ndarray, shape (n, 3), optional
+        Default: the input's.
+    colors : ndarray, shape (n, 3), optional
+        The result's colouring; the input's own colours win over it, except colours
+        this package wrote itself (an earlier result's).
+    estimator : fitted operator, optional
+        Its per-point diagnostics masks with a marked row are added as 0/1 columns
+        (:data:`~o3d_meshless.cli.messages.MASK_COLUMNS`).
+    """
     from ..io import save_ply
     from .messages import MASK_COLUMNS
 
@@ -268,7 +352,15 @@ def write_ply(run, points, columns, *, normals=None, colors=None, estimator=None
 
 def write_npz(run, points, **arrays):
     """Stage ``--out``: ``points`` and ``arrays``, plus ``input``, ``command`` and the
-    input's ``faces`` and ``colors`` when it has them."""
+    input's ``faces`` and ``colors`` when it has them.
+
+    Parameters
+    ----------
+    run : o3d_meshless.cli.run._Run
+    points : ndarray, shape (n, 3)
+    **arrays
+        What :func:`o3d_meshless.save_npz` takes.
+    """
     from ..io import save_npz
 
     kept = _kept(run, len(points))

@@ -77,7 +77,22 @@ SCHEMAS = {
 
 
 def schema_id(command):
-    """``"o3d-meshless/<command>/<version>"``, the ``schema`` value of a record."""
+    """The ``schema`` value of a command's records.
+
+    Parameters
+    ----------
+    command : str
+        A key of :data:`SCHEMAS`.
+
+    Returns
+    -------
+    schema : str
+
+    Examples
+    --------
+    >>> schema_id("hks")
+    'o3d-meshless/hks/1'
+    """
     return f"o3d-meshless/{command}/{SCHEMAS[command]['version']}"
 
 
