@@ -24,6 +24,7 @@ from ._progress import Stages
 from .spectrum_quality import (IMAG_RTOL, NEGATIVE_RTOL, SpectrumReport,  # noqa: F401
                               SpectrumResult, _times_mass, spectrum_report)
 from ._validation import check_int
+from .solve_memory import available_bytes, check_solve_memory, memory_advice, solve_bytes
 from ._warnings import warn
 
 __all__ = ["eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult"]
@@ -188,10 +189,16 @@ def _eigenpairs(L, M, n_modes, sigma, symmetric, stages):
              "shift-invert factorisation may take minutes and gigabytes; a "
              f"smaller `k` (now about {per_row - 1:.0f}) is much faster",
              RuntimeWarning)
-    with _blas_single_thread(), stages("shift-invert eigensolve"):
-        # fixed start vector: repeated calls give the same eigenvectors
-        v0 = np.random.default_rng(0).standard_normal(n)
-        vals, vecs = sla.eigs(L.tocsc(), k=n_modes + extra, sigma=sigma, which="LM", v0=v0)
+    try:
+        with _blas_single_thread(), stages("shift-invert eigensolve"):
+            # fixed start vector: repeated calls give the same eigenvectors
+            v0 = np.random.default_rng(0).standard_normal(n)
+            vals, vecs = sla.eigs(L.tocsc(), k=n_modes + extra, sigma=sigma, which="LM",
+                                  v0=v0)
+    except MemoryError as error:       # (the collocation LU fills more than the weak one)
+        raise MemoryError(memory_advice(n, n_modes, solve_bytes(n, n_modes),
+                                        available_bytes())
+                          + "; or use the weak form (form='weak')") from error
     return vals, vecs
 
 
@@ -207,20 +214,24 @@ def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
     n = K.shape[0]
     if n <= DENSE_LIMIT or n_modes >= n - 2:
         return linalg.eigh(K.toarray(), M.toarray())
-    with _blas_single_thread():
-        with stages("factorising"):
-            lu = sla.splu((K - sigma * M).tocsc(), permc_spec="MMD_AT_PLUS_A",
-                          options={"SymmetricMode": True})
-        solves = [0]
+    need = check_solve_memory(n, n_modes)      # before the large allocations
+    try:
+        with _blas_single_thread():
+            with stages("factorising"):
+                lu = sla.splu((K - sigma * M).tocsc(), permc_spec="MMD_AT_PLUS_A",
+                              options={"SymmetricMode": True})
+            solves = [0]
 
-        def solve(x):                       # each Lanczos step is one solve: count them
-            solves[0] += 1
-            stages.note(f"{solves[0]} solves")
-            return lu.solve(x)
+            def solve(x):                   # each Lanczos step is one solve: count them
+                solves[0] += 1
+                stages.note(f"{solves[0]} solves")
+                return lu.solve(x)
 
-        shifted_inverse = sla.LinearOperator((n, n), matvec=solve, dtype=np.float64)
-        v0 = np.random.default_rng(0).standard_normal(n)
-        with stages("Lanczos"):
-            vals, vecs = sla.eigsh(K, k=n_modes, M=M, sigma=sigma, which="LM", v0=v0,
-                                   OPinv=shifted_inverse)
+            shifted_inverse = sla.LinearOperator((n, n), matvec=solve, dtype=np.float64)
+            v0 = np.random.default_rng(0).standard_normal(n)
+            with stages("Lanczos"):
+                vals, vecs = sla.eigsh(K, k=n_modes, M=M, sigma=sigma, which="LM", v0=v0,
+                                       OPinv=shifted_inverse)
+    except MemoryError as error:       # SuperLU's own is empty ("Can't expand MemType")
+        raise MemoryError(memory_advice(n, n_modes, need, available_bytes())) from error
     return vals, vecs
