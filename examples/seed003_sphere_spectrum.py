@@ -271,7 +271,7 @@ def pictures(outdir):
                                  "--show-modes", "1,2,6,16", "--up", "y", "--view", "15,-60"])]
     for png, args in runs:
         cmd = [sys.executable, "-m", "o3d_meshless", "spectrum", *args, "--method", "clsgsp",
-               "--png", os.path.join(outdir, png)]
+               "--png", os.path.join(outdir, png), "--force"]     # a rerun replaces them
         print("$ o3d-meshless " + " ".join(cmd[3:]), flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

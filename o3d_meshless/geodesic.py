@@ -400,8 +400,9 @@ class HeatGeodesics(Params):
         Y[~reached] = 0.0
         b = self.G_.T @ (np.tile(self._mass, 3) * Y.T.ravel())
         # compatibility: zero total per piece (K·1 = 0), then pin one point per piece
+        area = np.where(self._area > 0, self._area, 1.0)      # outliers' pieces: none
         b -= self._mass * (np.bincount(self.labels_, b, self.n_components_)
-                           / self._area)[self.labels_]
+                           / area)[self.labels_]
         psi = np.zeros(n)
         psi[self._free] = self._poisson.solve(b[self._free])
         phi = phi0 + psi
