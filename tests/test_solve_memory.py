@@ -1,5 +1,4 @@
 """The eigen-solve's memory: predicted before it starts, explained when short."""
-import numpy as np
 import pytest
 
 import o3d_meshless as om
