@@ -36,9 +36,13 @@ What this says: ARPACK needs about 4 solves per mode whatever its settings; each
 solve streams the factor once (L has ~50 entries per point at 3e5) and runs at
 memory bandwidth, so neither CHOLMOD nor block right-hand sides make a solve cheaper,
 and LOBPCG's dense Rayleigh-Ritz steps on n × 3b blocks cost more than they save. The
-solve is 6-7x the build at these sizes (issue 30's target: 3x at 1e6). Not tried yet:
-a multilevel start (modes of a subsample, prolonged, then a few block iterations), a
-nested-dissection ordering (METIS) to cut the factor, and spectrum slicing.
+solve is 6-7x the build at these sizes (issue 30's target: 3x at 1e6). A multilevel
+start as ARPACK's single start vector (modes of every 4th point, prolonged by inverse
+distance from the 3 nearest, summed with random weights; scratch run at 1e5 / 50
+modes) cut 206 solves to 180 (7.2 -> 6.0 s) but the coarse solve cost 2.4 s: no net
+gain; a block method from the prolonged modes would need ~35 subspace iterations of
+60 solves for 1e-10. Not tried yet: a nested-dissection ordering (METIS) to cut the
+factor, a block Lanczos from the prolonged modes, and spectrum slicing.
 """
 from __future__ import annotations
 
