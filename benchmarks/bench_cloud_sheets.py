@@ -1,6 +1,6 @@
 """Clouds with close sheets: the default spectrum with and without the sheet split.
 
-Cases (``o3d_meshless.cloud_sheets``):
+Cases (``o3d_meshless.sampling.cloud_sheets``):
 
 * concentric spheres of radii 1 and 1 + d, ``--n`` points each (10 000 by default),
   d = 0.04, 0.06, 0.1: the exact spectrum is the union of l(l+1) and
@@ -38,7 +38,7 @@ from contextlib import contextmanager
 import numpy as np
 
 import o3d_meshless as om
-from o3d_meshless import cloud_sheets
+from o3d_meshless.sampling import cloud_sheets
 from o3d_meshless.testing import random_sphere
 
 MODES = 40

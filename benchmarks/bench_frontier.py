@@ -31,7 +31,7 @@ import scipy.sparse.linalg as sla
 from scipy.spatial import ConvexHull
 
 import o3d_meshless as om
-from o3d_meshless.spectra import _blas_single_thread
+from o3d_meshless.operators.spectra import _blas_single_thread
 from o3d_meshless.testing import random_ellipsoid
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -46,10 +46,10 @@ import numpy as np
 from scipy.spatial import ConvexHull, cKDTree
 
 import o3d_meshless as om
-from o3d_meshless.surface_curvature import curvature
-from o3d_meshless.descriptors import heat_kernel_signature
-from o3d_meshless.geodesic import HeatGeodesics
-from o3d_meshless.smoothing import denoise_points
+from o3d_meshless.toolkit.surface_curvature import curvature
+from o3d_meshless.toolkit.descriptors import heat_kernel_signature
+from o3d_meshless.toolkit.geodesic import HeatGeodesics
+from o3d_meshless.toolkit.smoothing import denoise_points
 from o3d_meshless.testing import (ellipsoid_curvatures, observed_order, random_ellipsoid,
                                   random_sphere, random_torus, torus_curvatures, torus_grid)
 

@@ -31,7 +31,7 @@ import time
 import numpy as np
 from scipy.spatial import cKDTree
 
-from o3d_meshless.neighbors import morton_order
+from o3d_meshless.sampling.neighbors import morton_order
 from o3d_meshless.testing import random_sphere
 
 

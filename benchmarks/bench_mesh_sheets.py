@@ -1,5 +1,5 @@
 """Meshes keep their sheets apart: spectra against FEM and coordinate gradients, with
-and without the mesh-connectivity neighbour filter (:mod:`o3d_meshless.mesh_sheets`).
+and without the mesh-connectivity neighbour filter (:mod:`o3d_meshless.sampling.mesh_sheets`).
 
 Table 1, per closed mesh (``cow.off``, Spot, ``bunny.off``, scaled to unit area): modes
 1..``--modes`` of the default ``om.spectrum`` (mean ``|λ_i/λ_i^FEM − 1|`` in %) for
@@ -45,9 +45,11 @@ from scipy.sparse import linalg as sla
 from threadpoolctl import threadpool_limits
 
 import o3d_meshless as om
-from o3d_meshless import mesh_sheets, sampling, surface_operator
-from o3d_meshless.adapters import mesh_faces
-from o3d_meshless.neighbors import Neighborhoods
+from o3d_meshless.sampling import mesh_sheets
+from o3d_meshless.sampling import sampled_surface as sampling
+from o3d_meshless.operators import surface_operator
+from o3d_meshless.sampling.adapters import mesh_faces
+from o3d_meshless.sampling.neighbors import Neighborhoods
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SHAPES = ("cow.off", "spot_triangulated.obj", "bunny.off")

@@ -30,7 +30,7 @@ from scipy.sparse import linalg as sla
 from scipy.spatial import cKDTree
 
 import o3d_meshless as om
-from o3d_meshless.neighbors import knn
+from o3d_meshless.sampling.neighbors import knn
 from o3d_meshless.testing import random_ellipsoid
 
 AXES = np.array([1.0, 0.6, 0.3])

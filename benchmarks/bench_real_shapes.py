@@ -22,7 +22,7 @@ libraries side by side (a peer that is not installed gets "n/a" and a note).
 2. **Spurious modes on real inputs** (the raw range scan ``bun000.ply``,
    ``bun_zipper.ply``, ``bun_zipper_res2.ply``, ``cow.obj`` with its pinch vertex, and
    the shipped samples ``spot`` and ``bunny``). Each input is read with
-   ``o3d_meshless.io.read_geometry`` and gets two rows, ours (default operator unless
+   ``o3d_meshless.io.read.read_geometry`` and gets two rows, ours (default operator unless
    ``--option`` is given) and robust-laplacian on the same points:
 
    * n, build time, the guard's ``failed_rows`` (and ``positive_rows`` /
@@ -75,7 +75,7 @@ from scipy import linalg
 from scipy.sparse import linalg as sla
 
 import o3d_meshless as om
-from o3d_meshless.io import read_geometry
+from o3d_meshless.io.read import read_geometry
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SPOT_VERTICES = 2930          # closed genus-0 Spot, read without splitting UV seams

@@ -33,7 +33,7 @@ import scipy
 import scipy.sparse.linalg as sla
 
 import o3d_meshless as om
-from o3d_meshless.spectra import _blas_single_thread
+from o3d_meshless.operators.spectra import _blas_single_thread
 from o3d_meshless.testing import (fibonacci_sphere, observed_order, random_ellipsoid,
                                   random_sphere, sphere_eigenvalue_errors)
 

@@ -2,7 +2,7 @@
 
 For each input, ``LaplaceBeltrami()`` with the default options (``outliers="keep"`` on the
 planted-outlier scan, the behaviour before outlier detection) is fitted twice: as it is,
-and with the nonnegative row repair (:func:`o3d_meshless.guard.repair_laplacian_rows`)
+and with the nonnegative row repair (:func:`o3d_meshless.operators.guard.repair_laplacian_rows`)
 skipped, the guard's enlargement still on. Every eigenvalue is looked at: a dense
 eigen-decomposition of ``L_`` up to ``--dense-limit`` points, else shift-invert windows
 (``--per-shift`` eigenvalues nearest each shift ``-1, -2, -4, …`` down to ``-2n`` in
@@ -49,7 +49,7 @@ from scipy.sparse import linalg as sla
 from scipy.spatial import cKDTree
 
 import o3d_meshless as om
-import o3d_meshless.surface_operator as surface_operator
+import o3d_meshless.operators.surface_operator as surface_operator
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MESHES = ("cow.obj", "cow.off", "bunny.off", "bun_zipper_res3.ply", "bun_zipper_res4.ply")

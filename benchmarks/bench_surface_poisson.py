@@ -1,4 +1,4 @@
-"""Surface Poisson ``Δ_S u = f`` (o3d_meshless.surface_poisson): accuracy and timing.
+"""Surface Poisson ``Δ_S u = f`` (o3d_meshless.toolkit.surface_poisson): accuracy and timing.
 
     python benchmarks/bench_surface_poisson.py [--seeds 5] [--sizes 2000 8000 32000]
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from o3d_meshless.laplacian import LaplaceBeltrami
-from o3d_meshless.surface_poisson import solve_surface_poisson
+from o3d_meshless.operators.laplacian import LaplaceBeltrami
+from o3d_meshless.toolkit.surface_poisson import solve_surface_poisson
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -108,7 +108,7 @@ def main(argv=None):
 
     try:
         import lapy
-        from o3d_meshless.io import read_geometry
+        from o3d_meshless.io.read import read_geometry
     except ImportError:
         print("\n(LaPy missing: bunny comparison skipped)")
         return

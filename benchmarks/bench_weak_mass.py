@@ -2,7 +2,7 @@
 
 ``LaplaceBeltrami(form="weak", mass=...)``: ``"lumped"`` (the default: chord-length
 cells, diagonal cell areas) against ``"averaged"`` (arc-length cells, the mean of the
-lumped and the consistent mass, :func:`o3d_meshless.weak.averaged_mass`). For each shape,
+lumped and the consistent mass, :func:`o3d_meshless.operators.weak.averaged_mass`). For each shape,
 the relative error of the first nonzero eigenvalues against a reference (mean, max and
 signed mean, in %), the build and solve times, and the rows whose mass correction was
 capped:
@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 import o3d_meshless as om
-from o3d_meshless import weak
+from o3d_meshless.operators import weak
 from o3d_meshless.testing import (disc_neumann_eigenvalues, hemisphere_neumann_eigenvalues,
                                   random_disc, random_ellipsoid, random_hemisphere,
                                   random_sphere, random_torus, torus_eigenvalues)

@@ -18,7 +18,7 @@ Steps, each one call:
    ``k = 24`` fit neighbours (the default 80 is meant for dense scans: on this 8 000-point
    bunny a fit over 80 neighbours is wider than the ears' curvature radius and the error
    grows instead); the error is measured along the clean points' normals;
-5. surface Poisson (:func:`o3d_meshless.surface_poisson.solve_surface_poisson`): the
+5. surface Poisson (:func:`o3d_meshless.toolkit.surface_poisson.solve_surface_poisson`): the
    Green's function of the geodesic source, ``Δu = δ_s − 1/A`` (``δ_s`` spread over the
    points within ``3h`` of the source, ``A`` the area), on the weak-form operator fitted
    once; ``u`` is M-mean-zero, lowest at the source (``u ≈ ln(d) / 2π`` near it).
@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 import o3d_meshless as om
-from o3d_meshless.geodesic import HeatGeodesics, mean_spacing
-from o3d_meshless.laplacian import LaplaceBeltrami
+from o3d_meshless.toolkit.geodesic import HeatGeodesics, mean_spacing
+from o3d_meshless.operators.laplacian import LaplaceBeltrami
 from o3d_meshless.plot import render_fields
-from o3d_meshless.surface_poisson import solve_surface_poisson
+from o3d_meshless.toolkit.surface_poisson import solve_surface_poisson
 
 
 def clipped(values, lo=2, hi=98):

@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from o3d_meshless.bounds import stencil_bounds
+from o3d_meshless.scattered.bounds import stencil_bounds
 from o3d_meshless.testing import SEED001, derivative_max, franke_nodes
 
 A = np.array([0.2, 0.1])

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from o3d_meshless.poisson import solve_poisson
+from o3d_meshless.scattered.poisson import solve_poisson
 from o3d_meshless.stencils import get_method
 from o3d_meshless.testing import disc_domain, flower_domain, flower_radius, poisson_exact
 

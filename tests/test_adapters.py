@@ -1,4 +1,4 @@
-"""Contract tests for o3d_meshless.adapters: every geometry type in, new geometry out."""
+"""Contract tests for o3d_meshless.sampling.adapters: every geometry type in, new geometry out."""
 import hashlib
 import subprocess
 import sys
@@ -11,9 +11,9 @@ import pytest
 import trimesh
 
 import o3d_meshless
-from o3d_meshless.adapters import as_normals, as_points, reference_normals
-from o3d_meshless.attach_results import attach
-from o3d_meshless.class_methods import register, unregister
+from o3d_meshless.sampling.adapters import as_normals, as_points, reference_normals
+from o3d_meshless.io.attach_results import attach
+from o3d_meshless.io.class_methods import register, unregister
 
 REPO = Path(__file__).resolve().parents[1]
 N = 42  # vertices of an icosphere with one subdivision
@@ -224,8 +224,8 @@ def test_empty_open3d_cloud_is_rejected():
 
 def test_numpy_input_never_imports_open3d_or_trimesh():
     code = ("import sys, numpy as np\n"
-            "from o3d_meshless.adapters import as_points, as_normals\n"
-            "from o3d_meshless.attach_results import attach\n"
+            "from o3d_meshless.sampling.adapters import as_points, as_normals\n"
+            "from o3d_meshless.io.attach_results import attach\n"
             "p = np.random.default_rng(0).random((5, 3))\n"
             "as_points(p); as_normals(p); attach(p, {'f': p[:, 0]}, color_by='f')\n"
             "as_points({'points': p, 'normals': p})\n"

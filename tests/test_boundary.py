@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless.boundary import detect_boundary
-from o3d_meshless.neighbors import knn
+from o3d_meshless.sampling.boundary import detect_boundary
+from o3d_meshless.sampling.neighbors import knn
 from o3d_meshless.stencils.neumann import neumann_laplacian_weights
 from o3d_meshless.testing import disc_neumann_eigenvalues, random_disc, random_hemisphere
 from o3d_meshless.stencils.positive import (LINEAR_RTOL, QUADRATIC_RTOL,
@@ -125,7 +125,7 @@ def test_gradient_guard_bounds_noise_amplification():
     """Order-3 gradient rows that would amplify noise (clustered, one-sided) are
     recomputed on larger neighbourhoods (then at lower order): on a noisy i.i.d. sphere
     the worst error drops, and no row keeps an amplification above the limit."""
-    from o3d_meshless.guard import MAX_AMPLIFICATION, noise_amplification
+    from o3d_meshless.operators.guard import MAX_AMPLIFICATION, noise_amplification
     rng = np.random.default_rng(5)
     p = rng.normal(size=(8000, 3))
     p /= np.linalg.norm(p, axis=1, keepdims=True)
@@ -160,7 +160,7 @@ def test_mesh_boundary_and_normals_are_used_for_meshes():
             a = i * n + j
             faces += [[a, a + 1, a + n + 1], [a, a + n + 1, a + n]]
     mesh = trimesh.Trimesh(np.c_[g, np.zeros(len(g))], faces, process=False)
-    from o3d_meshless.adapters import mesh_boundary
+    from o3d_meshless.sampling.adapters import mesh_boundary
     rim = mesh_boundary(mesh)
     assert rim.sum() == 4 * (n - 1)
     op = om.LaplaceBeltrami().fit(mesh)
@@ -174,7 +174,7 @@ def test_far_side_neighbours_of_a_thin_part_are_dropped():
     cloud with the same normals given (no mesh edges) the sheet split keeps them apart
     too (cloud_sheets; before it, over 100 couplings)."""
     import trimesh
-    from o3d_meshless.adapters import mesh_normals
+    from o3d_meshless.sampling.adapters import mesh_normals
     ico = trimesh.creation.icosphere(subdivisions=5)
     disc = trimesh.Trimesh(ico.vertices * [1.0, 1.0, 0.03], ico.faces, process=False)
     inner = np.hypot(disc.vertices[:, 0], disc.vertices[:, 1]) < 0.9   # away from the rim
@@ -193,7 +193,7 @@ def test_far_side_neighbours_of_a_thin_part_are_dropped():
 def test_wrapped_neighbourhoods_get_normals_from_fewer_neighbours():
     """A thin tube one spacing in radius: 16 neighbours wrap around it and 16 % of the
     PCA + height-fit normals are more than 45° off; from the 8 nearest, 2 %."""
-    from o3d_meshless.frames import estimated_frames, is_planar, pca_frames
+    from o3d_meshless.sampling.frames import estimated_frames, is_planar, pca_frames
     rng = np.random.default_rng(2)
     t = rng.uniform(0, 2 * np.pi, 500)
     p = np.c_[0.05 * np.cos(t), 0.05 * np.sin(t), rng.uniform(0, 4, 500)]   # r/h = 1
@@ -212,7 +212,7 @@ def test_wrapped_neighbourhoods_get_normals_from_fewer_neighbours():
 
 
 def test_largest_gap_kernel_against_numpy():
-    from o3d_meshless.boundary import largest_gap
+    from o3d_meshless.sampling.boundary import largest_gap
     rng = np.random.default_rng(4)
     p = rng.normal(size=(300, 3))
     nb = knn(p, 10)
@@ -255,7 +255,7 @@ def test_normals_argument_and_mesh_inputs_reject_bad_values():
 
 def test_mesh_helpers_reject_faces_out_of_range():
     import trimesh
-    from o3d_meshless.adapters import mesh_boundary, mesh_normals
+    from o3d_meshless.sampling.adapters import mesh_boundary, mesh_normals
     m = trimesh.creation.icosphere(subdivisions=1)
     broken = trimesh.Trimesh(m.vertices[:30], m.faces, process=False, validate=False)
     for helper in (mesh_normals, mesh_boundary):

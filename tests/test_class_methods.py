@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless import class_methods
+from o3d_meshless.io import class_methods
 
 o3d = pytest.importorskip("open3d")
 trimesh = pytest.importorskip("trimesh")

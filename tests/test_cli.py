@@ -6,7 +6,7 @@ import pytest
 
 from o3d_meshless import __version__
 from o3d_meshless.cli import evaluate_expression, main
-from o3d_meshless.io import load_npz
+from o3d_meshless.io.read import load_npz
 from o3d_meshless.testing import fibonacci_sphere
 
 N = 2000

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from o3d_meshless.cli import main
-from o3d_meshless.io import load_npz, sample_path
+from o3d_meshless.io.read import load_npz, sample_path
 from o3d_meshless.testing import fibonacci_sphere
 
 

@@ -14,7 +14,7 @@ import pytest
 from o3d_meshless.cli import main
 from o3d_meshless.cli.messages import cli_words
 from o3d_meshless.cli.schema import SCHEMAS, check_record
-from o3d_meshless.io import load_npz, read_geometry, save_ply
+from o3d_meshless.io.read import load_npz, read_geometry, save_ply
 from o3d_meshless.testing import fibonacci_sphere
 
 DATA = "/work/shared/data"
@@ -142,7 +142,7 @@ def test_an_existing_output_stops_the_run_before_any_work_unless_force(inputs, t
         raise AssertionError("the input was read although the output exists")
 
     with monkeypatch.context() as m:
-        m.setattr("o3d_meshless.io.read_geometry", no_reading)
+        m.setattr("o3d_meshless.io.read.read_geometry", no_reading)
         code, text, err = run(["gradient", inputs / "sphere.npy", "--out", out], capsys)
     assert code == 2 and text == "" and len(err.splitlines()) == 1
     assert "exists" in err and "--force" in err and out.read_bytes() == b"keep me"

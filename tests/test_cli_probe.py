@@ -16,7 +16,7 @@ import pytest
 
 from o3d_meshless import as_points, read_geometry
 from o3d_meshless.cli import evaluate_expression, main
-from o3d_meshless.io import load_npz, save_npz
+from o3d_meshless.io.read import load_npz, save_npz
 from o3d_meshless.testing import fibonacci_sphere
 
 
@@ -208,7 +208,7 @@ def test_an_unwritable_output_folder_is_refused_before_the_work(cloud, tmp_path,
 
 
 def test_a_full_disk_at_the_end_is_one_line(cloud, tmp_path, monkeypatch, capsys):
-    from o3d_meshless import atomic
+    from o3d_meshless.io import atomic
 
     def full(*_):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -219,7 +219,7 @@ def test_a_full_disk_at_the_end_is_one_line(cloud, tmp_path, monkeypatch, capsys
 
 
 def test_memory_error_without_a_message_is_one_line(cloud, monkeypatch, capsys):
-    from o3d_meshless import io as om_io
+    from o3d_meshless.io import read as om_io
 
     def no_memory(*_):
         raise MemoryError()
@@ -231,7 +231,7 @@ def test_memory_error_without_a_message_is_one_line(cloud, monkeypatch, capsys):
 def test_a_solver_that_gives_up_is_one_line(cloud, monkeypatch, capsys):
     from scipy.sparse.linalg import ArpackNoConvergence
 
-    from o3d_meshless import io as om_io
+    from o3d_meshless.io import read as om_io
 
     def gives_up(*_):
         raise ArpackNoConvergence("ARPACK error -1: No convergence", np.zeros(0),

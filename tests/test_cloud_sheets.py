@@ -1,11 +1,11 @@
 """Clouds whose sheets pass close: neighbourhoods kept to their own sheet
-(o3d_meshless.cloud_sheets), measured on shapes whose answer is known."""
+(o3d_meshless.sampling.cloud_sheets), measured on shapes whose answer is known."""
 import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless.cloud_sheets import other_sheet, separate_sheets
-from o3d_meshless.neighbors import knn
+from o3d_meshless.sampling.cloud_sheets import other_sheet, separate_sheets
+from o3d_meshless.sampling.neighbors import knn
 from o3d_meshless.testing import random_ellipsoid, random_sphere
 
 

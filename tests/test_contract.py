@@ -218,7 +218,7 @@ def reference(name):
 @functools.lru_cache(maxsize=None)
 def reference_with_mesh_normals(name):
     """Result on the numpy points given the mesh's area-weighted vertex normals."""
-    from o3d_meshless.adapters import mesh_normals
+    from o3d_meshless.sampling.adapters import mesh_normals
     return run(name, PTS.copy(), normals=mesh_normals(ICO))
 
 

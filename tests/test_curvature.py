@@ -1,4 +1,4 @@
-"""Curvature from height fits (o3d_meshless.surface_curvature) against closed forms on spheres,
+"""Curvature from height fits (o3d_meshless.toolkit.surface_curvature) against closed forms on spheres,
 the ellipsoid (1, 0.6, 0.3) and the torus (R = 1, r = 0.4), on real scans, and its input
 checks. The 20 000 / 80 000-point issue targets are marked slow (and in
 ``benchmarks/bench_geometry.py``).
@@ -11,7 +11,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 import o3d_meshless as om
-from o3d_meshless.surface_curvature import CurvatureResult, curvature
+from o3d_meshless.toolkit.surface_curvature import CurvatureResult, curvature
 from o3d_meshless.testing import (ellipsoid_curvatures, observed_order, random_ellipsoid,
                                   random_sphere, torus_curvatures)
 

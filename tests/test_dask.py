@@ -16,7 +16,7 @@ distributed = pytest.importorskip("distributed")
 import o3d_meshless as om                                      # noqa: E402
 from o3d_meshless.dask import DaskSurface, to_npy, to_zarr     # noqa: E402
 from o3d_meshless.dask import _local                           # noqa: E402
-from o3d_meshless.neighbors import knn                         # noqa: E402
+from o3d_meshless.sampling.neighbors import knn                         # noqa: E402
 from o3d_meshless.testing import random_sphere                 # noqa: E402
 
 RTOL = 1e-12

@@ -1,4 +1,4 @@
-"""Spectral descriptors (o3d_meshless.descriptors) against the unit sphere's closed forms,
+"""Spectral descriptors (o3d_meshless.toolkit.descriptors) against the unit sphere's closed forms,
 LaPy's FEM on the closed bunny, and their input checks. The 16 000-point, 500-mode
 sphere target (t down to 0.01) is marked slow and in ``benchmarks/bench_geometry.py``.
 """
@@ -10,7 +10,7 @@ import pytest
 from scipy.special import eval_legendre
 
 import o3d_meshless as om
-from o3d_meshless.descriptors import (diffusion_distance, heat_kernel, heat_kernel_signature,
+from o3d_meshless.toolkit.descriptors import (diffusion_distance, heat_kernel, heat_kernel_signature,
                                       shape_dna, wave_kernel_signature)
 from o3d_meshless.testing import random_sphere
 

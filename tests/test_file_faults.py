@@ -158,7 +158,7 @@ def test_good_files_read_exactly(good):
 
 
 def test_binary_ply_with_nan_is_refused(tmp_path):
-    from o3d_meshless.io import save_ply
+    from o3d_meshless.io.read import save_ply
 
     p = _points()
     p[4, 2] = np.nan

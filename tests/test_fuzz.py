@@ -18,8 +18,8 @@ SCRIPT = textwrap.dedent('''
     from o3d_meshless.stencils.gsp import clsgsp_weights
     from o3d_meshless.stencils.positive import positive_laplacian_weights
     from o3d_meshless.stencils.neumann import neumann_laplacian_weights
-    from o3d_meshless.frames import pca_frames
-    from o3d_meshless.boundary import largest_gap
+    from o3d_meshless.sampling.frames import pca_frames
+    from o3d_meshless.sampling.boundary import largest_gap
     from o3d_meshless.stencils import stencil_weights
 
     seed, cases = int(sys.argv[1]), int(sys.argv[2])

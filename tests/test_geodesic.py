@@ -1,4 +1,4 @@
-"""Geodesic distance by the heat method (o3d_meshless.geodesic) against the great-circle
+"""Geodesic distance by the heat method (o3d_meshless.toolkit.geodesic) against the great-circle
 distance on spheres and hemispheres, on real scans, and its input checks.
 
 Sizes stay at a few thousand points; the 20 000-point issue target (median <= 0.5 %,
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless.geodesic import HeatGeodesics, geodesic_distance, mean_spacing
+from o3d_meshless.toolkit.geodesic import HeatGeodesics, geodesic_distance, mean_spacing
 from o3d_meshless.testing import random_sphere
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -97,7 +97,7 @@ def test_pieces_without_a_source_are_infinitely_far():
 
 
 def test_underflowing_heat_falls_back_to_larger_times(monkeypatch):
-    import o3d_meshless.geodesic as geodesic
+    import o3d_meshless.toolkit.geodesic as geodesic
 
     p = random_sphere(2000, seed=3)
     exact = great_circle(p, 0)

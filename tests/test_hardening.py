@@ -9,10 +9,10 @@ import scipy.sparse as sp
 
 import o3d_meshless as om
 from o3d_meshless._validation import n_threads_from_workers
-from o3d_meshless.assembly import lumped_areas
-from o3d_meshless.frames import pca_frames
-from o3d_meshless.io import load_npz, save_npz
-from o3d_meshless.neighbors import knn
+from o3d_meshless.operators.assembly import lumped_areas
+from o3d_meshless.sampling.frames import pca_frames
+from o3d_meshless.io.read import load_npz, save_npz
+from o3d_meshless.sampling.neighbors import knn
 from o3d_meshless.stencils.taylor import taylor_weights
 from o3d_meshless.testing import fibonacci_sphere
 
@@ -130,7 +130,7 @@ def test_truncated_ply_files_are_refused(tmp_path):
 
 def test_writes_are_atomic(tmp_path, monkeypatch):
     """A write that fails midway leaves the previous file as it was and no temporary."""
-    from o3d_meshless.io import save_npz
+    from o3d_meshless.io.read import save_npz
     f = tmp_path / "a.npz"
     save_npz(f, x=np.arange(3))
     before = f.read_bytes()
@@ -226,7 +226,7 @@ def test_gsp_kernel_flags_the_rows_the_oracle_flags(shape):
     (the default shape, and nearly flat RBFs), 200 of them made of only 4 distinct
     neighbours repeated, its rank failures are exactly the rows the NumPy oracle flags:
     the 200 degenerate rows and no other."""
-    from o3d_meshless.neighbors import knn
+    from o3d_meshless.sampling.neighbors import knn
     from o3d_meshless.stencils.gsp import gsp_weights
     from o3d_meshless.testing import random_sphere
     from o3d_meshless.testing.gsp_reference import misses_polynomials
@@ -248,7 +248,7 @@ def test_gsp_kernel_flags_the_rows_the_oracle_flags(shape):
 
 
 def test_exploded_laplacian_rows_fail_the_guard():
-    from o3d_meshless.guard import MAX_DIAGONAL, _exploded
+    from o3d_meshless.operators.guard import MAX_DIAGONAL, _exploded
     rng = np.random.default_rng(2)
     pts = np.c_[rng.normal(size=(17, 2)), np.zeros(17)]
     pts[0] = 0.0
@@ -262,7 +262,7 @@ def test_exploded_laplacian_rows_fail_the_guard():
 
 def test_atomic_outputs_get_ordinary_permissions(tmp_path):
     import os
-    from o3d_meshless.io import save_npz, save_ply
+    from o3d_meshless.io.read import save_npz, save_ply
     umask = os.umask(0)
     os.umask(umask)
     want = 0o666 & ~umask
@@ -358,7 +358,7 @@ def test_gradient_failure_warning_names_the_cause_and_its_fix():
     test at order 1 and is told to use a larger k.  A rank-deficient row gets the rank fix."""
     import warnings
     from types import SimpleNamespace
-    from o3d_meshless.surface_operator import _gradient_failures
+    from o3d_meshless.operators.surface_operator import _gradient_failures
 
     def messages(points, **options):
         with warnings.catch_warnings(record=True) as caught:

@@ -1,4 +1,4 @@
-"""Tests for o3d_meshless.io: reading geometry files, npz with sparse matrices, PLY writing.
+"""Tests for o3d_meshless.io.read: reading geometry files, npz with sparse matrices, PLY writing.
 
 Every file is written to ``tmp_path`` here (or is the shipped bunny), so the tests run
 from a clean clone.
@@ -13,8 +13,8 @@ import pytest
 import scipy.sparse as sp
 import trimesh
 
-from o3d_meshless.adapters import as_normals, as_points
-from o3d_meshless.io import load_npz, read_geometry, sample_path, save_npz, save_ply
+from o3d_meshless.sampling.adapters import as_normals, as_points
+from o3d_meshless.io.read import load_npz, read_geometry, sample_path, save_npz, save_ply
 
 REPO = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(7)
@@ -310,7 +310,7 @@ def test_save_ply_rejects_bad_input(tmp_path, args, kw, match):
 
 def test_save_and_npz_do_not_import_open3d_or_trimesh(tmp_path):
     code = ("import sys, numpy as np, scipy.sparse as sp\n"
-            "from o3d_meshless.io import save_ply, save_npz, load_npz, sample_path\n"
+            "from o3d_meshless.io.read import save_ply, save_npz, load_npz, sample_path\n"
             f"d = {str(tmp_path)!r}\n"
             "p = np.random.default_rng(0).random((5, 3))\n"
             "save_ply(d + '/a.ply', p, {'f': p[:, 0]}); sample_path()\n"

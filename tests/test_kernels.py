@@ -16,9 +16,9 @@ import pytest
 from scipy.spatial import ConvexHull, Voronoi
 
 import o3d_meshless as om
-from o3d_meshless import assembly
-from o3d_meshless.frames import pca_frames
-from o3d_meshless.neighbors import knn
+from o3d_meshless.operators import assembly
+from o3d_meshless.sampling.frames import pca_frames
+from o3d_meshless.sampling.neighbors import knn
 from o3d_meshless.stencils.taylor import monomials, taylor_weights
 
 EPS = np.finfo(float).eps

@@ -13,13 +13,13 @@ from scipy.sparse import linalg as sla
 from threadpoolctl import threadpool_limits
 
 import o3d_meshless as om
-from o3d_meshless.adapters import mesh_boundary, mesh_normals
-from o3d_meshless.frames import same_sheet
-from o3d_meshless.gradient_check import (EXCESS_LIMIT, coordinate_gradients,
+from o3d_meshless.sampling.adapters import mesh_boundary, mesh_normals
+from o3d_meshless.sampling.frames import same_sheet
+from o3d_meshless.operators.gradient_check import (EXCESS_LIMIT, coordinate_gradients,
                                          correct_gradient_rows, linear_correction)
-from o3d_meshless.mesh_sheets import mesh_adjacency, near_along_mesh
-from o3d_meshless.neighbors import knn
-from o3d_meshless.operators import GRADIENT
+from o3d_meshless.sampling.mesh_sheets import mesh_adjacency, near_along_mesh
+from o3d_meshless.sampling.neighbors import knn
+from o3d_meshless.operators.gradient_divergence import GRADIENT
 from o3d_meshless.testing import random_sphere
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

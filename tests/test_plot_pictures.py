@@ -19,8 +19,8 @@ from o3d_meshless.testing import fibonacci_sphere  # noqa: E402
 @pytest.fixture(scope="module")
 def bunny():
     """The shipped Stanford bunny (y up), points and mesh normals."""
-    from o3d_meshless.adapters import as_normals, as_points
-    from o3d_meshless.io import read_geometry, sample_path
+    from o3d_meshless.sampling.adapters import as_normals, as_points
+    from o3d_meshless.io.read import read_geometry, sample_path
 
     geom = read_geometry(sample_path("bunny"))
     points = np.asarray(as_points(geom), dtype=np.float64)

@@ -1,4 +1,4 @@
-"""Seed 003 §4.4: the Dirichlet Poisson solver on scattered points (o3d_meshless.poisson)."""
+"""Seed 003 §4.4: the Dirichlet Poisson solver on scattered points (o3d_meshless.scattered.poisson)."""
 import os
 import subprocess
 import sys
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from o3d_meshless import poisson
-from o3d_meshless.poisson import GSP_SHAPE, PoissonSolution, solve_poisson
+from o3d_meshless.scattered import poisson
+from o3d_meshless.scattered.poisson import GSP_SHAPE, PoissonSolution, solve_poisson
 from o3d_meshless.testing import disc_domain, flower_domain, flower_radius, poisson_exact
 
 ROOT = Path(__file__).resolve().parents[1]

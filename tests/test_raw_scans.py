@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless.neighbors import knn
-from o3d_meshless.outliers import find_outliers, surface_fit
+from o3d_meshless.sampling.neighbors import knn
+from o3d_meshless.sampling.outliers import find_outliers, surface_fit
 from o3d_meshless.testing import random_ellipsoid, random_sphere
 
 AXES = np.array([1.0, 0.6, 0.3])

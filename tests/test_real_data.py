@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless.negative_modes import negative_eigenvalues
+from o3d_meshless.operators.negative_modes import negative_eigenvalues
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not (DATA / "bun000.ply").is_file(),
@@ -107,7 +107,7 @@ def test_mesh_normals_are_used_for_the_pinched_cow():
     boundary (none) comes from the faces, and no Neumann row is made inside it."""
     op = fitted("cow.obj")
     assert op.diagnostics_["boundary_rows"] == 0
-    from o3d_meshless.adapters import mesh_normals
+    from o3d_meshless.sampling.adapters import mesh_normals
     np.testing.assert_allclose(np.einsum("ij,ij->i", op.normals_, mesh_normals(read("cow.obj"))),
                                1.0, atol=1e-9)
 

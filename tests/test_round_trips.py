@@ -113,7 +113,7 @@ def test_morton_reordering_is_invisible(case, monkeypatch):
     spectra agree to 1e-3 as well."""
     from pathlib import Path
 
-    from o3d_meshless import neighbors
+    from o3d_meshless.sampling import neighbors
 
     if case == "sphere with twins":                    # a merge and a reordering at once
         p = random_sphere(6000, seed=5)

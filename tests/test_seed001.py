@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless import bounds as ob
+from o3d_meshless.scattered import bounds as ob
 from o3d_meshless.stencils.taylor import monomials
 from o3d_meshless.testing import (FRANKE, SEED001, franke, franke_nodes, derivative_max,
                                   lipschitz_estimate)

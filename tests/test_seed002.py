@@ -212,8 +212,8 @@ def test_taylor_guard_rank_fallback_on_scan_lines(fallback):
     """Three scan lines: y^3 is unsupported at every k, so order-3 Taylor fails the rank
     test. The orthopoly fallback keeps order 3 without y^3 and differentiates the cubic
     x^3 + x y^2 exactly; without it the guard drops to order 2 (error ~1e-3)."""
-    from o3d_meshless.guard import guarded_stencils
-    from o3d_meshless.neighbors import knn
+    from o3d_meshless.operators.guard import guarded_stencils
+    from o3d_meshless.sampling.neighbors import knn
     pts = _scan_lines()
     st = guarded_stencils(knn(pts, 12), None, method="taylor", order=3,
                           targets=[(1, 0), (0, 1)], fallback=fallback)
@@ -233,8 +233,8 @@ def test_taylor_guard_rank_fallback_on_scan_lines(fallback):
 def test_fallback_not_used_when_target_unrepresentable():
     """A Laplacian needs y^2: on a single scan line the fallback cannot represent it and
     the guard behaves as before (rows flagged failed, no NaN put into the stencils)."""
-    from o3d_meshless.guard import guarded_stencils
-    from o3d_meshless.neighbors import knn
+    from o3d_meshless.operators.guard import guarded_stencils
+    from o3d_meshless.sampling.neighbors import knn
     pts = _scan_lines()[:200]
     st = guarded_stencils(knn(pts, 12), None, method="taylor", order=2,
                           targets=[{(2, 0): 1.0, (0, 2): 1.0}], min_order=2)

@@ -98,7 +98,7 @@ def test_example_quick(tmp_path):
 
 
 def test_spot_ply_shipped():
-    from o3d_meshless.io import read_geometry
+    from o3d_meshless.io.read import read_geometry
 
     path = Path(om.__file__).parent / "data" / "spot.ply"
     pc = read_geometry(path)

@@ -1,4 +1,4 @@
-"""Diffusion and smoothing (o3d_meshless.smoothing): heat diffusion of sphere modes,
+"""Diffusion and smoothing (o3d_meshless.toolkit.smoothing): heat diffusion of sphere modes,
 Laplacian/Taubin smoothing of fields, denoising of a noisy sphere (the issue target: RMS
 radial error down ≥ 5×, radius within 0.5 %) and of the raw range scan bun000.ply.
 """
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless.smoothing import denoise_points, heat_diffusion, smooth_field
+from o3d_meshless.toolkit.smoothing import denoise_points, heat_diffusion, smooth_field
 from o3d_meshless.testing import random_sphere
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

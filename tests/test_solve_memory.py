@@ -2,7 +2,8 @@
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless import solve_memory, spectra
+from o3d_meshless.operators import solve_memory
+from o3d_meshless.operators import spectra
 from o3d_meshless.testing import random_sphere
 
 

@@ -10,7 +10,8 @@ import scipy.sparse as sp
 import o3d_meshless as om
 from o3d_meshless import cli
 from o3d_meshless.cli import commands as cli_text
-from o3d_meshless.spectra import (SpectrumReport, SpectrumResult, eigenpairs,
+from o3d_meshless.operators import spectra
+from o3d_meshless.operators.spectra import (SpectrumReport, SpectrumResult, eigenpairs,
                                   spectrum_report)
 from o3d_meshless.testing import fibonacci_sphere
 
@@ -38,7 +39,7 @@ def test_public_names():
     assert om.SpectrumReport is SpectrumReport and om.SpectrumResult is SpectrumResult
     assert om.spectrum_report is spectrum_report
     for name in ("SpectrumReport", "SpectrumResult", "spectrum_report"):
-        assert name in om.__all__ and name in om.spectra.__all__
+        assert name in om.__all__ and name in spectra.__all__
 
 
 def test_report_of_sphere(sphere_op):
@@ -197,7 +198,7 @@ def test_zero_eigenvalues_count_connected_pieces():
 
 
 def test_negative_eigenvalues_finds_them_dense_and_by_sweep():
-    from o3d_meshless.negative_modes import negative_eigenvalues
+    from o3d_meshless.operators.negative_modes import negative_eigenvalues
     for n in (300, 6000):                      # dense, then the shift-invert sweep
         d = np.linspace(1.0, 50.0, n)
         d[n // 3] = -5.0
@@ -210,7 +211,7 @@ def test_negative_eigenvalues_finds_them_dense_and_by_sweep():
 
 
 def test_large_stencils_warn_that_the_solve_will_be_slow(monkeypatch):
-    import o3d_meshless.spectra as spectra
+    import o3d_meshless.operators.spectra as spectra
     monkeypatch.setattr(spectra, "SLOW_SOLVE_POINTS", 1000)
     monkeypatch.setattr(spectra, "SLOW_SOLVE_NNZ_PER_ROW", 20)
     p = fibonacci_sphere(1500)

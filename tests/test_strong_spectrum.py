@@ -1,7 +1,7 @@
 """Issue 29, item 7: the strong form's spectrum (``LaplaceBeltrami().fit(g).spectrum()``,
 default options) has no negative eigenvalue on thin-featured inputs, checked on the
 whole spectrum (dense), and it is the rows repaired at their source
-(:func:`o3d_meshless.guard.repair_laplacian_rows`) that make it so.
+(:func:`o3d_meshless.operators.guard.repair_laplacian_rows`) that make it so.
 
 Measured with ``benchmarks/bench_strong_negative.py``: without the nonnegative repair
 (guard on) bun_zipper_res4 has 22 (cloud) / 13 (mesh) negative eigenvalues down to
@@ -19,7 +19,7 @@ from scipy import linalg
 from scipy.spatial import cKDTree
 
 import o3d_meshless as om
-import o3d_meshless.surface_operator as surface_operator
+import o3d_meshless.operators.surface_operator as surface_operator
 from o3d_meshless.testing import random_ellipsoid, random_sphere, sphere_eigenvalue_errors
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -1,4 +1,4 @@
-"""Surface Poisson ``Δ_S u = f`` (o3d_meshless.surface_poisson) against analytic solutions.
+"""Surface Poisson ``Δ_S u = f`` (o3d_meshless.toolkit.surface_poisson) against analytic solutions.
 
 * closed unit sphere, spherical harmonics ``Y`` with ``Δ_S Y = −l(l+1) Y``: the error
   (relative, M-weighted L2) and its observed order from 2 000 to 8 000 i.i.d. points;
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from o3d_meshless.laplacian import LaplaceBeltrami
-from o3d_meshless.surface_poisson import SurfacePoissonResult, solve_surface_poisson
+from o3d_meshless.operators.laplacian import LaplaceBeltrami
+from o3d_meshless.toolkit.surface_poisson import SurfacePoissonResult, solve_surface_poisson
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not (DATA / "bunny.off").is_file(),
@@ -189,7 +189,7 @@ def test_hemisphere_natural_condition():
 
 @needs_data
 def test_closed_bunny():
-    from o3d_meshless.io import read_geometry
+    from o3d_meshless.io.read import read_geometry
 
     mesh = read_geometry(DATA / "bunny.off")
     op = LaplaceBeltrami(form="weak", k=32).fit(mesh)
@@ -229,7 +229,7 @@ def test_closed_bunny():
 
 @needs_data
 def test_cow_with_its_pinch_vertex():
-    from o3d_meshless.io import read_geometry
+    from o3d_meshless.io.read import read_geometry
 
     mesh = read_geometry(DATA / "cow.obj")
     with warnings.catch_warnings():

@@ -12,6 +12,7 @@ import pytest
 from scipy import linalg
 
 import o3d_meshless as om
+from o3d_meshless.operators import assembly
 from o3d_meshless.testing import (disc_neumann_eigenvalues, fibonacci_sphere,
                                   hemisphere_neumann_eigenvalues, observed_order, random_disc,
                                   random_ellipsoid, random_hemisphere, random_sphere,
@@ -163,7 +164,7 @@ def test_real_inputs_have_no_negative_eigenvalue(name, mass):
     path = DATA / name
     if not path.is_file():
         pytest.skip(f"needs ../shared/data/{name}")
-    from o3d_meshless.io import read_geometry
+    from o3d_meshless.io.read import read_geometry
 
     geometry = read_geometry(path)
     op = om.LaplaceBeltrami(form="weak", mass=mass).fit(geometry)
@@ -176,7 +177,7 @@ def test_real_inputs_have_no_negative_eigenvalue(name, mass):
 
 def test_voronoi_cells_refuse_bad_conormals():
     """The boundary cut's conormals are checked before the compiled kernel sees them."""
-    from o3d_meshless.assembly import voronoi_cells
+    from o3d_meshless.operators.assembly import voronoi_cells
 
     s = om.prepare(random_sphere(300))
     nb, frames = s.neighborhoods, s.frames
@@ -229,7 +230,7 @@ def test_averaged_mass_structure_and_cap():
     """``B`` is symmetric, keeps the areas (row sums), and is strictly diagonally
     dominant with a positive diagonal, hence positive definite; cells made artificially
     small get their correction capped and keep that property."""
-    from o3d_meshless.weak import averaged_mass
+    from o3d_meshless.operators.weak import averaged_mass
 
     op = om.LaplaceBeltrami(form="weak", mass="averaged").fit(random_sphere(3000, seed=2))
     K, areas, points = op.K_, op.M_.diagonal(), op.points_
@@ -254,7 +255,7 @@ def test_arc_length_cells_measure_the_sphere():
     """Arc-length placement: exact great-circle distances on the sphere, and cell areas
     that add up to 4π more closely than chord-length ones on a thin torus (where the
     chord's shortening shows)."""
-    from o3d_meshless.assembly import chart_distance
+    from o3d_meshless.operators.assembly import chart_distance
 
     p = random_sphere(500, seed=1)
     frames = om.LaplaceBeltrami(form="weak", normals=p).fit(p).frames_
@@ -310,8 +311,8 @@ def test_steep_cells_stay_at_chord_length():
     ARC_MAX_ELEVATION, so mass='averaged' measures every cell at chord length and K and
     the areas equal the chord-length ones exactly; with 2000 points no cell is steep and
     the arc-length cells are larger (the chord is short on a curved surface)."""
-    from o3d_meshless.sampling import prepare
-    from o3d_meshless.weak import ARC_MAX_ELEVATION, steep_cells, voronoi_stiffness
+    from o3d_meshless.sampling.sampled_surface import prepare
+    from o3d_meshless.operators.weak import ARC_MAX_ELEVATION, steep_cells, voronoi_stiffness
 
     for n, k, all_steep in ((60, 8, True), (2000, 16, False)):
         s = prepare(fibonacci_sphere(n), k=k)
@@ -325,7 +326,7 @@ def test_steep_cells_stay_at_chord_length():
         else:
             assert not chord1.any() and (a1 > a0).all()
             # the elevation test itself: the cell neighbours of 2000 points rise ~0.04 rad
-            _, _, dual = om.assembly.voronoi_cells(nb, frames)
+            _, _, dual = assembly.voronoi_cells(nb, frames)
             assert not steep_cells(nb.points, frames, dual).any()
             tilted = frames.copy()
             tilted[:, 2] = frames[:, 0]          # "normal" in the tangent plane: steep
@@ -349,8 +350,8 @@ def test_cells_of_a_subset_and_elevations_on_the_sphere():
     """voronoi_cells(rows=) gives exactly the full pass's cells for those rows (and no
     other row), refuses rows that are not increasing indices; chord_elevation on the
     unit sphere is |x_j − x_i| and arcsin(chord / 2) with the exact normals."""
-    from o3d_meshless import assembly
-    from o3d_meshless.sampling import prepare
+    from o3d_meshless.operators import assembly
+    from o3d_meshless.sampling.sampled_surface import prepare
 
     s = prepare(random_hemisphere(2000), k=16)
     nb, frames = s.neighborhoods, s.frames

@@ -57,7 +57,7 @@ def _operator_options(run, lb, writes):
 
 
 def _cmd_spectrum(run):
-    from ..adapters import as_points
+    from ..sampling.adapters import as_points
 
     a = run.args
     if a.modes < 1:
@@ -135,7 +135,7 @@ def _cmd_spectrum(run):
 
 
 def _cmd_gradient(run):
-    from ..adapters import as_points
+    from ..sampling.adapters import as_points
 
     a = run.args
     geom = _read(run)
@@ -179,7 +179,7 @@ def _cmd_gradient(run):
 
 
 def _cmd_laplacian(run):
-    from ..adapters import as_points
+    from ..sampling.adapters import as_points
 
     a = run.args
     geom = _read(run)
@@ -245,8 +245,8 @@ def _cmd_laplacian(run):
 def _cmd_info(run):
     from scipy.spatial import cKDTree
 
-    from ..adapters import as_normals, as_points
-    from ..contents import point_colors
+    from ..sampling.adapters import as_normals, as_points
+    from ..sampling.contents import point_colors
     from .outputs import input_faces
 
     geom = _read(run)
@@ -305,6 +305,6 @@ def _cmd_info(run):
 
 def _attribute_names(geom):
     """Per-point column names of the input (what --field may name)."""
-    from ..contents import point_columns
+    from ..sampling.contents import point_columns
 
     return sorted(point_columns(geom))

@@ -155,7 +155,7 @@ def field_name(spec, geom=None):
     ('field', 'height')
     """
     if geom is not None:
-        from ..contents import point_columns
+        from ..sampling.contents import point_columns
 
         if spec in point_columns(geom) and spec not in _RESERVED_COLUMNS:
             return spec
@@ -172,7 +172,7 @@ def _field(spec, points, geom=None):
     n = len(points)
     cols = {}
     if geom is not None:
-        from ..contents import point_columns
+        from ..sampling.contents import point_columns
 
         cols = point_columns(geom)
         if spec in cols:

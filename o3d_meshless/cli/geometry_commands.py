@@ -24,7 +24,7 @@ def _clipped(values, lo=2.0, hi=98.0):
 
 def _cmd_geodesic(run):
     from .. import HeatGeodesics
-    from ..geodesic import check_sources
+    from ..toolkit.geodesic import check_sources
 
     a = run.args
     geom = _read(run)
@@ -107,7 +107,7 @@ def _cmd_curvature(run):
 
 
 def _points(run, geom):
-    from ..adapters import as_points
+    from ..sampling.adapters import as_points
 
     return as_points(geom)
 

@@ -230,7 +230,7 @@ def input_faces(path, geom, points):
     -------
     faces : ndarray of int64, shape (m, 3), or None
     """
-    from ..contents import mesh_faces
+    from ..sampling.contents import mesh_faces
 
     faces = mesh_faces(geom)
     if faces is None and path is not None and Path(path).suffix.lower() == ".ply" \
@@ -250,8 +250,8 @@ def _ply_face_count(path):
 
 
 def _read_ply_faces(path, points):
-    from ..adapters import _import_open3d
-    from ..io import _c_stderr_kept
+    from ..sampling.adapters import _import_open3d
+    from ..io.read import _c_stderr_kept
 
     o3d = _import_open3d("reading the faces of a PLY mesh")
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error), \
@@ -274,8 +274,8 @@ def _kept(run, n):
     """Faces, colours, normals and columns of the input, for outputs of ``n`` points
     (nothing when the count differs: then they would not belong to the points)."""
     if getattr(run, "_kept_cache", None) is None:
-        from ..adapters import as_normals, as_points
-        from ..contents import point_colors, point_columns
+        from ..sampling.adapters import as_normals, as_points
+        from ..sampling.contents import point_colors, point_columns
 
         geom = run.geom
         points = as_points(geom, dims=(2, 3))
@@ -325,7 +325,7 @@ def write_ply(run, points, columns, *, normals=None, colors=None, estimator=None
         Its per-point diagnostics masks with a marked row are added as 0/1 columns
         (:data:`~o3d_meshless.cli.messages.MASK_COLUMNS`).
     """
-    from ..io import save_ply
+    from ..io.read import save_ply
     from .messages import MASK_COLUMNS
 
     kept = _kept(run, len(points))
@@ -361,7 +361,7 @@ def write_npz(run, points, **arrays):
     **arrays
         What :func:`o3d_meshless.save_npz` takes.
     """
-    from ..io import save_npz
+    from ..io.read import save_npz
 
     kept = _kept(run, len(points))
     extra = {key: kept[key] for key in ("faces", "colors") if kept[key] is not None}

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..stencils import DEFAULT_METHOD, METHODS
-from ..weak import MASS_KINDS
+from ..operators.weak import MASS_KINDS
 from .commands import _cmd_gradient, _cmd_info, _cmd_laplacian, _cmd_spectrum
 from .geometry_commands import _cmd_curvature, _cmd_geodesic, _cmd_hks, _cmd_smooth
 from .run import PROG

@@ -138,7 +138,7 @@ class _Run:
         return Path(tmp)
 
     def commit(self):
-        from ..atomic import replace_output
+        from ..io.atomic import replace_output
 
         for tmp, final in self.staged:
             replace_output(tmp, final)
@@ -219,7 +219,7 @@ def _input_name(path):
     """The ``input`` of a record: the file, or the shipped sample's path."""
     if path is not None:
         return str(path)
-    from ..io import sample_path
+    from ..io.read import sample_path
 
     return str(sample_path())
 
@@ -242,7 +242,7 @@ def _jsonable(value):
 
 
 def _read(run):
-    from ..io import read_geometry, sample_path
+    from ..io.read import read_geometry, sample_path
 
     path = run.args.input
     run.is_sample = path is None
@@ -293,7 +293,7 @@ def _construct(cls, run, **kw):
 
 
 def _points_normals(run, est, geom):
-    from ..adapters import as_normals, as_points
+    from ..sampling.adapters import as_normals, as_points
 
     points = getattr(est, "points_", None)
     if points is None:

@@ -1,11 +1,11 @@
 """Work on one part (its owned points plus halo), in plain NumPy: no Dask here.
 
-The single-machine pipeline is :func:`o3d_meshless.sampling.build`; this module builds the
+The single-machine pipeline is :func:`o3d_meshless.sampling.sampled_surface.build`; this module builds the
 same :class:`~o3d_meshless.Sampling` for a part's points with the two *global* inputs of
 that pipeline supplied from outside instead of recomputed from the part:
 
 * the coincidence tolerance ``COINCIDENT_RTOL × median(distance to the 8th neighbour)``,
-  a median over the whole cloud (:func:`o3d_meshless.neighbors.coincident_groups`);
+  a median over the whole cloud (:func:`o3d_meshless.sampling.neighbors.coincident_groups`);
 * the centre of the cloud used by ``orient="outward"``.
 
 Everything else is the package's own code (``estimated_frames``, ``detect_boundary``,
@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..boundary import CONFIRM_FACTOR, detect_boundary
-from ..guard import MAX_FACTOR
-from ..neighbors import SCALE_NEIGHBOUR, _drop_self, knn
-from ..sampling import Sampling, oriented_frames, sampling_diagnostics
+from ..sampling.boundary import CONFIRM_FACTOR, detect_boundary
+from ..operators.guard import MAX_FACTOR
+from ..sampling.neighbors import SCALE_NEIGHBOUR, _drop_self, knn
+from ..sampling.sampled_surface import Sampling, oriented_frames, sampling_diagnostics
 
 #: the Voronoi areas of ``assembly.lumped_areas`` grow neighbourhoods up to this × k
 AREA_FACTOR = 4
@@ -75,7 +75,7 @@ def scale_round(ids, xyz, owned, box, k):
 # -- neighbourhoods with a given tolerance ---------------------------------------------------
 
 def local_knn(points, k, tol, *, n_threads=1):
-    """:func:`o3d_meshless.neighbors.knn` with the whole cloud's coincidence tolerance."""
+    """:func:`o3d_meshless.sampling.neighbors.knn` with the whole cloud's coincidence tolerance."""
     return knn(points, k, n_threads=n_threads, tol=tol)
 
 

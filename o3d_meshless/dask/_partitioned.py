@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..neighbors import COINCIDENT_RTOL
+from ..sampling.neighbors import COINCIDENT_RTOL
 from ._local import DEP_FACTOR, ROW_FACTOR, scale_column
 from ._partition import (SAMPLE_PER_PART, SAMPLE_POINTS, block_stats, concat, kd_split, leaf_of,
                          merge, take)
@@ -37,7 +37,7 @@ class PartitionedCloud:
                  operator_options=None, max_rounds=6):
         import dask
 
-        from ..sampling import check_options
+        from ..sampling.sampled_surface import check_options
 
         self.k = _check_int(k, "k", 3)
         if orient not in ORIENT_OPTIONS:

@@ -90,7 +90,7 @@ def _restrict(A, owned, blocks=1):
 
 
 def _laplacian_part(part, options):
-    from ..laplacian import LaplaceBeltrami
+    from ..operators.laplacian import LaplaceBeltrami
 
     s, ids, owned = part["sampling"], part["ids"], part["owned"]
     op = LaplaceBeltrami(**operator_options(s, options)).fit(s)
@@ -100,7 +100,7 @@ def _laplacian_part(part, options):
 
 
 def _gradient_part(part, options):
-    from ..operators import SurfaceGradient
+    from ..operators.gradient_divergence import SurfaceGradient
 
     s, ids, owned = part["sampling"], part["ids"], part["owned"]
     op = SurfaceGradient(**operator_options(s, options)).fit(s)
@@ -146,7 +146,7 @@ def _mass_part(op):
 
 
 def _curvature_part(part, order, weights):
-    from ..surface_curvature import curvature
+    from ..toolkit.surface_curvature import curvature
 
     # the fixed scale: scale="auto" may reach k_max neighbours, beyond the part's halo
     c = curvature(part["sampling"], order=order, weights=weights, scale="fixed")

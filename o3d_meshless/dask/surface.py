@@ -20,9 +20,9 @@ class DaskSurface(PartitionedCloud):
     gets a halo (the points within ``radius[p]`` of its box) measured so that every
     owned point's neighbourhoods — and those of the points its row depends on through
     the open-boundary test — are exactly the ones the single-machine pipeline finds.
-    Each part then runs the ordinary pipeline (:mod:`o3d_meshless.sampling`,
+    Each part then runs the ordinary pipeline (:mod:`o3d_meshless.sampling.sampled_surface`,
     :class:`~o3d_meshless.LaplaceBeltrami`, :class:`~o3d_meshless.SurfaceGradient`,
-    :func:`o3d_meshless.surface_curvature.curvature`) on its points plus halo and keeps
+    :func:`o3d_meshless.toolkit.surface_curvature.curvature`) on its points plus halo and keeps
     its owned rows. Results are Dask arrays in the input order.
 
     Constructing it computes the partition (small metadata) eagerly: one pass over the
@@ -108,7 +108,7 @@ class DaskSurface(PartitionedCloud):
 
     def boundary(self):
         """Open-boundary mask, ``(n,)`` bool Dask array (the gap test of
-        :mod:`o3d_meshless.boundary`)."""
+        :mod:`o3d_meshless.sampling.boundary`)."""
         import dask
 
         res = [dask.delayed(_boundary_part)(s) for s in self._parts("sampling")]
@@ -204,7 +204,7 @@ class DaskSurface(PartitionedCloud):
 
     def curvature(self, *, order=3, weights="gaussian"):
         """Principal curvatures from height fits on each part
-        (:func:`o3d_meshless.surface_curvature.curvature` on the part's Sampling).
+        (:func:`o3d_meshless.toolkit.surface_curvature.curvature` on the part's Sampling).
 
         The fits use this surface's ``k`` (``curvature``'s own default k is 20 for order
         3: pass ``k=20`` to DaskSurface to match it) and its orientation: with
@@ -217,7 +217,7 @@ class DaskSurface(PartitionedCloud):
         """
         import dask
 
-        from ..surface_curvature import ORDERS, WEIGHTS
+        from ..toolkit.surface_curvature import ORDERS, WEIGHTS
 
         if order not in ORDERS:
             raise ValueError(f"`order` must be one of {ORDERS}; got {order!r}")

@@ -66,7 +66,7 @@ import numpy as np
 
 from .._kernels.gsp import gsp_stencils
 from .._validation import check_int, check_points, check_stencil_arrays, raise_if_out_of_memory
-from ..monomials import monomials as _taylor_monomials
+from ..sampling.monomials import monomials as _taylor_monomials
 from .result import StencilWeights, one_stencil
 from .spec import MethodSpec
 

@@ -57,7 +57,7 @@ import numpy as np
 from .._kernels.orthopoly import orthopoly_basis, orthopoly_stencils
 from .._validation import (check_int, check_option, check_points, check_stencil_arrays,
                            raise_if_out_of_memory)
-from ..monomials import monomials as _taylor_monomials
+from ..sampling.monomials import monomials as _taylor_monomials
 from .result import StencilWeights, one_stencil
 from .spec import MethodSpec, weight_power_from
 

@@ -17,7 +17,7 @@ neighbourhood allows). The small ridge ``α`` spreads the weight over the neighb
 instead of the few a basic NNLS solution picks. At an open boundary the moment along
 the outward conormal is dropped (:func:`positive_laplacian_weights` with
 ``conormals``): the row is then exact for functions with zero normal derivative across
-the boundary, the Neumann condition (see :mod:`o3d_meshless.boundary`).
+the boundary, the Neumann condition (see :mod:`o3d_meshless.sampling.boundary`).
 """
 from __future__ import annotations
 

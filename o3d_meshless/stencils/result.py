@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..neighbors import SPACING_RANGE
+from ..sampling.neighbors import SPACING_RANGE
 
 __all__ = ["StencilWeights", "one_stencil", "check_offset_scale"]
 

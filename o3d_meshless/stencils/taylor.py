@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_int, check_stencil_arrays, raise_if_out_of_memory
-from ..monomials import monomial_tables, monomials, target_coefficients
+from ..sampling.monomials import monomial_tables, monomials, target_coefficients
 
 from .._kernels.taylor import taylor_stencils
 from .spec import MethodSpec
@@ -49,7 +49,7 @@ def taylor_weights(points, neighbors, centers, bases, *, order, targets,
         Local axes per point (rows); ``None`` uses the ambient coordinates (d = D).
     order : int
     targets : list
-        Derivatives to return (see :func:`o3d_meshless.monomials.target_coefficients`).
+        Derivatives to return (see :func:`o3d_meshless.sampling.monomials.target_coefficients`).
     weight_power : float
         Turner et al.'s inverse-distance exponent ``d`` (-1 = unweighted rows, 0 = the paper's
         classical least squares).

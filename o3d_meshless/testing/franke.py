@@ -222,7 +222,7 @@ def derivative_max(func, points, degree, *, step=None):
     ``2e-3 · (1 + degree)`` (functions varying on a scale of order 1, like Franke's): the
     differences are second-order accurate, to well under a per cent on Franke's functions.
     """
-    from ..monomials import monomials
+    from ..sampling.monomials import monomials
 
     pts = np.atleast_2d(np.asarray(points, dtype=np.float64))
     dim = pts.shape[1]

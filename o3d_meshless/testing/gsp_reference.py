@@ -545,7 +545,7 @@ def misses_polynomials(points, neighbors, centers, bases, weights, targets, orde
     """The kernel's reproduction test, in NumPy: rows whose weights do not reproduce the derivatives of the monomials of degree
     1..``order`` (they should, exactly, by construction), in coordinates scaled by each
     row's mean neighbour distance."""
-    from ..monomials import monomials as _taylor_monomials
+    from ..sampling.monomials import monomials as _taylor_monomials
     from ..stencils.positive import local_coordinates
 
     x = local_coordinates(points, centers, neighbors, bases)

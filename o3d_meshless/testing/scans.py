@@ -78,7 +78,7 @@ def raycast_scan(width: int = 240, height: int = 180, *, fov: float = 50.0,
     >>> scan.points.shape[1], bool(scan.mixed.any()), bool(scan.on_sphere.any())
     (3, True, True)
     """
-    from ..adapters import _import_open3d
+    from ..sampling.adapters import _import_open3d
 
     o3d = _import_open3d("raycast_scan")
     rng = np.random.default_rng(seed)
