@@ -191,3 +191,70 @@ def test_no_module_does_several_jobs_by_size():
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450
             and p.name != "gsp_reference.py"}
     assert not long, long
+
+
+#: the package's layers, bottom first: a module may import from its own layer and the
+#: ones below, never from above (function-level imports count). The private ``_``
+#: modules and the kernels sit below every layer; ``data`` holds files only.
+LAYERS = ["sampling", "stencils", "operators", "scattered", "toolkit", "plot", "io", "cli",
+          "dask", "testing"]
+
+
+def _layer(module):
+    parts = module.split(".")
+    if len(parts) < 2 or parts[1].startswith("_") or parts[1] == "data":
+        return -1                               # the root, private helpers, kernels
+    return LAYERS.index(parts[1])
+
+
+def test_every_root_entry_is_a_declared_layer():
+    entries = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
+               if not p.name.startswith(("_", ".")) and p.name != "py.typed"}
+    assert entries == set(LAYERS) | {"data"}
+    assert len(entries) + 1 <= 12                   # (+ py.typed) the issue-25 target
+
+
+def test_no_module_imports_from_a_higher_layer():
+    upward = []
+    for mod, deps in import_graph().items():
+        if mod == "o3d_meshless" or mod.endswith("__main__"):
+            continue
+        for dep in deps:
+            if _layer(dep) > _layer(mod):
+                upward.append(f"{mod} -> {dep}")
+    assert not upward, upward
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert _layer("o3d_meshless.sampling.frames") < _layer("o3d_meshless.operators.spectra")
+    assert _layer("o3d_meshless._validation") < _layer("o3d_meshless.sampling.frames")
+
+
+#: the public API (issue 25: moving modules must not change it)
+PUBLIC = {
+    "o3d_meshless": [
+        "CurvatureResult", "Divergence", "FieldCalculus", "HeatGeodesics", "LaplaceBeltrami",
+        "PoissonSolution", "Sampling", "ScatteredDerivatives", "SpectrumReport",
+        "SpectrumResult", "SurfaceGradient", "SurfacePoissonResult", "__version__",
+        "as_normals", "as_points", "attach", "clear_cache", "curl", "curvature",
+        "denoise_points", "diffusion_distance", "divergence", "estimate_frames",
+        "field_divergence", "field_gradient", "field_laplacian", "geodesic_distance",
+        "heat_diffusion", "heat_kernel", "heat_kernel_signature", "laplace_beltrami",
+        "load_npz", "prepare", "read_geometry", "register", "sample_path", "save_npz",
+        "save_ply", "scattered_gradient", "scattered_hessian", "scattered_laplacian",
+        "shape_dna", "smooth_field", "solve_poisson", "solve_surface_poisson", "spectrum",
+        "spectrum_report", "stencil_weights", "surface_gradient", "unregister",
+        "wave_kernel_signature"],
+}
+
+
+def test_the_public_names_are_pinned():
+    import importlib
+
+    for module, names in PUBLIC.items():
+        mod = importlib.import_module(module)
+        assert sorted(mod.__all__) == sorted(names), module
+        for name in names:
+            assert getattr(mod, name) is not None, f"{module}.{name}"
+    assert sorted(importlib.import_module("o3d_meshless.dask").__all__) == \
+        ["DaskSurface", "as_source", "to_npy", "to_zarr"]
