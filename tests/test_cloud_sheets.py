@@ -25,7 +25,7 @@ def test_concentric_spheres_are_kept_apart(gap):
     p, outer = shells(3000, gap)
     nb = knn(p, 16)
     assert across(nb, outer) > 100                  # the plain k nearest reach across
-    sep, conflicts = separate_sheets(nb)
+    sep, conflicts, unresolved = separate_sheets(nb)
     assert across(sep, outer) == 0
     assert conflicts >= 0.5 * int((outer[nb.indices] != outer[:, None]).any(axis=1).sum())
     assert sep.indices.shape == nb.indices.shape
@@ -35,7 +35,7 @@ def test_later_searches_keep_to_the_sheet():
     # operators that ask for more neighbours (the weak form's cells, the guard) query
     # the filtered neighbourhoods again: those queries must not cross either
     p, outer = shells(3000, 0.1)
-    sep, _ = separate_sheets(knn(p, 16))
+    sep, _, _ = separate_sheets(knn(p, 16))
     more = sep.query(np.arange(len(p)), 24)
     assert int((outer[more] != outer[:, None]).sum()) == 0
 
@@ -47,7 +47,7 @@ def test_single_sheets_are_not_split(noise):
     nb = knn(p, 16)
     q = p + np.random.default_rng(3).normal(size=p.shape) * noise * nb.spacing
     nb = knn(q, 16)
-    sep, conflicts = separate_sheets(nb)
+    sep, conflicts, unresolved = separate_sheets(nb)
     assert conflicts == 0 and sep is nb
 
 
@@ -122,3 +122,17 @@ def test_keep_outliers_keeps_the_old_neighbourhoods():
     s = om.prepare(p, outliers="keep", progress=False)
     assert s.diagnostics["sheet_conflicts"] == 0
     assert s.neighborhoods.accept is None
+
+
+def test_sheets_a_spacing_apart_make_the_report_untrustworthy():
+    """Concentric spheres 2000 points each, 0.06 apart (about a spacing): the split
+    cannot separate them (18 % of the points keep the other sphere in view) and the
+    spectrum is far off either way (81 % split, 15 % joined): the report says so. At 0.2
+    apart everything is separated and the report is clean."""
+    p, _ = shells(2000, 0.06, seed=1)
+    res = om.spectrum(p, n_modes=6, progress=False)
+    assert res.report.sheets_unresolved_share > 0.12
+    assert not res.report.trustworthy and "another sheet" in res.report.reason
+    p, _ = shells(1500, 0.2, seed=4)
+    res = om.spectrum(p, n_modes=6, progress=False)
+    assert res.report.sheets_unresolved == 0 and res.report.trustworthy

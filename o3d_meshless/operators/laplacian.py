@@ -289,7 +289,10 @@ class LaplaceBeltrami(_SurfaceOperator):
                                      noise_level=diag.get("noise_level", float("nan")),
                                      denoised=bool(diag.get("denoised")),
                                      coarse=bool(diag.get("coarse")),
-                                     sheet_conflicts=int(diag.get("sheet_conflicts", 0)))
+                                     sheet_conflicts=int(diag.get("sheet_conflicts", 0)),
+                                     sheets_unresolved=int(diag.get("sheets_unresolved", 0)),
+                                     sheets_unresolved_share=float(
+                                         diag.get("sheets_unresolved_share", 0.0)))
         if report.reason and not report.n_negative and "complex" not in report.reason:
             # (negative and complex eigenvalues have been warned about already)
             warn(f"spectrum: {report.reason}", RuntimeWarning)

@@ -37,6 +37,13 @@ COARSE_MAX = 0.25
 DENOISED_NOISE_MAX = 0.5
 #: the printed report names the noise level from this level on (or when denoised)
 NOISE_SHOWN = 0.03
+#: above this share of points whose neighbourhoods still hold another sheet after the
+#: sheet split, the eigenvalues are not trusted. Measured shares: concentric spheres
+#: 2000 points each 0.04 / 0.06 apart 59 / 18 % (98 / 81 % off), 0.1 apart 0.03 %
+#: (0.3 %); clean flat ellipsoids (1, 0.7, 0.05 or 0.1), 2000 points, 13-16 %, 8000
+#: points 5-7 %; vertex clouds: cows 17-18 % (8.5 % off FEM), bunny.off 10 % (1.0 %),
+#: bun_zipper_res3 10 %, Spot 3.5 % (0.8 %); bun000 0.1 %
+SHEETS_UNRESOLVED_MAX = 0.12
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,13 @@ class SpectrumReport:
         Points whose k nearest neighbours reached another sheet of the surface passing
         close by (a thin part, a fold, a second layer; see
         :mod:`o3d_meshless.sampling.cloud_sheets`); their neighbourhoods were kept to their own
-        sheet. Informational; sheets closer than about one spacing cannot be told apart.
+        sheet.
+    sheets_unresolved : int
+        Points whose neighbourhood still holds another sheet after the split: there the
+        sheets are about a spacing apart and no local test separates them. Above
+        ``SHEETS_UNRESOLVED_MAX`` of the points the window is not :attr:`trustworthy`.
+    sheets_unresolved_share : float
+        The same as a share of the points.
 
     See Also
     --------
@@ -115,6 +128,8 @@ class SpectrumReport:
     denoised: bool = False
     coarse: bool = False
     sheet_conflicts: int = 0
+    sheets_unresolved: int = 0
+    sheets_unresolved_share: float = 0.0
 
     @property
     def negative_tol(self):
@@ -137,6 +152,11 @@ class SpectrumReport:
         if self.max_imag > IMAG_RTOL * max(1.0, self.max_abs_real):
             return (f"complex eigenvalues (|imag| up to {self.max_imag:.3g}): use the weak "
                     "form")
+        if self.sheets_unresolved_share > SHEETS_UNRESOLVED_MAX:
+            return (f"{self.sheets_unresolved} points ({100 * self.sheets_unresolved_share:.0f} "
+                    "%) have neighbours on another sheet of the surface about one spacing "
+                    "away, which no local test can tell apart: eigenvalues may be far off; "
+                    "sample the thin parts more densely, or give a mesh")
         if self.coarse and self.noise_level > COARSE_MAX:
             return (f"the sampling is too coarse for the shape (local fits miss the points "
                     f"by {self.noise_level:.2f} spacings): eigenvalues may be off by several "
@@ -166,7 +186,9 @@ class SpectrumReport:
                          "in the eigenvectors)")
         if self.sheet_conflicts:
             lines.append(f"sheet conflicts: {self.sheet_conflicts} points had neighbours on "
-                         "another sheet passing close by (kept to their own sheet)")
+                         "another sheet passing close by (kept to their own sheet"
+                         + (f"; {self.sheets_unresolved} could not be separated)"
+                            if self.sheets_unresolved else ")"))
         if self.noise_level > NOISE_SHOWN or self.denoised:
             lines.append(f"noise level: {self.noise_level:.3f} spacings (median σ/h)"
                          + ("; operator built on denoised positions" if self.denoised else "")

@@ -138,6 +138,9 @@ def separate_sheets(nb, *, n_threads=1):
         are filtered too.
     conflicts : int
         Rows (unique points) whose neighbourhood held another sheet.
+    unresolved : int
+        Rows whose rebuilt neighbourhood still holds points the split puts on another
+        sheet: sheets about as close as the spacing, which no local test separates.
 
     Examples
     --------
@@ -152,12 +155,12 @@ def separate_sheets(nb, *, n_threads=1):
     >>> outer = np.linalg.norm(p, axis=1) > 1.05
     >>> nb = knn(p, 16)
     >>> across = lambda nb: int((outer[nb.indices] != outer[:, None]).sum())
-    >>> sep, conflicts = separate_sheets(nb)
-    >>> across(nb) > 1000, across(sep), conflicts > 1000
-    (True, 0, True)
+    >>> sep, conflicts, unresolved = separate_sheets(nb)
+    >>> across(nb) > 1000, across(sep), conflicts > 1000, unresolved
+    (True, 0, True, 0)
     """
     if nb.points.shape[1] != 3 or nb.k < 3:
-        return nb, 0
+        return nb, 0, 0
     marks = _split(nb.points, nb.indices, None, None, n_threads)
     split = (marks == 1).any(axis=1)
     # a centre with few of its own sheet in view is looked at again over the wider
@@ -165,7 +168,7 @@ def separate_sheets(nb, *, n_threads=1):
     unsure = (marks == 3).any(axis=1) & ~split
     rows = np.flatnonzero(split | unsure)
     if not len(rows):
-        return nb, 0
+        return nb, 0, 0
     points, k = nb.points, nb.k
 
     def accept(centers, candidates):
@@ -174,6 +177,10 @@ def separate_sheets(nb, *, n_threads=1):
 
     out = nb.filtered(accept, rows=rows, widen=True, n_threads=n_threads)
     changed = (out.indices[rows] != nb.indices[rows]).any(axis=1)
+    # rows whose rebuilt list still holds points the split puts on another sheet: there
+    # the sheets are about as close as the spacing, and no local test tells them apart
+    unresolved = int((_split(points, out.indices[rows], rows, None, n_threads) == 1)
+                     .any(axis=1).sum())
     # later, wider searches (open Voronoi cells, the guard) reach where the heights mix
     # the sheets (curvature^2 x radius ~ gap): there a candidate must be joined to the
     # centre by mutual neighbours within twice its distance (the mesh filter's test on
@@ -183,11 +190,11 @@ def separate_sheets(nb, *, n_threads=1):
                            (np.repeat(np.arange(n), out.indices.shape[1]),
                             out.indices.ravel())), shape=(n, n))
     out.accept = near_along_graph(points, A.multiply(A.T).tocsr(), n_threads=n_threads)
-    return out, int(split.sum() + (changed & unsure[rows]).sum())
+    return out, int(split.sum() + (changed & unsure[rows]).sum()), unresolved
 
 
 def sheet_knn(points, k, *, n_threads=1, separate=True):
     """:func:`~o3d_meshless.sampling.neighbors.knn` of ``points`` then, with ``separate``,
-    :func:`separate_sheets`. Returns ``(nb, conflicts)``."""
+    :func:`separate_sheets`. Returns ``(nb, conflicts, unresolved)``."""
     nb = knn(points, k, n_threads=n_threads, name="geometry")
-    return separate_sheets(nb, n_threads=n_threads) if separate else (nb, 0)
+    return separate_sheets(nb, n_threads=n_threads) if separate else (nb, 0, 0)

@@ -55,7 +55,7 @@ def project_to_surface(points, *, k=16, iterations=5, n_threads=1, sheets=True):
     iterations = check_int(iterations, name="iterations", low=0)
     moved = np.array(points, dtype=np.float64, copy=True)
     for _ in range(iterations):
-        nb, _ = sheet_knn(moved, min(k, len(moved) - 1), n_threads=n_threads,
+        nb, _, _ = sheet_knn(moved, min(k, len(moved) - 1), n_threads=n_threads,
                           separate=sheets)
         fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)
         frames, _, _ = estimated_frames(nb.points, nb.indices, n_threads=n_threads)

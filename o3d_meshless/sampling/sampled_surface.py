@@ -88,7 +88,9 @@ class Sampling:
         surface; NaN for outliers), ``noise_level`` (median noise over the spacing,
         σ/h), ``coarse`` (that scatter is a sampling too coarse for the shape, not
         noise), ``denoised``, ``sheet_conflicts`` (points whose k nearest reached
-        another sheet passing close by; see :mod:`o3d_meshless.sampling.cloud_sheets`).
+        another sheet passing close by; see :mod:`o3d_meshless.sampling.cloud_sheets`),
+        ``sheets_unresolved`` and its share of the points (their neighbourhoods still
+        hold another sheet after the split: sheets about a spacing apart).
     kept : ndarray of shape (n_kept,), intp, or None
         Input indices of the points the surface is built from (outliers excluded);
         ``None`` when every point is kept. ``neighborhoods`` and every array above
@@ -249,7 +251,8 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         # kept outliers off the surface as sheets of their own (extra zero modes)
         sheets = faces is None and outliers != "keep"
         plain = knn(points, k, n_threads=n_threads, name="geometry")
-        nb, conflicts = separate_sheets(plain, n_threads=n_threads) if sheets else (plain, 0)
+        nb, conflicts, unresolved = separate_sheets(plain, n_threads=n_threads) if sheets \
+            else (plain, 0, 0)
         fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)
         noise, level, noisy = noise_state(nb, fit, n_threads)
         kept, outlier_mask = None, np.zeros(len(points), dtype=bool)
@@ -281,7 +284,8 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
                                  f"excluding {count} outliers; need at least k + 1 = {k + 1}"
                                  " (pass outliers='keep' or lower `k`)")
             # nobody's neighbourhood may hold an outlier: search again among the rest
-            nb, conflicts = sheet_knn(points[kept], k, n_threads=n_threads, separate=sheets)
+            nb, conflicts, unresolved = sheet_knn(points[kept], k, n_threads=n_threads,
+                                                  separate=sheets)
             fit = surface_fit(nb.points, nb.indices, n_threads=n_threads)
             noise, level, noisy = noise_state(nb, fit, n_threads)
             if given is not None:
@@ -294,7 +298,7 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
             base = points if kept is None else points[kept]
             moved = project_to_surface(base, k=DENOISE_K, iterations=DENOISE_ITERATIONS,
                                        n_threads=n_threads, sheets=sheets)
-            nb, _ = sheet_knn(moved, k, n_threads=n_threads, separate=sheets)
+            nb, _, _ = sheet_knn(moved, k, n_threads=n_threads, separate=sheets)
     with stages("frames"):
         reference = reference_normals(geometry) if given is None else None
         if reference is not None and kept is not None:
@@ -326,7 +330,8 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         outlier_mask=outlier_mask, n_outliers=int(outlier_mask.sum()),
         noise=embed(fit_nb.expand(noise), kept, len(points)), noise_level=level,
         coarse=bool(level > DENOISE_LEVEL and not noisy), denoised=smooth,
-        sheet_conflicts=conflicts)
+        sheet_conflicts=conflicts, sheets_unresolved=unresolved,
+        sheets_unresolved_share=unresolved / max(len(nb.points), 1))
     return sampling
 
 
@@ -395,7 +400,8 @@ def sampling_diagnostics(sampling, status, refined):
             "boundary_mask": sampling.expand(sampling.boundary),
             "boundary_rows": int(sampling.boundary.sum()),
             "outlier_mask": np.zeros(len(sampling.points), dtype=bool), "n_outliers": 0,
-            "denoised": False, "coarse": False, "sheet_conflicts": 0}
+            "denoised": False, "coarse": False, "sheet_conflicts": 0,
+            "sheets_unresolved": 0, "sheets_unresolved_share": 0.0}
 
 
 def given_normals(geometry, normals, n, *, owner=None):
