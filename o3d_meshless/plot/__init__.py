@@ -29,8 +29,10 @@ towards the taller end; an open scan is seen from the side its surface faces
 ``"RdBu_r"``, so zero is white; otherwise the 1st .. 99th percentiles and
 ``"viridis"``. The exact extremes are kept when the clipped tail is short (within a
 quarter of the range), so smooth fields are not clipped; when values are clipped the
-colourbar gets extension arrows. Colourbar ticks show an offset or a power of ten
-when needed, so a nearly constant field still gets distinct labels.
+colourbar gets extension arrows. Colourbar ticks are written out in full, never with
+an offset text over the neighbouring shape: each label gets the digits that keep it
+distinct (a nearly constant field too), and a power of ten taken out of very small or
+very large values goes into the colour-bar label beside the bar.
 
 **Vectors.** ``vectors=`` draws (n, 3) tangent vector fields (e.g. a surface
 gradient) as arrows on a spatially even subsample of the visible points, lifted off

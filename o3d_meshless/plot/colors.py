@@ -2,6 +2,7 @@
 colourbar ticks."""
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
@@ -109,20 +110,52 @@ def colorize(values, *, cmap=None, percentile=99.0):
     return rgb
 
 
-def _colorbar_ticks(cb, lo, hi, values):
-    """Ticks that stay distinct: offset / power-of-ten labels; one tick if constant."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, ScalarFormatter
+def _tick_labels(ticks):
+    """How to write ``ticks`` without an offset: ``(scale, decimals, power)`` with labels
+    ``f"{t / scale:.{decimals}f}"``. A common power of ten is taken out of very small
+    or very large values when that makes the labels shorter; the decimals are the
+    fewest that keep the labels exact and distinct."""
+    ticks = np.asarray(ticks, dtype=np.float64)
+    big = float(np.max(np.abs(ticks))) if len(ticks) else 0.0
+    power = int(math.floor(math.log10(big))) if big > 0 else 0
+    best = None
+    for p in {0, power if (power < -2 or power > 4) else 0}:
+        scaled = ticks / 10.0 ** p
+        step = float(np.min(np.diff(scaled))) if len(scaled) > 1 else 1.0
+        for decimals in range(16):
+            labels = [f"{t:.{decimals}f}" for t in scaled]
+            if len(set(labels)) == len(labels) and np.allclose(
+                    np.round(scaled, decimals), scaled, rtol=0, atol=1e-6 * step):
+                break
+        width = max(len(t) for t in labels) + (4 if p else 0)
+        if best is None or width < best[0]:
+            best = (width, 10.0 ** p, decimals, p)
+    return best[1:]
+
+
+def _colorbar_ticks(cb, lo, hi, values, label=None):
+    """Ticks that stay distinct, written out in full (no offset text above the bar,
+    which would sit over the neighbouring shape): a power of ten, when one is taken
+    out, goes into the colour-bar label beside the bar; one tick if constant."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
     vmin, vmax = float(np.min(values)), float(np.max(values))
+    texts = [] if label is None else [str(label)]
     if vmax <= vmin:                                          # constant: say so, once
-        label = f"{vmin:.6g}"
+        text = f"{vmin:.6g}"
         cb.locator = FixedLocator([vmin])
-        cb.formatter = FuncFormatter(lambda x, pos=None: label)
+        cb.formatter = FuncFormatter(lambda x, pos=None: text)
     else:
-        fmt = ScalarFormatter(useOffset=True, useMathText=True)
-        fmt.set_powerlimits((-3, 4))
-        cb.locator = MaxNLocator(5)
-        cb.formatter = fmt
+        ticks = MaxNLocator(5).tick_values(lo, hi)
+        span = hi - lo
+        ticks = ticks[(ticks >= lo - 1e-9 * span) & (ticks <= hi + 1e-9 * span)]
+        scale, decimals, power = _tick_labels(ticks)
+        cb.locator = FixedLocator(ticks)
+        cb.formatter = FuncFormatter(lambda x, pos=None: f"{x / scale + 0.0:.{decimals}f}"
+                                     .replace("-", "\u2212"))
+        if power:
+            texts.append(f"\u00d710$^{{{power}}}$")
     cb.ax.tick_params(labelsize=7)
-    cb.ax.yaxis.get_offset_text().set_fontsize(7)
+    if texts:
+        cb.set_label("  ".join(texts), fontsize=7)
     cb.update_ticks()

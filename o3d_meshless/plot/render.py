@@ -87,6 +87,23 @@ def _as_vectors(vectors, names, n):
     return [a] * len(names)
 
 
+def _as_positions(positions, names, n):
+    """``positions`` -> dict panel title -> (n, 3) array."""
+    if positions is None:
+        return {}
+    if not isinstance(positions, Mapping):
+        raise ValueError("`positions` must be a dict panel title -> (n, 3) array; got "
+                         f"{type(positions).__name__}")
+    unknown = [str(k) for k in positions if str(k) not in names]
+    if unknown:
+        raise ValueError(f"`positions` keys must be panel titles {names}; got {unknown}")
+    out = {str(k): np.asarray(v, dtype=np.float64) for k, v in positions.items()}
+    bad = {k: v.shape for k, v in out.items() if v.shape != (n, 3)}
+    if bad:
+        raise ValueError(f"`positions` must hold (n, 3) arrays with n = {n}; got {bad}")
+    return out
+
+
 def _fill_missing_normals(normals, points):
     """Rows without a normal (NaN: points excluded as outliers) take their nearest
     neighbour's, for shading only."""
@@ -109,7 +126,8 @@ NO_VALUE = (*NO_VALUE_RGB, 1.0)
 
 def render_fields(points, fields, path=None, *, normals=None, vectors=None, titles=None,
                   cmap=None, view=None, up="auto", point_size=None, percentile=99.0,
-                  ncols=None, dpi=120, panel_size=3.4, suptitle=None, max_points=100_000):
+                  ncols=None, dpi=120, panel_size=3.4, suptitle=None, max_points=100_000,
+                  markers=None, clip=None, positions=None):
     """Draw one shaded splat panel per scalar field; optionally save it as PNG.
 
     Parameters
@@ -157,6 +175,18 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
     max_points : int, default 100000
         At most this many visible points are drawn (a random subsample, with larger
         splats).
+    markers : array_like of int, optional
+        Indices of points to mark on every panel (e.g. geodesic sources): a red star
+        drawn above the splats, hollow where the surface hides the point.
+    clip : float, optional
+        Colour limits at exactly the ``clip`` and ``100 - clip`` percentiles of each
+        field (one-sided, no symmetric limits, no exact extremes kept), so that a few
+        extreme points (tiny separate pieces) do not set the scale; the colour bar's
+        label says so. Overrides ``percentile``.
+    positions : dict of str to array_like (n, 3), optional
+        Panels drawn at other positions of the same points (e.g. after smoothing),
+        keyed by panel title; the view is the one chosen for ``points``, the normals
+        of those panels are estimated from their positions.
 
     Returns
     -------
@@ -204,11 +234,25 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         raise ValueError(f"`max_points` must be a positive int; got {max_points!r}")
     if point_size is not None and not (float(point_size) > 0 and math.isfinite(point_size)):
         raise ValueError(f"`point_size` must be a positive number; got {point_size!r}")
+    if clip is not None and not 0.0 <= float(clip) < 50.0:
+        raise ValueError(f"`clip` must be a percentage in [0, 50); got {clip!r}")
+    marks = None
+    if markers is not None:
+        marks = np.atleast_1d(np.asarray(markers)).ravel()
+        if not np.issubdtype(marks.dtype, np.integer) or marks.size and (
+                marks.min() < -n or marks.max() >= n):
+            raise ValueError(f"`markers` must be point indices in 0..{n - 1}; got {markers!r}")
     if up == "auto":
         up = auto_up(pts)
     if view is None:
         _, view = auto_view(pts, nrm, up=up)
     scene = _Scene(pts, nrm, up, view, point_size, int(max_points))
+    scenes = {name: _Scene(check_points(p, name=f"positions[{name!r}]", dims=(3,)), None, up,
+                           view, point_size, int(max_points))
+              for name, p in _as_positions(positions, [name for name, _ in items], n).items()}
+    for other in scenes.values():            # one frame for all panels
+        scene.xlim = (min(scene.xlim[0], other.xlim[0]), max(scene.xlim[1], other.xlim[1]))
+        scene.ylim = (min(scene.ylim[0], other.ylim[0]), max(scene.ylim[1], other.ylim[1]))
     ncols = min(int(ncols), len(items))
     nrows = -(-len(items) // ncols)
 
@@ -217,15 +261,21 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
     fig = Figure(figsize=(panel_size * ncols, panel_h * nrows + (0.3 if suptitle else 0.0)),
                  dpi=dpi)
     fig.o3d_view = {"up": up, "view": tuple(view)}
-    xy = np.column_stack([scene.x[scene.idx], scene.y[scene.idx]])
+    base = scene
     for j, ((name, values), vec) in enumerate(zip(items, vecs)):
+        scene = scenes.get(name, base)
+        xy = np.column_stack([scene.x[scene.idx], scene.y[scene.idx]])
         ax = fig.add_subplot(nrows, ncols, j + 1)
         finite = np.isfinite(values)
         missing = int(np.count_nonzero(~finite))
         if missing:         # excluded outliers, unreachable points: drawn in grey
             name = f"{name}\n(grey: {missing} point{'s' * (missing > 1)} without a value)"
             values = np.where(finite, values, np.nan)
-        lo, hi, sym = color_limits(values, percentile=percentile)
+        if clip is None:
+            lo, hi, sym = color_limits(values, percentile=percentile)
+        else:
+            lo, hi = (float(q) for q in np.percentile(values[finite], [clip, 100.0 - clip]))
+            lo, hi, sym = *((lo, hi) if hi > lo else color_limits(values)[:2]), False
         cm = matplotlib.colormaps[cmap or _default_cmap(sym)].with_extremes(bad=NO_VALUE)
         norm = Normalize(vmin=lo, vmax=hi)
         rgba = cm(norm(values[scene.idx]))
@@ -246,8 +296,10 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         ax.add_collection(splats, autolim=False)
         if vec is not None:
             scene.draw_arrows(ax, vec)
-        ax.set_xlim(*scene.xlim)
-        ax.set_ylim(*scene.ylim)
+        if marks is not None:
+            scene.draw_markers(ax, marks)
+        ax.set_xlim(*base.xlim)
+        ax.set_ylim(*base.ylim)
         ax.set_aspect("equal", adjustable="box")
         ax.set_axis_off()
         ax.set_title(name, fontsize=9, pad=2)
@@ -255,13 +307,24 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cm), ax=ax, shrink=0.55, pad=0.0,
                           fraction=0.05, aspect=18,
                           extend=_extend(values[finite], lo, hi))
-        _colorbar_ticks(cb, lo, hi, values[finite])
+        _colorbar_ticks(cb, lo, hi, values[finite], label=None if clip is None else
+                        f"clipped to {clip:g}-{100 - clip:g} %")
+    lines = 0
     if suptitle:
+        # wrapped to the figure's width: a long file name must not be cut off
+        import textwrap
+
+        width = max(20, int(fig.get_figwidth() * 72 / (0.6 * 10)))
+        suptitle = "\n".join(textwrap.wrap(str(suptitle), width) or [""])
+        lines = suptitle.count("\n") + 1
         fig.suptitle(suptitle, fontsize=10)
     height = fig.get_figheight()
     two_lines = any(np.isnan(values).any() or np.isinf(values).any() for _, values in items)
+    fig.set_figheight(height + 0.18 * max(lines - 1, 0))
+    height = fig.get_figheight()
     fig.subplots_adjust(left=0.01, right=0.92, bottom=0.02,
-                        top=1.0 - ((0.55 if suptitle else 0.28) + 0.18 * two_lines) / height,
+                        top=1.0 - ((0.37 + 0.18 * lines if suptitle else 0.28)
+                                   + 0.18 * two_lines) / height,
                         wspace=0.15, hspace=0.12)
     if path is not None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg

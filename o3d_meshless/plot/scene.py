@@ -203,3 +203,25 @@ class _Scene:
                       headwidth=3.2, headlength=3.4, headaxislength=3.0, zorder=3)
         q.set_label("arrows")
         return q
+
+    def draw_markers(self, ax, index):
+        """Mark the points ``index`` (e.g. geodesic sources) above the splats: a filled
+        star where the point is seen, a hollow one where the surface hides it."""
+        from scipy.spatial import cKDTree
+
+        p = self.pts[np.asarray(index, dtype=np.int64)]
+        x, y, z = p @ self.right, p @ self.upward, p @ self.toward
+        seen = np.ones(len(p), dtype=bool)
+        if len(self.idx):
+            front = cKDTree(np.column_stack([self.x[self.idx], self.y[self.idx]]))
+            for i, near in enumerate(front.query_ball_point(np.column_stack([x, y]),
+                                                            2.0 * self.spacing)):
+                if near:
+                    seen[i] = z[i] >= self.z[self.idx[near]].max() - 3.0 * self.spacing
+        size = 13.0
+        for mask, face, label in ((seen, "red", "markers"), (~seen, "none", "markers hidden")):
+            if mask.any():
+                ax.plot(x[mask], y[mask], linestyle="none", marker="*", markersize=size,
+                        markerfacecolor=face, markeredgecolor="red" if face == "none"
+                        else "white", markeredgewidth=1.2, zorder=5, label=label)
+
