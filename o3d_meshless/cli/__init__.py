@@ -20,10 +20,11 @@ schema of its command (:mod:`o3d_meshless.cli.schema`); warnings go into its
 
 Errors in the input (missing file, unsupported format, bad option values) end with one
 line ``o3d-meshless: error: ...`` on stderr and exit status 2; ``-v`` adds the
-traceback. ``-v`` / ``-vv`` show the library's INFO / DEBUG log (stage timings) on
-stderr, ``-q`` shows errors only (and the warning about negative eigenvalues, which
-``spectrum`` always prints) and turns progress bars off. Progress bars appear
-only when stderr is a terminal.
+traceback. ``-v`` / ``-vv`` show the library's INFO / DEBUG log on stderr; ``-v``
+includes the timing of every step and library stage. ``-q`` shows errors only (and
+the warning about negative eigenvalues, which ``spectrum`` always prints) and turns
+progress bars off. Progress bars appear only when stderr is a terminal: a progress
+line for every step that takes more than 2 s, the library's stage bars below it.
 
 Run ``o3d-meshless <subcommand> -h`` for the options of each subcommand.
 """
@@ -228,6 +229,7 @@ def _run_one(args):
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130, run.final_record()
     finally:
+        run.close_progress()
         run.discard()
         if run.o3d_level is not None:
             sys.modules["open3d"].utility.set_verbosity_level(run.o3d_level)

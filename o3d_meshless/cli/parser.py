@@ -99,7 +99,8 @@ def build_parser():
     verbosity = argparse.ArgumentParser(add_help=False)
     grp = verbosity.add_argument_group("output")
     grp.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                     help="log progress details to stderr (-vv: debug, with stage timings); "
+                     help="log details to stderr, with the timing of every step and stage "
+                          "(-vv: debug); "
                           "show tracebacks on errors")
     grp.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                      help="print results only: no notes, no warnings (except the one about "

@@ -84,6 +84,7 @@ class _Run:
         self.path = None
         self.geom = None
         self.warnings = []
+        self._stages = None         # the run's progress line, made by the first step
         command = getattr(args, "command", None)
         self.record = {"schema": schema_id(command), "command": command,
                        "input": _input_name(getattr(args, "input", None))}
@@ -159,11 +160,13 @@ class _Run:
     def note(self, text):
         """Context for a person (what was read, what was written): not with -q or --json."""
         if not (self.args.quiet or self.json):
+            self._clear_progress()
             print(text, file=self.out)
 
     def line(self, text=""):
         """A result line (with --json the results are in :attr:`record` instead)."""
         if not self.json:
+            self._clear_progress()
             print(text, file=self.out)
 
     def result(self, key, value):
@@ -184,11 +187,32 @@ class _Run:
         return stats
 
     def timed(self, name, fn, *a, **kw):
+        """Run one step: timed, shown on a terminal's progress line when it takes more
+        than 2 s (the library's own stage bars appear below it), logged for ``-v``."""
+        if self._stages is None:
+            from .._progress import Stages
+
+            name_of = "the shipped sample" if getattr(self.args, "input", None) is None else \
+                Path(self.args.input).name
+            self._stages = Stages(None, desc=f"{self.record['command']} {name_of}",
+                                  progress=self.progress, delay=2.0)
         t = time.perf_counter()
         try:
-            return fn(*a, **kw)
+            with self._stages(name):
+                return fn(*a, **kw)
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t
+
+    def _clear_progress(self):
+        if self._stages is not None:      # a terminal's progress line is not overwritten
+            self._stages.clear()
+            self.out.flush()
+
+    def close_progress(self):
+        """End the progress line of the run (it is not left on the terminal)."""
+        if self._stages is not None:
+            self._stages.close()
+            self._stages = None
 
     def finish(self):
         """End a command: the timings (a note; kept for --json); returns status 0."""
