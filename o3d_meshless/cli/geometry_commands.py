@@ -62,9 +62,9 @@ def _cmd_geodesic(run):
     if a.png:
         from ..plot import render_fields
 
-        _render(run, render_fields, points, {"geodesic distance": d},
-                normals=normals, suptitle=f"{run.path.name}: geodesic distance from "
-                                          f"{len(sources)} source(s)")
+        _render(run, render_fields, points, {"geodesic distance": d}, normals=normals,
+                markers=sources, suptitle=f"{run.path.name}: geodesic distance from "
+                                          f"{len(sources)} source(s) (stars; hollow: hidden)")
     return run.finish()
 
 
@@ -188,11 +188,39 @@ def _cmd_hks(run):
     if a.png:
         from ..plot import render_fields
 
-        shown = {f"log HKS, t = {times[j]:.3g}": np.log(hks[:, j])
-                 for j in sorted({0, len(times) // 2, len(times) - 1})}
-        _render(run, render_fields, points, shown, suptitle=f"{run.path.name}: heat kernel "
-                                                            "signature")
+        shown, flat = _hks_panels(hks, times)
+        title = f"{run.path.name}: heat kernel signature"
+        if flat:
+            text = ", ".join(f"{times[j]:.3g}" for j in flat)
+            run.note(f"{'not drawn':<16}: t = {text} (HKS nearly constant over the points)")
+            title += f" (t = {text} not drawn: nearly constant)"
+        # one colour map for all panels, and 1-99 % limits: the heat stays on tiny
+        # separate pieces, whose extreme values would otherwise set the scale
+        _render(run, render_fields, points, shown, cmap="viridis", clip=1.0, suptitle=title)
     return run.finish()
+
+
+#: an HKS column whose 1-99 % spread is below this fraction of its median is drawn
+#: as constant: at late times only the constant mode 1/area is left
+FLAT_HKS = 1e-3
+
+
+def _hks_panels(hks, times):
+    """The picture's panels ``{"log HKS, t = …": log hks}``: the first, middle and last
+    time, a nearly constant time replaced by the latest time that is not; and the
+    indices of the constant times left out."""
+    lo, mid, hi = np.nanpercentile(hks, [1.0, 50.0, 99.0], axis=0)
+    flat = (hi - lo) <= FLAT_HKS * np.abs(mid)
+    picked = []
+    for j in (0, len(times) // 2, len(times) - 1):
+        if flat[j]:
+            later = [i for i in range(j, -1, -1) if not flat[i]]
+            j = later[0] if later else j
+        if j not in picked and not flat[j]:
+            picked.append(j)
+    picked = sorted(picked) or [0]
+    left_out = [j for j in sorted({0, len(times) // 2, len(times) - 1}) if flat[j]]
+    return {f"log HKS, t = {times[j]:.3g}": np.log(hks[:, j]) for j in picked}, left_out
 
 
 def _cmd_smooth(run):
@@ -220,7 +248,7 @@ def _cmd_smooth(run):
         run.stat("smoothed", g, "smoothed")
         cols = {name: f, f"{name}_smoothed": g}
         arrays = {"field": f, "smoothed": g, "field_name": name}
-        shown, out_points = cols, points
+        shown, out_points, positions = cols, points, None
     else:
         out_points = np.asarray(run.timed("apply", denoise_points, geom,
                                           iterations=a.iterations, k=a.k, workers=a.workers))
@@ -235,7 +263,10 @@ def _cmd_smooth(run):
         run.stat("displacement/h", move / h if h > 0 else move, "displacement_over_spacing")
         for key in ("field_name", "field", "smoothed"):
             run.result(key, None)
-        cols = arrays = shown = {"displacement": move}
+        cols = arrays = {"displacement": move}
+        # before and after side by side, both coloured by how far each point moved
+        shown = {"before (input points)": move, "after (smoothed points)": move}
+        positions = {"after (smoothed points)": out_points}
     if a.out:
         write_npz(run, out_points, **arrays)
     if a.ply:
@@ -243,5 +274,9 @@ def _cmd_smooth(run):
     if a.png:
         from ..plot import render_fields
 
-        _render(run, render_fields, out_points, shown, suptitle=f"{run.path.name}: smooth")
+        what = "field before and after" if a.field is not None else \
+            "points before and after, coloured by the displacement"
+        _render(run, render_fields, points, shown, positions=positions,
+                cmap=None if a.field is not None else "viridis",
+                suptitle=f"{run.path.name}: smooth ({what})")
     return run.finish()
