@@ -101,6 +101,11 @@ def test_colourbars_have_no_offset_text(sphere_npy):
     # a power of ten taken out goes into the label beside the bar
     assert "10$^{-5}$" in bars[0].get_ylabel()
     assert bars[1].get_ylabel() == ""
+    # ... and stays inside a one-panel figure
+    one = render_fields(p, {"tiny": fields["tiny"]}, normals=p)
+    renderer = _draw(one)
+    (bar,) = [ax for ax in one.axes if ax not in _panels(one)]
+    assert bar.yaxis.label.get_window_extent(renderer).x1 <= one.bbox.width
 
 
 def test_hks_panels_share_one_colormap_and_skip_constant_times(tmp_path, figures, capsys):

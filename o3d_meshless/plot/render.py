@@ -322,7 +322,10 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
     two_lines = any(np.isnan(values).any() or np.isinf(values).any() for _, values in items)
     fig.set_figheight(height + 0.18 * max(lines - 1, 0))
     height = fig.get_figheight()
-    fig.subplots_adjust(left=0.01, right=0.92, bottom=0.02,
+    # room for a colour-bar label (a power of ten, the clipping) beside the last bar
+    labelled = any(ax.get_ylabel() for ax in fig.axes)
+    right = 1.0 - max(0.08, (0.42 if labelled else 0.0) / fig.get_figwidth())
+    fig.subplots_adjust(left=0.01, right=right, bottom=0.02,
                         top=1.0 - ((0.37 + 0.18 * lines if suptitle else 0.28)
                                    + 0.18 * two_lines) / height,
                         wspace=0.15, hspace=0.12)

@@ -223,5 +223,6 @@ class _Scene:
             if mask.any():
                 ax.plot(x[mask], y[mask], linestyle="none", marker="*", markersize=size,
                         markerfacecolor=face, markeredgecolor="red" if face == "none"
-                        else "white", markeredgewidth=1.2, zorder=5, label=label)
+                        else "white", markeredgewidth=1.2, zorder=5, label=label,
+                        clip_on=False)           # a source on the outline stays whole
 
