@@ -104,6 +104,7 @@ def _cmd_spectrum(run):
                           "trustworthy": report.trustworthy, "reason": report.reason,
                           "n_outliers": report.n_outliers, "denoised": report.denoised,
                           "coarse": report.coarse, "sheet_conflicts": report.sheet_conflicts,
+                          "sheets_unresolved": report.sheets_unresolved,
                           "noise_level": (report.noise_level
                                           if np.isfinite(report.noise_level) else None),
                           "symmetric": report.symmetric})
