@@ -63,6 +63,9 @@ _EXPORTS = {
     "denoise_points": "toolkit.smoothing",
     "solve_surface_poisson": "toolkit.surface_poisson",
     "SurfacePoissonResult": "toolkit.surface_poisson",
+    # tangent vector fields
+    "ConnectionLaplacian": "vector_fields.connection_laplacian",
+    "connection_laplacian": "vector_fields.connection_laplacian",
     # geometry in and out
     "as_points": "sampling.adapters",
     "as_normals": "sampling.adapters",

@@ -196,7 +196,8 @@ def test_no_module_does_several_jobs_by_size():
 #: the package's layers, bottom first: a module may import from its own layer and the
 #: ones below, never from above (function-level imports count). The private ``_``
 #: modules and the kernels sit below every layer; ``data`` holds files only.
-LAYERS = ["sampling", "stencils", "operators", "scattered", "toolkit", "plot", "io", "cli",
+LAYERS = ["sampling", "stencils", "operators", "scattered", "toolkit", "vector_fields", "plot",
+          "io", "cli",
           "dask", "testing"]
 
 
@@ -211,7 +212,8 @@ def test_every_root_entry_is_a_declared_layer():
     entries = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
                if not p.name.startswith(("_", ".")) and p.name != "py.typed"}
     assert entries == set(LAYERS) | {"data"}
-    assert len(entries) + 1 <= 12                   # (+ py.typed) the issue-25 target
+    # (+ py.typed) the issue-25 target was 12; issue 27 added vector_fields as a layer
+    assert len(entries) + 1 <= 13
 
 
 def test_no_module_imports_from_a_higher_layer():
@@ -233,10 +235,11 @@ def test_the_layer_check_sees_an_upward_import():
 #: the public API (issue 25: moving modules must not change it)
 PUBLIC = {
     "o3d_meshless": [
-        "CurvatureResult", "Divergence", "FieldCalculus", "HeatGeodesics", "LaplaceBeltrami",
+        "ConnectionLaplacian", "CurvatureResult", "Divergence", "FieldCalculus", "HeatGeodesics", "LaplaceBeltrami",
         "PoissonSolution", "Sampling", "ScatteredDerivatives", "SpectrumReport",
         "SpectrumResult", "SurfaceGradient", "SurfacePoissonResult", "__version__",
-        "as_normals", "as_points", "attach", "clear_cache", "curl", "curvature",
+        "as_normals", "as_points", "attach", "clear_cache", "connection_laplacian", "curl",
+        "curvature",
         "denoise_points", "diffusion_distance", "divergence", "estimate_frames",
         "field_divergence", "field_gradient", "field_laplacian", "geodesic_distance",
         "heat_diffusion", "heat_kernel", "heat_kernel_signature", "laplace_beltrami",
