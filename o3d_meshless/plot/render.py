@@ -10,7 +10,7 @@ from .._validation import check_points
 
 from .colors import NO_VALUE_RGB, _colorbar_ticks, _default_cmap, _extend, color_limits
 from .scene import _Scene
-from .view import _check_up, _check_view, auto_up, auto_view
+from .view import _check_up, _check_view, auto_view
 
 __all__ = ["render_fields", "render_vectors", "render_spectrum"]
 
@@ -242,10 +242,9 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         if not np.issubdtype(marks.dtype, np.integer) or marks.size and (
                 marks.min() < -n or marks.max() >= n):
             raise ValueError(f"`markers` must be point indices in 0..{n - 1}; got {markers!r}")
-    if up == "auto":
-        up = auto_up(pts)
-    if view is None:
-        _, view = auto_view(pts, nrm, up=up)
+    if up == "auto" or view is None:         # the normals help: a scan's scanner side
+        up, chosen = auto_view(pts, nrm, up=up)
+        view = chosen if view is None else view
     scene = _Scene(pts, nrm, up, view, point_size, int(max_points))
     scenes = {name: _Scene(check_points(p, name=f"positions[{name!r}]", dims=(3,)), None, up,
                            view, point_size, int(max_points))
