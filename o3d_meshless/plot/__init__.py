@@ -18,11 +18,14 @@ they are estimated from 10 neighbours.
 
 **Upright view.** With ``up="auto"`` (the default) the axis drawn vertically is
 chosen from the shape (:func:`auto_up`): the signed coordinate axis along which the
-object *stands* on the widest support, as it would rest on a table (a bunny on its
-base, a cow on its hooves, a torus on its side). Shapes with no such base (a sphere
-or an ellipsoid) keep ``+z``. The camera looks at the broad side, turned a little
-towards the taller end; an open scan is seen from the side its surface faces
-(:func:`auto_view`). ``up`` / ``view`` given explicitly are used as they are.
+object *stands* on its widest flat support, as it would rest on a table (a bunny on
+its base, a statue on its plinth, a cow on its hooves, a terrain on its plain, a
+room on its floor); a single-view scan is not seen from below (the seen top of a box
+is its top), and ties go to the side it lies on. The camera looks at the broad side,
+turned a little towards the taller end; an open scan is seen from its scanner's side
+(:func:`auto_view`). The rule uses the shape only, so the same shape in any of the 24
+axis-aligned orientations gives the same picture (the rule in full:
+``o3d_meshless.plot.view``). ``up`` / ``view`` given explicitly are used as they are.
 
 **Colours.** Limits are robust: a field with both signs gets symmetric limits
 ``-m .. m`` (``m`` = 99th percentile of ``|f|``) and the diverging colormap
@@ -37,7 +40,10 @@ very large values goes into the colour-bar label beside the bar.
 **Vectors.** ``vectors=`` draws (n, 3) tangent vector fields (e.g. a surface
 gradient) as arrows on a spatially even subsample of the visible points, lifted off
 the surface along the normal (:func:`render_vectors` for one panel coloured by the
-length).
+length). Each arrow is the vector's projection on the screen, with its full head, so
+a vector tilted towards the viewer is drawn shorter, as seen; one within 30° of the
+line of sight, which would show as a bare head, is drawn as a circled dot (pointing
+at the viewer) or a circled cross (pointing away), the usual symbols.
 """
 from .colors import color_limits, colorize
 from .render import render_fields, render_spectrum, render_vectors

@@ -2,122 +2,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-
 import numpy as np
 
 from .._validation import check_points
 
 from .colors import NO_VALUE_RGB, _colorbar_ticks, _default_cmap, _extend, color_limits
+from .inputs import _as_fields, _as_positions, _as_vectors, _fill_missing_normals
 from .scene import _Scene
 from .view import _check_up, _check_view, auto_view
 
 __all__ = ["render_fields", "render_vectors", "render_spectrum"]
-
-
-def _as_fields(fields, titles, n):
-    """Normalise ``fields`` to a list of (title, float64 (n,) array)."""
-    if isinstance(fields, Mapping):
-        names = [str(k) for k in fields]
-        arrays = list(fields.values())
-    elif isinstance(fields, np.ndarray) and fields.ndim == 1:
-        arrays = [fields]
-    elif isinstance(fields, np.ndarray) and fields.ndim == 2 and fields.shape[0] == n:
-        arrays = [fields[:, j] for j in range(fields.shape[1])]
-    elif isinstance(fields, (list, tuple)):
-        scalars = len(fields) > 0 and all(np.ndim(f) == 0 for f in fields)
-        arrays = [np.asarray(fields)] if scalars else list(fields)
-    else:
-        shape = getattr(fields, "shape", None)
-        raise ValueError("`fields` must be a dict name -> (n,) array, a list of (n,) arrays "
-                         f"or an (n, m) array with n = {n}; got {type(fields).__name__}"
-                         + (f" of shape {shape}" if shape is not None else ""))
-    if not isinstance(fields, Mapping):
-        names = [f"field {j}" for j in range(len(arrays))]
-    if not arrays:
-        raise ValueError("`fields` must hold at least one field; got none")
-    if titles is not None:
-        titles = [str(t) for t in titles]
-        if len(titles) != len(arrays):
-            raise ValueError(f"`titles` must have one entry per field ({len(arrays)}); "
-                             f"got {len(titles)}")
-        names = titles
-    out = []
-    for name, arr in zip(names, arrays):
-        a = np.asarray(arr)
-        if np.iscomplexobj(a):
-            a = a.real
-        if a.ndim == 2 and a.shape[1] == 1:
-            a = a[:, 0]
-        if a.ndim != 1 or a.shape[0] != n:
-            raise ValueError(f"field {name!r} must have shape (n,) with n = {n} (one value "
-                             f"per point); got {a.shape}")
-        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
-                or a.dtype == bool):
-            raise ValueError(f"field {name!r} must be numeric; got dtype {a.dtype}")
-        a = a.astype(np.float64)
-        if not np.isfinite(a).any():
-            raise ValueError(f"field {name!r} has no finite value (all NaN or inf)")
-        out.append((name, a))
-    return out
-
-
-def _as_vectors(vectors, names, n):
-    """``vectors`` -> list (one entry per panel) of (n, 3) arrays or None."""
-    if vectors is None:
-        return [None] * len(names)
-
-    def check(v, label):
-        a = np.asarray(v)
-        if np.iscomplexobj(a):
-            a = a.real
-        if a.ndim != 2 or a.shape != (n, 3):
-            raise ValueError(f"{label} must have shape (n, 3) with n = {n}; got {a.shape}")
-        a = a.astype(np.float64)
-        # rows without a value (excluded outliers, unreachable points) get no arrow
-        return np.where(np.isfinite(a).all(axis=1, keepdims=True), a, 0.0)
-
-    if isinstance(vectors, Mapping):
-        unknown = [str(k) for k in vectors if str(k) not in names]
-        if unknown:
-            raise ValueError(f"`vectors` keys must be panel titles {names}; got {unknown}")
-        given = {str(k): check(v, f"`vectors[{k!r}]`") for k, v in vectors.items()}
-        return [given.get(name) for name in names]
-    a = check(vectors, "`vectors`")
-    return [a] * len(names)
-
-
-def _as_positions(positions, names, n):
-    """``positions`` -> dict panel title -> (n, 3) array."""
-    if positions is None:
-        return {}
-    if not isinstance(positions, Mapping):
-        raise ValueError("`positions` must be a dict panel title -> (n, 3) array; got "
-                         f"{type(positions).__name__}")
-    unknown = [str(k) for k in positions if str(k) not in names]
-    if unknown:
-        raise ValueError(f"`positions` keys must be panel titles {names}; got {unknown}")
-    out = {str(k): np.asarray(v, dtype=np.float64) for k, v in positions.items()}
-    bad = {k: v.shape for k, v in out.items() if v.shape != (n, 3)}
-    if bad:
-        raise ValueError(f"`positions` must hold (n, 3) arrays with n = {n}; got {bad}")
-    return out
-
-
-def _fill_missing_normals(normals, points):
-    """Rows without a normal (NaN: points excluded as outliers) take their nearest
-    neighbour's, for shading only."""
-    a = np.asarray(normals, dtype=np.float64)
-    bad = ~np.isfinite(a).all(axis=1) if a.ndim == 2 else None
-    if bad is None or not bad.any() or bad.all() or len(a) != len(points):
-        return normals
-    from scipy.spatial import cKDTree
-
-    good = np.flatnonzero(~bad)
-    _, j = cKDTree(points[good]).query(points[bad])
-    a = a.copy()
-    a[bad] = a[good[j]]
-    return a
 
 
 #: RGBA of points without a value in the pictures (excluded outliers, unreachable points)
@@ -127,7 +21,7 @@ NO_VALUE = (*NO_VALUE_RGB, 1.0)
 def render_fields(points, fields, path=None, *, normals=None, vectors=None, titles=None,
                   cmap=None, view=None, up="auto", point_size=None, percentile=99.0,
                   ncols=None, dpi=120, panel_size=3.4, suptitle=None, max_points=100_000,
-                  markers=None, clip=None, positions=None):
+                  markers=None, clip=None, positions=None, limits=None):
     """Draw one shaded splat panel per scalar field; optionally save it as PNG.
 
     Parameters
@@ -146,7 +40,10 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         (about 16 across a panel), lifted off the surface along the normal. An array
         goes on every panel; a dict maps panel titles to their vector field. Arrow
         lengths are proportional to the vectors (the 90th percentile of the lengths
-        fills 0.8 of the sampling step; longer arrows are capped at twice that).
+        fills 0.9 of the sampling step; longer arrows are capped at 1.5 steps), drawn
+        in the screen plane as seen, so a vector tilted towards the viewer is
+        foreshortened; one within 30° of the line of sight is drawn as a circled dot
+        (towards the viewer) or a circled cross (away).
     titles : list of str, optional
         Panel titles, overriding the dict keys.
     cmap : str, optional
@@ -187,6 +84,11 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         Panels drawn at other positions of the same points (e.g. after smoothing),
         keyed by panel title; the view is the one chosen for ``points``, the normals
         of those panels are estimated from their positions.
+    limits : "shared" or (float, float), optional
+        Colour limits: by default each panel has its own; ``"shared"`` gives every
+        panel the limits of all the fields together (by the same rules: percentile,
+        symmetric, ``clip``) and one colour map, so panels compare (before and after
+        smoothing); a pair ``(vmin, vmax)`` is used as it is.
 
     Returns
     -------
@@ -236,6 +138,26 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         raise ValueError(f"`point_size` must be a positive number; got {point_size!r}")
     if clip is not None and not 0.0 <= float(clip) < 50.0:
         raise ValueError(f"`clip` must be a percentage in [0, 50); got {clip!r}")
+    shared = ticks_from = None
+    if isinstance(limits, str) and limits == "shared":
+        every = np.concatenate([v for _, v in items])
+        every = every[np.isfinite(every)]
+        if clip is None:
+            shared = color_limits(every, percentile=percentile)
+        else:
+            lo, hi = (float(q) for q in np.percentile(every, [clip, 100.0 - clip]))
+            shared = (lo, hi, False) if hi > lo else (*color_limits(every)[:2], False)
+        ticks_from = every
+    elif limits is not None:
+        try:
+            lo, hi = (float(v) for v in limits)
+        except (TypeError, ValueError):
+            raise ValueError("`limits` must be 'shared' or a pair (vmin, vmax); got "
+                             f"{limits!r}") from None
+        if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+            raise ValueError(f"`limits` must be finite with vmin < vmax; got {limits!r}")
+        shared = (lo, hi, lo < 0.0 < hi and math.isclose(-lo, hi))
+        ticks_from = np.array([lo, hi])
     marks = None
     if markers is not None:
         marks = np.atleast_1d(np.asarray(markers)).ravel()
@@ -270,7 +192,9 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         if missing:         # excluded outliers, unreachable points: drawn in grey
             name = f"{name}\n(grey: {missing} point{'s' * (missing > 1)} without a value)"
             values = np.where(finite, values, np.nan)
-        if clip is None:
+        if shared is not None:
+            lo, hi, sym = shared
+        elif clip is None:
             lo, hi, sym = color_limits(values, percentile=percentile)
         else:
             lo, hi = (float(q) for q in np.percentile(values[finite], [clip, 100.0 - clip]))
@@ -306,7 +230,9 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cm), ax=ax, shrink=0.55, pad=0.0,
                           fraction=0.05, aspect=18,
                           extend=_extend(values[finite], lo, hi))
-        _colorbar_ticks(cb, lo, hi, values[finite], label=None if clip is None else
+        _colorbar_ticks(cb, lo, hi, values[finite] if ticks_from is None else ticks_from,
+                        label=None if clip is None or (
+                            shared is not None and limits != "shared") else
                         f"clipped to {clip:g}-{100 - clip:g} %")
     lines = 0
     if suptitle:

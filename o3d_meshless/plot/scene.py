@@ -184,6 +184,11 @@ class _Scene:
         return self._anchors
 
     def draw_arrows(self, ax, vec):
+        """Arrows in the screen plane: each vector's projection, so a vector tilted
+        towards or away from the viewer is drawn foreshortened (honestly shorter), with
+        its full head. A vector within 30° of the line of sight (its projection under
+        half its length) has no readable arrow: it is drawn as the physics symbol, a
+        circled dot (towards the viewer) or a circled cross (away), in black on white."""
         a, nrm, g = self.anchors()
         v = vec[a]
         length = np.linalg.norm(v, axis=1)
@@ -191,17 +196,29 @@ class _Scene:
         if ref <= 0.0:
             return None
         base = self.pts[a] + 0.5 * self.spacing * nrm          # lifted off the surface
-        u = (v @ self.right) * (0.9 * g / ref)
-        w = (v @ self.upward) * (0.9 * g / ref)
+        scale = 0.9 * g / ref
+        full = np.minimum(length * scale, 1.5 * g)              # outliers: capped
+        cap = full / np.maximum(length * scale, 1e-300)
+        u = (v @ self.right) * scale * cap
+        w = (v @ self.upward) * scale * cap
         screen = np.hypot(u, w)
-        cap = np.minimum(1.0, 1.5 * g / np.maximum(screen, 1e-300))   # outliers: capped
-        u, w = u * cap, w * cap
-        ok = screen * cap > 0.15 * g             # not seen end-on
+        end_on = (screen < 0.5 * full) & (full > 0.3 * g)
+        ok = ~end_on & (screen > 0.15 * g)
         q = ax.quiver(base[ok] @ self.right, base[ok] @ self.upward, u[ok], w[ok],
                       angles="xy", scale_units="xy", scale=1.0, pivot="tail",
                       color="black", edgecolor="white", linewidth=0.4, width=0.006,
-                      headwidth=3.2, headlength=3.4, headaxislength=3.0, zorder=3)
+                      headwidth=3.2, headlength=3.4, headaxislength=3.0, minshaft=2.0,
+                      zorder=3)
         q.set_label("arrows")
+        if end_on.any():
+            towards = (v[end_on] @ self.toward) > 0
+            x, y = base[end_on] @ self.right, base[end_on] @ self.upward
+            ax.scatter(x, y, s=30, marker="o", facecolors="white", edgecolors="black",
+                       linewidths=0.9, zorder=3, label="arrows end-on")
+            for sel, mark, size in ((towards, ".", 10), (~towards, "x", 12)):
+                if sel.any():
+                    ax.scatter(x[sel], y[sel], s=size, marker=mark, c="black",
+                               linewidths=0.9, zorder=4, label="_end-on sign")
         return q
 
     def draw_markers(self, ax, index):
