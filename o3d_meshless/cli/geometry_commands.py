@@ -276,7 +276,8 @@ def _cmd_smooth(run):
 
         what = "field before and after" if a.field is not None else \
             "points before and after, coloured by the displacement"
-        _render(run, render_fields, points, shown, positions=positions,
+        # before and after on one colour scale, so the panels compare
+        _render(run, render_fields, points, shown, positions=positions, limits="shared",
                 cmap=None if a.field is not None else "viridis",
                 suptitle=f"{run.path.name}: smooth ({what})")
     return run.finish()
