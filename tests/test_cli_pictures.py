@@ -153,6 +153,77 @@ def test_smooth_draws_before_and_after(tmp_path, figures):
     assert len(_panels(figures[-1])) == 2
 
 
+def test_smooth_field_panels_share_colour_limits(tmp_path, figures):
+    rng = np.random.default_rng(2)
+    p = rng.normal(size=(800, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    path = tmp_path / "s.npy"
+    np.save(path, p)
+    # a rough field: smoothing shrinks its range, the panels must still compare
+    expr = "x + 0.5 * sin(40 * y)"
+    assert main(["smooth", str(path), "--field", expr, "--iterations", "5",
+                 "--png", str(tmp_path / "f.png"), "-q"]) == 0
+    (fig,) = figures
+    norms = [(_splats(ax).norm.vmin, _splats(ax).norm.vmax) for ax in _panels(fig)]
+    assert len(norms) == 2 and norms[0] == norms[1]
+    bars = [ax for ax in fig.axes if ax not in _panels(fig)]
+    assert [b.get_ylim() for b in bars][0] == [b.get_ylim() for b in bars][1]
+
+
+def test_render_fields_limits_shared_or_given():
+    from o3d_meshless.plot import render_fields
+
+    p = np.random.default_rng(4).normal(size=(600, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    fields = {"wide": 3.0 * p[:, 0], "narrow": 0.1 * p[:, 0] + 1.0}
+    own = render_fields(p, fields, normals=p)
+    shared = render_fields(p, fields, normals=p, limits="shared")
+    given = render_fields(p, fields, normals=p, limits=(-1.0, 2.0))
+    lims = [[(_splats(ax).norm.vmin, _splats(ax).norm.vmax) for ax in _panels(f)]
+            for f in (own, shared, given)]
+    assert lims[0][0] != lims[0][1]
+    assert lims[1][0] == lims[1][1] and lims[1][0][0] <= -2.9 and lims[1][0][1] >= 2.9
+    assert lims[2] == [(-1.0, 2.0), (-1.0, 2.0)]
+    for bad in ("same", (2.0, 1.0), (0.0, float("nan")), 3):
+        with pytest.raises(ValueError, match="`limits`"):
+            render_fields(p, fields, normals=p, limits=bad)
+
+
+def test_arrows_face_the_viewer_as_circled_dots_not_bare_heads():
+    from matplotlib.quiver import Quiver
+
+    from o3d_meshless.plot import render_fields
+    from o3d_meshless.plot.scene import _Scene
+    from o3d_meshless.plot.view import _camera
+
+    p = np.random.default_rng(5).normal(size=(1500, 3))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    view, up = (20.0, -60.0), "z"
+    right, upward, toward = _camera(view, up)
+
+    def drawn(vec):
+        fig = render_fields(p, {"f": p[:, 2]}, normals=p, view=view, up=up, vectors=vec)
+        (ax,) = _panels(fig)
+        (q,) = [c for c in ax.collections if isinstance(c, Quiver)]
+        dots = [c for c in ax.collections if c.get_label() == "arrows end-on"]
+        return q, (len(dots[0].get_offsets()) if dots else 0)
+
+    n = len(_Scene(p, p, up, view, None, 100_000).anchors()[0])
+    # a field along the line of sight: no arrows (they would be bare heads), one
+    # circled dot per anchor
+    q, dots = drawn(np.tile(toward, (len(p), 1)))
+    assert q.N == 0 and dots == n
+    q, dots = drawn(np.tile(-toward, (len(p), 1)))            # away: circled crosses
+    assert q.N == 0 and dots == n
+    # in the screen plane: full arrows; tilted 45 degrees: arrows 0.71 as long
+    q, dots = drawn(np.tile(right, (len(p), 1)))
+    assert q.N == n and dots == 0
+    full = np.hypot(q.U, q.V)
+    q, dots = drawn(np.tile((right + toward) / np.sqrt(2.0), (len(p), 1)))
+    assert q.N == n and dots == 0
+    assert np.allclose(np.hypot(q.U, q.V), full / np.sqrt(2.0))
+
+
 def test_verbose_prints_stage_timings(sphere_npy, capsys):
     path, _ = sphere_npy
     assert main(["geodesic", str(path), "--source", "0", "-v"]) == 0
