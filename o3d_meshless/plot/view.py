@@ -364,7 +364,8 @@ def _view_from_shape(pts, nrm, up):
     w, V = np.linalg.eigh(H.T @ H)
     length, width = V[:, 1], V[:, 0]
     t = H @ length
-    top = [np.percentile(P[sel, 2], 98) if sel.any() else -np.inf for sel in (t > 0, t < 0)]
+    q1, q3 = np.percentile(t, [25, 75])                     # the two ends: outer quarters
+    top = [np.percentile(P[sel, 2], 98) if sel.any() else -np.inf for sel in (t > q3, t < q1)]
     if abs(top[0] - top[1]) > 1e-3 * max(float(np.ptp(P[:, 2])), 1e-300):
         towards_top = length if top[0] > top[1] else -length   # ears, head: the taller end
     else:
@@ -374,12 +375,12 @@ def _view_from_shape(pts, nrm, up):
     mh = np.linalg.norm(m[:2])
     if open_surface and mh > 0.4 * abs(m[2]):               # a scan: look at its front
         cam = m[:2] / mh
-        elev = float(np.clip(np.degrees(math.atan2(m[2], mh)), 10.0, 60.0))
+        elev = float(np.clip(np.degrees(math.atan2(m[2], mh)), 10.0, 45.0))
     else:
         a = math.radians(35.0)
         cam = math.cos(a) * width + math.sin(a) * towards_top
         flat = float(np.mean(np.abs(nP[:, 2]) > 0.7))    # share of horizontal surface
-        elev = AUTO_ELEVATION + (60.0 - AUTO_ELEVATION) * float(np.clip((flat - 0.5) / 0.3,
+        elev = AUTO_ELEVATION + (45.0 - AUTO_ELEVATION) * float(np.clip((flat - 0.5) / 0.3,
                                                                           0.0, 1.0))
     azim = float(np.degrees(math.atan2(cam[1], cam[0])))
     return round(elev, 1), round(azim, 1)
@@ -391,10 +392,11 @@ def auto_view(points, normals=None, *, up="auto"):
     ``up="auto"`` uses :func:`auto_up`. A single-view scan (an open surface whose mean
     normal, see :func:`auto_up`, is longer than 0.3 and not nearly vertical) is seen
     from its scanner's side: the horizontal direction of the mean normal, from its
-    elevation clipped to 10°–60°. Any other shape is seen on its broad side (across
-    its smallest horizontal extent), turned by 35° towards the taller end (head and
-    ears rather than tail), from 20° above the horizon, or up to 60° for a mostly
-    horizontal surface (a terrain, a floor). Which broad side: the one its longer
+    elevation clipped to 10°–45°. Any other shape is seen on its broad side (across
+    its smallest horizontal extent), turned by 35° towards the taller end (the end
+    quarter along the length whose top is higher: the head rather than the tail),
+    from 20° above the horizon, or up to 45° for a mostly horizontal surface (a
+    terrain, a floor). Which broad side: the one its longer
     protrusions point to (the sign of the third moment; for a mirror-symmetric shape
     the side of its first point off the middle), so that the same shape in any
     axis-aligned orientation is seen from the same side.
