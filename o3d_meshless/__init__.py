@@ -66,6 +66,13 @@ _EXPORTS = {
     # tangent vector fields
     "ConnectionLaplacian": "vector_fields.connection_laplacian",
     "connection_laplacian": "vector_fields.connection_laplacian",
+    "VectorHeat": "vector_fields.vector_heat",
+    "transport_vectors": "vector_fields.vector_heat",
+    "log_map": "vector_fields.vector_heat",
+    "HodgeDecomposition": "vector_fields.hodge",
+    "hodge_decomposition": "vector_fields.hodge",
+    "harmonic_fields": "vector_fields.hodge",
+    "surface_curl": "vector_fields.hodge",
     # geometry in and out
     "as_points": "sampling.adapters",
     "as_normals": "sampling.adapters",

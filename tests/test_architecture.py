@@ -235,13 +235,15 @@ def test_the_layer_check_sees_an_upward_import():
 #: the public API (issue 25: moving modules must not change it)
 PUBLIC = {
     "o3d_meshless": [
-        "ConnectionLaplacian", "CurvatureResult", "Divergence", "FieldCalculus", "HeatGeodesics", "LaplaceBeltrami",
+        "ConnectionLaplacian", "CurvatureResult", "Divergence", "HodgeDecomposition", "FieldCalculus", "HeatGeodesics", "LaplaceBeltrami",
         "PoissonSolution", "Sampling", "ScatteredDerivatives", "SpectrumReport",
         "SpectrumResult", "SurfaceGradient", "SurfacePoissonResult", "__version__",
         "as_normals", "as_points", "attach", "clear_cache", "connection_laplacian", "curl",
         "curvature",
         "denoise_points", "diffusion_distance", "divergence", "estimate_frames",
         "field_divergence", "field_gradient", "field_laplacian", "geodesic_distance",
+        "harmonic_fields", "hodge_decomposition", "log_map", "surface_curl",
+        "transport_vectors", "VectorHeat",
         "heat_diffusion", "heat_kernel", "heat_kernel_signature", "laplace_beltrami",
         "load_npz", "prepare", "read_geometry", "register", "sample_path", "save_npz",
         "save_ply", "scattered_gradient", "scattered_hessian", "scattered_laplacian",

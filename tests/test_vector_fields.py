@@ -97,3 +97,201 @@ def test_connection_matrix_keeps_a_real_matrix_on_aligned_frames():
                                     [0, -1, -1, 2]]))
     C = connection_matrix(A, frames, diagonal="stiffness")
     assert np.allclose(C.toarray(), A.toarray())
+
+
+# ---------------------------------------------------------------- vector heat method
+
+@pytest.fixture(scope="module")
+def sphere_heat():
+    p = random_sphere(3000, seed=5)
+    return p, om.VectorHeat().fit(p)
+
+
+def _great_circle_transport(p, s, v):
+    ang = np.arccos(np.clip(p @ p[s], -1, 1))
+    axis = np.cross(p[s], p)
+    axis /= np.maximum(np.linalg.norm(axis, axis=1), 1e-300)[:, None]
+    return ang, (v * np.cos(ang)[:, None] + np.cross(axis, v) * np.sin(ang)[:, None]
+                 + axis * (axis @ v)[:, None] * (1 - np.cos(ang))[:, None])
+
+
+def test_transport_along_great_circles(sphere_heat):
+    p, vh = sphere_heat
+    s = 7
+    v = np.cross(p[s], [0.2, 0.3, 1.0])
+    v /= np.linalg.norm(v)
+    V = vh.transport_vectors(s, v)
+    ang, exact = _great_circle_transport(p, s, v)
+    sel = (ang > 0.05) & (ang < 2.5)
+    err = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", V, exact), -1, 1)))[sel]
+    assert np.median(err) < 0.3 and np.percentile(err, 99) < 2.0      # 0.11 / 0.87
+    assert np.allclose(np.linalg.norm(V, axis=1), 1.0)
+    assert np.abs(np.einsum("ij,ij->i", V, vh.frames_[:, 2])).max() < 1e-12
+
+
+def test_log_map_on_the_sphere(sphere_heat):
+    p, vh = sphere_heat
+    s = 7
+    uv = vh.log_map(s)
+    F = vh.frames_
+    ang = np.arccos(np.clip(p @ p[s], -1, 1))
+    sel = (ang > 0.05) & (ang < 2.5)
+    d = p - (p @ p[s])[:, None] * p[s]
+    d /= np.maximum(np.linalg.norm(d, axis=1), 1e-300)[:, None]
+    exact = (ang * (d @ F[s, 0] + 1j * d @ F[s, 1]))[sel]
+    z = (uv[:, 0] + 1j * uv[:, 1])[sel]
+    rad = np.abs(np.abs(z) - ang[sel]) / ang[sel]
+    assert np.median(rad) < 0.01 and np.percentile(rad, 99) < 0.03     # 0.37 % / 1.5 %
+    # no rotation is needed: the log map is in the source's own frame
+    da = np.degrees(np.abs(np.angle(z * np.conj(exact))))
+    assert np.median(da) < 1.0 and np.percentile(da, 99) < 4.0         # 0.35° / 1.9°
+    assert np.allclose(uv[s], 0.0)
+
+
+def test_second_query_costs_little(sphere_heat):
+    import time
+    p, _ = sphere_heat
+    t0 = time.perf_counter()
+    vh = om.VectorHeat().fit(p)
+    vh.log_map(0)
+    first = time.perf_counter() - t0
+    again = []
+    for s in (1, 2, 3):
+        t0 = time.perf_counter()
+        vh.log_map(s)
+        again.append(time.perf_counter() - t0)
+    assert min(again) <= 0.1 * first
+
+
+def test_transport_from_several_sources_keeps_each_vector(sphere_heat):
+    p, vh = sphere_heat
+    src = [0, 1, 2]
+    vecs = np.cross(p[src], [[0, 0, 1.0], [0, 1.0, 0], [1.0, 0, 0]])
+    vecs *= np.array([1.0, 2.0, 3.0])[:, None] / np.linalg.norm(vecs, axis=1)[:, None]
+    V = vh.transport_vectors(src, vecs)
+    cos = np.einsum("ij,ij->i", V[src], vecs) / np.linalg.norm(V[src], axis=1) / \
+        np.linalg.norm(vecs, axis=1)
+    assert np.all(cos > 0.99)
+    assert np.all(np.abs(np.linalg.norm(V[src], axis=1) / [1, 2, 3] - 1) < 0.1)
+
+
+def test_one_liners_match_the_estimator():
+    p = random_sphere(1200, seed=9)
+    vh = om.VectorHeat().fit(p)
+    assert np.allclose(om.log_map(p, 3), vh.log_map(3))
+    v = vh.frames_[3, 0]
+    assert np.allclose(om.transport_vectors(p, 3, v), vh.transport_vectors(3, v))
+
+
+@pytest.mark.parametrize("sources, vectors, match", [
+    (0, [0.0, 0.0, 1.0], "tangent"),                      # the normal of point 0 (below)
+    (0, [[1.0, 0, 0], [0, 1.0, 0]], "shape"),
+    (5000, None, "index the"),
+    (-1, None, "index the"),
+    ([0, 0], None, "repeat"),
+    (0, [np.nan, 0.0, 0.0], "finite"),
+    (0, [0.0, 0.0, 0.0], "non-zero"),
+    (0.5, None, "int"),
+])
+def test_transport_rejects_bad_input(sphere_heat, sources, vectors, match):
+    p, vh = sphere_heat
+    if vectors is None:
+        vectors = np.tile(vh.frames_[0, 0], (np.size(sources), 1))
+    elif match == "tangent":
+        vectors = vh.frames_[0, 2]
+    with pytest.raises(ValueError, match=match):
+        vh.transport_vectors(sources, vectors)
+
+
+def test_log_map_rejects_bad_source(sphere_heat):
+    _, vh = sphere_heat
+    for bad, match in ((3000, "index the"), ([0, 1], "one point"), (True, "one point")):
+        with pytest.raises(ValueError, match=match):
+            vh.log_map(bad)
+    with pytest.raises(ValueError, match="not fitted"):
+        om.VectorHeat().log_map(0)
+    with pytest.raises(ValueError, match="t_factor"):
+        om.VectorHeat(t_factor=-1).fit(random_sphere(100))
+
+
+def test_open_boundary_natural_condition():
+    # a flat square: transport is the identity, the log map is x − x_s
+    rng = np.random.default_rng(0)
+    p = np.c_[rng.random((2500, 2)), np.zeros(2500)]
+    vh = om.VectorHeat().fit(p)
+    s = int(np.argmin(np.linalg.norm(p[:, :2] - 0.5, axis=1)))
+    V = vh.transport_vectors(s, [1.0, 0, 0])
+    assert np.degrees(np.arccos(np.clip(np.abs(V[:, 0]), -1, 1))).max() < 1.0
+    uv = vh.log_map(s)
+    F = vh.frames_[s]
+    exact = (p - p[s]) @ F[:2].T
+    far = np.linalg.norm(exact, axis=1) > 0.05
+    r = np.linalg.norm(exact, axis=1)[far]
+    assert np.median(np.abs(np.linalg.norm(uv, axis=1)[far] - r) / r) < 0.01    # 0.47 %
+    da = np.degrees(np.abs(np.angle((uv[:, 0] + 1j * uv[:, 1])
+                                    * np.conj(exact[:, 0] + 1j * exact[:, 1]))))[far]
+    assert np.median(da) < 1.0 and np.percentile(da, 99) < 10.0      # 0.55° / 6.1°
+
+
+# ---------------------------------------------------------------- Hodge decomposition
+
+def _torus_fields(q, normals):
+    x, y, z = q.T
+    rho = np.hypot(x, y)
+    harmonic = np.c_[-y, x, 0 * x] / rho[:, None] ** 2          # ∇(azimuth): harmonic
+
+    def tangent(V):
+        return V - np.einsum("ij,ij->i", V, normals)[:, None] * normals
+    grad_x = tangent(np.c_[np.ones(len(q)), 0 * x, 0 * x])
+    rot_z2 = np.cross(normals, tangent(np.c_[0 * x, 0 * x, 2 * z]))
+    return grad_x, rot_z2, harmonic
+
+
+def test_hodge_decomposition_on_the_sphere():
+    p = random_sphere(3000, seed=0)
+    x, y, z = p.T
+    grad_f = np.c_[y, x, np.ones(3000)]                   # f = xy + z
+    grad_f -= np.einsum("ij,ij->i", grad_f, p)[:, None] * p
+    grad_g = np.c_[np.ones(3000), 0 * x, 2 * z]           # g = x + z²
+    grad_g -= np.einsum("ij,ij->i", grad_g, p)[:, None] * p
+    normals = om.ConnectionLaplacian().fit(p).frames_[:, 2]
+    rot_g = np.cross(normals, grad_g)
+    X = grad_f + rot_g
+    parts = om.hodge_decomposition(p, X)
+    rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)    # noqa: E731
+    assert rel(parts.exact, grad_f) < 0.02
+    assert rel(parts.coexact, rot_g) < 0.03
+    assert np.linalg.norm(parts.harmonic) < 0.02 * np.linalg.norm(grad_f + rot_g)
+    X_tangent = X - np.einsum("ij,ij->i", X, normals)[:, None] * normals
+    assert np.allclose(parts.exact + parts.coexact + parts.harmonic, X_tangent)
+    for pot, exact in ((parts.alpha, x * y + z), (parts.beta, x + z ** 2)):
+        assert np.corrcoef(pot, exact)[0, 1] > 0.999
+
+
+def test_hodge_decomposition_finds_the_torus_harmonic_part():
+    q = random_torus(3000, seed=2)
+    normals = om.ConnectionLaplacian().fit(q).frames_[:, 2]
+    grad_x, rot_z2, harmonic = _torus_fields(q, normals)
+    parts = om.hodge_decomposition(q, grad_x + rot_z2 + 0.5 * harmonic)
+    rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)    # noqa: E731
+    assert rel(parts.exact, grad_x) < 0.03                     # 0.9 %
+    assert rel(parts.coexact, rot_z2) < 0.1                    # 6.6 %
+    assert rel(parts.harmonic, 0.5 * harmonic) < 0.08          # 3.6 %
+
+
+def test_harmonic_fields_count():
+    vals, fields = om.harmonic_fields(random_torus(3000, seed=2), 4)
+    assert np.all(np.abs(vals[:2]) < 0.05 * vals[2])           # torus: two (|λ| 0.034)
+    assert fields.shape == (3000, 3, 4)
+    vals, _ = om.harmonic_fields(random_sphere(2000, seed=1), 2)
+    assert vals[0] > 1.5                                        # sphere: none (λ = 2)
+
+
+def test_surface_curl_of_a_rotated_gradient():
+    p = random_sphere(3000, seed=0)
+    c = om.surface_curl(p, np.cross(p, [0, 0, 1.0]))           # J∇z: curl = Δz = −2z
+    assert np.abs(c + 2 * p[:, 2]).max() < 0.05
+    with pytest.raises(ValueError, match="shape"):
+        om.surface_curl(p, np.ones((10, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        om.surface_curl(p, np.full((3000, 3), np.nan))
