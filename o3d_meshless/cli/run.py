@@ -330,7 +330,9 @@ def _points_normals(run, est, geom):
 
 def _picture_kwargs(run):
     a = run.args
-    kw = {"up": a.up or "auto", "dpi": a.dpi}       # auto: upright from the shape
+    kw = {"dpi": a.dpi}                  # up and view: given, else from _camera
+    if a.up not in (None, "auto"):
+        kw["up"] = a.up
     if a.view is not None:
         kw["view"] = a.view
     return kw
@@ -338,7 +340,25 @@ def _picture_kwargs(run):
 
 def _render(run, fn, *args, **kw):
     path = run.output(run.args.png, run.args.png.suffix or ".png")
-    run.timed("png", fn, *args, path, **kw, **_picture_kwargs(run))
+    pictures = {**_picture_kwargs(run), **_camera(run, args[0])}
+    run.timed("png", fn, *args, path, **kw, **pictures)
+
+
+def _camera(run, points):
+    """The automatic up and view, chosen from the INPUT's own normals (a scanner's
+    normals face it) or from none: the normals the operators estimated have a sign
+    of their own, which would turn a single-view scan round to be seen from behind."""
+    a = run.args
+    if a.up not in (None, "auto") and a.view is not None:
+        return {}
+    from ..plot import auto_view
+    from ..sampling.adapters import as_normals
+
+    normals = as_normals(run.geom) if run.geom is not None else None
+    if normals is not None and np.shape(normals) != np.shape(points):
+        normals = None
+    up, view = auto_view(points, normals, up=a.up or "auto")
+    return {"up": up, "view": a.view if a.view is not None else view}
 
 
 def _diagnostics_lines(run, est, n):
