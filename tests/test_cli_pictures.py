@@ -251,3 +251,29 @@ def test_progress_line_on_a_terminal(sphere_npy, monkeypatch, capsys):
     assert main(["geodesic", str(path), "--source", "0"]) == 0
     assert ("geodesic sphere.npy", None, 2.0) in made
     assert "geodesic sphere.npy, apply" in capsys.readouterr().err
+
+
+def test_cli_picture_of_a_scan_is_seen_from_the_scanner_side(tmp_path, figures):
+    # a single-view scan of a statue (seen from -y, a little above), no normals in the
+    # file: the camera comes from the points, not from the sign the operator's normal
+    # estimation gave them (which showed this scan from behind)
+    from test_view_choice import statue_front_scan
+
+    from o3d_meshless.plot.view import _camera
+
+    p, _ = statue_front_scan()
+    path = tmp_path / "statue_scan.npy"
+    np.save(path, p)
+    assert main(["gradient", str(path), "--field", "z", "--png", str(tmp_path / "b.png"),
+                 "-q"]) == 0
+    (fig,) = figures
+    assert fig.o3d_view["up"] == "z"
+    toward = _camera(fig.o3d_view["view"], fig.o3d_view["up"])[2]
+    assert toward[1] < -0.7 and toward[2] > 0.1
+    # --up alone keeps the chosen view for that up; --view alone keeps the chosen up
+    assert main(["gradient", str(path), "--field", "z", "--png", str(tmp_path / "c.png"),
+                 "--up=-x", "--force", "-q"]) == 0
+    assert figures[-1].o3d_view["up"] == "-x"
+    assert main(["gradient", str(path), "--field", "z", "--png", str(tmp_path / "d.png"),
+                 "--view", "-10,30", "--force", "-q"]) == 0
+    assert figures[-1].o3d_view == {"up": "z", "view": (-10.0, 30.0)}
