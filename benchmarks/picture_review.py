@@ -1,4 +1,4 @@
-"""Pictures for review: 14 shapes, each in 3 random axis-aligned orientations, drawn with
+"""Pictures for review: 15 shapes, each in 3 random axis-aligned orientations, drawn with
 the default (automatic) view, written as PNGs into a folder.
 
     python benchmarks/picture_review.py OUTDIR [--seed 0] [--only NAME ...]
@@ -37,8 +37,8 @@ Made here, procedurally (seeded, no downloads):
 
 Shipped inputs from ``/work/shared/data`` (see its README for the sources): the raw
 Stanford scan ``bun000.ply`` (y up), ``bun0.pcd`` (397 points with normals), the
-bunny meshes ``bun_zipper_res2.ply`` and ``bunny.off``, ``cow.off``, and Keenan Crane's
-Spot ``spot_triangulated.obj``; their vertices are used as points.
+bunny meshes ``bun_zipper_res2.ply`` and ``bunny.off``, ``cow.off``, ``cow.obj``, and
+Keenan Crane's Spot ``spot_triangulated.obj``; their vertices are used as points.
 """
 from __future__ import annotations
 
@@ -230,6 +230,7 @@ SHAPES.update({
     "bunny_res2": _shipped("bun_zipper_res2.ply", "y"),
     "bunny_off": _shipped("bunny.off", "y"),
     "cow_off": _shipped("cow.off", "y"),
+    "cow_obj": _shipped("cow.obj", "y"),
     "spot": _shipped("spot_triangulated.obj", "y"),
 })
 
