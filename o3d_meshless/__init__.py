@@ -73,6 +73,8 @@ _EXPORTS = {
     "hodge_decomposition": "vector_fields.hodge",
     "harmonic_fields": "vector_fields.hodge",
     "surface_curl": "vector_fields.hodge",
+    "DirectionField": "vector_fields.direction_fields",
+    "direction_field": "vector_fields.direction_fields",
     # geometry in and out
     "as_points": "sampling.adapters",
     "as_normals": "sampling.adapters",

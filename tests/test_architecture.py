@@ -235,11 +235,12 @@ def test_the_layer_check_sees_an_upward_import():
 #: the public API (issue 25: moving modules must not change it)
 PUBLIC = {
     "o3d_meshless": [
-        "ConnectionLaplacian", "CurvatureResult", "Divergence", "HodgeDecomposition", "FieldCalculus", "HeatGeodesics", "LaplaceBeltrami",
+        "ConnectionLaplacian", "CurvatureResult", "DirectionField", "Divergence",
+    "HodgeDecomposition", "FieldCalculus", "HeatGeodesics", "LaplaceBeltrami",
         "PoissonSolution", "Sampling", "ScatteredDerivatives", "SpectrumReport",
         "SpectrumResult", "SurfaceGradient", "SurfacePoissonResult", "__version__",
         "as_normals", "as_points", "attach", "clear_cache", "connection_laplacian", "curl",
-        "curvature",
+        "curvature", "direction_field",
         "denoise_points", "diffusion_distance", "divergence", "estimate_frames",
         "field_divergence", "field_gradient", "field_laplacian", "geodesic_distance",
         "harmonic_fields", "hodge_decomposition", "log_map", "surface_curl",

@@ -15,22 +15,26 @@ nearer ones (a heat-weighted blend where their regions meet).
 * ``r``: the heat-method geodesic distance (:class:`~o3d_meshless.HeatGeodesics`, 0.27 %
   median error on a 20 000-point sphere);
 * the radial direction ``R`` (the geodesic's unit velocity at ``x``): ``−∇ log u`` of a
-  scalar heat step ``(M + t_R K) u = δ_s`` with a longer time ``t_R = 32 h²``;
+  scalar heat step ``(M + t_R K) u = δ_s`` with a longer time ``t_R = 16 h²``;
   Varadhan's formula makes it the direction away from the source, and the longer time
   averages out the sampling's irregularity (on the 20 000-point sphere: median 1.8° at
-  ``2h²``, 0.3° at ``32h²``; the gradient of the distance ``r`` itself, 1.5°, carries
-  the Poisson solve's noise). Within ``4h`` of the source ``R`` is the direction of
-  ``x − x_s`` in ``x``'s tangent plane. (The paper diffuses the source's one-ring of
-  radial vectors instead: on i.i.d. points the ring is unbalanced and far away the
-  outermost ring point dominates, 11° median.)
+  ``2h²``, 0.5° at ``16h²``, 0.3° at ``32h²``; the gradient of the distance ``r`` itself,
+  1.5°, carries the Poisson solve's noise). Within ``4h`` of the source, ``R`` is the
+  direction of ``x − x_s`` in ``x``'s tangent plane; at open-boundary points (where the
+  heat's gradient bends along the boundary) the gradient of ``r``. (The paper diffuses
+  the source's one-ring of radial vectors instead: on i.i.d. points the ring is
+  unbalanced and far away its outermost point dominates, 11° median on the sphere.)
 * ``T``: the transported source vector ``t_u`` (first bullet, one complex solve);
   the angle is ``α = arg(R / T)``, since transport keeps angles.
 
-Time steps, in units of ``h²`` (``h``: mean nearest-neighbour distance):
-``t = 16 h²`` for the vector step, ``32 h²`` for the radial heat, ``2 h²`` for the distance
-(its default). Transport errors along great circles of a 20 000-point sphere (angles
-0.05–2.5 from the source), median / p99: 0.42° / 4.0° at ``2h²``, 0.23° / 2.1° at
-``4h²``, 0.13° / 1.1° at ``8h²`` (``benchmarks/bench_vector_fields.py``).
+Time steps, in units of ``h²`` (``h``: mean nearest-neighbour distance): ``4 h²`` for
+the vector step, ``16 h²`` for the radial heat, ``2 h²`` for the distance (its default).
+Longer vector steps average the sampling better (great circles of a 20 000-point sphere,
+angles 0.05–2.5, median / p99: 0.42° / 4.0° at ``2h²``, 0.23° / 2.1° at ``4h²``,
+0.13° / 1.1° at ``8h²``) but blend geodesics of nearly equal length near the cut locus
+(ellipsoid 1, 0.6, 0.3: p99 6.5° at ``2h²``, 7.8° at ``4h²``, 10.3° at ``8h²``); the
+radial step likewise (log-map direction p99 on the ellipsoid 6.0° at ``16h²``, 11° at
+``32h²``). Measured by ``benchmarks/bench_vector_fields.py``.
 
 Open boundaries: all three heat steps use the weak form's natural (Neumann) condition.
 Points farther than about 700 ``√t`` from every source underflow (no direction: NaN).
@@ -55,9 +59,9 @@ __all__ = ["VectorHeat", "transport_vectors", "log_map", "VECTOR_T_FACTOR",
            "RADIAL_T_FACTOR"]
 
 #: vector heat step ``t = VECTOR_T_FACTOR · h²``
-VECTOR_T_FACTOR = 16.0
+VECTOR_T_FACTOR = 4.0
 #: radial direction's heat step ``t = RADIAL_T_FACTOR · h²``
-RADIAL_T_FACTOR = 32.0
+RADIAL_T_FACTOR = 16.0
 #: within this many spacings of the source the radial direction is the analytic one
 NEAR_SOURCE = 4.0
 #: heat below this share of its largest value has underflowed (no direction)
@@ -74,9 +78,9 @@ class VectorHeat(Params):
 
     Parameters
     ----------
-    t_factor : float, default=VECTOR_T_FACTOR (16)
+    t_factor : float, default=VECTOR_T_FACTOR (4)
         Vector heat step ``t = t_factor · h²`` (``h``: mean nearest-neighbour distance).
-    radial_t_factor : float, default=RADIAL_T_FACTOR (32)
+    radial_t_factor : float, default=RADIAL_T_FACTOR (16)
         Heat step of the log map's radial direction.
     distance_t_factor : float, default=2
         Heat step of the geodesic distance (:class:`~o3d_meshless.HeatGeodesics`).
