@@ -1,7 +1,8 @@
 """Command line interface: ``o3d-meshless <subcommand> [INPUT] ...``.
 
 Subcommands: ``spectrum``, ``gradient``, ``laplacian``, ``info`` (operators) and
-``geodesic``, ``curvature``, ``hks``, ``smooth`` (the geometry toolkit).
+``geodesic``, ``curvature``, ``hks``, ``smooth`` (the geometry toolkit), ``logmap``,
+``transport`` (tangent vector fields).
 
 Every subcommand reads point clouds or meshes (any format
 :func:`o3d_meshless.read_geometry` reads); without INPUT it uses the shipped sample

@@ -10,6 +10,7 @@ from ..stencils import DEFAULT_METHOD, METHODS
 from ..operators.weak import MASS_KINDS
 from .commands import _cmd_gradient, _cmd_info, _cmd_laplacian, _cmd_spectrum
 from .geometry_commands import _cmd_curvature, _cmd_geodesic, _cmd_hks, _cmd_smooth
+from .vector_commands import add_vector_commands
 from .run import PROG
 
 _EPILOG = """examples:
@@ -171,7 +172,8 @@ def build_parser():
                         help=argparse.SUPPRESS)
     sub = parser.add_subparsers(
         dest="command",
-        metavar="{spectrum,gradient,laplacian,info,geodesic,curvature,hks,smooth}")
+        metavar="{spectrum,gradient,laplacian,info,geodesic,curvature,hks,smooth,logmap,"
+                "transport}")
     sub.required = True
 
     p = sub.add_parser("spectrum", parents=[inp, op, pic, verbosity],
@@ -249,6 +251,8 @@ def build_parser():
             "(bbox_min, bbox_max, spacing, duplicates)")
     p.set_defaults(func=_cmd_info)
     _add_geometry_commands(sub, parents=[inp, pic, verbosity])
+    add_vector_commands(sub, parents=[inp, pic, verbosity], int_list=_int_list,
+                        neighbourhood_options=_neighbourhood_options, outputs=_outputs)
     for p in sub.choices.values():     # the CLI flag of each option, for error messages
         p.set_defaults(flag_names={a.dest: max(a.option_strings, key=len)
                                    for a in p._actions if a.option_strings})

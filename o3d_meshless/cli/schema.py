@@ -73,6 +73,14 @@ SCHEMAS = {
                                          **_NEIGHBOURS}, "results": {
         "mode": "str", "spacing": "float?", "displacement_over_spacing": "stats?",
         "field_name": "str?", "field": "stats?", "smoothed": "stats?"}},
+    "logmap": {"version": 1, "options": {"source": "list[int]", "t_factor": "float",
+                                         **_NEIGHBOURS}, "results": {
+        "source": "int", "t": "float", "spacing": "float", "distance": "stats",
+        "u": "stats", "v": "stats", "n_unreachable": "int"}},
+    "transport": {"version": 1, "options": {"source": "list[int]", "vector": "list[float]?",
+                                            "t_factor": "float", **_NEIGHBOURS}, "results": {
+        "sources": "list[int]", "t": "float", "spacing": "float", "length": "stats",
+        "n_unreachable": "int"}},
 }
 
 
