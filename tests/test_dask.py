@@ -205,6 +205,68 @@ def test_bad_input():
             surf.surface_gradient(p)
 
 
+def weak_single(points, mass):
+    return om.LaplaceBeltrami(form="weak", mass=mass, orient=None, outliers="keep",
+                              denoise=False, workers=1).fit(points)
+
+
+@pytest.mark.parametrize("mass", ["lumped", "averaged"])
+def test_weak_form_equals_single_machine(client, mass):
+    """K and the mass on parts cut through dense and sparse regions, an open boundary
+    and coincident points: the single-machine matrices, entry for entry."""
+    rng = np.random.default_rng(9)
+    p = dense_sparse_patch(seed=2)
+    q = np.concatenate([p, p[rng.choice(len(p), 300, replace=False)]])
+    q = q[rng.permutation(len(q))]
+    surf = DaskSurface(q, n_parts=6, block_rows=4000)
+    K, B = surf.stiffness_matrices(mass)
+    ref = weak_single(q, mass)
+    assert ref.sampling_.diagnostics["n_coincident"] == 300
+    assert ref.sampling_.boundary.any()
+    assert abs(K - ref.K_).max() <= RTOL * abs(ref.K_).max()
+    assert abs(B - ref.mass_).max() <= RTOL * abs(ref.mass_).max()
+    assert (K != K.T).nnz == 0
+    # the wider halo is what makes it exact: the strong form's halo is not enough
+    layers = {"lumped": 1, "averaged": 2}[mass]
+    assert surf.stats[f"halo_fraction+{layers}"] > surf.stats["halo_fraction"]
+    blocks = dask.compute(*surf.stiffness_blocks(mass))
+    assert np.array_equal(np.sort(np.concatenate([b[0] for b in blocks])), np.arange(len(q)))
+    with pytest.raises(MemoryError, match="stiffness_blocks"):
+        surf.stiffness_matrices(mass, max_bytes=1000)
+
+
+def test_grown_rows():
+    """One layer adds the set's neighbours and the points that count one of the set
+    among theirs; two layers repeat it."""
+    nbrs = np.array([[1], [2], [3], [4], [0], [0]])     # 5 looks at 0; nobody at 5
+    assert _local.grown_rows(nbrs, np.array([2]), 1).tolist() == [1, 2, 3]
+    assert _local.grown_rows(nbrs, np.array([2]), 2).tolist() == [0, 1, 2, 3, 4]
+    assert _local.grown_rows(nbrs, np.array([0]), 1).tolist() == [0, 1, 4, 5]
+
+
+def test_distributed_spectrum(client):
+    p = random_sphere(8000, seed=10)
+    surf = DaskSurface(p, n_parts=3, block_rows=3000)
+    result = surf.spectrum(12, coarse_points=3000)
+    vals, vecs = result
+    ref = om.spectrum(p, 12, outliers="keep", denoise=False, orient=None)
+    assert np.abs(vals[1:] - ref.values[1:]).max() <= 1e-8 * ref.values[-1]
+    assert abs(vals[0]) <= 1e-8 * ref.values[-1]
+    B = weak_single(p, "averaged").mass_
+    assert np.abs(vecs.T @ (B @ vecs) - np.eye(12)).max() < 1e-8
+    # the first 9 modes (l <= 2, whole clusters) span the single-machine subspace
+    s = np.linalg.svd(ref.vectors[:, :9].T @ (B @ vecs[:, :9]), compute_uv=False)
+    assert s.min() > 1 - 1e-8
+    assert result.report.trustworthy and result.report.n_zero == 1
+    assert surf.spectrum_info_["iterations"] >= 1
+    with pytest.warns(RuntimeWarning, match="max_iter"):
+        surf.spectrum(12, coarse_points=3000, max_iter=1, rtol=1e-12)
+    with pytest.raises(ValueError, match="`mass`"):
+        surf.spectrum(4, mass="consistent")
+    with pytest.raises(ValueError, match="too many"):
+        surf.spectrum(2000)
+
+
 @pytest.mark.slow
 def test_equals_single_machine_2e5(client):
     p = random_sphere(200_000, seed=8)

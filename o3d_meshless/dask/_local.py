@@ -81,7 +81,7 @@ def local_knn(points, k, tol, *, n_threads=1):
 
 # -- round 2: the halo -----------------------------------------------------------------------
 
-def halo_round(ids, xyz, owned, box, k, tol):
+def halo_round(ids, xyz, owned, box, k, tol, layers=0):
     """How far outside the box the points that the owned rows depend on reach.
 
     The owned rows use the ``ROW_FACTOR·k`` nearest (unique) points of each owned point
@@ -90,6 +90,13 @@ def halo_round(ids, xyz, owned, box, k, tol):
     neighbour list of a point is the global one when its ball (to the farthest neighbour
     it needs) lies inside the region whose points are all present (box + halo): so the
     halo must be at least the largest reach of those balls outside the box.
+
+    ``layers`` > 0 widens the set of rows whose balls must be exact, for operators whose
+    row ``i`` also depends on other points' rows: each layer adds the ``ROW_FACTOR·k``
+    nearest of the set and every point that has one of the set among its own
+    ``ROW_FACTOR·k`` nearest (a weak-form stiffness row averages ``i``'s Voronoi cell
+    with the cells that touch it: one layer; the averaged mass caps each edge by both
+    ends' stiffness rows: two layers).
 
     Returns ``(need, sum_of_unique_points, n_unique)`` for the owned unique points (a
     unique point is owned by the part owning its first member).
@@ -104,6 +111,8 @@ def halo_round(ids, xyz, owned, box, k, tol):
     if n_u < m_row + 1:
         return np.inf, total, len(owned_u)
     rows_u = np.flatnonzero(owned) if nb.inverse is None else np.unique(nb.inverse[owned])
+    if layers:
+        rows_u = grown_rows(nb.tree.query(nb.points, m_row + 1)[1], rows_u, layers)
     dist, idx = nb.tree.query(nb.points[rows_u], m_row + 1)
     need = box_excess(nb.points[rows_u], dist[:, -1], lo, hi).max(initial=0.0)
     # dependency closure: j in 2k-NN(i), l in k-NN(j)
@@ -114,6 +123,30 @@ def halo_round(ids, xyz, owned, box, k, tol):
         d2, _ = nb.tree.query(nb.points[dep], m_dep + 1)
         need = max(need, box_excess(nb.points[dep], d2[:, -1], lo, hi).max(initial=0.0))
     return float(need), total, len(owned_u)
+
+
+def grown_rows(neighbours, rows, layers):
+    """``rows`` grown ``layers`` times by their neighbours and by the points that count
+    one of them among their neighbours.
+
+    Parameters
+    ----------
+    neighbours : ndarray of shape (m, c), int
+        Each local point's nearest (self included or not: either works).
+    rows : ndarray of int
+    layers : int
+
+    Returns
+    -------
+    ndarray of int, sorted
+    """
+    member = np.zeros(len(neighbours), dtype=bool)
+    member[rows] = True
+    for _ in range(layers):
+        forward = neighbours[member].ravel()
+        member |= member[neighbours].any(axis=1)      # points that look at the set
+        member[forward] = True
+    return np.flatnonzero(member)
 
 
 # -- the part's sampling and operators -------------------------------------------------------

@@ -12,13 +12,15 @@ from ._local import DEP_FACTOR, ROW_FACTOR, scale_column
 from ._partition import (SAMPLE_PER_PART, SAMPLE_POINTS, block_stats, concat, kd_split, leaf_of,
                          merge, take)
 from ._source import as_source
-from ._tasks import (HALO_MARGIN, _apply_part, _band, _extract_parts, _gradient_part, _halo_part,
-                     _laplacian_part, _sampling_part, _scale_part, _split_result, _summary,
-                     _used_split)
+from ._tasks import (HALO_MARGIN, WEAK_LAYERS, _apply_part, _band, _extract_parts,
+                     _gradient_part, _halo_part, _laplacian_part, _sampling_part, _scale_part,
+                     _split_result, _stiffness_part, _summary, _used_split)
 
 __all__ = ["PartitionedCloud", "ORIENT_OPTIONS"]
 
 ORIENT_OPTIONS = (None, "outward")
+#: per-part products :meth:`PartitionedCloud.persist` keeps on the cluster
+PERSISTABLE = ("sampling", "laplacian", "gradient", "stiffness-averaged", "stiffness-lumped")
 #: summary points per part for the exact distributed median
 SUMMARY = 4096
 
@@ -48,9 +50,9 @@ class PartitionedCloud:
         self.orient, self.height_order = orient, height_order
         self.operator_options = dict(operator_options or {})
         if self.operator_options.get("form", "strong") != "strong":
-            raise ValueError("`operator_options` must not set form='weak': the distributed "
-                             "path builds the strong form only (a weak-form row also depends "
-                             "on its neighbours' Voronoi cells)")
+            raise ValueError("`operator_options` must not set form='weak': the weak form "
+                             "has its own methods (stiffness_blocks(), stiffness_matrices(), "
+                             "spectrum()), whose halo is measured for it")
         for bad in ("k", "normals", "orient", "height_order", "progress"):
             if bad in self.operator_options:
                 raise ValueError(f"`operator_options` must not set {bad!r}: pass it to "
@@ -81,6 +83,7 @@ class PartitionedCloud:
             raise ValueError("`points` must be finite; some rows contain NaN or inf (drop "
                              "them first, e.g. points[np.isfinite(points).all(1)])")
         sample = np.concatenate([s[3] for s in stats])
+        self._sample = sample               # strided: the distributed spectrum's coarse level
         self.bbox = np.stack([np.min([s[0] for s in stats], axis=0),
                               np.max([s[1] for s in stats], axis=0)])
         self.nodes, self.boxes = kd_split(sample, self.n_parts)
@@ -188,17 +191,19 @@ class PartitionedCloud:
                 return float(np.mean(np.array([v1, v2]))) if t1 != t2 else float(v1)
             delta *= 4.0
 
-    def _halo_rounds(self):
+    def _settled_halo(self, radii, layers=0, label="halo"):
+        """Halo radii that hold every point the owned rows depend on (``layers``: see
+        :func:`o3d_meshless.dask._local.halo_round`), grown from ``radii`` round by
+        round; returns ``(radii, per-part results)``."""
         import dask
 
-        k = self.k
-        grow = math.sqrt(ROW_FACTOR * k / 8) + 2 * math.sqrt(DEP_FACTOR * k / 8)
-        radii = np.maximum(self._scale_radii, 1.2 * grow * self._d_hi)
+        radii = np.array(radii, dtype=np.float64)
         done = [None] * self.n_parts
         todo = list(range(self.n_parts))
-        for rnd in range(self.max_rounds):
+        for rnd in range(self.max_rounds + 2 * layers):
             g = self._gathered(radii, todo)
-            res = dask.compute(*[dask.delayed(_halo_part)(gi, self.boxes[p], k, self.tol)
+            res = dask.compute(*[dask.delayed(_halo_part)(gi, self.boxes[p], self.k, self.tol,
+                                                          layers)
                                  for gi, p in zip(g, todo)])
             again = []
             for p, r in zip(todo, res):
@@ -208,7 +213,7 @@ class PartitionedCloud:
                     again.append(p)
                 else:
                     done[p] = r
-            self.stats["rounds"].append(("halo", len(todo), len(again)))
+            self.stats["rounds"].append((label, len(todo), len(again)))
             todo = again
             if not todo:
                 break
@@ -218,7 +223,14 @@ class PartitionedCloud:
         # a certified need is exact: every ball it measured lies within box + need, so
         # the final halo can shrink to it (the neighbour lists stay the global ones)
         need = np.array([d[0] for d in done])
-        self.radii = np.minimum(radii, np.maximum(need, 0.0) * HALO_MARGIN)
+        return np.minimum(radii, np.maximum(need, 0.0) * HALO_MARGIN), done
+
+    def _halo_rounds(self):
+        k = self.k
+        grow = math.sqrt(ROW_FACTOR * k / 8) + 2 * math.sqrt(DEP_FACTOR * k / 8)
+        radii = np.maximum(self._scale_radii, 1.2 * grow * self._d_hi)
+        self.radii, done = self._settled_halo(radii)
+        need = np.array([d[0] for d in done])
         total = np.sum([d[1] for d in done], axis=0)
         count = sum(d[2] for d in done)
         self.centre = total / max(count, 1)
@@ -235,11 +247,17 @@ class PartitionedCloud:
 
         if what in self._cache:
             return self._cache[what]
-        if what == "sampling":
-            g = self._gathered(self.radii, with_normals=self._normals is not None)
+        if what == "sampling" or what[:9] == "sampling-":
+            layers = 0 if what == "sampling" else int(what[9:])
+            radii = self.radii if layers == 0 else self._layer_radii(layers)
+            g = self._gathered(radii, with_normals=self._normals is not None)
             out = [dask.delayed(_sampling_part)(
                 gi, k=self.k, tol=self.tol, height_order=self.height_order,
                 orient=self.orient, centre=self.centre) for gi in g]
+        elif what in ("stiffness-lumped", "stiffness-averaged"):
+            mass = what[10:]
+            out = [dask.delayed(_stiffness_part)(s, mass)
+                   for s in self._parts(f"sampling-{WEAK_LAYERS[mass]}")]
         elif what in ("laplacian", "gradient"):
             fn = _laplacian_part if what == "laplacian" else _gradient_part
             out = [dask.delayed(fn)(s, self.operator_options) for s in self._parts("sampling")]
@@ -248,14 +266,27 @@ class PartitionedCloud:
         self._cache[what] = out
         return out
 
+    def _layer_radii(self, layers):
+        """Halo radii for rows that depend on ``layers`` more rings of rows (computed
+        once, on first use: one or more passes over the input)."""
+        key = f"radii-{layers}"
+        if key not in self._cache:
+            radii, done = self._settled_halo(self.radii, layers, label=f"halo+{layers}")
+            self.stats[f"halo_fraction+{layers}"] = float(
+                np.sum([d[4] for d in done]) / self.n - 1.0)
+            self._cache[key] = radii
+        return self._cache[key]
+
     def persist(self, *what):
         """Compute per-part products now and keep them on the cluster.
 
         Parameters
         ----------
-        *what : {"sampling", "laplacian", "gradient"}
+        *what : {"sampling", "laplacian", "gradient", "stiffness-averaged", "stiffness-lumped"}
             Default ``("sampling",)``. Persisting ``"laplacian"`` keeps the operator rows
-            for repeated :meth:`laplacian_apply` / :meth:`smooth` calls.
+            for repeated :meth:`laplacian_apply` / :meth:`smooth` calls;
+            ``"stiffness-averaged"`` (or ``-lumped``) keeps the weak form's rows for
+            :meth:`spectrum` and :meth:`stiffness_blocks`.
 
         Returns
         -------
@@ -265,8 +296,8 @@ class PartitionedCloud:
 
         what = what or ("sampling",)
         for w in what:
-            if w not in ("sampling", "laplacian", "gradient"):
-                raise ValueError(f"`what` must be 'sampling', 'laplacian' or 'gradient'; got {w!r}")
+            if w not in PERSISTABLE:
+                raise ValueError(f"`what` must be one of {PERSISTABLE}; got {w!r}")
         for w in what:
             self._cache[w] = list(dask.persist(*self._parts(w)))
         return self

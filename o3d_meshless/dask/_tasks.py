@@ -60,9 +60,9 @@ def _band(values, a, b):
     return int(lo), values[lo:hi]
 
 
-def _halo_part(gathered, box, k, tol):
+def _halo_part(gathered, box, k, tol, layers=0):
     ids, xyz, owned, _ = gathered
-    need, total, count = halo_round(ids, xyz, owned, box, k, tol)
+    need, total, count = halo_round(ids, xyz, owned, box, k, tol, layers)
     r = max(need, 0.0) * HALO_MARGIN       # the final radius, when this need is certified
     with np.errstate(invalid="ignore"):
         kept = ((xyz >= box[0] - r) & (xyz <= box[1] + r)).all(axis=1) | owned
@@ -97,6 +97,30 @@ def _laplacian_part(part, options):
     L, used = _restrict(op.L_, owned)
     return {"owned_ids": ids[owned], "used_ids": ids[used], "A": L,
             "mass": op.M_.diagonal()[owned], "blocks": 1}
+
+
+#: halo layers the weak form's rows need beyond the strong form's (see
+#: :func:`o3d_meshless.dask._local.halo_round`), per mass matrix
+WEAK_LAYERS = {"lumped": 1, "averaged": 2}
+
+
+def _stiffness_part(part, mass):
+    """Owned rows of the weak form's stiffness ``K`` and mass (``mass_``) on a part."""
+    from ..operators.laplacian import LaplaceBeltrami
+
+    s, ids, owned = part["sampling"], part["ids"], part["owned"]
+    opts = operator_options(s, {})
+    op = LaplaceBeltrami(form="weak", mass=mass, **opts).fit(s)
+    K, used_k = _restrict(op.K_, owned)
+    B, used_b = _restrict(op.mass_, owned)
+    return {"owned_ids": ids[owned], "K": K, "K_ids": ids[used_k], "B": B,
+            "B_ids": ids[used_b], "areas": op.M_.diagonal()[owned]}
+
+
+def _weak_block(op, n, which):
+    A, used = op[which], op[which + "_ids"]
+    return op["owned_ids"], sparse.csr_matrix((A.data, used[A.indices], A.indptr),
+                                              shape=(A.shape[0], n))
 
 
 def _gradient_part(part, options):
@@ -162,3 +186,34 @@ def _global_block(op, n):
     A = op["A"]
     cols = op["used_ids"][A.indices]
     return op["owned_ids"], sparse.csr_matrix((A.data, cols, A.indptr), shape=(A.shape[0], n))
+
+
+def _weak_rows(op, n):
+    return op["owned_ids"], _weak_block(op, n, "K")[1], _weak_block(op, n, "B")[1]
+
+
+def _pair(ids, A):
+    return ids, A
+
+
+def _assembled(block_lists, n, max_bytes, what, instead):
+    """Each list of Delayed ``(row_ids, csr_rows)`` → one (n, n) CSR in input order,
+    after checking the size against ``max_bytes`` on the first block of each."""
+    import dask
+
+    firsts = dask.compute(*[blocks[0] for blocks in block_lists])
+    est = sum((f[1].nnz / max(len(f[0]), 1)) * n * 12 + 8 * n for f in firsts)
+    if max_bytes is None:
+        max_bytes = 0.5 * _available_bytes()
+    if est > max_bytes:
+        raise MemoryError(f"{what} would take about {est / 2**30:.1f} GiB (> max_bytes = "
+                          f"{max_bytes / 2**30:.1f} GiB): use {instead} instead")
+    out = []
+    for first, blocks in zip(firsts, block_lists):
+        got = [first] + list(dask.compute(*blocks[1:]))
+        rows = np.concatenate([g[0] for g in got])
+        A = sparse.vstack([g[1] for g in got], format="csr")
+        inv = np.empty(n, dtype=np.int64)
+        inv[rows] = np.arange(n)
+        out.append(A[inv])
+    return out

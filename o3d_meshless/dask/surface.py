@@ -3,12 +3,11 @@ from __future__ import annotations
 
 
 import numpy as np
-from scipy import sparse
 
 from ._local import ROW_FACTOR
 from ._partitioned import PartitionedCloud, _check_int
-from ._tasks import (_available_bytes, _boundary_part, _column, _curvature_part, _frames_part,
-                     _global_block, _mass_part, _neighbors_part)
+from ._tasks import (WEAK_LAYERS, _assembled, _boundary_part, _column, _curvature_part,
+                     _frames_part, _global_block, _mass_part, _neighbors_part, _pair, _weak_rows)
 
 __all__ = ["DaskSurface"]
 
@@ -249,19 +248,163 @@ class DaskSurface(PartitionedCloud):
         is raised above ``max_bytes`` (default: half the memory available). Use
         :meth:`laplacian_blocks` otherwise.
         """
+        return _assembled([self.laplacian_blocks()], self.n, max_bytes, "L",
+                          "laplacian_blocks()")[0]
+
+    def stiffness_blocks(self, mass="averaged"):
+        """Rows of the weak form's stiffness ``K`` and mass matrix, per part.
+
+        The same matrices as ``om.LaplaceBeltrami(form="weak", mass=mass)`` on the whole
+        cloud (``K_`` and ``mass_``; exact to rounding, see the module notes). A weak
+        row also depends on the Voronoi cells of the points around it, and the averaged
+        mass on their stiffness rows, so the first call measures a wider halo (one more
+        ring of neighbourhoods for ``"lumped"``, two for ``"averaged"``; about
+        ``stats["halo_fraction+1"]`` / ``["halo_fraction+2"]`` more points per part).
+
+        Parameters
+        ----------
+        mass : {"averaged", "lumped"}, default="averaged"
+
+        Returns
+        -------
+        list of Delayed ``(row_ids, K_rows, mass_rows)``
+            One per part: ``row_ids`` (int64, sorted) the input indices of the part's
+            rows, ``K_rows`` and ``mass_rows`` ``scipy.sparse.csr_matrix`` of shape
+            ``(len(row_ids), n)`` with global column indices.
+
+        Examples
+        --------
+        >>> import numpy as np, dask, o3d_meshless as om
+        >>> from o3d_meshless.dask import DaskSurface
+        >>> from o3d_meshless.testing import random_sphere
+        >>> p = random_sphere(3000, seed=1)
+        >>> surf = DaskSurface(p, n_parts=3, block_rows=1000)
+        >>> with dask.config.set(scheduler="synchronous"):
+        ...     K, B = surf.stiffness_matrices(mass="lumped")
+        >>> ref = om.LaplaceBeltrami(form="weak", mass="lumped", orient=None,
+        ...                          outliers="keep", denoise=False).fit(p)
+        >>> bool(abs(K - ref.K_).max() < 1e-12 * abs(ref.K_).max())
+        True
+        """
         import dask
 
-        blocks = self.laplacian_blocks()
-        first = dask.compute(blocks[0])[0]
-        est = (first[1].nnz / max(len(first[0]), 1)) * self.n * 12 + 8 * self.n
-        if max_bytes is None:
-            max_bytes = 0.5 * _available_bytes()
-        if est > max_bytes:
-            raise MemoryError(f"L would take about {est / 2**30:.1f} GiB (> max_bytes = "
-                              f"{max_bytes / 2**30:.1f} GiB): use laplacian_blocks() instead")
-        got = [first] + list(dask.compute(*blocks[1:]))
-        rows = np.concatenate([g[0] for g in got])
-        A = sparse.vstack([g[1] for g in got], format="csr")
-        inv = np.empty(self.n, dtype=np.int64)
-        inv[rows] = np.arange(self.n)
-        return A[inv]
+        if mass not in WEAK_LAYERS:
+            raise ValueError(f"`mass` must be one of {tuple(WEAK_LAYERS)}; got {mass!r}")
+        return [dask.delayed(_weak_rows, nout=3)(op, self.n)
+                for op in self._parts(f"stiffness-{mass}")]
+
+    def stiffness_matrices(self, mass="averaged", *, max_bytes=None):
+        """The weak form's ``K`` and mass matrix as two ``scipy.sparse.csr_matrix``
+        of shape (n, n), assembled in this process (see :meth:`stiffness_blocks`).
+
+        Raises ``MemoryError`` when they would take more than ``max_bytes`` (default:
+        half the memory available); use :meth:`stiffness_blocks` or :meth:`spectrum`
+        then.
+
+        Returns
+        -------
+        K, mass : scipy.sparse.csr_matrix of shape (n, n)
+        """
+        import dask
+
+        blocks = self.stiffness_blocks(mass)
+        rows = [dask.delayed(_pair)(b[0], b[1]) for b in blocks]
+        masses = [dask.delayed(_pair)(b[0], b[2]) for b in blocks]
+        return tuple(_assembled([rows, masses], self.n, max_bytes, "K and the mass",
+                                "stiffness_blocks()"))
+
+
+    def spectrum(self, n_modes=20, *, mass="averaged", rtol=1e-6, max_iter=400,
+                 coarse_points=8000, progress=None):
+        """Smallest eigenpairs of the weak form ``K v = λ B v``, with the rows of ``K``
+        and ``B`` kept on the workers.
+
+        The same pencil as ``om.spectrum(points, n_modes, form="weak")`` (with
+        ``outliers="keep", denoise=False``: clean the cloud first), solved by LOBPCG
+        started from a coarse subsample's modes and preconditioned part by part (see
+        :mod:`o3d_meshless.dask._spectrum`). The client holds about
+        ``9 · n · (n_modes + max(8, n_modes // 2)) · 8`` bytes of vectors.
+
+        Parameters
+        ----------
+        n_modes : int, default=20
+        mass : {"averaged", "lumped"}, default="averaged"
+        rtol : float, default=1e-6
+            Stop when every wanted mode's residual ``|K x − λ B x|`` is below ``rtol``
+            times ``λ_max |B x|``; eigenvalues are then accurate to about ``rtol²``
+            relative to the window's largest.
+        max_iter : int, default=400
+        coarse_points : int, default=8000
+            Points of the subsample whose modes start the iteration.
+        progress : bool or None
+            Progress line (iterations and residual); None: only on a terminal.
+
+        Returns
+        -------
+        SpectrumResult
+            ``(values, vectors)`` as NumPy arrays, ``(n_modes,)`` and ``(n, n_modes)``,
+            ``vᵀ B v = 1``, with ``.report`` (:class:`~o3d_meshless.SpectrumReport`).
+
+        Warns
+        -----
+        RuntimeWarning
+            When ``max_iter`` ends the iteration before ``rtol`` is reached.
+
+        Examples
+        --------
+        >>> import numpy as np, dask
+        >>> from o3d_meshless.dask import DaskSurface
+        >>> from o3d_meshless.testing import random_sphere
+        >>> surf = DaskSurface(random_sphere(6000, seed=2), n_parts=3)
+        >>> with dask.config.set(scheduler="synchronous"):
+        ...     vals, vecs = surf.spectrum(9, coarse_points=2000)
+        >>> np.round(vals, 1)                 # l(l + 1) on the unit sphere: 0, 2 ×3, 6 ×5
+        array([0., 2., 2., 2., 6., 6., 6., 6., 6.])
+        """
+        from warnings import warn
+
+        from .._progress import Stages
+        from .._validation import check_int
+        from ..operators.spectrum_quality import SpectrumResult, spectrum_report
+        from ._spectrum import MIN_BUFFER, DistributedPencil, coarse_start, lobpcg_modes
+
+        if mass not in WEAK_LAYERS:
+            raise ValueError(f"`mass` must be one of {tuple(WEAK_LAYERS)}; got {mass!r}")
+        n_modes = check_int(n_modes, name="n_modes", low=1, high=self.n)
+        m = n_modes + max(MIN_BUFFER, n_modes // 2)
+        if 5 * m > self.n:
+            raise ValueError(f"`n_modes` = {n_modes} is too many for {self.n} points in the "
+                             f"distributed solver (it needs n >= 5·{m}): use "
+                             "stiffness_matrices() and a single-machine solve")
+        if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
+            raise ValueError(f"`rtol` must be a number in (0, 1); got {rtol!r}")
+        max_iter = check_int(max_iter, name="max_iter", low=1)
+        coarse_points = check_int(coarse_points, name="coarse_points", low=2 * m)
+        stages = Stages(3, desc="DaskSurface.spectrum", progress=progress)
+        key = f"stiffness-{mass}"
+        pencil = None
+        try:
+            with stages("rows of K and the mass"):
+                self.persist(key)
+                pencil = DistributedPencil(self._parts(key), self.n)
+            with stages("coarse modes"):
+                X, coarse = coarse_start(self, self._sample, m, mass, coarse_points,
+                                         self._parts(f"sampling-{WEAK_LAYERS[mass]}"))
+            positive = coarse[coarse > 1e-8 * max(abs(coarse).max(), 1e-300)]
+            sigma = float(positive[0]) if len(positive) else 1.0 / float(self.n)
+            with stages("LOBPCG"):
+                vals, vecs, iters, res = lobpcg_modes(pencil, X, n_modes, sigma, rtol=rtol,
+                                                      max_iter=max_iter, stages=stages)
+            report = spectrum_report(vals, vecs, lambda V: pencil.product("B", V),
+                                     symmetric=True)
+        finally:
+            stages.close()
+            if pencil is not None:
+                pencil.close()
+        self.spectrum_info_ = {"iterations": iters, "residual": float(res.max()),
+                               "products": pencil.products, "sigma": sigma}
+        if res.max() > rtol:
+            warn(f"DaskSurface.spectrum stopped after max_iter = {max_iter} iterations with a "
+                 f"relative residual of {res.max():.2g} (> rtol = {rtol:g}): raise max_iter "
+                 "or rtol", RuntimeWarning, stacklevel=2)
+        return SpectrumResult(vals, vecs, report)

@@ -211,8 +211,9 @@ def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
         Eigenvalues, complex (as computed) or real.
     vecs : ndarray of shape (n, m)
         Real eigenvectors as returned (M-normalised).
-    M : sparse matrix of shape (n, n) or array_like of shape (n,)
-        The mass matrix the eigenvectors are orthonormal in (an array: diagonal areas).
+    M : sparse matrix of shape (n, n), callable or array_like of shape (n,)
+        The mass matrix the eigenvectors are orthonormal in (an array: diagonal areas; a
+        callable: ``M(V)`` returns the product, e.g. with rows kept elsewhere).
     symmetric : bool, default=False
         The eigenpairs are those of a symmetric pencil (recorded in the report).
 
@@ -309,8 +310,11 @@ class SpectrumResult(tuple):
 
 
 def _times_mass(M, V):
-    """``M @ V`` for a sparse mass matrix or an array of diagonal areas."""
+    """``M @ V`` for a sparse mass matrix, a function that applies one, or an array of
+    diagonal areas."""
     if sparse.issparse(M):
         return M @ V
+    if callable(M):
+        return M(V)
     m = np.asarray(M, dtype=np.float64).ravel()
     return m[:, None] * V if np.ndim(V) == 2 else m * V

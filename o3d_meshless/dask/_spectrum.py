@@ -1,0 +1,225 @@
+"""The distributed spectrum of the weak form: LOBPCG on the pencil ``K v = λ B v`` with the
+matrix rows kept on the workers.
+
+Shift-invert (what :func:`o3d_meshless.spectrum` does on one machine) needs one global
+factorisation, which a cluster does not have. Here only matrix products and part-local
+solves run on the workers:
+
+* **start**: the modes of a coarse subsample of the cloud (a strided sample, solved on the
+  client with the single-machine weak form), carried to every point by inverse-distance
+  weights of the 4 nearest sample points, part by part;
+* **refinement**: SciPy's :func:`~scipy.sparse.linalg.lobpcg` on ``n_modes`` plus a buffer
+  of vectors (without the buffer, a cluster of equal eigenvalues cut by the window's edge
+  converges slowly or breaks down), its products ``K X`` and ``B X`` done part by part;
+* **preconditioner**: block Jacobi, each part solving with its own rows and columns of
+  ``K + σ B`` (``σ`` the coarse first nonzero eigenvalue: scale-free); the factor is made
+  once per part on the worker that first needs it and kept there for the solve;
+* **stop**: every wanted mode's residual ``|K x − λ B x|`` below ``rtol`` times
+  ``λ_max |B x|`` (``λ_max`` the largest wanted eigenvalue), checked every
+  :data:`CHUNK` iterations.
+
+Measured on 60 000 points of the unit sphere, 20 modes and 16 parts (``lobpcg`` alone,
+one process): 40 iterations reach eigenvalues 8e-9 relative to shift-invert, 80 reach
+1e-14; with one part (an exact preconditioner) 10 iterations suffice.
+
+Memory on the client: LOBPCG keeps about 9 blocks of ``n × (n_modes + buffer)`` floats
+(the vectors, residuals and search directions and their products); the workers keep
+their rows of ``K`` and ``B`` and one sparse factor per part.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+import warnings
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+logger = logging.getLogger(__name__)
+
+#: LOBPCG iterations between two convergence checks (each check restarts it)
+CHUNK = 20
+#: extra vectors beyond n_modes: at least this many, or half of n_modes
+MIN_BUFFER = 8
+#: nearest coarse points whose modes are averaged into a point's start vector
+PROLONG_NEIGHBOURS = 4
+#: part-local factors kept per worker process (oldest dropped first)
+MAX_FACTORS = 256
+
+_FACTORS: dict = {}
+
+
+def _owned_ids(op):
+    return op["owned_ids"], op["K_ids"], op["B_ids"]
+
+
+def _times(op, which, X_used):
+    return op[which] @ X_used
+
+
+def _own_block(op, which):
+    """The part's rows of ``K`` or ``B`` restricted to its own columns: square."""
+    from scipy import sparse
+
+    owned, cols = op["owned_ids"], op[which + "_ids"]
+    pos = np.minimum(np.searchsorted(owned, cols), len(owned) - 1)
+    where = np.where(owned[pos] == cols, pos, -1)       # column → own row, or -1
+    A = op[which].tocoo()
+    keep = where[A.col] >= 0
+    return sparse.csc_matrix((A.data[keep], (A.row[keep], where[A.col[keep]])),
+                             shape=(len(owned), len(owned)))
+
+
+def _block_factor(op, sigma):
+    from scipy.sparse.linalg import splu
+
+    return splu((_own_block(op, "K") + sigma * _own_block(op, "B")).tocsc())
+
+
+def _precondition(op, token, part, sigma, R_owned):
+    key = (token, part)
+    f = _FACTORS.get(key)
+    if f is None:
+        f = _block_factor(op, sigma)
+        while len(_FACTORS) >= MAX_FACTORS:
+            _FACTORS.pop(next(iter(_FACTORS)))
+        _FACTORS[key] = f
+    return f.solve(np.ascontiguousarray(R_owned))
+
+
+def _forget(token):
+    for key in [k for k in _FACTORS if k[0] == token]:
+        del _FACTORS[key]
+
+
+def _prolonged(part, coarse_points, coarse_vectors, m):
+    """Start vectors on a part's owned points from the coarse modes."""
+    s, ids, owned = part["sampling"], part["ids"], part["owned"]
+    xyz = s.points[owned]
+    d, j = cKDTree(coarse_points).query(xyz, min(m, len(coarse_points)))
+    d, j = d.reshape(len(xyz), -1), j.reshape(len(xyz), -1)
+    d2 = d * d
+    exact = d2[:, 0] == 0                     # a sample point itself (or a copy of it)
+    w = 1.0 / np.where(d2 > 0, d2, 1.0)
+    w[exact] = 0.0
+    w[exact, 0] = 1.0
+    w /= w.sum(axis=1, keepdims=True)
+    return ids[owned], np.einsum("nk,nkm->nm", w, coarse_vectors[j])
+
+
+class DistributedPencil:
+    """Products with ``K`` and ``B`` and the block-Jacobi solve, on persisted parts."""
+
+    def __init__(self, parts, n):
+        import dask
+
+        self.parts, self.n = parts, n
+        ids = dask.compute(*[dask.delayed(_owned_ids)(op) for op in parts])
+        self.owned = [i[0] for i in ids]
+        self.used = {"K": [i[1] for i in ids], "B": [i[2] for i in ids]}
+        self.token = uuid.uuid4().hex
+        self.products = 0
+
+    def product(self, which, X):
+        import dask
+
+        X = np.asarray(X)
+        one = X.ndim == 1
+        X2 = X[:, None] if one else X
+        with warnings.catch_warnings():      # the vectors travel in the graph on purpose
+            warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
+            got = dask.compute(*[dask.delayed(_times)(op, which, X2[u])
+                                 for op, u in zip(self.parts, self.used[which])])
+        Y = np.empty_like(X2)
+        for own, g in zip(self.owned, got):
+            Y[own] = g
+        self.products += 1
+        return Y[:, 0] if one else Y
+
+    def precondition(self, sigma, R):
+        import dask
+
+        R = np.asarray(R)
+        one = R.ndim == 1
+        R2 = R[:, None] if one else R
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
+            got = dask.compute(*[dask.delayed(_precondition)(op, self.token, p, sigma, R2[own])
+                                 for p, (op, own) in enumerate(zip(self.parts, self.owned))])
+        Y = np.empty_like(R2)
+        for own, g in zip(self.owned, got):
+            Y[own] = g
+        return Y[:, 0] if one else Y
+
+    def close(self):
+        import dask
+
+        try:
+            from distributed import get_client
+            get_client().run(_forget, self.token)
+        except (ImportError, ValueError):
+            pass
+        _forget(self.token)
+        dask.compute(*[dask.delayed(_forget)(self.token) for _ in self.parts])
+
+
+def coarse_start(surface, sample, n_vectors, mass, coarse_points, parts):
+    """Start vectors ``(n, n_vectors)`` and the coarse eigenvalues, from a subsample."""
+    import dask
+
+    from ..operators.laplacian import LaplaceBeltrami
+
+    stride = max(1, len(sample) // coarse_points)
+    pts = np.ascontiguousarray(sample[::stride])
+    if len(pts) <= n_vectors + surface.k:
+        raise ValueError(f"`coarse_points` = {coarse_points} leaves {len(pts)} sample points, "
+                         f"too few for {n_vectors} start vectors: raise it")
+    op = LaplaceBeltrami(form="weak", mass=mass, k=surface.k, orient=None, outliers="keep",
+                         denoise=False, height_order=surface.height_order,
+                         progress=False).fit(pts)
+    vals, vecs = op.spectrum(n_vectors)[:2]
+    got = dask.compute(*[dask.delayed(_prolonged)(part, pts, vecs, PROLONG_NEIGHBOURS)
+                         for part in parts])
+    X = np.empty((surface.n, vecs.shape[1]))
+    for ids, rows in got:
+        X[ids] = rows
+    return X, vals
+
+
+def lobpcg_modes(pencil, X, n_modes, sigma, *, rtol, max_iter, stages=None):
+    """Refine start vectors ``X`` into the ``n_modes`` smallest eigenpairs of ``(K, B)``.
+
+    Returns ``(values, vectors, iterations, residuals)``; ``residuals`` are the relative
+    residuals of the wanted modes at the last check.
+    """
+    from scipy.sparse.linalg import LinearOperator, lobpcg
+
+    n, m = X.shape
+    K = LinearOperator((n, n), matvec=lambda v: pencil.product("K", v),
+                       matmat=lambda V: pencil.product("K", V), dtype=np.float64)
+    B = LinearOperator((n, n), matvec=lambda v: pencil.product("B", v),
+                       matmat=lambda V: pencil.product("B", V), dtype=np.float64)
+    T = LinearOperator((n, n), matvec=lambda v: pencil.precondition(sigma, v),
+                       matmat=lambda V: pencil.precondition(sigma, V), dtype=np.float64)
+    done, res = 0, np.full(n_modes, np.inf)
+    vals = None
+    while done < max_iter:
+        step = min(CHUNK, max_iter - done)
+        with warnings.catch_warnings():       # "not reaching the requested tolerance":
+            warnings.simplefilter("ignore")   # the check below decides, every CHUNK steps
+            vals, X = lobpcg(K, X, B=B, M=T, largest=False, tol=1e-300, maxiter=step)
+        done += step
+        order = np.argsort(vals)
+        vals, X = vals[order], X[:, order]
+        want = X[:, :n_modes]
+        KX, BX = pencil.product("K", want), pencil.product("B", want)
+        scale = max(abs(vals[n_modes - 1]), np.finfo(float).tiny)
+        res = (np.linalg.norm(KX - BX * vals[:n_modes], axis=0)
+               / (scale * np.maximum(np.linalg.norm(BX, axis=0), np.finfo(float).tiny)))
+        logger.info("distributed spectrum: %d iterations, largest residual %.2e", done,
+                    res.max())
+        if stages is not None:
+            stages.note(f"{done} iterations, residual {res.max():.1e}")
+        if res.max() <= rtol:
+            break
+    return vals[:n_modes], X[:, :n_modes], done, res
