@@ -221,6 +221,11 @@ def _up_scores(pts, nrm, open_):
     return scores
 
 
+def _unit(key):
+    """The unit vector of a signed axis name ('x', '-y' ...)."""
+    return (-1.0 if key[0] == "-" else 1.0) * np.eye(3)[_AXES.index(key[-1])]
+
+
 def _choose_up(pts, nrm, trusted):
     """The rule of :func:`auto_up` on subsampled points with oriented unit normals."""
     sd, axes = np.linalg.eigh(np.cov(pts.T))
@@ -235,7 +240,11 @@ def _choose_up(pts, nrm, trusted):
     scores = _up_scores(pts, nrm, np.linalg.norm(nrm.mean(axis=0)) > _OPEN)
     allowed = list(scores)
     best = max(scores.values())
-    tied = [k for k in allowed if scores[k] >= 0.8 * best] if best >= 0.15 else allowed
+    tied = [k for k in allowed if scores[k] >= 0.5 * best] if best >= 0.15 else allowed
+    m = nrm.mean(axis=0)
+    if len(tied) > 1 and np.linalg.norm(m) > _OPEN:    # a scan: its scanner not below
+        above = [k for k in tied if _unit(k) @ m > -0.05 * np.linalg.norm(m)]
+        tied = above or tied
     ext = {a: float(np.ptp(pts[:, _AXES.index(a)])) for a in _AXES}
     low = min(ext[k[-1]] for k in tied)
     tied = [k for k in tied if ext[k[-1]] <= 1.05 * low]     # lies on its largest side
@@ -275,7 +284,8 @@ def auto_up(points, normals=None):
        not seen from below: a flat base (flatness above 0.7) whose normals point
        down (mean ``n . u < -0.5``) scores 0. This keeps the seen top face of a box
        from being taken for its base, while a room's floor, seen from above, is one.
-    3. **Ties** (scores within 20 % of the best): the axis along which the shape is
+    3. **Ties** (scores at least half the best): for a scan, the axes its scanner
+       (the mean normal) is not below; then the axis along which the shape is
        lowest (it lies on its largest side, as a box on a table or a room's floor),
        then the sign that puts the bulk of the points low and the tail up (positive
        skewness: hills on a plain, a figure on a plinth); a shape with no preference
