@@ -51,6 +51,26 @@ def _behind_front(x, y, z, facing, cell, slack):
     return z < front - (slack + 2.0 * cell * slope)
 
 
+def _covered(x, y, z, hidden, r, tol):
+    """Of the ``hidden`` points, those a kept point nearer by ``tol`` covers on the
+    screen (within ``r``): the others, beside a silhouette, stay (no gap behind it)."""
+    from scipy.spatial import cKDTree
+
+    keep = np.flatnonzero(~hidden)
+    out = hidden.copy()
+    if len(keep) == 0 or not hidden.any():
+        return out
+    h = np.flatnonzero(hidden)
+    k = int(min(8, len(keep)))
+    d, j = cKDTree(np.column_stack([x[keep], y[keep]])).query(
+        np.column_stack([x[h], y[h]]), k=k, distance_upper_bound=r)
+    d, j = d.reshape(len(h), k), j.reshape(len(h), k)
+    found = np.isfinite(d)
+    front = np.where(found, z[keep[np.minimum(j, len(keep) - 1)]], -np.inf)
+    out[h] = (front > z[h][:, None] + tol).any(axis=1)
+    return out
+
+
 class _Scene:
     """Projection, visible points, splat sizes and shading shared by all panels."""
 
@@ -107,6 +127,8 @@ class _Scene:
             facing = np.abs(nd @ self.toward) / np.maximum(np.linalg.norm(nd, axis=1), 1e-300)
             hidden = _behind_front(self.x[idx], self.y[idx], self.z[idx], facing,
                                    2.0 * grow * self.spacing, 2.0 * grow * self.spacing)
+            hidden &= _covered(self.x[idx], self.y[idx], self.z[idx], hidden,
+                               1.2 * grow * self.spacing, 2.0 * grow * self.spacing)
             sel = ~hidden
             idx, major, minor, t1, t2, nd, border = (
                 a[sel] for a in (idx, major, minor, t1, t2, nd, border))
