@@ -53,7 +53,9 @@ def _behind_front(x, y, z, facing, cell, slack):
 
 def _covered(x, y, z, hidden, r, tol):
     """Of the ``hidden`` points, those a kept point nearer by ``tol`` covers on the
-    screen (within ``r``): the others, beside a silhouette, stay (no gap behind it)."""
+    screen (within ``r``), or that lie in a hole of the nearer surface (nearer kept
+    points all round within ``3 r``): the others, beside a silhouette, stay (no white slit
+    behind a hill or an arm)."""
     from scipy.spatial import cKDTree
 
     keep = np.flatnonzero(~hidden)
@@ -68,6 +70,16 @@ def _covered(x, y, z, hidden, r, tol):
     found = np.isfinite(d)
     front = np.where(found, z[keep[np.minimum(j, len(keep) - 1)]], -np.inf)
     out[h] = (front > z[h][:, None] + tol).any(axis=1)
+    free = h[~out[h]]
+    if len(free):                      # in a hole (kept points all round): stays hidden
+        tree = cKDTree(np.column_stack([x[keep], y[keep]]))
+        for i, near in zip(free, tree.query_ball_point(np.column_stack([x[free], y[free]]),
+                                                       3.0 * r)):
+            near = [j for j in near if z[keep[j]] > z[i] + tol]     # nearer points
+            if near:
+                off = np.column_stack([x[keep[near]] - x[i], y[keep[near]] - y[i]])
+                off /= np.maximum(np.linalg.norm(off, axis=1, keepdims=True), 1e-300)
+                out[i] = np.linalg.norm(off.mean(axis=0)) < 0.5
     return out
 
 
