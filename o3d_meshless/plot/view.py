@@ -11,18 +11,26 @@ How "up" is decided (one of the six signed coordinate axes; details in :func:`au
 - the **scanner**: a single-view scan (an open surface; its normals facing the
   scanner, or turned outwards) was not seen from below, so a flat face whose normals
   point down is not a base: the seen top of a box is its top;
-- **ties**: the axis the shape is lowest along (it lies on its largest side), then the
-  bulk low and the tail up (positive skewness), then, for a shape with no preference
-  at all, its first point off the middle;
+- **ties** (bases scoring at least half the best): for a scan, the axes its scanner
+  is not below; then the axis the shape is lowest along (it lies on its largest side),
+  then the bulk low and the tail up (positive skewness), then, for a shape with no
+  preference left (a sphere, a box), the usual ``z``, ``y``, ``x``;
 - a thin **sheet** (a height field) has its normal up.
 
 The camera then looks at a scan from its scanner's side, and at anything else across
 its broad side, turned towards its taller end. Every rule uses the shape only, never
 the coordinate names, so the same shape in any of the 24 axis-aligned orientations
 is drawn upright and from the same side (``tests/test_view_choice.py``); only
-shapes with no preferred side at all fall back to a fixed choice. Up is always a
-coordinate axis: a shape tilted by an arbitrary angle is drawn with the axis nearest
-its up.
+shapes with no preference at all (which look the same whichever way they stand) fall
+back to the coordinate names.
+
+Known limits: up is always one of the six coordinate axes (as ``--up``), so a shape
+stored tilted by an arbitrary angle gets the best of them, not its own up; a room
+scanned from inside needs normals facing the scanner (without them the scan is taken
+as seen from its convex side, like a box, and drawn upside down); an object on thin
+legs that is taller than wide (a chair) is drawn lying on its side, as it would lie
+most stably; which broad side of a nearly mirror-symmetric shape is seen may change
+with the sample.
 """
 from __future__ import annotations
 
@@ -256,15 +264,10 @@ def _choose_up(pts, nrm, trusted):
         top = max(sk.values())
         if top > 0.1:
             tied = [k for k in tied if sk[k] >= top - 0.05]
-    if len(tied) > 1:   # a symmetric shape (a box): its first point off the middle is up
-        U = np.array([(-1.0 if k[0] == "-" else 1.0) * np.eye(3)[_AXES.index(k[-1])]
-                      for k in tied])
-        h = (pts - pts.mean(axis=0)) @ U.T
-        differ = np.flatnonzero(np.ptp(h, axis=1) > 1e-6 * max(float(np.ptp(h)), 1e-300))
-        if len(differ):
-            row = h[differ[0]]
-            tied = [k for k, v in zip(tied, row) if v >= row.max() - 1e-12]
-    return tied[0]
+    for k in ("z", "y", "x", "-z", "-y", "-x"):   # no preference left (a sphere, a box):
+        if k in tied:                              # any is upright; the usual z first
+            return k
+    return tied[0]  # pragma: no cover
 
 
 def auto_up(points, normals=None):
@@ -289,8 +292,7 @@ def auto_up(points, normals=None):
        lowest (it lies on its largest side, as a box on a table or a room's floor),
        then the sign that puts the bulk of the points low and the tail up (positive
        skewness: hills on a plain, a figure on a plinth); a shape with no preference
-       at all (a sphere, a box) gets the axis its first point off the middle (in the
-       input's order) is on, the same point whichever way the shape is turned.
+       left (a sphere, a box: any axis stands it up) gets ``z``, then ``y``, ``x``.
 
     A thin sheet (smallest principal spread under a fifth of the middle one, its normal
     within 25° of an axis: a height field, a planar patch) has that axis up, on the
