@@ -334,3 +334,15 @@ def test_loop_windings_of_a_vortex():
         assert np.linalg.norm(p[w != 0, :2], axis=1).max() < 0.08   # only around it
     with pytest.raises(ValueError, match="`n`"):
         om.direction_field(p, n=5)
+
+
+def test_chord_rotations_match_the_exact_transport_on_the_sphere():
+    p = random_sphere(200, seed=2)
+    rng = np.random.default_rng(1)
+    t = np.cross(p, rng.normal(size=(200, 3)))
+    t /= np.linalg.norm(t, axis=1, keepdims=True)
+    frames = np.stack([t, np.cross(p, t), p], axis=1)
+    i, j = np.arange(199), np.arange(1, 200)
+    chord = frame_rotations(frames, i, j, p)
+    minimal = frame_rotations(frames, i, j)
+    assert np.allclose(np.exp(1j * chord), np.exp(1j * minimal), atol=1e-10)

@@ -61,8 +61,9 @@ def fit_surface(geometry, *, k=16, normals="auto", height_order=2, orient="mst",
                                  orient=orient, workers=workers, gradient=gradient)
     frames = oriented_frames(s)
     B = lb.mass_ if mass == "averaged" else lb.M_
-    L = connection_matrix(lb.K_, frames, degree=degree, diagonal="stiffness")
-    Bc = connection_matrix(B, frames, degree=degree)
+    pts = np.nan_to_num(s.points)
+    L = connection_matrix(lb.K_, frames, degree=degree, diagonal="stiffness", points=pts)
+    Bc = connection_matrix(B, frames, degree=degree, points=pts)
     mask = s.diagnostics.get("outlier_mask")
     excluded = mask if mask is not None and mask.any() else None
     return VectorSurface(s, s.points, frames, lb.K_, lb.M_, B, L, Bc,

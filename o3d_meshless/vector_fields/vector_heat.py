@@ -145,7 +145,8 @@ class VectorHeat(Params):
         self.spacing_ = hg.spacing_
         self.t_ = self.t_factor * self.spacing_ ** 2
         self.radial_t_ = self.radial_t_factor * self.spacing_ ** 2
-        self.L_ = connection_matrix(hg.K_, self.frames_, diagonal="stiffness")
+        self.L_ = connection_matrix(hg.K_, self.frames_, diagonal="stiffness",
+                                    points=self.points_)
         self._mass = hg.M_.diagonal()
         self._vector = factor_symmetric(sparse.csc_matrix(hg.M_ + self.t_ * self.L_))
         A = (hg.M_ + self.radial_t_ * hg.K_).tocsr()
