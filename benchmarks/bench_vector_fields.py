@@ -1,0 +1,370 @@
+"""Tangent vector fields (issue 27): log map, parallel transport, connection Laplacian and
+Hodge decomposition at the issue's sizes, ours beside potpourri3d on the same points.
+
+Run: ``python benchmarks/bench_vector_fields.py [--quick]`` (``--quick``: 5 000 points;
+the full run takes about 15 minutes on 2 cores, most of it the shooting references).
+
+References:
+
+* **Sphere:** closed form (great circles; transport is the rotation about ``s × x``).
+* **Ellipsoid (1, 0.6, 0.3) and torus (R 1, r 0.4):** geodesic shooting on the analytic
+  surface (:func:`shooting_reference`). A fan of geodesics leaves the source (RK4 on the
+  implicit surface's geodesic equation ``x'' = −(x'ᵀ H x' / |∇F|²) ∇F``); each target takes
+  the shortest ray passing within a few thousandths, refined by Gauss–Newton on
+  ``(r, θ)`` to a residual below 1e-9. Parallel transport along that geodesic keeps the
+  angle to its velocity. Targets where another branch of rays arrives less than 2 %
+  longer (the cut locus) are left out and counted. Validated on the sphere against the
+  closed form (printed as ``shooting check``).
+
+Errors: radius ``| |log| − d | / d``; direction: the angle between ours and the reference
+after the one rotation of the source's frame that fits best (the frames differ by one);
+transport: the angle between the transported and the exact vector.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+import o3d_meshless as om
+from o3d_meshless.testing import random_ellipsoid, random_sphere, random_torus
+
+AXES = np.array([1.0, 0.6, 0.3])
+R_TORUS, r_TORUS = 1.0, 0.4
+#: "regular" targets: the geodesics from the source have not nearly focused there
+#: (|∂x/∂θ| above this; the unit sphere's targets at ≤ 2.5 have sin r > 0.59)
+JACOBI_MIN = 0.5
+
+
+# ------------------------------------------------------------------ analytic surfaces
+
+def sphere_F(x):
+    return 2 * x, np.broadcast_to(2 * np.eye(3), (len(x), 3, 3))
+
+
+def ellipsoid_F(x):
+    return 2 * x / AXES ** 2, np.broadcast_to(np.diag(2 / AXES ** 2), (len(x), 3, 3))
+
+
+def torus_F(x):
+    rho = np.hypot(x[:, 0], x[:, 1])
+    q = rho - R_TORUS
+    grad = np.c_[2 * q * x[:, 0] / rho, 2 * q * x[:, 1] / rho, 2 * x[:, 2]]
+    xy = x[:, :2]
+    outer = xy[:, :, None] * xy[:, None, :] / rho[:, None, None] ** 2
+    H = np.zeros((len(x), 3, 3))
+    H[:, :2, :2] = 2 * outer + 2 * q[:, None, None] * (
+        np.eye(2) / rho[:, None, None] - outer / rho[:, None, None])
+    H[:, 2, 2] = 2.0
+    return grad, H
+
+
+def _accel(x, v, F):
+    g, H = F(x)
+    return -(np.einsum("ij,ijk,ik->i", v, H, v) / np.einsum("ij,ij->i", g, g))[:, None] * g
+
+
+def shoot(F, x0, v0, lengths, steps=400):
+    """End points and velocities of unit-speed geodesics of the given lengths (RK4)."""
+    x, v = np.array(x0, dtype=float), np.array(v0, dtype=float)
+    ds = (np.asarray(lengths, dtype=float) / steps)[:, None]
+    for _ in range(steps):
+        a1 = _accel(x, v, F)
+        a2 = _accel(x + 0.5 * ds * v, v + 0.5 * ds * a1, F)
+        a3 = _accel(x + 0.5 * ds * (v + 0.5 * ds * a1), v + 0.5 * ds * a2, F)
+        a4 = _accel(x + ds * (v + 0.5 * ds * a2), v + ds * a3, F)
+        x = x + ds * v + ds * ds / 6 * (a1 + a2 + a3)
+        v = v + ds / 6 * (a1 + 2 * a2 + 2 * a3 + a4)
+    return x, v
+
+
+def _fan(F, s, e1, e2, n_rays, r_max, dr):
+    theta = np.linspace(0, 2 * np.pi, n_rays, endpoint=False)
+    x = np.repeat(s[None], n_rays, axis=0)
+    v = np.cos(theta)[:, None] * e1 + np.sin(theta)[:, None] * e2
+    pos, rs, th = [], [], []
+    steps = int(np.ceil(r_max / dr))
+    for k in range(steps):                  # 4 RK4 sub-steps per stored sample
+        x, v = shoot(F, x, v, np.full(n_rays, dr), steps=4)
+        pos.append(x)
+        rs.append(np.full(n_rays, (k + 1) * dr))
+        th.append(theta)
+    return np.concatenate(pos), np.concatenate(rs), np.concatenate(th)
+
+
+def shooting_reference(F, points, src, e1, e2, *, r_max=2.7, n_rays=1440, dr=0.004,
+                       eps=0.03, ambiguity=0.02):
+    """``(r, theta, ok, T, gap, jacobi)`` of each point: geodesic distance from ``points[src]``,
+    the angle of the initial direction in the basis ``(e1, e2)`` of T_s, whether it is a
+    clear shortest geodesic (not near the cut locus, within ``r_max``), the unit
+    velocity at the point (for transport), and how much longer (relative) the shortest
+    ray of another branch passing within ``eps`` is (inf: none; small near the cut
+    locus), and the Jacobi field ``|∂x/∂θ|`` (``r`` in the plane, ``sin r`` on the unit
+    sphere; small near a conjugate point, where the geodesics from the source focus)."""
+    s = points[src]
+    pos, rs, th = _fan(F, s, e1, e2, n_rays, r_max, dr)
+    tree = cKDTree(pos)
+    n = len(points)
+    r0 = np.full(n, np.nan)
+    t0 = np.full(n, np.nan)
+    gap = np.full(n, np.inf)
+    ok = np.zeros(n, dtype=bool)
+    for i, cand in enumerate(tree.query_ball_point(points, eps)):
+        if not cand:
+            continue
+        cand = np.asarray(cand)
+        j = cand[np.argmin(rs[cand])]
+        r0[i], t0[i] = rs[j], th[j]
+        # another branch: rays leaving at clearly other angles (farther apart than the
+        # ball's width seen from the source) that arrive nearly as short
+        other = np.abs(np.angle(np.exp(1j * (th[cand] - th[j])))) > max(0.3,
+                                                                         3 * eps / rs[j])
+        if other.any():
+            gap[i] = (rs[cand][other].min() - rs[j]) / rs[j]
+        ok[i] = not (other.any() and rs[cand][other].min() < rs[j] * (1 + ambiguity) + eps)
+    good = np.flatnonzero(np.isfinite(r0))
+    r, t = r0[good], t0[good]
+    target = points[good]
+
+    def dirs(a):
+        return np.cos(a)[:, None] * e1 + np.sin(a)[:, None] * e2
+
+    for _ in range(6):                          # Gauss-Newton on (r, theta)
+        d = 1e-6
+        x, v = shoot(F, np.repeat(s[None], len(r), 0), dirs(t), r)
+        xt, _ = shoot(F, np.repeat(s[None], len(r), 0), dirs(t + d), r)
+        J = np.stack([v, (xt - x) / d], axis=2)
+        res = target - x
+        JtJ = np.einsum("nki,nkj->nij", J, J)
+        upd = np.linalg.solve(JtJ + 1e-14 * np.eye(2), np.einsum("nki,nk->ni", J, res)[..., None])[..., 0]
+        r, t = r + upd[:, 0], t + upd[:, 1]
+    x, v = shoot(F, np.repeat(s[None], len(r), 0), dirs(t), r)
+    xt, _ = shoot(F, np.repeat(s[None], len(r), 0), dirs(t + 1e-6), r)
+    jacobi = np.full(n, np.nan)
+    jacobi[good] = np.linalg.norm(xt - x, axis=1) / 1e-6     # |∂x/∂θ|: 0 at a conjugate point
+    resid = np.linalg.norm(target - x, axis=1)
+    out_r = np.full(n, np.nan)
+    out_t = np.full(n, np.nan)
+    T = np.full((n, 3), np.nan)
+    out_r[good], out_t[good], T[good] = r, t, v
+    # converged onto the point, and on the branch it started from (not another one)
+    ok[good] &= (resid < 1e-7) & (np.abs(r - r0[good]) < 2 * eps)
+    ok &= np.isfinite(out_r)
+    return out_r, out_t, ok, T, gap, jacobi
+
+
+def source_basis(F, s):
+    g, _ = F(s[None])
+    n = g[0] / np.linalg.norm(g[0])
+    e1 = np.cross(n, [0.3, 0.5, 0.8])
+    e1 /= np.linalg.norm(e1)
+    return n, e1, np.cross(n, e1)
+
+
+# ------------------------------------------------------------------ error measures
+
+def log_errors(ours, r_ref, t_ref, mask):
+    """Radius relative errors and direction errors (deg) after the best rotation."""
+    ref = r_ref[mask] * np.exp(1j * t_ref[mask])
+    z = ours[mask]
+    rad = np.abs(np.abs(z) - r_ref[mask]) / r_ref[mask]
+    rot = np.angle(np.sum(z / np.abs(z) * np.conj(ref / np.abs(ref))))
+    ang = np.degrees(np.abs(np.angle(z * np.exp(-1j * rot) * np.conj(ref))))
+    return rad, ang
+
+
+def summary(a):
+    return f"{np.median(a):.3g} / {np.percentile(a, 99):.3g}"
+
+
+def best_mirror(z, r_ref, t_ref, mask):
+    """A peer's frame may be mirrored (inward normals): the better of ``z`` and its
+    conjugate, and whether it was mirrored."""
+    a = log_errors(z, r_ref, t_ref, mask)
+    b = log_errors(np.conj(z), r_ref, t_ref, mask)
+    return (b, True) if np.median(b[1]) < np.median(a[1]) else (a, False)
+
+
+def transport_errors(V, exact, mask):
+    V = V / np.linalg.norm(V, axis=1, keepdims=True)
+    return np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", V, exact), -1, 1)))[mask]
+
+
+def peer_transport(P, src, v3):
+    """potpourri3d's transport of the 3-D tangent vector ``v3`` at ``src``, in 3-D (in and
+    out through its own tangent frames, so their orientation does not matter)."""
+    import potpourri3d as pp3d
+
+    solver = pp3d.PointCloudHeatSolver(P)
+    bx, by, bn = solver.get_tangent_frames()
+    v2 = np.array([v3 @ bx[src], v3 @ by[src]])
+    out = solver.transport_tangent_vectors([src], [v2])
+    return out[:, :1] * bx + out[:, 1:] * by, solver
+
+
+def _timed(fn, *a):
+    t0 = time.perf_counter()
+    out = fn(*a)
+    return out, time.perf_counter() - t0
+
+
+def log_map_rows(name, P, F, src, n_ref_cache=None):
+    """Our and the peer's log map and transport against the shooting reference."""
+    import potpourri3d as pp3d
+
+    n, e1, e2 = source_basis(F, P[src])
+    (r, th, ok, T, gap, jac), t_ref = _timed(shooting_reference, F, P, src, e1, e2)
+    mask = ok & (r > 0.05) & (r < 2.5)
+    clear = mask & (gap > 0.05) & (jac > JACOBI_MIN)
+    print(f"\n{name}: {len(P)} points, reference {t_ref:.0f} s, {mask.sum()} targets at "
+          f"distance 0.05-2.5; {(mask & ~clear).sum()} of them near the cut locus (another "
+          f"branch less than 5 % longer) or a conjugate point (|∂x/∂θ| < {JACOBI_MIN})")
+    vh, t_fit = _timed(om.VectorHeat().fit, P)
+    uv, t_first = _timed(vh.log_map, src)
+    _, t_second = _timed(vh.log_map, (src + 1) % len(P))
+    z = uv[:, 0] + 1j * uv[:, 1]
+    peer, t_peer = _timed(lambda: pp3d.PointCloudHeatSolver(P).compute_log_map(src))
+    zp = peer[:, 0] + 1j * peer[:, 1]
+    # exact transport of e1 along the reference geodesic: the angle to the velocity kept
+    g, _ = F(P)
+    normals = g / np.linalg.norm(g, axis=1, keepdims=True)
+    exact = np.cos(-th)[:, None] * T + np.sin(-th)[:, None] * np.cross(normals, T)
+    ours_t = vh.transport_vectors(src, e1 - (e1 @ vh.frames_[src, 2]) * vh.frames_[src, 2])
+    peer_t, _ = peer_transport(P, src, e1)
+    rows = []
+    for label, sel in (("all", mask), ("regular", clear)):
+        (rad, ang) = log_errors(z, r, th, sel)
+        (prad, pang), _ = best_mirror(zp, r, th, sel)
+        ta = transport_errors(ours_t, exact, sel)
+        pta = transport_errors(peer_t, exact, sel)
+        rows.append((label, rad, ang, ta, prad, pang, pta))
+    print(f"{'':22}{'radius % med/p99':>20}{'direction ° med/p99':>22}"
+          f"{'transport ° med/p99':>22}")
+    for label, rad, ang, ta, prad, pang, pta in rows:
+        print(f"ours, {label:<16}{summary(100 * rad):>20}{summary(ang):>22}{summary(ta):>22}")
+        print(f"pp3d, {label:<16}{summary(100 * prad):>20}{summary(pang):>22}"
+              f"{summary(pta):>22}")
+    print(f"time: fit {t_fit:.2f} s, first log map {t_first:.3f} s, second "
+          f"{t_second:.3f} s ({100 * t_second / (t_fit + t_first):.1f} % of fit + first); "
+          f"pp3d solver + log map {t_peer:.2f} s")
+
+
+def connection_spectrum(sizes):
+    print("\nconnection Laplacian, unit sphere (i.i.d.), l(l+1) - 1 with real "
+          "multiplicity 2(2l+1): RMS relative error per degree")
+    errs = {}
+    for n in sizes:
+        op = om.ConnectionLaplacian().fit(random_sphere(n, seed=1))
+        vals = op.spectrum(2 * (3 + 5 + 7 + 9), sigma=-0.5).values
+        i, row = 0, []
+        for l in range(1, 5):
+            m = 2 * (2 * l + 1)
+            exact = l * (l + 1) - 1
+            row.append(np.sqrt(np.mean(((vals[i:i + m] - exact) / exact) ** 2)))
+            i += m
+        errs[n] = np.array(row)
+        print(f"  n = {n:>6}: " + "  ".join(f"l={l}: {e:.2e}" for l, e in
+                                          zip(range(1, 5), row)))
+    if len(sizes) == 2:
+        a, b = sizes
+        order = np.log(errs[a] / errs[b]) / np.log(np.sqrt(b / a))
+        print("  observed order in h: " + "  ".join(f"l={l}: {o:.2f}" for l, o in
+                                                   zip(range(1, 5), order)))
+
+
+def hodge_rows(n):
+    print(f"\nHodge decomposition, {n} points")
+    p = random_sphere(n, seed=0)
+    x, y, z = p.T
+
+    def tangent(V, normals):
+        return V - np.einsum("ij,ij->i", V, normals)[:, None] * normals
+    normals = om.ConnectionLaplacian().fit(p).frames_[:, 2]
+    grad_f = tangent(np.c_[y, x, np.ones(n)], p)                # f = xy + z
+    rot_g = np.cross(normals, tangent(np.c_[np.ones(n), 0 * x, 2 * z], p))   # g = x + z²
+    parts, t = _timed(om.hodge_decomposition, p, grad_f + rot_g)
+    rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)      # noqa: E731
+    print(f"  sphere X = grad f + J grad g: exact {100 * rel(parts.exact, grad_f):.3f} %, "
+          f"coexact {100 * rel(parts.coexact, rot_g):.3f} %, harmonic "
+          f"{100 * np.linalg.norm(parts.harmonic) / np.linalg.norm(grad_f + rot_g):.3f} % "
+          f"of |X| (rel. L2; {t:.1f} s)")
+    # a random smooth field: orthogonality of the parts
+    rng = np.random.default_rng(0)
+    c = rng.normal(size=(3, 10))
+    basis = lambda q: np.c_[q, q ** 2, q[:, :1] * q[:, 1:2], q[:, 1:2] * q[:, 2:],   # noqa
+                            q[:, :1] * q[:, 2:], np.sin(2 * q[:, :1])]
+    X = tangent(basis(p) @ c.T[:basis(p).shape[1]], normals)
+    parts = om.hodge_decomposition(p, X)
+    m = om.ConnectionLaplacian().fit(p).M_.diagonal()
+    ip = lambda a, b: np.sum(m[:, None] * a * b) / np.sqrt(                 # noqa: E731
+        np.sum(m[:, None] * a * a) * np.sum(m[:, None] * b * b))
+    print(f"  random smooth field, M-inner products (normalised): <ex,co> "
+          f"{ip(parts.exact, parts.coexact):.1e}, <ex,h> {ip(parts.exact, parts.harmonic):.1e}"
+          f", <co,h> {ip(parts.coexact, parts.harmonic):.1e}")
+    q = random_torus(n, seed=2)
+    vals, _ = om.harmonic_fields(q, 4)
+    print(f"  torus Hodge Laplacian (∇*∇ + K_G) smallest: {np.round(vals, 4).tolist()}: "
+          f"|λ_1,2| / λ_3 = {np.abs(vals[:2]).max() / vals[2]:.2e}")
+    vals, _ = om.harmonic_fields(p, 2)
+    print(f"  sphere Hodge Laplacian smallest: {np.round(vals, 4).tolist()} (none harmonic)")
+    field = om.direction_field(p, n=4)
+    print(f"  smoothest 4-direction field on the sphere: {len(field.indices)} singularities, "
+          f"indices {sorted(set(field.indices.tolist()))}, sum {field.indices.sum():g}")
+
+
+def sphere_rows(n):
+    import potpourri3d as pp3d
+
+    P = random_sphere(n, seed=7)
+    src = 0
+    ang = np.arccos(np.clip(P @ P[src], -1, 1))
+    mask = (ang > 0.05) & (ang < 2.5)
+    n_, e1, e2 = source_basis(sphere_F, P[src])
+    d = P - (P @ P[src])[:, None] * P[src]
+    d /= np.maximum(np.linalg.norm(d, axis=1), 1e-300)[:, None]
+    th = np.arctan2(d @ e2, d @ e1)
+    axis = np.cross(P[src], P)
+    axis /= np.maximum(np.linalg.norm(axis, axis=1), 1e-300)[:, None]
+    rot = (e1 * np.cos(ang)[:, None] + np.cross(axis, e1) * np.sin(ang)[:, None]
+           + axis * (axis @ e1)[:, None] * (1 - np.cos(ang))[:, None])
+    vh, t_fit = _timed(om.VectorHeat().fit, P)
+    uv, t_first = _timed(vh.log_map, src)
+    _, t_second = _timed(vh.log_map, 1)
+    z = uv[:, 0] + 1j * uv[:, 1]
+    rad, dang = log_errors(z, ang, th, mask)
+    peer = pp3d.PointCloudHeatSolver(P).compute_log_map(src)
+    (prad, pang), _ = best_mirror(peer[:, 0] + 1j * peer[:, 1], ang, th, mask)
+    ta = transport_errors(vh.transport_vectors(src, e1), rot, mask)
+    peer_t, _ = peer_transport(P, src, e1)
+    pta = transport_errors(peer_t, rot, mask)
+    print(f"\nunit sphere: {n} i.i.d. points, source 0, targets at 0.05-2.5 (closed form)")
+    print(f"{'':22}{'radius % med/p99':>20}{'direction ° med/p99':>22}"
+          f"{'transport ° med/p99':>22}")
+    print(f"{'ours':<22}{summary(100 * rad):>20}{summary(dang):>22}{summary(ta):>22}")
+    print(f"{'pp3d':<22}{summary(100 * prad):>20}{summary(pang):>22}{summary(pta):>22}")
+    print(f"{'target':<22}{'0.5 / 2':>20}{'1 / 4':>22}{'1 / 4':>22}")
+    print(f"time: fit {t_fit:.2f} s, first log map {t_first:.3f} s, second {t_second:.3f} s "
+          f"({100 * t_second / (t_fit + t_first):.1f} % of fit + first)")
+    # shooting check: the reference code against the closed form
+    r, thr, ok, _, _, _ = shooting_reference(sphere_F, P[:2000], src, e1, e2)
+    sel = ok & mask[:2000]
+    print(f"shooting check (2000 points): max |r - exact| {np.abs(r - ang[:2000])[sel].max():.1e},"
+          f" max angle error {np.abs(np.angle(np.exp(1j * (thr - th[:2000]))))[sel].max():.1e}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5 000 points instead of 20 000")
+    args = parser.parse_args(argv)
+    n = 5000 if args.quick else 20000
+    sphere_rows(n)
+    log_map_rows("ellipsoid (1, 0.6, 0.3)", random_ellipsoid(n, seed=7), ellipsoid_F, 0)
+    log_map_rows("torus (R 1, r 0.4)", random_torus(n, seed=7), torus_F, 0)
+    connection_spectrum([1000, 4000] if args.quick else [4000, 16000])
+    hodge_rows(n)
+
+
+if __name__ == "__main__":
+    main()
