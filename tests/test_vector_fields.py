@@ -346,3 +346,21 @@ def test_chord_rotations_match_the_exact_transport_on_the_sphere():
     chord = frame_rotations(frames, i, j, p)
     minimal = frame_rotations(frames, i, j)
     assert np.allclose(np.exp(1j * chord), np.exp(1j * minimal), atol=1e-10)
+
+
+def test_outliers_are_nan_and_geometry_types_are_accepted():
+    p = random_sphere(1500, seed=0)
+    q = np.vstack([p, [[0, 0, 3.0]]])                          # one stray point
+    vh = om.VectorHeat().fit(q)
+    assert np.isnan(vh.transport_vectors(0, vh.frames_[0, 0])[-1]).all()
+    assert np.isnan(vh.log_map(0)[-1]).all()
+    with pytest.raises(ValueError, match="outliers"):
+        vh.log_map(1500)
+    X = np.vstack([np.cross(p, [0, 0, 1.0]), [[np.nan] * 3]])
+    assert np.isnan(om.hodge_decomposition(q, X).alpha[-1])
+    assert np.isnan(om.direction_field(q, n=4).directions[-1]).all()
+    trimesh = pytest.importorskip("trimesh")
+    s = om.prepare(p)
+    a = om.log_map(p, 0)
+    assert np.allclose(om.log_map(trimesh.PointCloud(p), 0), a)
+    assert np.allclose(om.log_map(s, 0), a)
