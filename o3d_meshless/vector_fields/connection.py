@@ -41,7 +41,7 @@ import numpy as np
 from scipy import sparse
 
 __all__ = ["frame_rotations", "connection_matrix", "to_complex", "to_vectors",
-           "real_form"]
+           "real_form", "neighbour_loops", "loop_curvature"]
 
 
 def frame_rotations(frames, rows, cols, points=None):
@@ -140,3 +140,60 @@ def real_form(H):
     out = sparse.bmat([[Hr, -Hi], [Hi, Hr]], format="csr")
     out.sort_indices()
     return out
+
+
+def neighbour_loops(K, points, frames):
+    """Each point's neighbours (the off-diagonal pattern of ``K``) in the order of their
+    angles in its tangent plane: a closed loop around it.
+
+    Returns
+    -------
+    rows, cols : ndarray of shape (m,), int
+        Loop entries, grouped by ``rows`` (the centre), ``cols`` in angular order.
+    nxt : ndarray of shape (m,), int
+        Position of the next entry of the same loop (the last one wraps to the first).
+    """
+    A = sparse.csr_matrix(K, copy=True)
+    A.setdiag(0)
+    A.eliminate_zeros()
+    A = A.tocoo()
+    rows, cols = A.row, A.col
+    d = points[cols] - points[rows]
+    ang = np.arctan2(np.einsum("ij,ij->i", d, frames[rows, 1]),
+                     np.einsum("ij,ij->i", d, frames[rows, 0]))
+    order = np.lexsort((ang, rows))
+    rows, cols = rows[order], cols[order]
+    n = K.shape[0]
+    start = np.searchsorted(rows, np.arange(n))
+    end = np.searchsorted(rows, np.arange(n), side="right")
+    nxt = np.arange(len(rows)) + 1
+    has = end > start
+    nxt[end[has] - 1] = start[has]
+    return rows, cols, nxt
+
+
+def loop_curvature(K, points, frames):
+    """Gaussian curvature from the connection's holonomy around each point's loop.
+
+    A vector carried once around the loop of neighbours comes back turned by the
+    integral of the Gaussian curvature over the enclosed polygon; divided by the
+    polygon's area (in the tangent plane) it is the curvature at the point, consistent
+    with the connection the vector Laplacian uses.
+
+    Returns
+    -------
+    curvature : ndarray of shape (n,)
+        NaN where the loop is not closed around the point (fewer than 3 neighbours or
+        an empty polygon).
+    """
+    rows, cols, nxt = neighbour_loops(K, points, frames)
+    n = K.shape[0]
+    theta = frame_rotations(frames, cols[nxt], cols, points)      # each loop edge
+    turn = np.angle(np.exp(1j * np.bincount(rows, theta, n)))
+    d = points[cols] - points[rows]
+    u = np.einsum("ij,ij->i", d, frames[rows, 0])
+    v = np.einsum("ij,ij->i", d, frames[rows, 1])
+    area = 0.5 * np.bincount(rows, u * v[nxt] - v * u[nxt], n)
+    count = np.bincount(rows, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((count >= 3) & (area > 0), turn / area, np.nan)

@@ -34,7 +34,7 @@ from scipy.sparse import csgraph
 from .._validation import check_int, check_option
 from .._typing import Geometry
 from ..operators.spectra import eigenpairs
-from .connection import frame_rotations, real_form, to_vectors
+from .connection import frame_rotations, neighbour_loops, real_form, to_vectors
 from .connection_laplacian import DEGREES
 from .surface import fit_surface
 
@@ -97,26 +97,12 @@ def loop_windings(K, points, frames, values, degree, *, skip=None):
     -------
     ndarray of shape (m,), int
     """
-    A = sparse.csr_matrix(K, copy=True)
-    A.setdiag(0)
-    A.eliminate_zeros()
-    A = A.tocoo()
-    rows, cols = A.row, A.col
+    rows, cols, nxt = neighbour_loops(K, points, frames)
     m = K.shape[0]
-    d = points[cols] - points[rows]
-    ang = np.arctan2(np.einsum("ij,ij->i", d, frames[rows, 1]),
-                     np.einsum("ij,ij->i", d, frames[rows, 0]))
-    order = np.lexsort((ang, rows))
-    rows, cols = rows[order], cols[order]
-    carried = np.exp(1j * degree * frame_rotations(frames, rows, cols)) * values[cols]
-    start = np.searchsorted(rows, np.arange(m))
-    end = np.searchsorted(rows, np.arange(m), side="right")
-    nxt = np.arange(len(rows)) + 1
-    last = end[end > start] - 1
-    nxt[last] = start[end > start]                 # close each loop
+    carried = np.exp(1j * degree * frame_rotations(frames, rows, cols, points)) * values[cols]
     turn = np.angle(carried[nxt] * np.conj(carried))
     w = np.rint(np.bincount(rows, turn, m) / (2 * np.pi)).astype(int)
-    w[end - start < 3] = 0
+    w[np.bincount(rows, minlength=m) < 3] = 0
     if skip is not None:
         w[skip] = 0
     return w

@@ -16,10 +16,15 @@ and has spurious low modes; its potentials came out 17 % off.) ``∇α`` and ``�
 are then the Taylor gradients (:class:`~o3d_meshless.SurfaceGradient`).
 
 **Harmonic part.** ``h = X − ∇α − J∇β``. The harmonic fields of a closed surface are the
-kernel of the Hodge Laplacian, by the Weitzenböck identity ``Δ_H = ∇*∇ + K_G`` (``K_G``
-the Gaussian curvature from :func:`o3d_meshless.curvature`): :func:`harmonic_fields`
-gives its smallest eigenpairs from the connection Laplacian. The sphere has none (its
-smallest eigenvalue is 2), a torus two (``X`` and ``JX``).
+kernel of the Hodge Laplacian, by the Weitzenböck identity ``Δ_H = ∇*∇ + K_G``:
+:func:`harmonic_fields` gives its smallest eigenpairs from the connection Laplacian
+and the Gaussian curvature of the same connection (the turning of a vector carried
+around each point's loop of neighbours over the loop's area,
+:func:`~o3d_meshless.vector_fields.connection.loop_curvature`; at open-boundary points,
+where no loop closes, :func:`o3d_meshless.curvature`'s). The two discretisations then
+cancel where the exact ones do: the torus's harmonic eigenvalues at 5 000 points were
+2.5e-2 of the next with the height-fit curvature and 7.5e-4 with the connection's.
+The sphere has none (its smallest eigenvalue is 2), a torus two (``X`` and ``JX``).
 
 The parts are M-orthogonal only up to the discretisation error (this meshless form has
 no exact ``curl ∘ grad = 0``): on a 4 000-point sphere ``⟨∇α, J∇β⟩_M`` is 5e-4 of the
@@ -45,7 +50,7 @@ from .._validation import check_int
 from ..operators.sparse_solve import factor_symmetric
 from ..toolkit.surface_curvature import curvature
 from ..operators.spectra import eigenpairs
-from .connection import real_form, to_vectors
+from .connection import loop_curvature, real_form, to_vectors
 from .surface import complex_field, fit_surface
 
 __all__ = ["HodgeDecomposition", "hodge_decomposition", "harmonic_fields",
@@ -255,7 +260,10 @@ def harmonic_fields(geometry: Geometry, n_modes: int = 4,
     """
     surf = fit_surface(geometry, mass="lumped", **options)
     n_modes = check_int(n_modes, name="n_modes", low=1, high=2 * surf.n)
-    gauss = np.nan_to_num(curvature(surf.sampling).gaussian)
+    gauss = loop_curvature(surf.K, np.nan_to_num(surf.points), surf.frames)
+    missing = ~np.isfinite(gauss)          # open boundary, excluded points
+    if missing.any():
+        gauss[missing] = np.nan_to_num(curvature(surf.sampling).gaussian)[missing]
     H = surf.L + sparse.diags((gauss * surf.M.diagonal()).astype(np.complex128))
     with warnings.catch_warnings():
         # ∇*∇ + K_G is not PSD by construction: harmonic modes may come out slightly
