@@ -62,9 +62,10 @@ coexact 0.27 % (relative L2), harmonic residual 0.30 % of ``|X|``. A random smoo
 field's parts: ``<exact, coexact>_M`` 1.7e-4 of the norms' product, the harmonic part
 (the discretisation residual) 0.2 / 0.09 with the other two: the target 1e-8 is missed
 (this meshless discretisation has no exact ``curl ∘ grad = 0``). Torus Hodge Laplacian
-``∇*∇ + K_G``: two eigenvalues −0.0064 then 1.0234 (ratio 6.3e-3, target 1e-3: missed;
-the count of two is right); sphere: smallest 2.001 (none). Smoothest 4-direction field on
-the sphere: 8 singularities of index +1/4.
+``∇*∇ + K_G`` (``K_G`` from the connection's holonomy): two eigenvalues 0.0005 then
+1.0283 (ratio 5.1e-4, target 1e-3; with the height-fit curvature it was 6.3e-3);
+sphere: smallest 2.0004 (none). Smoothest 4-direction field on the sphere:
+8 singularities of index +1/4.
 """
 from __future__ import annotations
 
@@ -397,7 +398,8 @@ def sphere_rows(n):
     # shooting check: the reference code against the closed form
     r, thr, ok, _, _, _ = shooting_reference(sphere_F, P[:2000], src, e1, e2)
     sel = ok & mask[:2000]
-    print(f"shooting check (2000 points): max |r - exact| {np.abs(r - ang[:2000])[sel].max():.1e},"
+    err_r = np.abs(r - ang[:2000])[sel].max()
+    print(f"shooting check (2000 points): max |r - exact| {err_r:.1e},"
           f" max angle error {np.abs(np.angle(np.exp(1j * (thr - th[:2000]))))[sel].max():.1e}")
 
 
