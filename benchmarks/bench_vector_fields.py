@@ -185,7 +185,8 @@ def shooting_reference(F, points, src, e1, e2, *, r_max=2.7, n_rays=1440, dr=0.0
         J = np.stack([v, (xt - x) / d], axis=2)
         res = target - x
         JtJ = np.einsum("nki,nkj->nij", J, J)
-        upd = np.linalg.solve(JtJ + 1e-14 * np.eye(2), np.einsum("nki,nk->ni", J, res)[..., None])[..., 0]
+        rhs = np.einsum("nki,nk->ni", J, res)[..., None]
+        upd = np.linalg.solve(JtJ + 1e-14 * np.eye(2), rhs)[..., 0]
         r, t = r + upd[:, 0], t + upd[:, 1]
     x, v = shoot(F, np.repeat(s[None], len(r), 0), dirs(t), r)
     xt, _ = shoot(F, np.repeat(s[None], len(r), 0), dirs(t + 1e-6), r)
