@@ -380,3 +380,20 @@ def test_loop_curvature_of_sphere_and_torus():
     assert np.median(np.abs(k - exact)) < 0.1
     # the total curvature is about 0 (Gauss-Bonnet), area-weighted
     assert abs(np.sum(k * op.M_.diagonal())) < 0.05 * np.sum(np.abs(k) * op.M_.diagonal())
+
+
+def test_the_example_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, str(root / "examples" / "vector_fields.py"),
+                           "--quick", "--outdir", str(tmp_path)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "log map from point" in proc.stdout and "Hodge:" in proc.stdout
+    assert (tmp_path / "vector_fields.png").stat().st_size > 1000
