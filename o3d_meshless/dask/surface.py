@@ -358,7 +358,7 @@ class DaskSurface(PartitionedCloud):
         >>> surf = DaskSurface(random_sphere(6000, seed=2), n_parts=3)
         >>> with dask.config.set(scheduler="synchronous"):
         ...     vals, vecs = surf.spectrum(9, coarse_points=2000)
-        >>> np.round(vals, 1)                 # l(l + 1) on the unit sphere: 0, 2 ×3, 6 ×5
+        >>> np.round(vals, 1) + 0.0           # l(l + 1) on the unit sphere: 0, 2 ×3, 6 ×5
         array([0., 2., 2., 2., 6., 6., 6., 6., 6.])
         """
         from warnings import warn
