@@ -223,3 +223,14 @@ def test_noisy_ellipsoid_gets_wider_fits():
         assert np.isfinite(err).all()
         ratio = np.sqrt(np.mean((est - true) ** 2) / np.mean(err ** 2))
         assert 0.5 < ratio < 2.0
+
+
+def test_progress_reaches_the_build(monkeypatch):
+    import o3d_meshless.toolkit.surface_curvature as sc
+    from o3d_meshless.testing import random_sphere
+
+    seen = []
+    real = sc.prepare
+    monkeypatch.setattr(sc, "prepare", lambda *a, **kw: seen.append(kw["progress"]) or real(*a, **kw))
+    sc.curvature(random_sphere(600, seed=3), progress=True)
+    assert seen == [True]

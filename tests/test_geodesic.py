@@ -177,3 +177,22 @@ def test_issue_target_unit_sphere_20k():
     rel = rel_errors(geodesic_distance(p, 0), great_circle(p, 0))
     # measured: median 0.27 %, p99 1.46 %
     assert np.median(rel) <= 0.005 and np.percentile(rel, 99) <= 0.02
+
+
+@pytest.mark.parametrize("progress", [True, False, None])
+def test_progress_reaches_the_build(monkeypatch, progress):
+    """``progress`` is passed to the neighbourhood/frame build and the operators (the
+    CLI's progress line shows their stages below it)."""
+    import o3d_meshless.toolkit.geodesic as geodesic
+
+    seen = []
+    real = geodesic.prepare
+
+    def spy(*args, **kw):
+        seen.append(kw["progress"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(geodesic, "prepare", spy)
+    solver = HeatGeodesics(progress=progress).fit(random_sphere(600, seed=3))
+    assert seen == [progress]
+    assert solver.get_params()["progress"] is progress

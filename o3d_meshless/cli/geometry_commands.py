@@ -29,7 +29,7 @@ def _cmd_geodesic(run):
     a = run.args
     geom = _read(run)
     solver = HeatGeodesics(t=a.t, boundary=a.boundary, k=a.k, workers=a.workers,
-                           orient=_orient(run, writes=_writes(a)))
+                           orient=_orient(run, writes=_writes(a)), progress=run.progress)
     run.timed("operator", solver.fit, geom)
     points = np.asarray(solver.points_)
     sources = check_sources(a.source, len(points), name="--source")
@@ -75,7 +75,7 @@ def _cmd_curvature(run):
     geom = _read(run)
     orient = None if a.orient == "none" else ("mst" if a.orient == "auto" else a.orient)
     res = run.timed("operator", curvature, geom, k=a.k, order=a.order, workers=a.workers,
-                    orient=orient)   # H's sign needs an orientation
+                    orient=orient, progress=run.progress)   # H's sign needs an orientation
     points = np.asarray(_points(run, geom))
     run.options(order=res.order, k=res.k, workers=a.workers, orient=orient)
     run.note(f"{len(points)} points, k = {res.k}, height-fit order {res.order}; mean "

@@ -119,7 +119,7 @@ def mean_spacing(sampling):
 
 
 def weak_operators(geometry, *, k=16, normals="auto", height_order=2, orient=None,
-                   workers=-1, gradient=False):
+                   workers=-1, gradient=False, progress=False):
     """``(sampling, LaplaceBeltrami(form="weak"), SurfaceGradient or None)`` on one sampling.
 
     The k-NN search, frames and boundary detection run once (:func:`o3d_meshless.prepare`)
@@ -136,9 +136,9 @@ def weak_operators(geometry, *, k=16, normals="auto", height_order=2, orient=Non
     else:
         check_options(k=k, normals=normals, height_order=height_order, orient=orient)
         s = prepare(geometry, k=k, normals=normals, height_order=height_order, orient=orient,
-                    workers=workers, progress=False)
+                    workers=workers, progress=progress)
     common = dict(k=k, normals=normals, height_order=height_order, orient=orient,
-                  workers=workers, progress=False)
+                  workers=workers, progress=progress)
     lb = LaplaceBeltrami(form="weak", **common).fit(s)
     grad = SurfaceGradient(**common).fit(s) if gradient else None
     return s, lb, grad
@@ -202,6 +202,9 @@ class HeatGeodesics(Params):
         to ``MIN_SOURCES`` (16) sources, else ``"joint"``.
     k, normals, height_order, orient, workers :
         As in :class:`~o3d_meshless.LaplaceBeltrami` (the neighbourhoods and frames).
+    progress : bool or None, default=None
+        Progress bars of the build (neighbourhoods, frames, cells); None: only when
+        stderr is a terminal and a stage takes over a second.
 
     Attributes
     ----------
@@ -240,7 +243,8 @@ class HeatGeodesics(Params):
     def __init__(self, *, t: float | None = None, t_factor: float = T_FACTOR,
                  boundary: Any = "average", multisource: str = "auto", k: int = 16,
                  normals: str | ArrayLike = "auto", height_order: int = 2,
-                 orient: str | None = None, workers: int = -1) -> None:
+                 orient: str | None = None, workers: int = -1,
+                 progress: bool | None = None) -> None:
         self.t = t
         self.t_factor = t_factor
         self.boundary = boundary
@@ -250,6 +254,7 @@ class HeatGeodesics(Params):
         self.height_order = height_order
         self.orient = orient
         self.workers = workers
+        self.progress = progress
 
     def fit(self, geometry: Geometry) -> HeatGeodesics:
         """Build the operators and factorise; ``geometry`` may be a ``Sampling``."""
@@ -262,7 +267,8 @@ class HeatGeodesics(Params):
         n_threads_from_workers(self.workers)
         s, lb, grad = weak_operators(geometry, k=self.k, normals=self.normals,
                                      height_order=self.height_order, orient=self.orient,
-                                     workers=self.workers, gradient=True)
+                                     workers=self.workers, gradient=True,
+                                     progress=self.progress)
         self.sampling_ = s
         self.points_ = lb.points_
         self.normals_ = lb.normals_

@@ -182,7 +182,7 @@ def curvature(geometry: Geometry, *, k: int | None = None, order: int | str = 3,
               weights: int | str | None = "gaussian", normals: str | ArrayLike = "auto",
               orient: str | None = "mst", height_order: int = 2,
               workers: int = -1, scale: str = "auto",
-              k_max: int | None = None) -> CurvatureResult:
+              k_max: int | None = None, progress: bool | None = None) -> CurvatureResult:
     """Mean, Gaussian and principal curvatures and principal directions of a surface.
 
     Parameters
@@ -214,6 +214,9 @@ def curvature(geometry: Geometry, *, k: int | None = None, order: int | str = 3,
         Largest neighbourhood of the ``order`` ladder of ``scale="auto"`` (its last rung
         only measures the bias of the one below); default ``K_MAX_FACTOR × k`` (640 at
         order 3).
+    progress : bool or None, default=None
+        Progress bars of the neighbourhoods and frames (not of a given Sampling); None:
+        only when stderr is a terminal and a stage takes over a second.
 
     Returns
     -------
@@ -260,7 +263,7 @@ def curvature(geometry: Geometry, *, k: int | None = None, order: int | str = 3,
     else:
         check_options(k=k, normals=normals, height_order=height_order, orient=orient)
         s = prepare(geometry, k=k, normals=normals, height_order=height_order,
-                    orient=orient, workers=workers, progress=False)
+                    orient=orient, workers=workers, progress=progress)
     nb = s.neighborhoods
     m = len(nb.points)
     if nb.k < p:
