@@ -34,7 +34,9 @@ angles 0.05–2.5, median / p99: 0.42° / 4.0° at ``2h²``, 0.23° / 2.1° at `
 0.13° / 1.1° at ``8h²``) but blend geodesics of nearly equal length near the cut locus
 (ellipsoid 1, 0.6, 0.3: p99 6.5° at ``2h²``, 7.8° at ``4h²``, 10.3° at ``8h²``); the
 radial step likewise (log-map direction p99 on the ellipsoid 6.0° at ``16h²``, 11° at
-``32h²``). Measured by ``benchmarks/bench_vector_fields.py``.
+``32h²``; these two comparisons on 20 000 points with an earlier, stricter cut-locus
+filter of the reference). Measured by ``benchmarks/bench_vector_fields.py``, whose
+docstring has the full table beside potpourri3d.
 
 Open boundaries: all three heat steps use the weak form's natural (Neumann) condition.
 Points farther than about 700 ``√t`` from every source underflow (no direction: NaN).
