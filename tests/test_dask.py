@@ -235,6 +235,29 @@ def test_weak_form_equals_single_machine(client, mass):
         surf.stiffness_matrices(mass, max_bytes=1000)
 
 
+def test_distributed_spectrum_on_a_mesh_with_ties(client):
+    """Spot's vertices (a subdivided mesh) have equidistant neighbours, and parts may
+    pick another one than the whole cloud does: the assembled rows are then not exactly
+    symmetric (documented). The solve finds that, symmetrises its products and still
+    converges to the single-machine eigenvalues within that difference."""
+    import open3d as o3d
+    from o3d_meshless.io.read import sample_path
+
+    mesh = o3d.io.read_triangle_mesh(str(sample_path("spot")))
+    p = np.unique(np.asarray(mesh.vertices, dtype=np.float64), axis=0)
+    surf = DaskSurface(p, n_parts=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)       # no "stopped after max_iter"
+        warnings.filterwarnings("ignore", message="spectrum: ")
+        result = surf.spectrum(12, coarse_points=2000)
+    info = surf.spectrum_info_
+    assert max(info["asymmetry"].values()) > 1e-9         # the parts disagree here ...
+    assert info["residual"] <= 1e-6                       # ... and it converges anyway
+    ref = om.spectrum(p, 12, outliers="keep", denoise=False, orient=None)
+    assert np.abs(result.values - ref.values).max() <= 1e-4 * ref.values[-1]
+    assert result.report.n_zero == 1
+
+
 def test_grown_rows():
     """One layer adds the set's neighbours and the points that count one of the set
     among theirs; two layers repeat it."""

@@ -14,6 +14,11 @@ solves run on the workers:
 * **preconditioner**: block Jacobi, each part solving with its own rows and columns of
   ``K + σ B`` (``σ`` the coarse first nonzero eigenvalue: scale-free); the factor is made
   once per part on the worker that first needs it and kept there for the solve;
+* **symmetry**: where two parts disagree on an entry (ties in neighbour distance, e.g.
+  a mirror-symmetric mesh, can give a part another equidistant neighbour: see
+  :mod:`o3d_meshless.dask`), the assembled rows are not exactly symmetric and LOBPCG
+  stalls; a probe ``|A x − Aᵀ x|`` finds it and the products then use ``(A + Aᵀ)/2``
+  (cow.off in 4 parts: asymmetry 2e-4, residual stuck at 1e-4 without it);
 * **stop**: every wanted mode's residual ``|K x − λ B x|`` below ``rtol`` times
   ``λ_max |B x|`` (``λ_max`` the largest wanted eigenvalue), checked after
   :data:`CHUNK` iterations, then after twice as many each time.
@@ -44,6 +49,10 @@ logger = logging.getLogger(__name__)
 #: iterations stalled at a residual of 2e-4 on the 30 000-point sphere in 8 parts (400
 #: iterations); the first check at 60 found it converged (1e-7)
 CHUNK = 60
+#: above this relative asymmetry of the assembled rows the products are symmetrised
+ASYMMETRY_TOL = 1e-12
+#: LOBPCG runs that end early in a row (a rank-deficient basis) before giving up
+STALLS = 2
 #: extra vectors beyond n_modes: at least this many, or half of n_modes
 MIN_BUFFER = 8
 #: nearest coarse points whose modes are averaged into a point's start vector
@@ -62,6 +71,10 @@ def _times(op, which, X_used):
     return op[which] @ X_used
 
 
+def _transposed_times(op, which, X_owned):
+    return op[which].T @ X_owned
+
+
 def _own_block(op, which):
     """The part's rows of ``K`` or ``B`` restricted to its own columns: square."""
     from scipy import sparse
@@ -78,7 +91,8 @@ def _own_block(op, which):
 def _block_factor(op, sigma):
     from scipy.sparse.linalg import splu
 
-    return splu((_own_block(op, "K") + sigma * _own_block(op, "B")).tocsc())
+    A = _own_block(op, "K") + sigma * _own_block(op, "B")
+    return splu(((A + A.T) * 0.5).tocsc())
 
 
 def _precondition(op, token, part, sigma, R_owned):
@@ -124,13 +138,11 @@ class DistributedPencil:
         self.used = {"K": [i[1] for i in ids], "B": [i[2] for i in ids]}
         self.token = uuid.uuid4().hex
         self.products = 0
+        self.symmetrise = set()
 
-    def product(self, which, X):
+    def _rows_times(self, which, X2):
         import dask
 
-        X = np.asarray(X)
-        one = X.ndim == 1
-        X2 = X[:, None] if one else X
         with warnings.catch_warnings():      # the vectors travel in the graph on purpose
             warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
             got = dask.compute(*[dask.delayed(_times)(op, which, X2[u])
@@ -138,6 +150,37 @@ class DistributedPencil:
         Y = np.empty_like(X2)
         for own, g in zip(self.owned, got):
             Y[own] = g
+        return Y
+
+    def _columns_times(self, which, X2):
+        import dask
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
+            got = dask.compute(*[dask.delayed(_transposed_times)(op, which, X2[own])
+                                 for op, own in zip(self.parts, self.owned)])
+        Y = np.zeros_like(X2)
+        for u, g in zip(self.used[which], got):
+            Y[u] += g                         # a part's columns are distinct
+        return Y
+
+    def asymmetry(self, which, seed=0):
+        """``|A x − Aᵀ x| / |A x|`` for a random ``x``: 0 when the parts' rows are the
+        single machine's (symmetric) matrix."""
+        x = np.random.default_rng(seed).standard_normal((self.n, 1))
+        ax = self._rows_times(which, x)
+        return float(np.linalg.norm(ax - self._columns_times(which, x))
+                     / max(np.linalg.norm(ax), np.finfo(float).tiny))
+
+    def product(self, which, X):
+        """``A X`` for ``which`` in {"K", "B"}; ``(A + Aᵀ) X / 2`` once :attr:`symmetrise`
+        is set (rows from parts that disagree, see :meth:`asymmetry`)."""
+        X = np.asarray(X)
+        one = X.ndim == 1
+        X2 = X[:, None] if one else X
+        Y = self._rows_times(which, X2)
+        if which in self.symmetrise:
+            Y = 0.5 * (Y + self._columns_times(which, X2))
         self.products += 1
         return Y[:, 0] if one else Y
 
@@ -191,10 +234,25 @@ def coarse_start(surface, sample, n_vectors, mass, coarse_points, parts):
     return X, vals
 
 
-def lobpcg_modes(pencil, X, n_modes, sigma, *, rtol, max_iter, stages=None):
+def _absolute_tolerance(pencil, X, n_modes, top, rtol):
+    """LOBPCG's own (absolute) residual tolerance for the relative one, ``rtol``.
+
+    ``|K x − λ B x| <= rtol · λ_top · |B x|`` with ``|B x|`` of the B-normalised start
+    vectors (it barely changes as they converge). Vectors that reach it are locked: with
+    no tolerance at all, their tiny residuals made LOBPCG's basis singular and it failed
+    (cow.off, Spot: stuck at a residual of 1e-4).
+    """
+    BX = pencil.product("B", X[:, :n_modes])
+    norm = np.sqrt(np.maximum(np.einsum("ij,ij->j", X[:, :n_modes], BX), np.finfo(float).tiny))
+    size = np.linalg.norm(BX, axis=0) / norm
+    return 0.5 * rtol * abs(top) * float(size.min())
+
+
+def lobpcg_modes(pencil, X, n_modes, sigma, *, rtol, max_iter, coarse_top, stages=None):
     """Refine start vectors ``X`` into the ``n_modes`` smallest eigenpairs of ``(K, B)``.
 
-    Returns ``(values, vectors, iterations, residuals)``; ``residuals`` are the relative
+    ``coarse_top``: an estimate of the ``n_modes``-th eigenvalue (the coarse one). Returns
+    ``(values, vectors, iterations, residuals)``; ``residuals`` are the relative
     residuals of the wanted modes at the last check.
     """
     from scipy.sparse.linalg import LinearOperator, lobpcg
@@ -207,14 +265,16 @@ def lobpcg_modes(pencil, X, n_modes, sigma, *, rtol, max_iter, stages=None):
     T = LinearOperator((n, n), matvec=lambda v: pencil.precondition(sigma, v),
                        matmat=lambda V: pencil.precondition(sigma, V), dtype=np.float64)
     done, res = 0, np.full(n_modes, np.inf)
-    vals = None
-    step = CHUNK
+    tol = _absolute_tolerance(pencil, X, n_modes, coarse_top, rtol)
+    step, stalled = CHUNK, 0
     while done < max_iter:
         step = min(step, max_iter - done)
         with warnings.catch_warnings():       # "not reaching the requested tolerance":
-            warnings.simplefilter("ignore")   # the check below decides, every CHUNK steps
-            vals, X = lobpcg(K, X, B=B, M=T, largest=False, tol=1e-300, maxiter=step)
-        done += step
+            warnings.simplefilter("ignore")   # the check below decides
+            vals, X, history = lobpcg(K, X, B=B, M=T, largest=False, tol=tol, maxiter=step,
+                                      retResidualNormsHistory=True)
+        ran = max(len(history) - 1, 1)
+        done += ran
         order = np.argsort(vals)
         vals, X = vals[order], X[:, order]
         want = X[:, :n_modes]
@@ -227,6 +287,11 @@ def lobpcg_modes(pencil, X, n_modes, sigma, *, rtol, max_iter, stages=None):
         if stages is not None:
             stages.note(f"{done} iterations, residual {res.max():.1e}")
         if res.max() <= rtol:
+            break
+        # LOBPCG ends early when its basis loses rank; twice in a row without progress
+        # means it cannot go further from here
+        stalled = stalled + 1 if ran < step else 0
+        if stalled >= STALLS:
             break
         step *= 2
     return vals[:n_modes], X[:, :n_modes], done, res

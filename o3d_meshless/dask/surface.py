@@ -366,7 +366,8 @@ class DaskSurface(PartitionedCloud):
         from .._progress import Stages
         from .._validation import check_int
         from ..operators.spectrum_quality import SpectrumResult, spectrum_report
-        from ._spectrum import MIN_BUFFER, DistributedPencil, coarse_start, lobpcg_modes
+        from ._spectrum import (ASYMMETRY_TOL, MIN_BUFFER, DistributedPencil, coarse_start,
+                                lobpcg_modes)
 
         if mass not in WEAK_LAYERS:
             raise ValueError(f"`mass` must be one of {tuple(WEAK_LAYERS)}; got {mass!r}")
@@ -387,6 +388,8 @@ class DaskSurface(PartitionedCloud):
             with stages("rows of K and the mass"):
                 self.persist(key)
                 pencil = DistributedPencil(self._parts(key), self.n)
+                asym = {w: pencil.asymmetry(w) for w in ("K", "B")}
+                pencil.symmetrise = {w for w, a in asym.items() if a > ASYMMETRY_TOL}
             with stages("coarse modes"):
                 X, coarse = coarse_start(self, self._sample, m, mass, coarse_points,
                                          self._parts(f"sampling-{WEAK_LAYERS[mass]}"))
@@ -394,7 +397,8 @@ class DaskSurface(PartitionedCloud):
             sigma = float(positive[0]) if len(positive) else 1.0 / float(self.n)
             with stages("LOBPCG"):
                 vals, vecs, iters, res = lobpcg_modes(pencil, X, n_modes, sigma, rtol=rtol,
-                                                      max_iter=max_iter, stages=stages)
+                                                      max_iter=max_iter, stages=stages,
+                                                      coarse_top=coarse[n_modes - 1])
             report = spectrum_report(vals, vecs, lambda V: pencil.product("B", V),
                                      symmetric=True)
         finally:
@@ -402,9 +406,11 @@ class DaskSurface(PartitionedCloud):
             if pencil is not None:
                 pencil.close()
         self.spectrum_info_ = {"iterations": iters, "residual": float(res.max()),
-                               "products": pencil.products, "sigma": sigma}
+                               "products": pencil.products, "sigma": sigma,
+                               "asymmetry": asym}
         if res.max() > rtol:
-            warn(f"DaskSurface.spectrum stopped after max_iter = {max_iter} iterations with a "
-                 f"relative residual of {res.max():.2g} (> rtol = {rtol:g}): raise max_iter "
-                 "or rtol", RuntimeWarning, stacklevel=2)
+            warn(f"DaskSurface.spectrum stopped after {iters} iterations (max_iter = "
+                 f"{max_iter}) with a relative residual of {res.max():.2g} (> rtol = "
+                 f"{rtol:g}): raise max_iter or rtol, or use stiffness_matrices() and a "
+                 "single-machine solve if they fit", RuntimeWarning, stacklevel=2)
         return SpectrumResult(vals, vecs, report)
