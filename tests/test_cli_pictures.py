@@ -108,6 +108,20 @@ def test_colourbars_have_no_offset_text(sphere_npy):
     assert bar.yaxis.label.get_window_extent(renderer).x1 <= one.bbox.width
 
 
+def test_constant_up_to_rounding_gets_one_tick(sphere_npy):
+    """A field constant up to rounding (the length of transported unit vectors) gets
+    one tick, as an exactly constant one does."""
+    from o3d_meshless.plot import render_fields
+
+    _, p = sphere_npy
+    wobble = 1.0 + np.finfo(float).eps * np.sign(p[:, 0])
+    fig = render_fields(p, {"length": wobble, "same": np.full(len(p), 2.5)}, normals=p)
+    _draw(fig)
+    bars = [ax for ax in fig.axes if ax not in _panels(fig)]
+    assert [[t.get_text() for t in bar.get_yticklabels() if t.get_text()]
+            for bar in bars] == [["1"], ["2.5"]]
+
+
 def test_hks_panels_share_one_colormap_and_skip_constant_times(tmp_path, figures, capsys):
     png = tmp_path / "h.png"
     assert main(["hks", BUNNY4, "--png", str(png), "--modes", "30"]) == 0

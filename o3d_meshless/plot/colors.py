@@ -141,9 +141,13 @@ def _colorbar_ticks(cb, lo, hi, values, label=None):
 
     vmin, vmax = float(np.min(values)), float(np.max(values))
     texts = [] if label is None else [str(label)]
-    if vmax <= vmin:                                          # constant: say so, once
-        text = f"{vmin:.6g}"
-        cb.locator = FixedLocator([vmin])
+    # constant up to rounding (e.g. the length of one transported unit vector), or
+    # colour limits that coincide: one tick, said once
+    flat = max(abs(vmin), abs(vmax), abs(lo), abs(hi)) * 1e-12
+    if vmax - vmin <= flat or hi - lo <= flat:
+        at = vmin if vmax - vmin <= flat else lo
+        text = f"{at:.6g}"
+        cb.locator = FixedLocator([at])
         cb.formatter = FuncFormatter(lambda x, pos=None: text)
     else:
         ticks = MaxNLocator(5).tick_values(lo, hi)

@@ -42,16 +42,15 @@ default is ``t ≈ 5 h²`` in these units.) Larger ``t`` lowers the sampling noi
 at ``t`` = 1, 2, 4 ``h²``: sphere 0.43, 0.27, 0.17 %; ellipsoid 0.53, 0.36, 0.27 %;
 torus 0.31, 0.26, 0.42 %.
 
-Open boundaries: the heat step averages the solutions with Neumann (the weak form's
-natural condition) and Dirichlet (``u = 0`` on the boundary points) conditions, as Crane
-et al. recommend (``boundary="average"``, the default); ``boundary="neumann"`` uses the
-natural condition only. The Poisson step always uses the natural (Neumann) condition.
+Open boundaries: the heat step averages the solutions with Neumann (natural) and
+Dirichlet (``u = 0`` on the boundary) conditions, as Crane et al. recommend
+(``boundary="average"``); ``boundary="neumann"`` uses the natural condition only, as the
+Poisson step always does.
 
 Far from the sources ``u`` decays like ``exp(−d/√t)``; where it underflows (surfaces
-more than about 700 ``√t`` across) the direction is taken from heat solves with
-16× larger ``t``, factorised when first needed and kept.
-
-Points in pieces of the neighbour graph without a source get ``inf``.
+more than about 700 ``√t`` across) the direction is taken from heat solves with 16×
+larger ``t``, factorised when first needed and kept. Points in pieces of the neighbour
+graph without a source get ``inf``.
 """
 from __future__ import annotations
 
@@ -120,12 +119,8 @@ def mean_spacing(sampling):
 
 def weak_operators(geometry, *, k=16, normals="auto", height_order=2, orient=None,
                    workers=-1, gradient=False, progress=False):
-    """``(sampling, LaplaceBeltrami(form="weak"), SurfaceGradient or None)`` on one sampling.
-
-    The k-NN search, frames and boundary detection run once (:func:`o3d_meshless.prepare`)
-    and both operators are fitted on the same :class:`~o3d_meshless.Sampling`. A
-    ``Sampling`` passed as ``geometry`` is used as it is (its own options win).
-    """
+    """``(sampling, LaplaceBeltrami(form="weak"), SurfaceGradient or None)`` on one
+    :func:`o3d_meshless.prepare` (a ``Sampling`` given is used as it is: its options win)."""
     from ..operators.gradient_divergence import LaplaceBeltrami, SurfaceGradient
 
     if isinstance(geometry, Sampling):
@@ -203,8 +198,7 @@ class HeatGeodesics(Params):
     k, normals, height_order, orient, workers :
         As in :class:`~o3d_meshless.LaplaceBeltrami` (the neighbourhoods and frames).
     progress : bool or None, default=None
-        Progress bars of the build (neighbourhoods, frames, cells); None: only when
-        stderr is a terminal and a stage takes over a second.
+        Progress bars of the build; None: only when stderr is a terminal.
 
     Attributes
     ----------
