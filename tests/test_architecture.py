@@ -264,3 +264,16 @@ def test_the_public_names_are_pinned():
             assert getattr(mod, name) is not None, f"{module}.{name}"
     assert sorted(importlib.import_module("o3d_meshless.dask").__all__) == \
         ["DaskSurface", "as_source", "to_npy", "to_zarr"]
+
+
+def test_every_subpackage_is_installed():
+    """pyproject's explicit package list names every folder with an __init__.py: a
+    missing one installs without error and fails only on import (from a wheel)."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(PACKAGE.parent).parts)
+             for p in PACKAGE.rglob("__init__.py")}
+    assert found - listed == set(), "add them to [tool.setuptools] packages"
+    assert listed - found == set(), "listed packages that do not exist"
