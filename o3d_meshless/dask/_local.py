@@ -111,9 +111,12 @@ def halo_round(ids, xyz, owned, box, k, tol, layers=0):
     if n_u < m_row + 1:
         return np.inf, total, len(owned_u)
     rows_u = np.flatnonzero(owned) if nb.inverse is None else np.unique(nb.inverse[owned])
-    if layers:
-        rows_u = grown_rows(nb.tree.query(nb.points, m_row + 1)[1], rows_u, layers)
-    dist, idx = nb.tree.query(nb.points[rows_u], m_row + 1)
+    if layers:                   # every local point's ball, once: the rows are among them
+        dist, idx = nb.tree.query(nb.points, m_row + 1)
+        rows_u = grown_rows(idx, rows_u, layers)
+        dist, idx = dist[rows_u], idx[rows_u]
+    else:
+        dist, idx = nb.tree.query(nb.points[rows_u], m_row + 1)
     need = box_excess(nb.points[rows_u], dist[:, -1], lo, hi).max(initial=0.0)
     # dependency closure: j in 2k-NN(i), l in k-NN(j)
     J = np.unique(idx[:, 1:m_dep + 1])

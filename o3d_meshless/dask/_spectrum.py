@@ -125,6 +125,14 @@ def _prolonged(part, coarse_points, coarse_vectors, m):
     return ids[owned], np.einsum("nk,nkm->nm", w, coarse_vectors[j])
 
 
+def _columnwise(apply, X):
+    """``apply`` on an (n, c) block, for an (n,) vector or an (n, c) block."""
+    X = np.asarray(X)
+    if X.ndim == 1:
+        return apply(X[:, None])[:, 0]
+    return apply(X)
+
+
 class DistributedPencil:
     """Products with ``K`` and ``B`` and the block-Jacobi solve, on persisted parts."""
 
@@ -139,25 +147,32 @@ class DistributedPencil:
         self.products = 0
         self.symmetrise = set()
 
-    def _rows_times(self, which, X2):
+    @staticmethod
+    def _compute(tasks):
         import dask
 
         with warnings.catch_warnings():      # the vectors travel in the graph on purpose
             warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
-            got = dask.compute(*[dask.delayed(_times)(op, which, X2[u])
-                                 for op, u in zip(self.parts, self.used[which])])
+            return dask.compute(*tasks)
+
+    def _by_rows(self, tasks, X2):
+        """Each part's result is its owned rows of the (n, c) product."""
         Y = np.empty_like(X2)
-        for own, g in zip(self.owned, got):
+        for own, g in zip(self.owned, self._compute(tasks)):
             Y[own] = g
         return Y
+
+    def _rows_times(self, which, X2):
+        import dask
+
+        return self._by_rows([dask.delayed(_times)(op, which, X2[u])
+                              for op, u in zip(self.parts, self.used[which])], X2)
 
     def _columns_times(self, which, X2):
         import dask
 
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
-            got = dask.compute(*[dask.delayed(_transposed_times)(op, which, X2[own])
-                                 for op, own in zip(self.parts, self.owned)])
+        got = self._compute([dask.delayed(_transposed_times)(op, which, X2[own])
+                             for op, own in zip(self.parts, self.owned)])
         Y = np.zeros_like(X2)
         for u, g in zip(self.used[which], got):
             Y[u] += g                         # a part's columns are distinct
@@ -174,29 +189,22 @@ class DistributedPencil:
     def product(self, which, X):
         """``A X`` for ``which`` in {"K", "B"}; ``(A + Aᵀ) X / 2`` once :attr:`symmetrise`
         is set (rows from parts that disagree, see :meth:`asymmetry`)."""
-        X = np.asarray(X)
-        one = X.ndim == 1
-        X2 = X[:, None] if one else X
-        Y = self._rows_times(which, X2)
-        if which in self.symmetrise:
-            Y = 0.5 * (Y + self._columns_times(which, X2))
+        def apply(X2):
+            Y = self._rows_times(which, X2)
+            if which in self.symmetrise:
+                Y = 0.5 * (Y + self._columns_times(which, X2))
+            return Y
+
         self.products += 1
-        return Y[:, 0] if one else Y
+        return _columnwise(apply, X)
 
     def precondition(self, sigma, R):
+        """The block-Jacobi solve: each part's own block of ``K + σB`` on its rows."""
         import dask
 
-        R = np.asarray(R)
-        one = R.ndim == 1
-        R2 = R[:, None] if one else R
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
-            got = dask.compute(*[dask.delayed(_precondition)(op, self.token, p, sigma, R2[own])
-                                 for p, (op, own) in enumerate(zip(self.parts, self.owned))])
-        Y = np.empty_like(R2)
-        for own, g in zip(self.owned, got):
-            Y[own] = g
-        return Y[:, 0] if one else Y
+        return _columnwise(lambda R2: self._by_rows(
+            [dask.delayed(_precondition)(op, self.token, p, sigma, R2[own])
+             for p, (op, own) in enumerate(zip(self.parts, self.owned))], R2), R)
 
     def close(self):
         import dask

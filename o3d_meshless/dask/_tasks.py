@@ -117,12 +117,6 @@ def _stiffness_part(part, mass):
             "B_ids": ids[used_b], "areas": op.M_.diagonal()[owned]}
 
 
-def _weak_block(op, n, which):
-    A, used = op[which], op[which + "_ids"]
-    return op["owned_ids"], sparse.csr_matrix((A.data, used[A.indices], A.indptr),
-                                              shape=(A.shape[0], n))
-
-
 def _gradient_part(part, options):
     from ..operators.gradient_divergence import SurfaceGradient
 
@@ -182,18 +176,16 @@ def _column(result, i):
     return result[0], np.ascontiguousarray(result[1][:, i])
 
 
-def _global_block(op, n):
-    A = op["A"]
-    cols = op["used_ids"][A.indices]
+def _global_block(op, n, which="A"):
+    """A part's rows ``op[which]`` (columns compressed to ``op[which + "_ids"]``, or
+    ``op["used_ids"]`` for the strong operators' ``"A"``) with global columns."""
+    A = op[which]
+    cols = op["used_ids" if which == "A" else which + "_ids"][A.indices]
     return op["owned_ids"], sparse.csr_matrix((A.data, cols, A.indptr), shape=(A.shape[0], n))
 
 
 def _weak_rows(op, n):
-    return op["owned_ids"], _weak_block(op, n, "K")[1], _weak_block(op, n, "B")[1]
-
-
-def _pair(ids, A):
-    return ids, A
+    return op["owned_ids"], _global_block(op, n, "K")[1], _global_block(op, n, "B")[1]
 
 
 def _assembled(block_lists, n, max_bytes, what, instead):

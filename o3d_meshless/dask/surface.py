@@ -7,7 +7,7 @@ import numpy as np
 from ._local import ROW_FACTOR
 from ._partitioned import PartitionedCloud, _check_int
 from ._tasks import (WEAK_LAYERS, _assembled, _boundary_part, _column, _curvature_part,
-                     _frames_part, _global_block, _mass_part, _neighbors_part, _pair, _weak_rows)
+                     _frames_part, _global_block, _mass_part, _neighbors_part, _weak_rows)
 
 __all__ = ["DaskSurface"]
 
@@ -251,6 +251,11 @@ class DaskSurface(PartitionedCloud):
         return _assembled([self.laplacian_blocks()], self.n, max_bytes, "L",
                           "laplacian_blocks()")[0]
 
+    def _weak_parts(self, mass):
+        """Per-part weak-form rows (lazy, built once), after checking ``mass``."""
+        _check_mass(mass)
+        return self._parts(f"stiffness-{mass}")
+
     def stiffness_blocks(self, mass="averaged"):
         """Rows of the weak form's stiffness ``K`` and mass matrix, per part.
 
@@ -288,10 +293,7 @@ class DaskSurface(PartitionedCloud):
         """
         import dask
 
-        if mass not in WEAK_LAYERS:
-            raise ValueError(f"`mass` must be one of {tuple(WEAK_LAYERS)}; got {mass!r}")
-        return [dask.delayed(_weak_rows, nout=3)(op, self.n)
-                for op in self._parts(f"stiffness-{mass}")]
+        return [dask.delayed(_weak_rows, nout=3)(op, self.n) for op in self._weak_parts(mass)]
 
     def stiffness_matrices(self, mass="averaged", *, max_bytes=None):
         """The weak form's ``K`` and mass matrix as two ``scipy.sparse.csr_matrix``
@@ -307,9 +309,9 @@ class DaskSurface(PartitionedCloud):
         """
         import dask
 
-        blocks = self.stiffness_blocks(mass)
-        rows = [dask.delayed(_pair)(b[0], b[1]) for b in blocks]
-        masses = [dask.delayed(_pair)(b[0], b[2]) for b in blocks]
+        parts = self._weak_parts(mass)
+        rows, masses = ([dask.delayed(_global_block)(op, self.n, which) for op in parts]
+                        for which in ("K", "B"))
         return tuple(_assembled([rows, masses], self.n, max_bytes, "K and the mass",
                                 "stiffness_blocks()"))
 
@@ -369,8 +371,7 @@ class DaskSurface(PartitionedCloud):
         from ._spectrum import (ASYMMETRY_TOL, MIN_BUFFER, DistributedPencil, coarse_start,
                                 lobpcg_modes)
 
-        if mass not in WEAK_LAYERS:
-            raise ValueError(f"`mass` must be one of {tuple(WEAK_LAYERS)}; got {mass!r}")
+        _check_mass(mass)
         n_modes = check_int(n_modes, name="n_modes", low=1, high=self.n)
         m = n_modes + max(MIN_BUFFER, n_modes // 2)
         if 5 * m > self.n:
@@ -414,3 +415,8 @@ class DaskSurface(PartitionedCloud):
                  f"{rtol:g}): raise max_iter or rtol, or use stiffness_matrices() and a "
                  "single-machine solve if they fit", RuntimeWarning, stacklevel=2)
         return SpectrumResult(vals, vecs, report)
+
+
+def _check_mass(mass):
+    if mass not in WEAK_LAYERS:
+        raise ValueError(f"`mass` must be one of {tuple(WEAK_LAYERS)}; got {mass!r}")
