@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "real_array",
     "check_points",
     "check_values",
     "check_int",
@@ -21,16 +22,23 @@ __all__ = [
 ]
 
 
+def real_array(values, *, name, what="a real numeric array"):
+    """``np.asarray(values)`` after checking its dtype is integer or floating point
+    (not complex, object, boolean or string); ``what`` words the message."""
+    arr = np.asarray(values)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer)
+                                   or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"`{name}` must be {what}; got dtype {arr.dtype}")
+    return arr
+
+
 def check_points(points, *, name="points", dims=(2, 3), min_points=1):
     """Return ``points`` as a C-contiguous float64 array of shape (n, d).
 
     Integer and float32 inputs are promoted to float64 (documented behaviour);
     complex, object, boolean, NaN/inf and wrongly shaped inputs raise ``ValueError``.
     """
-    arr = np.asarray(points)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer)
-                                   or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"`{name}` must be a real numeric array; got dtype {arr.dtype}")
+    arr = real_array(points, name=name)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     want = " or ".join(f"(n, {d})" for d in dims)
     if arr.ndim != 2 or arr.shape[1] not in dims:
@@ -48,9 +56,7 @@ def check_points(points, *, name="points", dims=(2, 3), min_points=1):
 def check_values(values, n, *, name="values", allow_2d=True, allow_nan=False):
     """Return per-point ``values`` as float64 of shape (n,) or (n, c); with
     ``allow_nan``, NaN (no value: a point excluded as an outlier) may appear, inf not."""
-    arr = np.asarray(values)
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"`{name}` must be a real numeric array; got dtype {arr.dtype}")
+    arr = real_array(values, name=name)
     ok_ndim = (1, 2) if allow_2d else (1,)
     if arr.ndim not in ok_ndim or arr.shape[0] != n:
         want = "(n,) or (n, c)" if allow_2d else "(n,)"

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import sparse
 
 from ..sampling.frames import orient_normals
+from .._validation import real_array
 from ..toolkit.geodesic import mean_spacing, weak_operators
 from .connection import connection_matrix, to_complex
 
@@ -85,12 +86,8 @@ def check_tangent(vectors, normals, *, name="vectors", fix_hint=""):
 
     Returns the vectors as float64 (m, 3) with their (tiny) normal part removed.
     """
-    arr = np.asarray(vectors)
+    arr = real_array(vectors, name=name, what="a real numeric array of 3-D vectors")
     m = len(normals)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer)
-                                   or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"`{name}` must be a real numeric array of 3-D vectors; got dtype "
-                         f"{arr.dtype}")
     if arr.shape == (3,) and m == 1:
         arr = arr[None]
     if arr.shape != (m, 3):
@@ -117,12 +114,8 @@ def check_tangent(vectors, normals, *, name="vectors", fix_hint=""):
 
 def complex_field(vectors, frames, *, name="X"):
     """A tangent field of shape (n, 3) (finite) → complex coordinates (n,)."""
-    arr = np.asarray(vectors)
     n = len(frames)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer)
-                                   or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"`{name}` must be a real numeric array of shape ({n}, 3); got "
-                         f"dtype {arr.dtype}")
+    arr = real_array(vectors, name=name, what=f"a real numeric array of shape ({n}, 3)")
     if arr.shape != (n, 3):
         raise ValueError(f"`{name}` must have shape ({n}, 3): one 3-D tangent vector per "
                          f"point; got {arr.shape}")
