@@ -22,11 +22,9 @@ form's ``K`` and mass (lumped or averaged), for ``orient=None`` or given normals
 distributed spectrum is an iterative solve: equal to the single-machine one to its
 tolerance, not bit for bit. Differences: ``orient="mst"`` is not available (it
 propagates over the whole cloud); ``orient="outward"`` uses a centre summed part by part
-(rounding-level different from ``points.mean``); the global "spacing out of range" and
-"every neighbourhood collinear" checks are not made. Equidistant neighbours (regular
-grids, mirror-symmetric or subdivided meshes, range images) are chosen by input index
-everywhere (:func:`o3d_meshless.sampling.neighbors.nearest`), so parts agree with the
-whole cloud on them too.
+(rounding-level different from ``points.mean``); ties in neighbour distance (regular
+grids) may pick another equidistant neighbour; the global "spacing out of range" and
+"every neighbourhood collinear" checks are not made.
 """
 from ._source import as_source, to_npy, to_zarr
 from .surface import DaskSurface

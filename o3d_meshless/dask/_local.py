@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from ..sampling.boundary import CONFIRM_FACTOR, detect_boundary
 from ..operators.guard import MAX_FACTOR
-from ..sampling.neighbors import SCALE_NEIGHBOUR, _drop_self, knn, nearest
+from ..sampling.neighbors import SCALE_NEIGHBOUR, _drop_self, knn
 from ..sampling.sampled_surface import Sampling, oriented_frames, sampling_diagnostics
 
 #: the Voronoi areas of ``assembly.lumped_areas`` grow neighbourhoods up to this × k
@@ -196,6 +196,6 @@ def neighbour_ids(s, ids, owned, m):
     first = nb.first_members()
     rows = np.flatnonzero(owned)
     u = rows if nb.inverse is None else nb.inverse[rows]
-    _, idx = nearest(nb.tree, nb.points[u], m + 1, key=nb.tie_key)
-    idx = _drop_self(idx, u)
+    _, idx = nb.tree.query(nb.points[u], m + 1)
+    idx = _drop_self(np.asarray(idx, dtype=np.intp), u)
     return ids[first[idx]]

@@ -14,10 +14,11 @@ solves run on the workers:
 * **preconditioner**: block Jacobi, each part solving with its own rows and columns of
   ``K + σ B`` (``σ`` the coarse first nonzero eigenvalue: scale-free); the factor is made
   once per part on the worker that first needs it and kept there for the solve;
-* **symmetry**: should two parts ever disagree on an entry, the assembled rows are not
-  exactly symmetric and LOBPCG stalls; a probe ``|A x − Aᵀ x|`` finds it and the
-  products then use ``(A + Aᵀ)/2``. (Before ties in neighbour distance were broken by
-  index, cow.off in 4 parts had an asymmetry of 2e-4 and stuck at a residual of 1e-4.)
+* **symmetry**: where two parts disagree on an entry (ties in neighbour distance, e.g.
+  a mirror-symmetric mesh, can give a part another equidistant neighbour: see
+  :mod:`o3d_meshless.dask`), the assembled rows are not exactly symmetric and LOBPCG
+  stalls; a probe ``|A x − Aᵀ x|`` finds it and the products then use ``(A + Aᵀ)/2``
+  (cow.off in 4 parts: asymmetry 2e-4, residual stuck at 1e-4 without it);
 * **stop**: every wanted mode's residual ``|K x − λ B x|`` below ``rtol`` times
   ``λ_max |B x|`` (``λ_max`` the largest wanted eigenvalue), checked after
   :data:`CHUNK` iterations, then after twice as many each time.

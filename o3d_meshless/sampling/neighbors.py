@@ -75,9 +75,6 @@ class Neighborhoods:
     widen : bool
         Filtered queries whose rows are short of accepted candidates search once more,
         twice as far (see :meth:`filtered`).
-    tie_key : ndarray of shape (n_unique,) or None
-        Input index of each unique point (its first member's), which breaks ties in
-        neighbour distance (:func:`nearest`); ``None``: the position in ``points``.
     """
 
     points: np.ndarray
@@ -88,7 +85,6 @@ class Neighborhoods:
     accept: Callable | None = None
     mean_sq: np.ndarray | None = None
     widen: bool = False
-    tie_key: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -126,9 +122,8 @@ class Neighborhoods:
         k = min(k, len(self.points) - 1)
         centers = np.asarray(centers, dtype=np.intp)
         kk = k if self.accept is None else min(SEARCH_FACTOR * k, len(self.points) - 1)
-        _, idx = nearest(self.tree, self.points[centers], kk + 1, n_threads=n_threads,
-                         key=self.tie_key)
-        idx = _drop_self(idx, centers)
+        _, idx = self.tree.query(self.points[centers], kk + 1, workers=n_threads)
+        idx = _drop_self(np.asarray(idx, dtype=np.intp), centers)
         if self.accept is None:
             return idx
         ok = self.accept(centers, idx)
@@ -138,9 +133,9 @@ class Neighborhoods:
         if len(short) and kk < len(self.points) - 1:
             # rows short of accepted candidates look once more, twice as far
             wide = min(2 * kk, len(self.points) - 1)
-            _, more = nearest(self.tree, self.points[centers[short]], wide + 1,
-                              n_threads=n_threads, key=self.tie_key)
-            more = _drop_self(more, centers[short])
+            _, more = self.tree.query(self.points[centers[short]], wide + 1,
+                                      workers=n_threads)
+            more = _drop_self(np.asarray(more, dtype=np.intp), centers[short])
             more_ok = self.accept(centers[short], more)
             better = more_ok.sum(axis=1) > ok[short].sum(axis=1)
             pick = np.argsort(~more_ok[better], axis=1, kind="stable")[:, :k]
@@ -193,53 +188,6 @@ def morton_order(points):
     code = _spread_bits(q[:, 0]) | (_spread_bits(q[:, 1]) << np.uint64(1)) \
         | (_spread_bits(q[:, 2]) << np.uint64(2))
     return np.argsort(code, kind="stable")
-
-
-def nearest(tree, x, m, *, n_threads=1, key=None):
-    """The ``m`` nearest points of ``tree`` to each row of ``x``, ties broken by index
-    (or by ``key[index]``: the input order of points the tree holds reordered).
-
-    ``cKDTree.query`` returns equidistant points in an order (and, at the ``m``-th place,
-    a choice) that depends on the tree's structure, so two trees over overlapping points
-    (a Dask part and the whole cloud) can disagree. Equidistant points are common in
-    real data: mirror-symmetric and subdivided meshes, range-image grids. Here a row is
-    ordered by (distance, index), and where a tie crosses the ``m``-th place the row is
-    searched further until the tie's end is seen, so the *set* is decided by index too.
-
-    Returns
-    -------
-    dist : ndarray of shape (len(x), m)
-    idx : ndarray of shape (len(x), m), intp
-    """
-    n = tree.n
-    m = min(m, n)
-    q = min(m + 1, n)                    # one more: a tie across the cut shows up
-    dist, idx = tree.query(x, q, workers=n_threads)
-    dist = np.asarray(dist, dtype=np.float64).reshape(len(x), q)
-    idx = np.asarray(idx, dtype=np.intp).reshape(len(x), q)
-    if q > m:
-        cross = np.flatnonzero(dist[:, m - 1] == dist[:, m])
-        wide = q
-        while len(cross) and wide < n:
-            wide = min(2 * wide, n)
-            d2, i2 = tree.query(x[cross], wide, workers=n_threads)
-            d2 = np.asarray(d2, dtype=np.float64).reshape(len(cross), wide)
-            i2 = np.asarray(i2, dtype=np.intp).reshape(len(cross), wide)
-            # keep the rows whose tie group ends within this search
-            done = (d2[:, -1] > d2[:, m - 1]) | (wide >= n)
-            rows = cross[done]
-            tie = i2[done] if key is None else key[i2[done]]
-            sub = np.lexsort((tie, d2[done]), axis=-1)[:, :q]
-            dist[rows] = np.take_along_axis(d2[done], sub, axis=1)
-            idx[rows] = np.take_along_axis(i2[done], sub, axis=1)
-            cross = cross[~done]
-    tied = np.flatnonzero((dist[:, 1:m] == dist[:, :m - 1]).any(axis=1))
-    if len(tied):
-        tie = idx[tied] if key is None else key[idx[tied]]
-        sub = np.lexsort((tie, dist[tied]), axis=-1)
-        dist[tied] = np.take_along_axis(dist[tied], sub, axis=1)
-        idx[tied] = np.take_along_axis(idx[tied], sub, axis=1)
-    return dist[:, :m], idx[:, :m]
 
 
 def _drop_self(idx, centers):
@@ -329,7 +277,7 @@ def knn(points, k, *, n_threads=1, name="points", tol=None):
     if n >= MORTON_MIN_POINTS and points.shape[1] == 3:
         order = morton_order(points)
         points = np.ascontiguousarray(points[order])
-    nb = _unique_knn(points, k, n_threads, name, tol, key=order)
+    nb = _unique_knn(points, k, n_threads, name, tol)
     if order is None:
         return nb
     # the input point order[s] is the sorted point s
@@ -339,13 +287,11 @@ def knn(points, k, *, n_threads=1, name="points", tol=None):
     return nb
 
 
-def _unique_knn(points, k, n_threads, name, tol, key=None):
-    """:func:`knn` on points in the order given (``key``: their input indices, when
-    reordered; ties in distance go by it, so a reordered cloud and a part of it in
-    input order choose the same neighbours)."""
+def _unique_knn(points, k, n_threads, name, tol):
+    """:func:`knn` on points in the order given."""
     n = len(points)
     tree = cKDTree(points, copy_data=False)        # `points` is kept and never written
-    dist, idx = nearest(tree, points, k + 1, n_threads=n_threads, key=key)
+    dist, idx = tree.query(points, k + 1, workers=n_threads)
     spacing, labels = coincident_groups(tree, dist, tol=tol)
     if spacing is None:
         raise ValueError(f"all points of `{name}` are coincident; nothing to differentiate")
@@ -361,7 +307,7 @@ def _unique_knn(points, k, n_threads, name, tol, key=None):
         mean_sq = _mean_square(dist, idx)
         del dist                                  # only these summaries are kept (memory)
         return Neighborhoods(points, _drop_self(idx, np.arange(n, dtype=np.intp)), tree, None,
-                             spacing, mean_sq=mean_sq, tie_key=key)
+                             spacing, mean_sq=mean_sq)
 
     # merge coincident groups into one point each, in the order of their first member
     _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
@@ -375,15 +321,12 @@ def _unique_knn(points, k, n_threads, name, tol, key=None):
     if len(unique_points) < k + 1:
         raise ValueError(f"`{name}` holds only {len(unique_points)} distinct points; need at "
                          f"least k + 1 = {k + 1} (lower `k`)")
-    # a group's ties go by its smallest input index
-    ukey = np.full(len(unique_points), np.iinfo(np.intp).max, dtype=np.intp)
-    np.minimum.at(ukey, inverse, np.arange(n, dtype=np.intp) if key is None else key)
     tree = cKDTree(unique_points, copy_data=False)
-    dist, idx = nearest(tree, unique_points, k + 1, n_threads=n_threads, key=ukey)
+    dist, idx = tree.query(unique_points, k + 1, workers=n_threads)
+    idx = np.asarray(idx, dtype=np.intp)
     mean_sq = _mean_square(dist, idx)
     idx = _drop_self(idx, np.arange(len(unique_points), dtype=np.intp))
-    return Neighborhoods(unique_points, idx, tree, inverse, spacing, mean_sq=mean_sq,
-                         tie_key=ukey)
+    return Neighborhoods(unique_points, idx, tree, inverse, spacing, mean_sq=mean_sq)
 
 
 def _mean_square(dist, idx):
