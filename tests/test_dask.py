@@ -274,6 +274,8 @@ def test_distributed_spectrum(client):
     vals, vecs = result
     ref = om.spectrum(p, 12, outliers="keep", denoise=False, orient=None)
     assert np.abs(vals[1:] - ref.values[1:]).max() <= 1e-8 * ref.values[-1]
+    exact = np.repeat([2.0, 6.0, 12.0], [3, 5, 3])            # l(l + 1), l = 1, 2, 3
+    assert np.abs(vals[1:] / exact - 1).max() < 5e-3
     assert abs(vals[0]) <= 1e-8 * ref.values[-1]
     B = weak_single(p, "averaged").mass_
     assert np.abs(vecs.T @ (B @ vecs) - np.eye(12)).max() < 1e-8
