@@ -10,8 +10,8 @@ Pipeline: points (adapters) → coincident merge and k-NN (neighbors) → outlie
 and the noise measured (outliers) → noisy clouds projected onto their local fits
 (denoise) → frames: the geometry's normals, else a mesh's area-weighted vertex normals,
 else PCA + height fit with wrapped neighbourhoods refitted (frames) → for a mesh,
-neighbours not near along its faces dropped (mesh_sheets) → open boundary and conormals
-(boundary).
+neighbours not near along its faces dropped and frames at one-sided tips turned across
+the tip (mesh_sheets) → open boundary and conormals (boundary).
 """
 from __future__ import annotations
 
@@ -238,7 +238,7 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
           outliers="exclude", denoise="auto"):
     """:class:`Sampling` of ``geometry`` (options already checked); stages time the steps."""
     from .adapters import as_points, mesh_boundary, mesh_faces, reference_normals
-    from .mesh_sheets import near_along_mesh
+    from .mesh_sheets import mesh_tip_frames, near_along_mesh
 
     with stages("points"):
         # a copy: the fitted operator keeps it, the caller may change theirs
@@ -318,6 +318,9 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
             known = known[kept]
         if known is not None and nb.inverse is not None:     # a group is on it if any copy is
             known = np.bincount(nb.inverse, known, len(nb.points)) > 0
+        tips = 0
+        if faces is not None and isinstance(normals, str):    # tips thinner than the spacing
+            tips = int(mesh_tip_frames(nb, frames, skip=known, n_threads=n_threads).sum())
         boundary, conormals = detect_boundary(nb, frames, known=known, n_threads=n_threads)
     options = {"k": k, "normals": normals if isinstance(normals, str) else "array",
                "height_order": height_order, "orient": orient, "outliers": outliers,
@@ -327,7 +330,7 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
                         kept=kept)
     sampling.diagnostics = sampling_diagnostics(sampling, status, refined)
     sampling.diagnostics.update(
-        outlier_mask=outlier_mask, n_outliers=int(outlier_mask.sum()),
+        outlier_mask=outlier_mask, n_outliers=int(outlier_mask.sum()), mesh_tip_frames=tips,
         noise=embed(fit_nb.expand(noise), kept, len(points)), noise_level=level,
         coarse=bool(level > DENOISE_LEVEL and not noisy), denoised=smooth,
         sheet_conflicts=conflicts, sheets_unresolved=unresolved,
