@@ -1,0 +1,98 @@
+"""Sphinx configuration of the o3d_meshless documentation site.
+
+Build: ``python -m sphinx -W -b html docs docs/_build/html`` (warnings are errors).
+No network: intersphinx is off.  The gallery (``docs/gallery/plot_*.py``) is executed
+by sphinx-gallery on every build (a few seconds per example on two cores).
+"""
+import re
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))      # the package from this checkout
+sys.path.insert(0, str(HERE / "_ext"))    # the gallery's figure scraper
+
+import o3d_meshless  # noqa: E402
+
+project = "o3d_meshless"
+author = "o3d_meshless contributors"
+copyright = "o3d_meshless contributors"
+release = o3d_meshless.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "cli_help",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "gallery/README.txt", "gallery/GALLERY_HEADER.rst",
+                    "auto_gallery/*.ipynb", "auto_gallery/*.py", "auto_gallery/*.zip",
+                    "auto_gallery/*.md5", "auto_gallery/*.json"]
+
+# -- API reference -------------------------------------------------------------------
+autosummary_generate = True
+autosummary_imported_members = True
+autodoc_default_options = {"members": False}
+autodoc_typehints = "none"            # numpydoc's Parameters sections carry the types
+numpydoc_show_class_members = False   # the class template lists the members itself
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = False
+numpydoc_xref_param_type = False
+
+
+def _escape_stars(app, what, name, obj, options, lines):
+    """Docstrings write shapes as ``(n, *s)``: a bare ``*`` that reST reads as the start
+    of emphasis.  Escape it in prose lines (doctest and literal lines are left as they are)."""
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith((">>>", "...")):
+            continue
+        lines[i] = re.sub(r"(?<=[(,] )\*(?=[A-Za-z_])", r"\\*", line)
+
+
+def _version_doc(app, what, name, obj, options, lines):
+    """``__version__`` is a plain ``str``: show a line about it, not ``str``'s docstring."""
+    if name.endswith(".__version__"):
+        lines[:] = ["The version of the installed package (a PEP 440 string)."]
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _escape_stars)
+    app.connect("autodoc-process-docstring", _version_doc)
+
+# -- Gallery ---------------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": ["gallery"],
+    "gallery_dirs": ["auto_gallery"],
+    "filename_pattern": r"/plot_",
+    "image_scrapers": ("matplotlib", "sg_figures"),
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "show_memory": False,
+    "min_reported_time": 0,
+    "capture_repr": (),
+}
+
+# -- HTML ------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"o3d_meshless {release}"
+html_static_path = []
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+}
+html_sidebars = {"index": [], "getting_started": []}
