@@ -77,7 +77,7 @@ sphinx_gallery_conf = {
     "examples_dirs": ["gallery"],
     "gallery_dirs": ["auto_gallery"],
     "filename_pattern": r"/plot_",
-    "image_scrapers": ("matplotlib", "sg_figures"),
+    "image_scrapers": ("sg_figures", "matplotlib"),   # ours first: see _ext/sg_figures.py
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
