@@ -21,7 +21,7 @@ cloud = om.read_geometry(om.sample_path("spot"))       # a point cloud with norm
 points = om.as_points(cloud)
 height = points[:, 1]
 grad = om.surface_gradient(cloud, height)              # (n, 3), tangent to the surface
-# Points excluded as outliers (here one) get NaN, drawn grey.
+# Points excluded as outliers get NaN (drawn grey); the line below counts them.
 print(grad.shape, "max |grad y| =", np.nanmax(np.linalg.norm(grad, axis=1)),
       " points without a value:", int(np.isnan(grad[:, 0]).sum()))
 
