@@ -12,11 +12,13 @@ out per point:
 A point is an **outlier** when its offset is both large against the neighbourhood
 (``OFFSET_MIN`` × the neighbours' RMS tangential radius, about 0.8 spacings at k = 16)
 and significant against the noise (``SIGNIFICANCE`` × the neighbours' median residual,
-``NOISY_SIGNIFICANCE`` on a cloud whose scatter is noise). Measured (k = 16; h = mean
-spacing; through ``prepare``): planted outliers 3–10 h off a 20 000-point ellipsoid,
-sphere or torus are found at 99.5–100 % with noise up to 0.2 h and 96–99.5 % with
-noise 0.5 h (those 3 h off are then only 6 σ out; 87–93 % before the noisy bar), with
-3–7 of the 20 000 noisy clean points flagged; flagged on clean inputs:
+``NOISY_SIGNIFICANCE`` on a cloud whose scatter is noise, with the noise scale and the
+heights from fits of ``NOISY_FACTOR`` × k neighbours, see :func:`outliers_of`). Measured
+(k = 16; h = mean spacing; through ``prepare``; 1 % planted 3–10 h off a 20 000-point
+ellipsoid, sphere or torus, 3 seeds each): found 99.5–100 % with noise up to 0.2 h and
+98.5–100 % with noise 0.5 h (1 792 of 1 800; those 3 h off are then only 6 σ out;
+96–99.5 % with 16-point fits, 87–93 % before the noisy bar), with 0–1 of the 20 000
+noisy clean points flagged (up to 9 with 16-point fits); flagged on clean inputs:
 0 of 20 000 on the spheres, ellipsoid and torus, 1 of 40 256 on the raw scan
 ``bun000.ply``, 2 of 35 947 on ``bun_zipper.ply``, 2 of 3 485 on the coarse
 ``bunny.off``, 1 of 3 225 on Spot. Pieces with fewer than ``k + 1`` points (stray
@@ -38,8 +40,8 @@ from scipy.sparse import csgraph
 
 from .._validation import check_stencil_arrays
 
-__all__ = ["OUTLIER_OPTIONS", "OFFSET_MIN", "SIGNIFICANCE", "NOISY_SIGNIFICANCE", "SurfaceFit",
-           "surface_fit", "find_outliers"]
+__all__ = ["OUTLIER_OPTIONS", "OFFSET_MIN", "SIGNIFICANCE", "NOISY_SIGNIFICANCE", "NOISY_FACTOR",
+           "SurfaceFit", "surface_fit", "find_outliers", "outliers_of"]
 
 #: ``"exclude"``: outliers take no part in any operator; ``"keep"``: they are treated as
 #: surface points (the behaviour before outlier detection); ``"error"``: a ValueError
@@ -55,6 +57,12 @@ SIGNIFICANCE = 7.0
 #: 98.5-100 % at 5, with 0-5 noisy clean points flagged (0.025 %); 4 found 99-99.5 %
 #: but flagged 0.1 %
 NOISY_SIGNIFICANCE = 5.0
+#: … with fits of NOISY_FACTOR × k neighbours: with noise, 16 neighbours give a noise
+#: scale and a fitted height too unsteady for a 5 σ bar. Measured with noise 0.5 h, 1 %
+#: planted 3-10 h off (20 000-point sphere, ellipsoid, torus, two seeds each; offset
+#: over the neighbours' median residual above 5): k = 16 found 194-198 of 200 and
+#: flagged 2-9 clean points; 2k: 198-199, 0-3; 3k: 199-200, 0
+NOISY_FACTOR = 3
 #: below this many neighbours the fit is a plane (a quadric needs six, plus a margin)
 QUADRIC_MIN_K = 10
 #: neighbours farther than this many times the smaller of the two RMS neighbour radii do
@@ -140,7 +148,8 @@ def surface_fit(points, neighbors, *, n_threads=1):
     return SurfaceFit(offset, residual, radius, status)
 
 
-def find_outliers(points, neighbors, fit, *, mean_sq=None, significance=SIGNIFICANCE):
+def find_outliers(points, neighbors, fit, *, mean_sq=None, significance=SIGNIFICANCE,
+                  offset_min=OFFSET_MIN, min_piece=None, eligible=None):
     """Which points are outliers, from their leave-one-out fits (see the module text).
 
     Parameters
@@ -155,6 +164,13 @@ def find_outliers(points, neighbors, fit, *, mean_sq=None, significance=SIGNIFIC
     significance : float, default=SIGNIFICANCE
         Offset over the neighbours' median residual above which a point may be an
         outlier (``NOISY_SIGNIFICANCE`` for noisy clouds).
+    offset_min : float, default=OFFSET_MIN
+        Offset over the neighbours' median RMS radius above which a point may be an
+        outlier.
+    min_piece : int, optional
+        Pieces of fewer points are outliers; default ``k + 1``.
+    eligible : ndarray of shape (n,), bool, optional
+        Points that may be outliers by their offset (default all; stray pieces always).
 
     Returns
     -------
@@ -167,16 +183,51 @@ def find_outliers(points, neighbors, fit, *, mean_sq=None, significance=SIGNIFIC
     # a median is at least the smallest value: only the rows that pass against their
     # neighbours' smallest radius and residual need the medians (on a clean cloud
     # hardly any: 1.3 -> 0.3 s for a million points)
-    rows = np.flatnonzero(ok & (off > OFFSET_MIN * fit.radius[neighbors].min(axis=1))
+    rows = np.flatnonzero(ok & (off > offset_min * fit.radius[neighbors].min(axis=1))
                           & (off > significance * fit.residual[neighbors].min(axis=1)))
+    if eligible is not None:
+        rows = rows[eligible[rows]]
     mask = np.zeros(len(off), dtype=bool)
     if len(rows):
         local_radius = _neighbour_median(fit.radius, neighbors[rows], ok)
         local_noise = _neighbour_median(fit.residual, neighbors[rows], ok)
-        mask[rows] = (off[rows] > OFFSET_MIN * local_radius) \
+        mask[rows] = (off[rows] > offset_min * local_radius) \
             & (off[rows] > significance * local_noise)
-    mask |= _small_pieces(points, neighbors, mean_sq, k + 1, exclude=mask)
+    mask |= _small_pieces(points, neighbors, mean_sq, k + 1 if min_piece is None else min_piece,
+                          exclude=mask)
     return mask
+
+
+def outliers_of(nb, fit, *, noisy=False, n_threads=1):
+    """:func:`find_outliers` of a :class:`~o3d_meshless.sampling.neighbors.Neighborhoods`
+    and its :func:`surface_fit`.
+
+    On a ``noisy`` cloud the significance is ``NOISY_SIGNIFICANCE`` residuals of fits of
+    ``NOISY_FACTOR`` × k neighbours, whose noise scale and heights are steadier; the
+    offset must still exceed ``OFFSET_MIN`` × the neighbours' radius in the fit of the
+    k nearest or in the wide one (not the wide one's radius scaled down: its offsets
+    also hold its truncation error, which on the raw scan ``bun000.ply`` put three
+    surface points 1-1.6 spacings off), and stray pieces are still those of fewer than
+    k + 1 points.
+    """
+    if not noisy:
+        return find_outliers(nb.points, nb.indices, fit, mean_sq=nb.mean_sq)
+    wide = nb.query(np.arange(len(nb.points)), NOISY_FACTOR * nb.k, n_threads=n_threads)
+    wide_fit = surface_fit(nb.points, wide, n_threads=n_threads)
+    far = _far(fit, nb.indices) | _far(wide_fit, wide)
+    return find_outliers(nb.points, wide, wide_fit, mean_sq=nb.mean_sq,
+                         significance=NOISY_SIGNIFICANCE, offset_min=0.0, min_piece=nb.k + 1,
+                         eligible=far)
+
+
+def _far(fit, neighbors):
+    """Offsets above ``OFFSET_MIN`` × the neighbours' median RMS radius."""
+    ok = fit.status == 0
+    off = np.abs(fit.offset)
+    far = ok & (off > OFFSET_MIN * fit.radius[neighbors].min(axis=1))
+    rows = np.flatnonzero(far)
+    far[rows] = off[rows] > OFFSET_MIN * _neighbour_median(fit.radius, neighbors[rows], ok)
+    return far
 
 
 def _neighbour_median(values, neighbors, ok):

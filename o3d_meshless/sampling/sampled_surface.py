@@ -27,8 +27,7 @@ from .frames import (HEIGHT_ORDERS, ORIENT_OPTIONS, estimated_frames, frames_fro
 from .neighbors import Neighborhoods, knn
 from .cloud_sheets import separate_sheets, sheet_knn
 from .denoise import project_to_surface
-from .outliers import (NOISY_SIGNIFICANCE, OUTLIER_OPTIONS, SIGNIFICANCE, find_outliers,
-                       surface_fit)
+from .outliers import OUTLIER_OPTIONS, outliers_of, surface_fit
 from .._typing import ArrayLike, Geometry
 
 __all__ = ["Sampling", "prepare", "NORMALS_OPTIONS", "HEIGHT_ORDERS", "OUTLIER_OPTIONS"]
@@ -257,16 +256,13 @@ def build(geometry, *, k, normals, height_order, orient, n_threads, stages, owne
         noise, level, noisy = noise_state(nb, fit, n_threads)
         kept, outlier_mask = None, np.zeros(len(points), dtype=bool)
         if outliers != "keep":
-            bar = NOISY_SIGNIFICANCE if noisy else SIGNIFICANCE
-            outlier_mask = nb.expand(find_outliers(nb.points, nb.indices, fit,
-                                                   mean_sq=nb.mean_sq, significance=bar))
+            outlier_mask = nb.expand(outliers_of(nb, fit, noisy=noisy, n_threads=n_threads))
             if nb is not plain and outlier_mask.any():
                 # a fold sharper than the spacing leaves its points off their own sheet's
                 # fit: an outlier must also be off the fit of its plain k nearest
-                outlier_mask &= plain.expand(find_outliers(
-                    plain.points, plain.indices,
-                    surface_fit(plain.points, plain.indices, n_threads=n_threads),
-                    mean_sq=plain.mean_sq, significance=bar))
+                outlier_mask &= plain.expand(outliers_of(
+                    plain, surface_fit(plain.points, plain.indices, n_threads=n_threads),
+                    noisy=noisy, n_threads=n_threads))
             if faces is not None:   # a mesh's vertices in a face are its surface
                 outlier_mask[np.asarray(faces).ravel()] = False
         if outlier_mask.any():
