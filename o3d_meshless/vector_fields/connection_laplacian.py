@@ -42,6 +42,11 @@ class ConnectionLaplacian(Params):
     mass : {"averaged", "lumped"}, default="averaged"
         ``B_``: the scalar form's averaged mass (mean of lumped and consistent mass, its
         off-diagonal entries carried by the connection) or the diagonal lumped areas.
+        Unit sphere, ``l <= 4``: the averaged mass leaves almost no bias (l = 2: mean
+        error +5.8e-5 at 4 000 points, −6.8e-6 at 16 000), so what remains is the
+        i.i.d. sampling's splitting of each multiplet (the same with either mass), which
+        shrinks more slowly and unevenly (l = 2: order 0.9–1.4 over two seeds); the
+        lumped mass's bias (−1.8e-3, −4.8e-4) shrinks at order 2 and dominates.
     k, normals, height_order, workers :
         As in :class:`~o3d_meshless.LaplaceBeltrami`.
     orient : {"mst", "outward", None}, default="mst"

@@ -15,10 +15,10 @@ nearer ones (a heat-weighted blend where their regions meet).
 * ``r``: the heat-method geodesic distance (:class:`~o3d_meshless.HeatGeodesics`, 0.27 %
   median error on a 20 000-point sphere);
 * the radial direction ``R`` (the geodesic's unit velocity at ``x``): ``−∇ log u`` of a
-  scalar heat step ``(M + t_R K) u = δ_s`` with a longer time ``t_R = 16 h²``;
+  scalar heat step ``(M + t_R K) u = δ_s`` with a longer time ``t_R = 8 h²``;
   Varadhan's formula makes it the direction away from the source, and the longer time
   averages out the sampling's irregularity (on the 20 000-point sphere: median 1.8° at
-  ``2h²``, 0.5° at ``16h²``, 0.3° at ``32h²``; the gradient of the distance ``r`` itself,
+  ``2h²``, 0.65° at ``8h²``, 0.5° at ``16h²``; the gradient of the distance ``r`` itself,
   1.5°, carries the Poisson solve's noise). Within ``4h`` of the source, ``R`` is the
   direction of ``x − x_s`` in ``x``'s tangent plane; at open-boundary points (where the
   heat's gradient bends along the boundary) the gradient of ``r``. (The paper diffuses
@@ -28,15 +28,31 @@ nearer ones (a heat-weighted blend where their regions meet).
   the angle is ``α = arg(R / T)``, since transport keeps angles.
 
 Time steps, in units of ``h²`` (``h``: mean nearest-neighbour distance): ``4 h²`` for
-the vector step, ``16 h²`` for the radial heat, ``2 h²`` for the distance (its default).
+the vector step, ``8 h²`` for the radial heat, ``2 h²`` for the distance (its default).
 Longer vector steps average the sampling better (great circles of a 20 000-point sphere,
 angles 0.05–2.5, median / p99: 0.42° / 4.0° at ``2h²``, 0.23° / 2.1° at ``4h²``,
 0.13° / 1.1° at ``8h²``) but blend geodesics of nearly equal length near the cut locus
 (ellipsoid 1, 0.6, 0.3: p99 6.5° at ``2h²``, 7.8° at ``4h²``, 10.3° at ``8h²``); the
-radial step likewise (log-map direction p99 on the ellipsoid 6.0° at ``16h²``, 11° at
-``32h²``; these two comparisons on 20 000 points with an earlier, stricter cut-locus
-filter of the reference). Measured by ``benchmarks/bench_vector_fields.py``, whose
+radial step likewise (below). Measured by ``benchmarks/bench_vector_fields.py``, whose
 docstring has the full table beside potpourri3d.
+
+**Near the cut locus.** One implicit step's kernel decays like ``e^{−d/√t}``, not
+``e^{−d²/4t}``: where a second branch of geodesics arrives ``Δd`` longer than the
+shortest, it weighs ``e^{−Δd/√t}`` in ``u`` and ``Y``, and ``R`` and ``T`` turn towards
+it. The errors sit there: torus (R 1, r 0.4), 20 000 points, source on the outer side,
+``t_R = 16h²``: direction median / p99 9.0° / 32° where another branch is less than 5 %
+longer, 3.6° / 24° at 5–8 %, 1.5° / 12° at 8–12 %, 0.48° / 2.4–3.2° beyond 20 %. Several
+steps of ``t/k`` (a more Gaussian kernel) or smoothing ``R`` afterwards trade that
+blending for sampling noise everywhere, since both are set by the kernel's width at
+distance ``d`` (``16h²`` in 4 steps: torus p99 14.6° → 9.9°, median 0.60° → 1.15°).
+The radial time balances the two: log-map direction median / p99 at
+``t_R`` = 6, 8, 10, 12, 16 ``h²`` — sphere 0.75 / 3.7, 0.65 / 3.2, 0.59 / 3.0,
+0.56 / 2.8, 0.51 / 2.7°; ellipsoid 0.81 / 4.8, 0.68 / 4.6, 0.60 / 4.9, 0.55 / 5.4,
+0.50 / 6.8°; torus 1.0 / 10.4, 0.87 / 11.3, 0.77 / 12.3, 0.70 / 13.2, 0.60 / 14.6°. No
+setting meets both the sphere's p99 (4°) and the torus's over all targets (8°); ``8h²``
+keeps the sphere within 1° / 4° and cuts the curved shapes' p99 by a third. At ``8h²``
+the torus's targets whose other branches are all at least 3 ``√t_R`` longer (96 % of
+them) have 0.83° / 5.2°, those within 1–2 ``√t_R`` 13° / 28°.
 
 Open boundaries: all three heat steps use the weak form's natural (Neumann) condition.
 Points farther than about 700 ``√t`` from every source underflow (no direction: NaN).
@@ -63,7 +79,7 @@ __all__ = ["VectorHeat", "transport_vectors", "log_map", "VECTOR_T_FACTOR",
 #: vector heat step ``t = VECTOR_T_FACTOR · h²``
 VECTOR_T_FACTOR = 4.0
 #: radial direction's heat step ``t = RADIAL_T_FACTOR · h²``
-RADIAL_T_FACTOR = 16.0
+RADIAL_T_FACTOR = 8.0
 #: within this many spacings of the source the radial direction is the analytic one
 NEAR_SOURCE = 4.0
 #: heat below this share of its largest value has underflowed (no direction)
@@ -82,7 +98,7 @@ class VectorHeat(Params):
     ----------
     t_factor : float, default=VECTOR_T_FACTOR (4)
         Vector heat step ``t = t_factor · h²`` (``h``: mean nearest-neighbour distance).
-    radial_t_factor : float, default=RADIAL_T_FACTOR (16)
+    radial_t_factor : float, default=RADIAL_T_FACTOR (8)
         Heat step of the log map's radial direction.
     distance_t_factor : float, default=2
         Heat step of the geodesic distance (:class:`~o3d_meshless.HeatGeodesics`).
