@@ -1,6 +1,8 @@
 """Tangent vector fields (issue 27): connection Laplacian, vector heat transport and log
 map, Hodge decomposition, smoothest direction fields. Small problems; the 20k-point
 targets are measured by benchmarks/bench_vector_fields.py."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -363,6 +365,39 @@ def test_smoothest_direction_fields_on_the_sphere(n, count):
 def test_direction_field_index_sum_on_the_torus_is_zero():
     field = om.direction_field(random_torus(3000, seed=0), n=4)
     assert field.indices.sum() == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_a_mesh_gets_its_singularities_by_faces_and_they_add_up(n):
+    # one index per face: no overlap, so the sum is the Euler characteristic exactly
+    import trimesh
+    for mesh, chi in ((trimesh.creation.icosphere(subdivisions=3), 2),
+                      (trimesh.creation.torus(1.0, 0.4, major_sections=60,
+                                              minor_sections=24), 0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)      # nothing to warn about
+            field = om.direction_field(mesh, n=n)
+        assert field.euler_characteristic == chi
+        assert field.indices.sum() == pytest.approx(chi)
+        assert np.allclose(field.indices * n, np.rint(field.indices * n))
+        # each singularity sits in a face: its point is one of the face's corners
+        d = np.linalg.norm(field.singularities - mesh.vertices[field.singular_points], axis=1)
+        assert (d < mesh.edges_unique_length.max()).all()
+
+
+def test_a_cloud_whose_loops_miscount_says_so():
+    # Spot's shipped cloud: the cross field's loops add up to -2 on a sphere-like
+    # surface (Gauss-Bonnet gives 2.1); the sphere's cloud adds up and stays quiet
+    import open3d as o3d
+    spot = o3d.io.read_point_cloud(str(om.sample_path("spot")))
+    with pytest.warns(RuntimeWarning, match="Euler characteristic"):
+        field = om.direction_field(spot, n=4)
+    assert abs(field.euler_characteristic - 2) < 0.3
+    assert field.indices.sum() != pytest.approx(2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        sphere = om.direction_field(random_sphere(3000, seed=0), n=4)
+    assert abs(sphere.euler_characteristic - 2) < 0.05
 
 
 def test_loop_windings_of_a_vortex():
