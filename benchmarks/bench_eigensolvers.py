@@ -41,8 +41,17 @@ start as ARPACK's single start vector (modes of every 4th point, prolonged by in
 distance from the 3 nearest, summed with random weights; scratch run at 1e5 / 50
 modes) cut 206 solves to 180 (7.2 -> 6.0 s) but the coarse solve cost 2.4 s: no net
 gain; a block method from the prolonged modes would need ~35 subspace iterations of
-60 solves for 1e-10. Not tried yet: a nested-dissection ordering (METIS) to cut the
-factor, a block Lanczos from the prolonged modes, and spectrum slicing.
+60 solves for 1e-10.
+
+Nested dissection (METIS through the optional ``pymetis``, scratch runs of 2026-12-07,
+``K + M/area``, one BLAS thread): fewer LU entries per row (1e5 / 3e5 / 1e6: 61 / 68 / 77
+against 69 / 81 / 96), a faster factor (ordering + factor 1.6 / 4.3 / 22.6 s against 1.2
+/ 7.4 / 37.7 s) and faster solves at 3e5 and up (58 against 92 ms at 3e5, 205 against
+238 ms at 1e6). The whole 50-mode spectrum at 1e6: 132 s against 150 s (12 %); at 3e5
+no gain beyond the noise (34 against 27-34 s): ARPACK's own orthogonalisation and
+restarts (``dsaupd``, 13.7 s of 37 s at 3e5) are as large as the solves. So
+``spectra`` orders by dissection from ``DISSECTION_MIN`` = 2e5 rows when pymetis is
+installed. Not tried yet: a block Lanczos from the prolonged modes, and spectrum slicing.
 """
 from __future__ import annotations
 

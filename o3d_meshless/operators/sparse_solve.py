@@ -3,6 +3,23 @@
 Operators fitted with ``outliers="exclude"`` have empty rows and columns for the excluded
 points; :func:`factor_symmetric` gives those a unit diagonal so that ``M + tK`` and
 similar systems stay non-singular, and the callers set the results there to NaN.
+
+:func:`symmetric_lu` with ``dissection=True`` orders the matrix by METIS's nested
+dissection first, when the optional ``pymetis`` is installed (``pip install
+o3d_meshless[fast]``): on a surface's neighbour graph it leaves less fill than SuperLU's
+minimum degree and the factorisation is much faster. Measured on the weak form of
+i.i.d. sphere points, ``K + M``, BLAS on one thread (ordering, factor, one solve):
+
+=========  ===========================  ==========================================
+n          minimum degree               nested dissection
+=========  ===========================  ==========================================
+1e5        1.2 s, 13.6 ms, 69 per row   1.0 s + 0.6 s, 17.7 ms, 61 per row
+3e5        6.2 s, 74 ms, 81 per row     2.8 s + 1.7 s, 54 ms, 68 per row
+1e6        37.7 s, 238 ms, 96 per row   11.1 s + 11.5 s, 205 ms, 77 per row
+=========  ===========================  ==========================================
+
+(entries of L + U per row). Below ``DISSECTION_MIN`` rows the ordering costs about
+what it saves, so the spectrum uses it from there on.
 """
 from __future__ import annotations
 
@@ -10,7 +27,12 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import splu
 
-__all__ = ["factor_symmetric", "excluded_points"]
+__all__ = ["factor_symmetric", "excluded_points", "symmetric_lu", "dissection_order",
+           "PermutedLU", "DISSECTION_MIN"]
+
+#: spectra of at least this many rows order their shifted matrix by nested dissection
+#: (when pymetis is installed; see the module docstring)
+DISSECTION_MIN = 200_000
 
 
 def factor_symmetric(A):
@@ -23,6 +45,81 @@ def factor_symmetric(A):
     if empty.any():
         A = (A + sparse.diags(empty.astype(np.float64))).tocsc()
     return splu(A, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+
+
+def dissection_order(A):
+    """METIS nested-dissection ordering of the symmetric pattern of ``A``, or None when
+    the optional ``pymetis`` is not installed (or gives no permutation).
+
+    Returns
+    -------
+    ndarray of shape (n,), intp, or None
+        ``A[perm][:, perm]`` is the reordered matrix.
+    """
+    try:
+        import pymetis
+    except ImportError:
+        return None
+    n = A.shape[0]
+    G = sparse.csr_matrix(A, copy=True)
+    G.data = np.ones_like(G.data, dtype=np.int8)
+    G = (G + G.T).tocsr()
+    G.setdiag(0)
+    G.eliminate_zeros()
+    try:
+        perm = np.asarray(pymetis.nested_dissection(xadj=G.indptr, adjncy=G.indices)[0],
+                          dtype=np.intp)
+    except Exception:           # an ordering is an optimisation: never a failure
+        return None
+    if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
+        return None
+    return perm
+
+
+class PermutedLU:
+    """A SuperLU of ``A[perm][:, perm]`` that solves with ``A`` (``solve`` as SuperLU's)."""
+
+    def __init__(self, lu, perm):
+        self.lu, self.perm = lu, perm
+        self.inverse = np.empty_like(perm)
+        self.inverse[perm] = np.arange(len(perm))
+        self.shape = lu.shape
+
+    def solve(self, b):
+        return self.lu.solve(np.asarray(b)[self.perm])[self.inverse]
+
+
+def symmetric_lu(A, *, dissection=False):
+    """SuperLU of a structurally symmetric matrix in symmetric mode: minimum degree on
+    ``Aᵀ + A``, or with ``dissection=True`` METIS's nested dissection when available.
+
+    Parameters
+    ----------
+    A : scipy.sparse matrix of shape (n, n)
+    dissection : bool, default=False
+
+    Returns
+    -------
+    scipy.sparse.linalg.SuperLU or PermutedLU
+        Either has ``solve(b)`` for ``b`` of shape (n,) or (n, m).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from o3d_meshless.operators.sparse_solve import symmetric_lu
+    >>> A = sparse.diags([-1.0, 2.5, -1.0], [-1, 0, 1], shape=(50, 50)).tocsc()
+    >>> b = np.arange(50.0)
+    >>> x = symmetric_lu(A, dissection=True).solve(b)
+    >>> bool(np.allclose(A @ x, b))
+    True
+    """
+    A = sparse.csc_matrix(A)
+    perm = dissection_order(A) if dissection else None
+    if perm is None:
+        return splu(A, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+    return PermutedLU(splu(A[perm][:, perm].tocsc(), permc_spec="NATURAL",
+                           options={"SymmetricMode": True}), perm)
 
 
 def excluded_points(op):

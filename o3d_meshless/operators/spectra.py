@@ -25,6 +25,7 @@ from .spectrum_quality import (IMAG_RTOL, NEGATIVE_RTOL, SpectrumReport,  # noqa
                               SpectrumResult, _times_mass, spectrum_report)
 from .._validation import check_int
 from .solve_memory import available_bytes, check_solve_memory, memory_advice, solve_bytes
+from .sparse_solve import DISSECTION_MIN, symmetric_lu
 from .._warnings import warn
 
 __all__ = ["eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult"]
@@ -209,7 +210,9 @@ def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
     The shifted matrix ``K − σM`` is factorised once by SuperLU in symmetric mode with a
     minimum-degree ordering of ``Kᵀ + K``: on 1e5 sphere points that LU has 2.4× fewer
     entries than the default column ordering, factorises 2.4× faster and makes the
-    50-mode solve 1.6× faster (``benchmarks/bench_spectrum.py``).
+    50-mode solve 1.6× faster (``benchmarks/bench_spectrum.py``). From ``DISSECTION_MIN``
+    rows on, METIS's nested dissection orders it instead when the optional ``pymetis``
+    is installed (:mod:`o3d_meshless.operators.sparse_solve`).
     """
     n = K.shape[0]
     if n <= DENSE_LIMIT or n_modes >= n - 2:
@@ -218,8 +221,7 @@ def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
     try:
         with _blas_single_thread():
             with stages("factorising"):
-                lu = sla.splu((K - sigma * M).tocsc(), permc_spec="MMD_AT_PLUS_A",
-                              options={"SymmetricMode": True})
+                lu = symmetric_lu(K - sigma * M, dissection=n >= DISSECTION_MIN)
             solves = [0]
 
             def solve(x):                   # each Lanczos step is one solve: count them
