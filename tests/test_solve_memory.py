@@ -2,8 +2,7 @@
 import pytest
 
 import o3d_meshless as om
-from o3d_meshless.operators import solve_memory
-from o3d_meshless.operators import spectra
+from o3d_meshless.operators import solve_memory, sparse_solve
 from o3d_meshless.testing import random_sphere
 
 
@@ -32,7 +31,7 @@ def test_superlu_running_out_is_explained(monkeypatch):
     # SuperLU's MemoryError is empty ("Can't expand MemType" on stderr only)
     def no_memory(*args, **kwargs):
         raise MemoryError()
-    monkeypatch.setattr(spectra.sla, "splu", no_memory)
+    monkeypatch.setattr(sparse_solve, "splu", no_memory)       # what spectra factorises with
     p = random_sphere(2000, seed=0)
     with pytest.raises(MemoryError, match="2000 points with 10 modes"):
         om.spectrum(p, 10, progress=False)
