@@ -32,6 +32,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "cli_help",
     "myst_parser",
+    "benchmark_plots",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

@@ -115,3 +115,48 @@ def test_gallery_scripts_are_headless_and_titled():
         title, underline = text.split("\n")[1:3]
         assert underline == "=" * len(title), path.name
         assert 'matplotlib.use("Agg")' in text, path.name
+
+
+def test_benchmark_plots_have_their_numbers():
+    """The accuracy-and-speed plots are drawn from ``benchmarks/results/*.csv`` by
+    ``docs/_ext/benchmark_plots.py``: every CSV exists with the columns ``case,method,n,
+    value``, and holds every method the plots draw at every N of the run (``meta.json``),
+    which are the script's sizes (full or ``--quick``)."""
+    import csv
+    import importlib.util
+    import json
+    import math
+
+    def load(name, path):
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    plots = load("benchmark_plots", DOCS / "_ext" / "benchmark_plots.py")
+    bench = load("bench_accuracy_curves",
+                 DOCS.parent / "benchmarks" / "bench_accuracy_curves.py")
+    assert plots.RESULTS == bench.RESULTS
+    meta = json.loads((plots.RESULTS / "meta.json").read_text(encoding="utf-8"))
+    expected = {"accuracy": bench.ACCURACY_N, "speed": bench.SPEED_N}
+    quick_max = {"accuracy": bench.QUICK_ACCURACY_MAX, "speed": bench.QUICK_SPEED_MAX}
+    for name, (case, methods) in plots.PLOTS.items():
+        part = "speed" if name == "build_time.csv" else "accuracy"
+        sizes = expected[part]
+        if meta[part]["quick"]:
+            sizes = tuple(n for n in sizes if n <= quick_max[part])
+        assert tuple(meta[part]["sizes"]) == sizes, name
+        with open(plots.RESULTS / name, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        assert rows[0] == plots.FIELDS == list(bench.FIELDS), name
+        cells = {}
+        for row in rows[1:]:
+            assert row[0] == case, (name, row)
+            cells[row[1], int(row[2])] = float(row[3])
+        for m in methods:
+            for n in sizes:
+                assert (m, n) in cells, f"{name} lacks {m} at N = {n}"
+                assert math.isfinite(cells[m, n]) and cells[m, n] > 0, (name, m, n)
+    page = (DOCS / "guide" / "accuracy_and_speed.md").read_text(encoding="utf-8")
+    for png in ("benchmark_accuracy.png", "benchmark_build_time.png"):
+        assert f"_generated/{png}" in page
