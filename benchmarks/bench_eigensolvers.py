@@ -45,11 +45,11 @@ gain; a block method from the prolonged modes would need ~35 subspace iterations
 
 Nested dissection (METIS through the optional ``pymetis``, scratch runs of 2026-12-07,
 ``K + M/area``, one BLAS thread): fewer LU entries per row (1e5 / 3e5 / 1e6: 61 / 68 / 77
-against 69 / 81 / 96), a faster factor (ordering + factor 1.6 / 4.3 / 22.6 s against 1.2
-/ 7.4 / 37.7 s) and faster solves at 3e5 and up (58 against 92 ms at 3e5, 205 against
-238 ms at 1e6). The whole 50-mode spectrum at 1e6: 132 s against 150 s (12 %); at 3e5
-no gain beyond the noise (34 against 27-34 s): ARPACK's own orthogonalisation and
-restarts (``dsaupd``, 13.7 s of 37 s at 3e5) are as large as the solves. So
+against 69 / 81 / 96), ordering + factor 4.2 s against 6.6 s at 3e5 and 22.6-33.9 s
+against 32.4-37.7 s at 1e6 (two runs each), solves within ±10 %. The whole 50-mode
+spectrum at 1e6: 98 s against 116 s on a quiet machine (132 against 150 s with a stray
+process on one core); at 3e5 no gain beyond the noise: ARPACK's own orthogonalisation
+and restarts (``dsaupd``, 13.7 s of 37 s at 3e5) are as large as the solves. So
 ``spectra`` orders by dissection from ``DISSECTION_MIN`` = 2e5 rows when pymetis is
 installed. Not tried yet: a block Lanczos from the prolonged modes, and spectrum slicing.
 """

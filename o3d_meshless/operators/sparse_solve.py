@@ -7,18 +7,12 @@ similar systems stay non-singular, and the callers set the results there to NaN.
 :func:`symmetric_lu` with ``dissection=True`` orders the matrix by METIS's nested
 dissection first, when the optional ``pymetis`` is installed (``pip install
 o3d_meshless[fast]``): on a surface's neighbour graph it leaves less fill than SuperLU's
-minimum degree and the factorisation is much faster. Measured on the weak form of
-i.i.d. sphere points, ``K + M``, BLAS on one thread (ordering, factor, one solve):
-
-=========  ===========================  ==========================================
-n          minimum degree               nested dissection
-=========  ===========================  ==========================================
-1e5        1.2 s, 13.6 ms, 69 per row   1.0 s + 0.6 s, 17.7 ms, 61 per row
-3e5        6.2 s, 74 ms, 81 per row     2.8 s + 1.7 s, 54 ms, 68 per row
-1e6        37.7 s, 238 ms, 96 per row   11.1 s + 11.5 s, 205 ms, 77 per row
-=========  ===========================  ==========================================
-
-(entries of L + U per row). Below ``DISSECTION_MIN`` rows the ordering costs about
+minimum degree. Measured on the weak form of i.i.d. sphere points, ``K + M/area``, BLAS
+on one thread: entries of L + U per row 61 / 68 / 77 against 69 / 81 / 96 at 1e5 / 3e5
+/ 1e6 (the LU's memory, 16-20 % less from 3e5 on). Times are noisier: ordering +
+factor 4.2 s against 6.6 s at 3e5, 22.6-33.9 s against 32.4-37.7 s at 1e6, solves
+within ±10 %; the 50-mode spectrum at 1e6 took 98 s against 116 s (and 132 against 150
+s with another process running). Below ``DISSECTION_MIN`` rows the ordering costs about
 what it saves, so the spectrum uses it from there on.
 """
 from __future__ import annotations
