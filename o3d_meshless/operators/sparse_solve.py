@@ -61,8 +61,8 @@ def dissection_order(A):
     G.setdiag(0)
     G.eliminate_zeros()
     try:
-        perm = np.asarray(pymetis.nested_dissection(xadj=G.indptr, adjncy=G.indices)[0],
-                          dtype=np.intp)
+        graph = pymetis.CSRAdjacency(adj_starts=G.indptr, adjacent=G.indices)
+        perm = np.asarray(pymetis.nested_dissection(graph)[0], dtype=np.intp)
     except Exception:           # an ordering is an optimisation: never a failure
         return None
     if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
