@@ -70,6 +70,19 @@ def as_source(x, *, name, ncols=None, n=None, bounds=None, block_rows=BLOCK_ROWS
         Required number of rows.
     bounds : list of (int, int) or None
         Block rows to use (default: ``x``'s own chunks, else ``block_rows``).
+
+    Examples
+    --------
+    A NumPy array in blocks of two rows (no cluster needed: the blocks are Dask
+    ``Delayed`` objects, computed here by the local scheduler):
+
+    >>> import numpy as np, dask
+    >>> from o3d_meshless.dask import as_source
+    >>> src = as_source(np.arange(10).reshape(5, 2), name="x", ncols=2, block_rows=2)
+    >>> src.n, src.tail, src.bounds
+    (5, (2,), [(0, 2), (2, 4), (4, 5)])
+    >>> [b.shape for b in dask.compute(*src.blocks)]
+    [(2, 2), (2, 2), (1, 2)]
     """
     import dask
     import dask.array as da

@@ -33,7 +33,20 @@ _MARK = "_o3d_meshless_method"
 
 
 def clear_cache() -> None:
-    """Forget every result the registered methods stored."""
+    """Forget every result the registered methods stored.
+
+    Examples
+    --------
+    >>> import o3d_meshless, trimesh
+    >>> from o3d_meshless.io.class_methods import _CACHE
+    >>> patched = o3d_meshless.register()
+    >>> _ = trimesh.creation.icosphere(subdivisions=2).spectrum(4)      # computed, then cached
+    >>> len(_CACHE)
+    1
+    >>> o3d_meshless.clear_cache()
+    >>> len(_CACHE), o3d_meshless.unregister() == patched
+    (0, True)
+    """
     _CACHE.clear()
 
 

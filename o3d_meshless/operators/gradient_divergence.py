@@ -160,10 +160,33 @@ def surface_gradient(geometry: Geometry, values: ArrayLike, **options: Any) -> F
     """Tangential gradient of per-point ``values``: (n,) → (n, 3); (n, c) → (n, c, 3).
 
     ``options`` are those of :class:`SurfaceGradient` (default ``order=2``).
+
+    Examples
+    --------
+    On the unit sphere ``∇_S z = e_z − z n`` has length ``sqrt(1 − z²)``:
+
+    >>> import numpy as np, o3d_meshless as om
+    >>> from o3d_meshless.testing import random_sphere
+    >>> p = random_sphere(1000, seed=0)
+    >>> g = om.surface_gradient(p, p[:, 2])
+    >>> g.shape, round(float(np.abs(np.linalg.norm(g, axis=1) - np.sqrt(1 - p[:, 2] ** 2)).max()), 3)
+    ((1000, 3), 0.001)
     """
     return SurfaceGradient(**options).fit(geometry).apply(values)
 
 
 def divergence(geometry: Geometry, field: ArrayLike, **options: Any) -> Float64Array:
-    """Surface divergence of a per-point vector field of shape (n, 3) → (n,)."""
+    """Surface divergence of a per-point vector field of shape (n, 3) → (n,).
+
+    Examples
+    --------
+    On the unit sphere ``div_S ∇_S z = Δ_S z = −2z``:
+
+    >>> import numpy as np, o3d_meshless as om
+    >>> from o3d_meshless.testing import random_sphere
+    >>> p = random_sphere(1000, seed=0)
+    >>> d = om.divergence(p, np.array([0, 0, 1.0]) - p[:, 2:] * p)     # ∇_S z
+    >>> d.shape, round(float(np.median(np.abs(d + 2 * p[:, 2]))), 2)
+    ((1000,), 0.02)
+    """
     return Divergence(**options).fit(geometry).apply(field)

@@ -110,6 +110,18 @@ class SpectrumReport:
     sheets_unresolved_share : float
         The same as a share of the points.
 
+    Examples
+    --------
+    The report of a :meth:`~o3d_meshless.LaplaceBeltrami.spectrum` window is its ``report``:
+
+    >>> import o3d_meshless as om
+    >>> from o3d_meshless.testing import random_sphere
+    >>> report = om.LaplaceBeltrami(form="weak").fit(random_sphere(500, seed=0)).spectrum(6).report
+    >>> report.n_modes, report.n_negative, report.n_zero, report.symmetric, report.trustworthy
+    (6, 0, 1, True, True)
+    >>> print(str(report).splitlines()[0])
+    negative eigenvalues: 0 of 6
+
     See Also
     --------
     spectrum_report, SpectrumResult

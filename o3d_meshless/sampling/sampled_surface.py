@@ -94,6 +94,18 @@ class Sampling:
         Input indices of the points the surface is built from (outliers excluded);
         ``None`` when every point is kept. ``neighborhoods`` and every array above
         marked *unique* describe these points only.
+
+    Examples
+    --------
+    :func:`o3d_meshless.prepare` builds it once; operators fitted on it reuse it:
+
+    >>> import o3d_meshless as om
+    >>> from o3d_meshless.testing import random_sphere
+    >>> s = om.prepare(random_sphere(500, seed=0))
+    >>> s.points.shape, s.frames.shape, int(s.boundary.sum()), s.kept   # closed: no boundary
+    ((500, 3), (500, 3, 3), 0, None)
+    >>> om.LaplaceBeltrami().fit(s).L_.shape
+    (500, 500)
     """
 
     points: np.ndarray

@@ -70,6 +70,17 @@ class PoissonSolution:
         coincident interior point), ``n_interior_dirichlet`` (interior points coinciding
         with a boundary node: they take its ``g``), ``singular`` and ``timings``
         (seconds: ``operator``, ``factorize``, ``solve``).
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> from o3d_meshless.testing import disc_domain
+    >>> p, b = disc_domain(200, 100, radius=1.0, outer=1.4)      # interior, boundary nodes
+    >>> sol = om.solve_poisson(p, 4.0, boundary=b, g=lambda q: (q ** 2).sum(1))
+    >>> sol.u.shape, sol.matrix.shape, sol.boundary_matrix.shape
+    ((200,), (200, 200), (200, 100))
+    >>> bool(np.abs(sol.u - (p ** 2).sum(1)).max() < 1e-9), sol.residual < 1e-12
+    (True, True)
     """
 
     u: np.ndarray

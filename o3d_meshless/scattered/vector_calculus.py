@@ -84,6 +84,18 @@ class FieldCalculus(Params):
     surface_ : bool
     normals_ : ndarray of shape (n, 3) or None (surfaces only)
     diagnostics_ : dict — of the gradient operator
+
+    Examples
+    --------
+    Fit once on a planar point set, then apply the matrices to several fields:
+
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(0).uniform(size=(2000, 2))
+    >>> fc = om.FieldCalculus().fit(p)
+    >>> fc.G_.shape, fc.D_.shape, fc.L_.shape
+    ((4000, 2000), (2000, 4000), (2000, 2000))
+    >>> bool(np.allclose(fc.divergence(p), 2)), bool(np.allclose(fc.laplacian((p ** 2).sum(1)), 4))
+    (True, True)
     """
 
     def __init__(self, *, surface: bool | None = None, method: str = "moments",
@@ -285,5 +297,13 @@ def field_laplacian(geometry_or_points: Geometry, field: ArrayLike, *, surface: 
     """Laplacian of a scalar, vector or tensor field, componentwise: (n, *s) → (n, *s).
 
     On surfaces the Laplace–Beltrami operator of each ambient component.
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> p = np.random.default_rng(0).uniform(size=(2000, 2))
+    >>> lap = om.field_laplacian(p, p ** 2)          # a vector field (x², y²): Δ = (2, 2)
+    >>> lap.shape, bool(np.allclose(lap, 2))
+    ((2000, 2), True)
     """
     return _fit(geometry_or_points, surface, method, options).laplacian(field)

@@ -151,6 +151,18 @@ class CurvatureResult:
         median spacing), ``scale``, ``noisy_points`` (points whose noise variance
         exceeded the base fit's bias), ``widened`` (points fitted over more than ``k``
         neighbours).
+
+    Examples
+    --------
+    >>> import numpy as np, o3d_meshless as om
+    >>> from o3d_meshless.testing import random_sphere
+    >>> c = om.curvature(random_sphere(1000, seed=0))            # unit sphere: H = K = 1
+    >>> c.mean.shape, c.dir1.shape, c.frames.shape
+    ((1000,), (1000, 3), (1000, 3, 3))
+    >>> round(float(np.median(c.mean)), 2), round(float(np.median(c.gaussian)), 2)
+    (1.01, 1.03)
+    >>> bool(np.all(c.k1 >= c.k2)), bool(np.all(c.mean_error > 0))
+    (True, True)
     """
 
     mean: np.ndarray

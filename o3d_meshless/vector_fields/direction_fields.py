@@ -86,6 +86,17 @@ class DirectionField:
         boundary. The indices add up to it; where they do not (a cloud's loops can miss
         or merge singularities on thin or coarse parts, a mesh's faces at tips sharper
         than the faces), a RuntimeWarning says so.
+
+    Examples
+    --------
+    A cross field (``n = 4``) on a sphere has singularities of index ``1/4`` adding up to
+    the Euler characteristic 2:
+
+    >>> import o3d_meshless as om
+    >>> from o3d_meshless.testing import random_sphere
+    >>> field = om.direction_field(random_sphere(1000, seed=0), n=4)
+    >>> field.n, field.directions.shape, len(field.indices), float(field.indices.sum())
+    (4, (1000, 3), 8, 2.0)
     """
 
     n: int
