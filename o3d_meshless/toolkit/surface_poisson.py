@@ -71,7 +71,6 @@ form defaults to ``k = 24``: at ``k = 16`` two of five 32 000-point samples gave
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -85,6 +84,7 @@ from ..operators.laplacian import FORMS, LaplaceBeltrami
 from ..sampling.sampled_surface import Sampling
 from ..operators.weak import own_cell_stiffness
 from .._typing import ArrayLike, Geometry
+from .surface_poisson_result import SurfacePoissonResult
 
 __all__ = ["solve_surface_poisson", "SurfacePoissonResult", "DEFAULT_K", "MEAN_WARN"]
 
@@ -96,47 +96,6 @@ MEAN_WARN = 0.01
 NATURAL = "natural"
 
 
-@dataclass
-class SurfacePoissonResult:
-    """Solution of :func:`solve_surface_poisson` (arrays in input order).
-
-    Attributes
-    ----------
-    u : ndarray of shape (n,)
-        The solution. On every piece without a Dirichlet point its M-weighted mean is 0;
-        at Dirichlet points it equals ``boundary_values``.
-    residual : float
-        ``‖A u − b‖∞ / ‖b‖∞`` over the solved rows, with ``A`` the rows solved (see
-        ``rows``) and ``b`` the right-hand side after the mean of ``f`` was removed:
-        round-off times the condition number (unit sphere: about 1e-13 at 2 000 points,
-        1e-11 to 1e-10 at 32 000) unless the solve failed.
-    n_pieces : int
-        Connected pieces of the operator's graph.
-    boundary : ndarray of shape (m,), int
-        Indices of the points that carried Dirichlet values (empty: none).
-    f_mean : ndarray of shape (n_pieces,)
-        The constant removed from ``f`` on each piece (the M-weighted mean for the weak
-        form); 0 on pieces holding a Dirichlet point.
-    labels : ndarray of shape (n,), int
-        Piece of each point.
-    form : str
-        ``"weak"`` or ``"strong"``.
-    rows : str
-        The rows solved: ``"symmetric"`` (``K``), ``"own-cell"`` (weak-form Dirichlet
-        problems: each point's own Voronoi cell, see the module notes) or ``"strong"``.
-    operator : LaplaceBeltrami
-        The fitted operator (pass it as ``geometry`` to solve again without refitting).
-    """
-
-    u: np.ndarray
-    residual: float
-    n_pieces: int
-    boundary: np.ndarray
-    f_mean: np.ndarray
-    labels: np.ndarray = field(repr=False)
-    form: str = "weak"
-    rows: str = "symmetric"
-    operator: LaplaceBeltrami = field(default=None, repr=False)
 
 
 def _real_array(value, name, fix):
