@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from o3d_meshless import __version__
-from o3d_meshless.cli import evaluate_expression, main
+from o3d_meshless.cli import evaluate_expression
 from o3d_meshless.io.read import load_npz
 from o3d_meshless.testing import fibonacci_sphere
+
+from cli_runner import run
 
 N = 2000
 ROW = re.compile(r"^\s*(\d+)\s+([-+]?\d\.\d+e[-+]\d+)\s*$")
@@ -21,12 +23,6 @@ def sphere_files(tmp_path_factory):
     np.savetxt(d / "sphere.xyz", p)
     np.save(d / "field.npy", p[:, 0] ** 2)
     return d
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def eigen_rows(out):

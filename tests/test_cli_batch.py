@@ -5,15 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from o3d_meshless.cli import main
 from o3d_meshless.io.read import load_npz, sample_path
 from o3d_meshless.testing import fibonacci_sphere
 
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from cli_runner import run
 
 
 def lines(out):

@@ -17,17 +17,13 @@ from o3d_meshless.cli.schema import SCHEMAS, check_record
 from o3d_meshless.io.read import load_npz, read_geometry, save_ply
 from o3d_meshless.testing import fibonacci_sphere
 
+from cli_runner import run
+
 DATA = "/work/shared/data"
 COMMANDS = sorted(SCHEMAS)
 # small and fast options per command (the defaults would do, only slower)
 FAST = {"spectrum": ["--modes", "6"], "hks": ["--modes", "30", "--n-times", "5"],
         "smooth": ["--k", "30", "--iterations", "1"], "geodesic": ["--source", "0"]}
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def records(out):

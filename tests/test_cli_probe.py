@@ -19,11 +19,7 @@ from o3d_meshless.cli import evaluate_expression, main
 from o3d_meshless.io.read import load_npz, save_npz
 from o3d_meshless.testing import fibonacci_sphere
 
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from cli_runner import run
 
 
 def one_error_line(err):

@@ -4,10 +4,11 @@ import json
 import numpy as np
 import pytest
 
-from o3d_meshless.cli import main
 from o3d_meshless.cli.schema import check_record
 from o3d_meshless.io.read import load_npz
 from o3d_meshless.testing import fibonacci_sphere
+
+from cli_runner import run
 
 N = 1500
 
@@ -17,12 +18,6 @@ def sphere(tmp_path_factory):
     path = tmp_path_factory.mktemp("vf") / "sphere.npy"
     np.save(path, fibonacci_sphere(N))
     return path
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_logmap_radius_is_the_great_circle_distance(sphere, tmp_path, capsys):
