@@ -251,7 +251,7 @@ def build_parser():
             "(bbox_min, bbox_max, spacing, duplicates)")
     p.set_defaults(func=_cmd_info)
     _add_geometry_commands(sub, parents=[inp, pic, verbosity])
-    add_vector_commands(sub, parents=[inp, pic, verbosity], int_list=_int_list,
+    add_vector_commands(sub, parents=[inp, pic, verbosity], source_option=_source_option,
                         neighbourhood_options=_neighbourhood_options, outputs=_outputs)
     for p in sub.choices.values():     # the CLI flag of each option, for error messages
         p.set_defaults(flag_names={a.dest: max(a.option_strings, key=len)
@@ -286,14 +286,20 @@ def _outputs(p, what_out, what_ply, what_png):
     _output(p, "png", "FILE", f"draw {what_png} into FILE")
 
 
+def _source_option(p, *, many=True):
+    """``--source``: the source point indices (``many``) or index, default point 0."""
+    p.add_argument("--source", type=_int_list, default=[0], metavar="I,J,..." if many else "I",
+                   help="source point indices (default: 0)" if many
+                   else "the source point index (default: 0)")
+
+
 def _add_geometry_commands(sub, parents):
     """The geometry toolkit: geodesic distance, curvature, heat kernel signature, smoothing."""
     p = sub.add_parser("geodesic", parents=parents, help="geodesic distance (heat method)",
                        description="Geodesic distance from one or more source points by the "
                                    "heat method (Crane et al.) on the symmetric weak form; "
                                    "points of pieces with no source are unreachable.")
-    p.add_argument("--source", type=_int_list, default=[0], metavar="I,J,...",
-                   help="source point indices (default: 0)")
+    _source_option(p)
     p.add_argument("--t", type=float, default=None, metavar="T",
                    help="diffusion time (default: 2 h^2, h = mean point spacing)")
     p.add_argument("--boundary", choices=("average", "neumann"), default="average",

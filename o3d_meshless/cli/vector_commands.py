@@ -146,7 +146,7 @@ def _cmd_transport(run):
     return run.finish()
 
 
-def add_vector_commands(sub, parents, *, int_list, neighbourhood_options, outputs):
+def add_vector_commands(sub, parents, *, source_option, neighbourhood_options, outputs):
     """The ``logmap`` and ``transport`` subparsers (the shared option helpers passed in)."""
     from ..vector_fields.vector_heat import VECTOR_T_FACTOR
 
@@ -155,8 +155,7 @@ def add_vector_commands(sub, parents, *, int_list, neighbourhood_options, output
                                    "of every point in the source's tangent plane (geodesic "
                                    "distance and direction), by the vector heat method "
                                    "(Sharp et al. 2019) on the symmetric weak form.")
-    p.add_argument("--source", type=int_list, default=[0], metavar="I",
-                   help="the source point index (default: 0)")
+    source_option(p, many=False)
     _t_factor(p, VECTOR_T_FACTOR)
     neighbourhood_options(p, 16, "neighbours per point (default: %(default)s)")
     outputs(p, "points, normals, logmap (n, 2), distance, source, frame (the source's "
@@ -169,8 +168,7 @@ def add_vector_commands(sub, parents, *, int_list, neighbourhood_options, output
                        description="Parallel transport of a tangent vector from one or more "
                                    "source points to every point (vector heat method); "
                                    "lengths are blended between sources.")
-    p.add_argument("--source", type=int_list, default=[0], metavar="I,J,...",
-                   help="source point indices (default: 0)")
+    source_option(p)
     p.add_argument("--vector", type=_vector, default=None, metavar="X,Y,Z",
                    help="direction at the sources, projected onto each source's tangent "
                         "plane (default: each source's first tangent axis t_u)")
