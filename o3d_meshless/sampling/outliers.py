@@ -149,7 +149,7 @@ def surface_fit(points, neighbors, *, n_threads=1):
 
 
 def find_outliers(points, neighbors, fit, *, mean_sq=None, significance=SIGNIFICANCE,
-                  offset_min=OFFSET_MIN, min_piece=None, eligible=None):
+                  far=None, min_piece=None):
     """Which points are outliers, from their leave-one-out fits (see the module text).
 
     Parameters
@@ -164,13 +164,11 @@ def find_outliers(points, neighbors, fit, *, mean_sq=None, significance=SIGNIFIC
     significance : float, default=SIGNIFICANCE
         Offset over the neighbours' median residual above which a point may be an
         outlier (``NOISY_SIGNIFICANCE`` for noisy clouds).
-    offset_min : float, default=OFFSET_MIN
-        Offset over the neighbours' median RMS radius above which a point may be an
-        outlier.
+    far : ndarray of shape (n,), bool, optional
+        Points whose offset is large against the neighbourhood; default: above
+        ``OFFSET_MIN`` × the neighbours' median RMS radius in ``fit``.
     min_piece : int, optional
         Pieces of fewer points are outliers; default ``k + 1``.
-    eligible : ndarray of shape (n,), bool, optional
-        Points that may be outliers by their offset (default all; stray pieces always).
 
     Returns
     -------
@@ -181,18 +179,15 @@ def find_outliers(points, neighbors, fit, *, mean_sq=None, significance=SIGNIFIC
     ok = fit.status == 0
     off = np.abs(fit.offset)
     # a median is at least the smallest value: only the rows that pass against their
-    # neighbours' smallest radius and residual need the medians (on a clean cloud
+    # neighbours' smallest residual (and radius) need the medians (on a clean cloud
     # hardly any: 1.3 -> 0.3 s for a million points)
-    rows = np.flatnonzero(ok & (off > offset_min * fit.radius[neighbors].min(axis=1))
-                          & (off > significance * fit.residual[neighbors].min(axis=1)))
-    if eligible is not None:
-        rows = rows[eligible[rows]]
+    significant = ok & (off > significance * fit.residual[neighbors].min(axis=1))
+    far = _far(fit, neighbors, within=significant) if far is None else far & significant
+    rows = np.flatnonzero(far)
     mask = np.zeros(len(off), dtype=bool)
     if len(rows):
-        local_radius = _neighbour_median(fit.radius, neighbors[rows], ok)
-        local_noise = _neighbour_median(fit.residual, neighbors[rows], ok)
-        mask[rows] = (off[rows] > offset_min * local_radius) \
-            & (off[rows] > significance * local_noise)
+        mask[rows] = off[rows] > significance * _neighbour_median(fit.residual,
+                                                                  neighbors[rows], ok)
     mask |= _small_pieces(points, neighbors, mean_sq, k + 1 if min_piece is None else min_piece,
                           exclude=mask)
     return mask
@@ -216,17 +211,18 @@ def outliers_of(nb, fit, *, noisy=False, n_threads=1):
     wide_fit = surface_fit(nb.points, wide, n_threads=n_threads)
     far = _far(fit, nb.indices) | _far(wide_fit, wide)
     return find_outliers(nb.points, wide, wide_fit, mean_sq=nb.mean_sq,
-                         significance=NOISY_SIGNIFICANCE, offset_min=0.0, min_piece=nb.k + 1,
-                         eligible=far)
+                         significance=NOISY_SIGNIFICANCE, far=far, min_piece=nb.k + 1)
 
 
-def _far(fit, neighbors):
-    """Offsets above ``OFFSET_MIN`` × the neighbours' median RMS radius."""
-    ok = fit.status == 0
+def _far(fit, neighbors, within=None):
+    """Offsets above ``OFFSET_MIN`` × the neighbours' median RMS radius (among the
+    points ``within``, default all; the smallest radius screens before the medians)."""
+    ok = fit.status == 0 if within is None else within
     off = np.abs(fit.offset)
     far = ok & (off > OFFSET_MIN * fit.radius[neighbors].min(axis=1))
     rows = np.flatnonzero(far)
-    far[rows] = off[rows] > OFFSET_MIN * _neighbour_median(fit.radius, neighbors[rows], ok)
+    far[rows] = off[rows] > OFFSET_MIN * _neighbour_median(fit.radius, neighbors[rows],
+                                                           fit.status == 0)
     return far
 
 
