@@ -257,22 +257,21 @@ def mesh_tip_frames(nb, frames, *, skip=None, n_threads=1):
     mended = np.zeros(n, dtype=bool)
     gap, _ = largest_gap(nb.points, np.arange(n), nb.indices, frames, n_threads=n_threads)
     rows = np.flatnonzero((gap > np.pi) & (np.ones(n, dtype=bool) if skip is None else ~skip))
-    if len(rows):       # as the cells do, look again among 4k before calling it one-sided
-        wide = nb.query(rows, min(TIP_FACTOR * nb.k, n - 1), n_threads=n_threads)
-        keep = largest_gap(nb.points, rows, wide, frames, n_threads=n_threads)[0] > np.pi
-        rows, wide = rows[keep], wide[keep]
     if not len(rows):
         return mended
+    # as the cells do, look again among 4k before calling it one-sided
+    wide = nb.query(rows, min(TIP_FACTOR * nb.k, n - 1), n_threads=n_threads)
+    before, _ = largest_gap(nb.points, rows, wide, frames, n_threads=n_threads)
     offsets = nb.points[rows, None, :] - nb.points[nb.indices[rows]]
     length = np.linalg.norm(offsets, axis=2, keepdims=True)
     axis = (offsets / np.where(length > 0, length, np.inf)).sum(axis=1)
     size = np.linalg.norm(axis, axis=1)
-    rows, axis, size = rows[size > 0], axis[size > 0], size[size > 0]
-    axis /= size[:, None]
+    keep = (before > np.pi) & (size > 0)
+    rows, wide, before = rows[keep], wide[keep], before[keep]
+    axis = axis[keep] / size[keep, None]
     axis *= np.where(np.einsum("ij,ij->i", axis, frames[rows, 2]) < 0, -1.0, 1.0)[:, None]
     trial = frames.copy()
     trial[rows] = frames_from_normals(axis)
-    before, _ = largest_gap(nb.points, rows, wide, frames, n_threads=n_threads)
     after, _ = largest_gap(nb.points, rows, wide, trial, n_threads=n_threads)
     rows = rows[after < before]
     frames[rows] = trial[rows]
