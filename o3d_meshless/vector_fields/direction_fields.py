@@ -258,7 +258,9 @@ def direction_field(geometry: Geometry, n: int = 4, **options: Any) -> Direction
         directions[surf.excluded] = np.nan
     w = loop_windings(surf.K, surf.points, surf.frames, unit, n, skip=skip)
     faces = mesh_faces(geometry) if not isinstance(geometry, Sampling) else None
-    if faces is not None and len(faces):
+    if faces is not None and not len(faces):
+        faces = None                        # a mesh without faces is a cloud
+    if faces is not None:
         # a mesh: each singularity in exactly one face, the count exact (Poincaré–Hopf)
         fw = face_indices(faces, surf.points, surf.frames, unit, n)
         hit = np.flatnonzero(fw)
@@ -266,7 +268,7 @@ def direction_field(geometry: Geometry, n: int = 4, **options: Any) -> Direction
         idx = fw[hit]
         corner = np.argmin(np.linalg.norm(surf.points[faces[hit]] - pts[:, None], axis=2),
                            axis=1)
-        where = faces[hit, corner] if len(hit) else np.zeros(0, dtype=np.intp)
+        where = faces[hit, corner]
     else:
         pts, idx, where = _singularities(surf.K, surf.points, w)
     chi = euler_characteristic(surf, faces)
