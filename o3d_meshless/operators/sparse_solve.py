@@ -38,7 +38,7 @@ def factor_symmetric(A):
     empty = np.diff(A.indptr) == 0
     if empty.any():
         A = (A + sparse.diags(empty.astype(np.float64))).tocsc()
-    return splu(A, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+    return symmetric_lu(A)
 
 
 def dissection_order(A):
