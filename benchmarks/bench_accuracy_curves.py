@@ -40,13 +40,13 @@ from pathlib import Path
 
 import numpy as np
 import scipy
-import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from scipy.spatial import ConvexHull, cKDTree
 from threadpoolctl import threadpool_limits
 
 import o3d_meshless as om
 from o3d_meshless.testing import random_ellipsoid, random_sphere
+from o3d_meshless.testing.fem import p1_fem
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -69,30 +69,7 @@ def sphere_reference():
 
 def fem_hull(points):
     """P1 FEM on the convex hull's triangles: cotangent stiffness K, consistent mass M."""
-    tri = ConvexHull(points).simplices
-    n = len(points)
-    rows, cols, kv, mv = [], [], [], []
-    p0, p1, p2 = (points[tri[:, c]] for c in range(3))
-    area = 0.5 * np.linalg.norm(np.cross(p1 - p0, p2 - p0), axis=1)
-    for a, b, c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
-        i, j, k = tri[:, a], tri[:, b], tri[:, c]
-        u, v = points[i] - points[k], points[j] - points[k]
-        cot = np.einsum("ij,ij->i", u, v) / np.linalg.norm(np.cross(u, v), axis=1)
-        # edge (i, j), opposite the angle at k: K_ij = -cot/2, M_ij = area/12
-        rows += [i, j]
-        cols += [j, i]
-        kv += [-0.5 * cot, -0.5 * cot]
-        mv += [area / 12, area / 12]
-        # diagonal of the consistent mass: area/6 per vertex of each triangle
-        rows.append(k)
-        cols.append(k)
-        kv.append(np.zeros_like(cot))
-        mv.append(area / 6)
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    W = sp.csr_matrix((np.concatenate(kv), (r, c)), shape=(n, n))
-    K = (W - sp.diags(np.asarray(W.sum(axis=1)).ravel())).tocsr()
-    M = sp.csr_matrix((np.concatenate(mv), (r, c)), shape=(n, n))
-    return K, M
+    return p1_fem(points, ConvexHull(points).simplices)
 
 
 def pencil_eigenvalues(K, M, n_modes):

@@ -26,13 +26,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from scipy.spatial import ConvexHull
 
 import o3d_meshless as om
 from o3d_meshless.operators.spectra import _blas_single_thread
 from o3d_meshless.testing import random_ellipsoid
+from o3d_meshless.testing.fem import p1_fem
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 N_MODES = 30
@@ -73,23 +73,7 @@ def pencil_eigenvalues(K, M, n):
 
 def fem_hull(points):
     """P1 stiffness (cotangent weights) and lumped mass on the convex hull's triangles."""
-    tri = ConvexHull(points).simplices
-    n = len(points)
-    rows, cols, vals = [], [], []
-    area = np.zeros(n)
-    for a, b, c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
-        i, j, k = tri[:, a], tri[:, b], tri[:, c]
-        u, v = points[i] - points[k], points[j] - points[k]
-        cross = np.linalg.norm(np.cross(u, v), axis=1)
-        cot = np.einsum("ij,ij->i", u, v) / cross          # angle at k faces edge (i, j)
-        rows += [i, j]
-        cols += [j, i]
-        vals += [-0.5 * cot, -0.5 * cot]
-        np.add.at(area, k, cross / 6.0)
-    W = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(n, n))
-    K = (sp.diags(-np.asarray(W.sum(axis=1)).ravel()) + W).tocsr()
-    return K, sp.diags(area)
+    return p1_fem(points, ConvexHull(points).simplices, mass="lumped")
 
 
 def errors(vals, ref):

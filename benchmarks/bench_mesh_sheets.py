@@ -16,8 +16,8 @@ Table 1, per closed mesh (``cow.off``, Spot, ``bunny.off``, scaled to unit area)
   consistent mass): what using the faces for the operator, not only for the
   neighbours, would give.
 
-The reference is P1 FEM (cotangent stiffness, consistent mass, both built here with
-SciPy) on the mesh refined twice by midpoint subdivision (the same piecewise-flat
+The reference is P1 FEM (cotangent stiffness, consistent mass: ``o3d_meshless.testing.fem``)
+on the mesh refined twice by midpoint subdivision (the same piecewise-flat
 surface, 16× the triangles), solved by shift-invert ``eigsh``.
 
 Table 2, per mesh (``cow.off``, ``bunny.off``, ``bun_zipper_res3.ply``) as a vertex
@@ -50,6 +50,7 @@ from o3d_meshless.sampling import sampled_surface as sampling
 from o3d_meshless.operators import surface_operator
 from o3d_meshless.sampling.adapters import mesh_faces
 from o3d_meshless.sampling.neighbors import Neighborhoods
+from o3d_meshless.testing.fem import p1_fem
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SHAPES = ("cow.off", "spot_triangulated.obj", "bunny.off")
@@ -80,34 +81,6 @@ def midpoint_refined(vertices, faces, levels=2):
         f = np.concatenate([np.c_[a, ab, ca], np.c_[ab, b, bc], np.c_[ca, bc, c],
                             np.c_[ab, bc, ca]])
     return v, f
-
-
-def p1_fem(vertices, faces):
-    """Cotangent stiffness and consistent mass of P1 elements, CSC."""
-    v, f = vertices, faces
-    n = len(v)
-    rows, cols, vals = [], [], []
-    for a in range(3):
-        i, j, o = f[:, a], f[:, (a + 1) % 3], f[:, (a + 2) % 3]
-        e1, e2 = v[i] - v[o], v[j] - v[o]
-        cot = np.einsum("ij,ij->i", e1, e2) / np.linalg.norm(np.cross(e1, e2), axis=1)
-        rows += [i, j]
-        cols += [j, i]
-        vals += [0.5 * cot, 0.5 * cot]
-    W = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(n, n))
-    K = sparse.diags(np.asarray(W.sum(axis=1)).ravel()) - W
-    area = 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]),
-                                axis=1)
-    rows, cols, vals = [], [], []
-    for a in range(3):
-        for b in range(3):
-            rows.append(f[:, a])
-            cols.append(f[:, b])
-            vals.append(area * (2.0 if a == b else 1.0) / 12.0)
-    M = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(n, n))
-    return K.tocsc(), M.tocsc()
 
 
 def smallest(K, M, count, sigma=-1e-3):

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trimesh
-from scipy import sparse
 from scipy.sparse import linalg as sla
 from threadpoolctl import threadpool_limits
 
@@ -21,6 +20,7 @@ from o3d_meshless.sampling.mesh_sheets import mesh_adjacency, near_along_mesh
 from o3d_meshless.sampling.neighbors import knn
 from o3d_meshless.operators.gradient_divergence import GRADIENT
 from o3d_meshless.testing import random_sphere
+from o3d_meshless.testing.fem import p1_fem
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not (DATA / "cow.off").is_file(),
@@ -184,24 +184,8 @@ def fem_spectrum(mesh, count):
     v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
     for _ in range(2):
         v, f = trimesh.remesh.subdivide(v, f)
+    K, M = p1_fem(v, f)
     n = len(v)
-    rows, cols, vals = [], [], []
-    for a in range(3):
-        i, j, o = f[:, a], f[:, (a + 1) % 3], f[:, (a + 2) % 3]
-        e1, e2 = v[i] - v[o], v[j] - v[o]
-        cot = 0.5 * np.einsum("ij,ij->i", e1, e2) / np.linalg.norm(np.cross(e1, e2), axis=1)
-        rows += [i, j]
-        cols += [j, i]
-        vals += [cot, cot]
-    W = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(n, n))
-    K = sparse.diags(np.asarray(W.sum(axis=1)).ravel()) - W
-    area = 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]),
-                                axis=1)
-    M = sparse.csr_matrix((np.repeat(area / 12, 9) * np.tile([2, 1, 1, 1, 2, 1, 1, 1, 2],
-                                                             len(f)),
-                           (np.repeat(f, 3, axis=1).ravel(), np.tile(f, 3).ravel())),
-                          shape=(n, n))
     with threadpool_limits(1):          # two BLAS threads slow shift-invert down
         vals = sla.eigsh(K.tocsc(), k=count, M=M.tocsc(), sigma=-1e-3, which="LM",
                          v0=np.ones(n), return_eigenvectors=False)

@@ -9,6 +9,8 @@ the tests.
   sampling of Ying et al.'s ghost-sample-point experiments;
 * :mod:`~o3d_meshless.testing.gsp_reference`: a NumPy oracle of the ghost-point
   stencils, one stencil at a time (the compiled kernel is tested against it);
+* :mod:`~o3d_meshless.testing.fem`: P1 finite elements on a triangle mesh (cotangent
+  stiffness, consistent or lumped mass), the reference meshes are compared against;
 * :mod:`~o3d_meshless.testing.scans`: ray-cast single-view range scans with mixed
   pixels, range noise and scan lines (needs Open3D; not imported here).
 """
