@@ -3,7 +3,10 @@
 Build: ``python -m sphinx -W -b html docs docs/_build/html`` (warnings are errors).
 No network: intersphinx is off.  The gallery (``docs/gallery/plot_*.py``) is executed
 by sphinx-gallery on every build (a few seconds per example on two cores).
+``O3DM_GALLERY_FULL=1`` runs the larger sizes of the examples that have them (see
+"Gallery size switch" below).
 """
+import os
 import re
 import sys
 from pathlib import Path
@@ -72,6 +75,46 @@ def _version_doc(app, what, name, obj, options, lines):
 def setup(app):
     app.connect("autodoc-process-docstring", _escape_stars)
     app.connect("autodoc-process-docstring", _version_doc)
+    # before sphinx-gallery's own builder-inited handlers (priorities 10 and 500)
+    app.connect("builder-inited", lambda app: rerun_sized_examples(
+        HERE / "gallery", HERE / "auto_gallery", GALLERY_FULL), priority=5)
+
+
+# -- Gallery size switch ---------------------------------------------------------------
+# ``O3DM_GALLERY_FULL=1 python -m sphinx -W -b html docs docs/_build/html`` makes the
+# gallery ALSO run the larger sizes: every example that reads this variable (the
+# reproductions of the stencil methods' papers, plot_14 ... plot_17) switches from its
+# small default (a few seconds) to the papers' sizes (about a minute each on two
+# cores). Unset, empty or "0": the small sizes, so the default build stays fast.
+# The examples read the variable themselves, with this same test, so a downloaded
+# script honours it too. sphinx-gallery re-runs an example only when its source
+# changed; rerun_sized_examples() also re-runs the examples that read the switch when
+# it differs from the previous build's (recorded in auto_gallery/.gallery_size).
+GALLERY_SWITCH = "O3DM_GALLERY_FULL"
+GALLERY_FULL = os.environ.get(GALLERY_SWITCH, "0").strip() not in ("", "0")
+
+
+def rerun_sized_examples(src_dir, out_dir, full):
+    """Drop sphinx-gallery's cached checksum of every example in ``src_dir`` that reads
+    :data:`GALLERY_SWITCH` when ``full`` differs from the size recorded in ``out_dir``
+    by the previous build, so that those examples are executed again at the new size.
+    Returns the names of the examples whose cache was dropped."""
+    out_dir = Path(out_dir)
+    marker = out_dir / ".gallery_size"
+    size = "full" if full else "small"
+    if marker.exists() and marker.read_text(encoding="utf-8").strip() == size:
+        return []
+    dropped = []
+    for src in sorted(Path(src_dir).glob("*.py")):
+        if GALLERY_SWITCH in src.read_text(encoding="utf-8"):
+            md5 = out_dir / (src.name + ".md5")
+            if md5.exists():
+                md5.unlink()
+                dropped.append(src.name)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(size + "\n", encoding="utf-8")
+    return dropped
+
 
 # -- Gallery ---------------------------------------------------------------------------
 sphinx_gallery_conf = {

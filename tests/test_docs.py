@@ -155,3 +155,110 @@ def test_benchmark_plots_have_their_numbers():
     page = (DOCS / "guide" / "accuracy_and_speed.md").read_text(encoding="utf-8")
     for png in ("benchmark_accuracy.png", "benchmark_build_time.png"):
         assert f"_generated/{png}" in page
+
+
+def _load_conf(monkeypatch, value):
+    """``docs/conf.py`` as a module, read with ``O3DM_GALLERY_FULL`` set to ``value``
+    (``None``: unset)."""
+    import importlib.util
+
+    if value is None:
+        monkeypatch.delenv("O3DM_GALLERY_FULL", raising=False)
+    else:
+        monkeypatch.setenv("O3DM_GALLERY_FULL", value)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))   # conf.py prepends
+    spec = importlib.util.spec_from_file_location("o3dm_docs_conf", DOCS / "conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    return conf
+
+
+def _method_calls(text):
+    """Stencil methods passed as ``method="..."`` keyword arguments of calls in a script's
+    code (its docstring and comments do not count)."""
+    import ast
+
+    return {kw.value.value for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.Call) for kw in node.keywords
+            if kw.arg == "method" and isinstance(kw.value, ast.Constant)
+            and isinstance(kw.value.value, str)}
+
+
+def test_each_stencil_method_has_a_paper_example():
+    """Issue 28: every registered stencil method (but the unconstrained ``lsgsp``, the
+    ghost-point paper's foil) is run on its paper's problem by a gallery example of its
+    own, which reads the size switch of ``docs/conf.py``."""
+    from o3d_meshless.stencils import METHODS
+
+    papers = {"moments": "seed000", "taylor": "seed001", "orthopoly": "seed002",
+              "clsgsp": "seed003"}
+    assert set(METHODS) - {"lsgsp"} == set(papers), "a new method needs a paper example"
+    gallery = DOCS / "gallery"
+    for method, seed in papers.items():
+        found = sorted(gallery.glob(f"plot_*_{seed}_*.py"))
+        assert len(found) == 1, (method, found)
+        text = found[0].read_text(encoding="utf-8")
+        if method == "taylor":          # the default: run through scattered_gradient
+            assert "om.scattered_gradient(" in text and "bounds=True" in text
+        else:
+            assert method in _method_calls(text), (method, found[0].name)
+        assert 'os.environ.get("O3DM_GALLERY_FULL", "0").strip() not in ("", "0")' in text
+        assert "from o3d_meshless." not in text and "examples" not in _imports(text)
+
+
+def _imports(text):
+    return {m.split(".")[0] for m in re.findall(r"^(?:from|import)\s+([\w.]+)", text,
+                                                re.MULTILINE)}
+
+
+def test_paper_examples_use_the_public_api_only():
+    for path in sorted((DOCS / "gallery").glob("plot_*_seed00*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert _imports(text) <= {"os", "warnings", "matplotlib", "numpy", "scipy",
+                                  "o3d_meshless"}, path.name
+        assert not re.search(r"^from o3d_meshless", text, re.MULTILINE), path.name
+
+
+def test_method_call_parser():
+    assert _method_calls('op = om.LaplaceBeltrami(method="clsgsp").fit(p)') == {"clsgsp"}
+    assert _method_calls('"""method="clsgsp" in prose"""\n# method="taylor"\nf(method=x)\n') \
+        == set()
+
+
+@pytest.mark.parametrize("value, full", [(None, False), ("", False), ("0", False),
+                                         ("1", True), (" 1 ", True), ("yes", True)])
+def test_conf_reads_the_gallery_size_switch(monkeypatch, value, full):
+    conf = _load_conf(monkeypatch, value)
+    assert conf.GALLERY_SWITCH == "O3DM_GALLERY_FULL"
+    assert conf.GALLERY_FULL is full
+    assert conf.sphinx_gallery_conf["filename_pattern"] == r"/plot_"   # every example runs
+
+
+def test_conf_reruns_sized_examples_when_the_switch_changes(monkeypatch, tmp_path):
+    """sphinx-gallery re-runs an example only when its source changed: the build must
+    drop the cached checksums of the examples that read the switch when it flips."""
+    conf = _load_conf(monkeypatch, None)
+    src, out = tmp_path / "gallery", tmp_path / "auto_gallery"
+    src.mkdir()
+    (src / "plot_01_sized.py").write_text('FULL = os.environ.get("O3DM_GALLERY_FULL")\n')
+    (src / "plot_02_fixed.py").write_text("print(1)\n")
+
+    def cache():
+        out.mkdir(exist_ok=True)
+        for name in ("plot_01_sized.py", "plot_02_fixed.py"):
+            (out / (name + ".md5")).write_text("0" * 32)
+
+    cache()
+    assert conf.rerun_sized_examples(src, out, False) == ["plot_01_sized.py"]  # no record
+    cache()
+    assert conf.rerun_sized_examples(src, out, False) == []                # same size
+    assert conf.rerun_sized_examples(src, out, True) == ["plot_01_sized.py"]
+    assert not (out / "plot_01_sized.py.md5").exists()
+    assert (out / "plot_02_fixed.py.md5").exists()
+    cache()
+    assert conf.rerun_sized_examples(src, out, True) == []
+    assert conf.rerun_sized_examples(src, out, False) == ["plot_01_sized.py"]
+    # the real gallery: the four paper examples are the ones that read the switch
+    sized = [p.name for p in sorted((DOCS / "gallery").glob("plot_*.py"))
+             if conf.GALLERY_SWITCH in p.read_text(encoding="utf-8")]
+    assert len(sized) == 4 and all("_seed00" in name for name in sized), sized
