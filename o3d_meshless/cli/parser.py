@@ -59,6 +59,18 @@ def _view(text):
     return elev, azim
 
 
+def _up(text):
+    """``--up``: 'auto', a signed axis or a vector X,Y,Z (normalised)."""
+    from ..plot.view import _check_up
+
+    try:
+        return _check_up(text, allow_auto=True)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be auto, x, y, z, -x, -y, -z or a nonzero vector X,Y,Z such as 0,1,0.3 "
+            f"(write --up=-0.2,1,0 when it starts with '-'); got {text!r}") from None
+
+
 def _workers(text):
     try:
         value = int(text)
@@ -152,9 +164,10 @@ def build_parser():
 
     pic = argparse.ArgumentParser(add_help=False)
     g = pic.add_argument_group("picture (--png)")
-    g.add_argument("--up", choices=("auto", "x", "y", "z", "-x", "-y", "-z"), default=None,
-                   help="axis drawn vertically (default: chosen from the shape, the side it "
-                        "stands on down)")
+    g.add_argument("--up", type=_up, default=None, metavar="{auto,x,y,z,-x,-y,-z,X,Y,Z}",
+                   help="direction drawn vertically: a signed axis, or any vector X,Y,Z "
+                        "such as 0,1,0.3 (write --up=-0.2,1,0 when it starts with '-') "
+                        "(default: chosen from the shape, the side it stands on down)")
     g.add_argument("--view", type=_view, default=None, metavar="ELEV,AZIM",
                    help="camera elevation and azimuth in degrees (default: chosen from the "
                         "shape, its broad side from 20 degrees up)")

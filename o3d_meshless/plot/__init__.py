@@ -17,15 +17,16 @@ Lambert factor ``0.5 + 0.5 |n · l|`` (light ``l`` near the camera). Without nor
 they are estimated from 10 neighbours.
 
 **Upright view.** With ``up="auto"`` (the default) the axis drawn vertically is
-chosen from the shape (:func:`auto_up`): the signed coordinate axis along which the
-object *stands* on its widest flat support, as it would rest on a table (a bunny on
-its base, a statue on its plinth, a cow on its hooves, a terrain on its plain, a
-room on its floor); a single-view scan is not seen from below (the seen top of a box
+chosen from the shape (:func:`auto_up`): the signed coordinate axis (or, for a shape
+stored tilted, the direction) along which the object *stands* on its widest flat
+support, as it would rest on a table (a bunny on its base, a statue on its plinth, a
+chair or a cow on its legs, a terrain on its plain, a room on its floor); a single-view scan is not seen from below (the seen top of a box
 is its top), and ties go to the side it lies on. The camera looks at the broad side,
 turned a little towards the taller end; an open scan is seen from its scanner's side
 (:func:`auto_view`). The rule uses the shape only, so the same shape in any of the 24
 axis-aligned orientations gives the same picture (the rule in full:
-``o3d_meshless.plot.view``). ``up`` / ``view`` given explicitly are used as they are.
+``o3d_meshless.plot.view``). ``up`` / ``view`` given explicitly are used as they are;
+``up`` may be any 3-vector.
 
 **Colours.** Limits are robust: a field with both signs gets symmetric limits
 ``-m .. m`` (``m`` = 99th percentile of ``|f|``) and the diverging colormap

@@ -53,8 +53,9 @@ def render_fields(points, fields, path=None, *, normals=None, vectors=None, titl
         Camera ``(elev, azim)`` in degrees, the same for every panel (matplotlib's
         meaning, around the ``up`` axis). Default: chosen from the shape
         (:func:`auto_view`).
-    up : {"auto", "x", "y", "z", "-x", "-y", "-z"} or None, default "auto"
-        Data axis drawn vertically; ``"auto"`` (or None) chooses it from the shape
+    up : {"auto", "x", "y", "z", "-x", "-y", "-z"}, 3-vector or None, default "auto"
+        Data axis drawn vertically, or any direction such as ``(0, 1, 0.3)``
+        (normalised); ``"auto"`` (or None) chooses it from the shape
         (:func:`auto_up`); the Stanford bunny is ``"y"``.
     point_size : float, optional
         Splat size factor. Each point is drawn as its tangent disc, an ellipse with

@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 
-from .view import _camera, _pca_normals, _subsample
+from .upright import _pca_normals, _subsample
+from .view import _camera
 
 __all__ = ["_Scene"]
 

@@ -2,35 +2,46 @@
 shape (:func:`auto_up`, :func:`auto_view`) or given (an explicit ``up`` / ``view``,
 the CLI's ``--up`` / ``--view``, is always used as it is).
 
-How "up" is decided (one of the six signed coordinate axes; details in :func:`auto_up`):
+How "up" is decided (one of the six signed coordinate axes, or for a shape stored
+tilted the normal of its base plane; details in :func:`auto_up`):
 
 - a **base**: the object rests the way it would on a table. The lowest 3 % of the
-  points along each signed axis are its base; the base that covers most of the
+  points along each candidate up are its base; the base that covers most of the
   footprint (convex hulls), and is flat, wins: a statue's plinth, a terrain's plain,
-  a room's floor, a cow's hooves;
+  a room's floor; three or more thin **legs** count as flat (a chair, a cow). The
+  candidates are the six signed axes, and for a tilted shape the principal axes and
+  the largest planes of its convex hull (used when one is flat and clearly better);
 - the **scanner**: a single-view scan (an open surface; its normals facing the
   scanner, or turned outwards) was not seen from below, so a flat face whose normals
-  point down is not a base: the seen top of a box is its top;
-- **ties** (bases scoring at least half the best): for a scan, the axes its scanner
-  is not below; then the axis the shape is lowest along (it lies on its largest side),
-  then the bulk low and the tail up (positive skewness), then, for a shape with no
-  preference left (a sphere, a box), the usual ``z``, ``y``, ``x``;
+  point down is not a base: the seen top of a box is its top. A scan holding two
+  opposite faces (a floor and a ceiling, facing walls) was taken from inside;
+- **ties** (bases scoring at least half the best): for a scan, the directions its
+  scanner is not below; then a base on legs; then the direction the shape is lowest
+  along (it lies on its largest side), then the bulk low and the tail up (positive
+  skewness), then, for a shape with no preference left (a sphere, a box), the usual
+  ``z``, ``y``, ``x``;
 - a thin **sheet** (a height field) has its normal up.
+
+An explicit ``up`` may be any nonzero 3-vector (``(0, 1, 0.3)``, ``--up 0,1,0.3``); it
+is normalised, and one along an axis is that axis' name.
 
 The camera then looks at a scan from its scanner's side, and at anything else across
 its broad side, turned towards its taller end. Every rule uses the shape only, never
 the coordinate names, so the same shape in any of the 24 axis-aligned orientations
 is drawn upright and from the same side (``tests/test_view_choice.py``); only
 shapes with no preference at all (which look the same whichever way they stand) fall
-back to the coordinate names.
+back to the coordinate names. A statue, a chair and a room scan under random
+rotations come out within 0.1° of their own up (``tests/test_view_tilted.py``).
 
-Known limits: up is always one of the six coordinate axes (as ``--up``), so a shape
-stored tilted by an arbitrary angle gets the best of them, not its own up; a room
-scanned from inside needs normals facing the scanner (without them the scan is taken
-as seen from its convex side, like a box, and drawn upside down); an object on thin
-legs that is taller than wide (a chair) is drawn lying on its side, as it would lie
-most stably; which broad side of a nearly mirror-symmetric shape is seen may change
-with the sample.
+Known limits: a tilted shape is found only if its base is in the data and flat (or
+on legs): a single-view scan whose base was not seen (the front of a statue, three
+faces of a box), stored tilted, gets the best of the six axes, not its own up; a
+sheet within 8° of an axis gets the axis; a room with a ceiling (all around the
+scanner) and no normals has its floor down only through the tie rules (the furniture
+on the floor puts the bulk low), and is drawn from outside its walls; a room seen
+from inside with only a floor and walls that do not face each other (a corner) looks
+like a box seen from outside and needs normals facing the scanner; which broad side
+of a nearly mirror-symmetric shape is seen may change with the sample.
 """
 from __future__ import annotations
 
@@ -39,31 +50,53 @@ import math
 import numpy as np
 
 from .._validation import check_points
+from .upright import _AXES, _OPEN, _UP_CHOICES, _choose_up, _prepared, _skew
 
 __all__ = ["auto_up", "auto_view", "view_direction", "visible_mask", "DEFAULT_VIEW"]
 
 DEFAULT_VIEW = (15.0, -60.0)
 AUTO_ELEVATION = 20.0
-_AXES = ("x", "y", "z")
-_UP_CHOICES = ("x", "y", "z", "-x", "-y", "-z")
 # cyclic (rotation, not mirror) permutations taking the data's up axis to matplotlib's z
 _PERM = {"z": (0, 1, 2), "y": (2, 0, 1), "x": (1, 2, 0)}
-_SAMPLE = 20000          # points used to choose the view (a random subsample beyond)
-_SLAB = 0.03             # the base: the lowest 3 % of the extent along an axis
-_OPEN = 0.3              # |mean unit normal| above this: an open surface (a scan)
+_UP_HELP = ("one of 'x', 'y', 'z', '-x', '-y', '-z' or a nonzero 3-vector such as "
+            "(0, 1, 0.3)")
 
 
 def _check_up(up, *, allow_auto=False):
-    """Canonical up axis: 'x', 'y', 'z', '-x', '-y', '-z' (or 'auto')."""
-    if allow_auto and (up is None or up == "auto"):
+    """Canonical up: a signed axis name 'x' ... '-z', a unit vector (a tuple of three
+    floats) for any other direction, or 'auto'. A vector along an axis, or a string
+    "0,1,0", gives the axis name."""
+    if allow_auto and (up is None or (isinstance(up, str) and up.strip().lower() == "auto")):
         return "auto"
+    extra = ", 'auto' or None" if allow_auto else " (for 'auto' call auto_up(points))"
+    vec = None
     if isinstance(up, str):
         key = up.strip().lower()
         key = key[1:] if key.startswith("+") else key
         if key in _UP_CHOICES:
             return key
-    extra = ", 'auto' or None" if allow_auto else " (for 'auto' call auto_up(points))"
-    raise ValueError(f"`up` must be one of 'x', 'y', 'z', '-x', '-y', '-z'{extra}; got {up!r}")
+        if "," in key:
+            try:
+                vec = [float(t) for t in key.split(",")]
+            except ValueError:
+                vec = None
+    elif not isinstance(up, bytes):
+        try:
+            vec = [float(t) for t in np.asarray(up, dtype=float).reshape(-1)]
+        except (TypeError, ValueError):
+            vec = None
+    if vec is None or len(vec) != 3:
+        raise ValueError(f"`up` must be {_UP_HELP}{extra}; got {up!r}")
+    v = np.asarray(vec)
+    norm = float(np.linalg.norm(v)) if np.isfinite(v).all() else 0.0
+    if not norm > 0.0 or not math.isfinite(norm):
+        raise ValueError(f"`up` must be a nonzero, finite 3-vector (the direction drawn "
+                         f"upwards, e.g. (0, 1, 0.3)); got {up!r}")
+    v = v / norm
+    a = int(np.argmax(np.abs(v)))
+    if abs(v[a]) == 1.0:
+        return ("-" if v[a] < 0 else "") + _AXES[a]
+    return tuple(float(c) for c in v)
 
 
 def _check_view(view):
@@ -77,8 +110,21 @@ def _check_view(view):
 
 
 def _rotation(up):
-    """Rotation R (rows: plotting x, y, z in data coordinates) putting ``up`` vertical."""
+    """Rotation R (rows: plotting x, y, z in data coordinates) putting ``up`` vertical.
+
+    For an axis, a permutation (and a half turn); for any other direction, that of the
+    nearest axis followed by the smallest turn taking it onto ``up``."""
     up = _check_up(up)
+    if not isinstance(up, str):
+        v = np.asarray(up)
+        a = int(np.argmax(np.abs(v)))
+        R0 = _rotation(("-" if v[a] < 0 else "") + _AXES[a])
+        w = R0 @ v                                 # up in the axis' plotting frame
+        k = np.cross(w, [0.0, 0.0, 1.0])           # turn w onto plotting z (|w . z| > 0.57)
+        c, s = float(w[2]), float(np.linalg.norm(k))
+        K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+        Q = np.eye(3) + K + K @ K * ((1.0 - c) / s ** 2 if s > 0 else 0.0)
+        return Q @ R0
     R = np.zeros((3, 3))
     for i, j in enumerate(_PERM[up[-1]]):
         R[i, j] = 1.0
@@ -106,9 +152,9 @@ def view_direction(view=DEFAULT_VIEW, *, up="z"):
     view : (float, float), default (15, -60)
         ``(elev, azim)`` in degrees, matplotlib's meaning (elevation above the
         horizontal plane, azimuth around the up axis).
-    up : {"x", "y", "z", "-x", "-y", "-z"}, default "z"
-        Data axis drawn vertically, pointing up (the Stanford bunny and many scans use
-        ``"y"``). Use :func:`auto_up` to choose it from the points.
+    up : {"x", "y", "z", "-x", "-y", "-z"} or 3-vector, default "z"
+        Data axis (or any direction) drawn vertically, pointing up (the Stanford bunny
+        and many scans use ``"y"``). Use :func:`auto_up` to choose it from the points.
 
     Returns
     -------
@@ -157,150 +203,46 @@ def visible_mask(normals, view=DEFAULT_VIEW, *, up="z"):
 
 
 # ----------------------------------------------------------------------------- view choice
-def _subsample(n, m, seed=0):
-    if n <= m:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, m, replace=False))
-
-
-def _hull_area(q):
-    """Area of the convex hull of 2-D points (0 when degenerate)."""
-    from scipy.spatial import ConvexHull
-
-    if len(q) < 3:
-        return 0.0
-    try:
-        return float(ConvexHull(q).volume)
-    except Exception:                  # QhullError: collinear or coincident points
-        return 0.0
-
-
-def _pca_normals(pts, idx, tree, k=10):
-    """Unit normals (arbitrary sign) of the points ``idx`` from their k neighbours."""
-    k = int(min(k, len(pts)))
-    if k < 3:
-        return np.tile([0.0, 0.0, 1.0], (len(idx), 1))
-    _, nb = tree.query(pts[idx], k=k)
-    q = pts[nb] - pts[nb].mean(axis=1, keepdims=True)
-    _, vecs = np.linalg.eigh(np.einsum("mki,mkj->mij", q, q))
-    return vecs[:, :, 0]
-
-
-def _oriented(pts, nrm, given):
-    """Unit normals and whether their sign is trusted (a single-view scan whose given
-    normals face its scanner). Otherwise each normal is turned away from the centroid."""
-    nrm = nrm / np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-300)
-    if given and np.linalg.norm(nrm.mean(axis=0)) > _OPEN:
-        return nrm, True
-    s = np.sign(np.einsum("ij,ij->i", pts - pts.mean(axis=0), nrm))
-    s[s == 0] = 1.0
-    return nrm * s[:, None], False
-
-
-def _skew(h):
-    """Third standardised moment (0 for fewer than 3 distinct values)."""
-    d = h - h.mean()
-    sd = float(np.sqrt(np.mean(d * d)))
-    return float(np.mean(d ** 3)) / sd ** 3 if sd > 0 else 0.0
-
-
-def _up_scores(pts, nrm, open_):
-    """Base score of each signed axis ``u``: hull area of the lowest 3 % of the points
-    along ``u`` over the hull area of the footprint (the shape projected along ``u``),
-    times ``0.5 + 0.5 * flatness`` (mean ``|n . u|`` of those points: a floor or a
-    plinth counts fully, the rim of an open top half). On an open surface (a scan) a
-    flat base whose normals face down (``n . u < -0.5``, seen from below) scores 0."""
-    scores = {}
-    for a, name in enumerate(_AXES):
-        others = [i for i in range(3) if i != a]
-        q = pts[:, others]
-        foot = _hull_area(q)
-        h = pts[:, a]
-        span = float(np.ptp(h))
-        for sign in (1.0, -1.0):
-            hs = sign * h
-            base = hs <= hs.min() + _SLAB * span
-            key = name if sign > 0 else "-" + name
-            ratio = _hull_area(q[base]) / foot if foot > 0 else 0.0
-            flat = float(np.mean(np.abs(nrm[base, a]))) if base.any() else 0.0
-            facing = sign * float(np.mean(nrm[base, a])) if base.any() else 0.0
-            seen_from_below = open_ and flat > 0.7 and facing < -0.5
-            scores[key] = 0.0 if seen_from_below else ratio * (0.5 + 0.5 * flat)
-    return scores
-
-
-def _unit(key):
-    """The unit vector of a signed axis name ('x', '-y' ...)."""
-    return (-1.0 if key[0] == "-" else 1.0) * np.eye(3)[_AXES.index(key[-1])]
-
-
-def _choose_up(pts, nrm, trusted):
-    """The rule of :func:`auto_up` on subsampled points with oriented unit normals."""
-    sd, axes = np.linalg.eigh(np.cov(pts.T))
-    a = int(np.argmax(np.abs(axes[:, 0])))
-    if np.sqrt(max(sd[0], 0.0)) < 0.2 * np.sqrt(max(sd[1], 0.0)) and abs(axes[a, 0]) > 0.9:
-        # a sheet (a height field, a planar patch): its normal is up, on the scanner's
-        # side, else on the side of the long tail of heights (peaks), else "+"
-        m, sk = float(nrm[:, a].mean()), _skew(pts[:, a])
-        sign = np.sign(m) if trusted and abs(m) > _OPEN else (np.sign(sk) if abs(sk) > 0.75
-                                                               else 1.0)
-        return ("-" if sign < 0 else "") + _AXES[a]
-    scores = _up_scores(pts, nrm, np.linalg.norm(nrm.mean(axis=0)) > _OPEN)
-    allowed = list(scores)
-    best = max(scores.values())
-    tied = [k for k in allowed if scores[k] >= 0.5 * best] if best >= 0.15 else allowed
-    m = nrm.mean(axis=0)
-    if len(tied) > 1 and np.linalg.norm(m) > _OPEN:    # a scan: its scanner not below
-        above = [k for k in tied if _unit(k) @ m > -0.05 * np.linalg.norm(m)]
-        tied = above or tied
-    ext = {a: float(np.ptp(pts[:, _AXES.index(a)])) for a in _AXES}
-    low = min(ext[k[-1]] for k in tied)
-    tied = [k for k in tied if ext[k[-1]] <= 1.05 * low]     # lies on its largest side
-    if len(tied) > 1:
-        # both signs of one axis (or a symmetric shape): the bulk low, the tail up
-        # (hills on a plain, a figure on its plinth)
-        sk = {k: (-1.0 if k[0] == "-" else 1.0) * _skew(pts[:, _AXES.index(k[-1])])
-              for k in tied}
-        top = max(sk.values())
-        if top > 0.1:
-            tied = [k for k in tied if sk[k] >= top - 0.05]
-    for k in ("z", "y", "x", "-z", "-y", "-x"):   # no preference left (a sphere, a box):
-        if k in tied:                              # any is upright; the usual z first
-            return k
-    return tied[0]  # pragma: no cover
-
-
 def auto_up(points, normals=None):
-    """The signed coordinate axis to draw vertically, chosen from the shape.
+    """The direction to draw vertically, chosen from the shape: a signed coordinate
+    axis, or the normal of its base plane when the shape is stored tilted.
 
-    The rule (the same for any of the 24 axis-aligned orientations of a shape, so that
-    turning the data never changes the picture):
+    The rule (the same for any rotation of a shape, so that turning the data never
+    changes the picture; ``tests/test_view_choice.py``, ``tests/test_view_tilted.py``):
 
-    1. **Base.** The object is put down the way it would rest: for each of the six
-       signed axes ``u`` the lowest 3 % of the points along ``u`` form the base; its
-       score is the convex hull area of the base over the hull area of the footprint
-       (the shape projected along ``u``), weighted by how flat the base is
-       (``0.5 + 0.5 * mean |n . u|``). A plinth, a floor, a terrain's plain, a cow's
-       hooves score high; the open rim of a box or a room scores half.
+    1. **Base.** The object is put down the way it would rest: for each candidate up
+       ``u`` the lowest 3 % of the points along ``u`` form the base; its score is the
+       convex hull area of the base over the hull area of the footprint (the shape
+       projected along ``u``), weighted by how flat the base is
+       (``0.5 + 0.5 * mean |n . u|``; a base on **legs**, three or more separate
+       small feet each at the end of a column that stays as narrow up to a fifth of
+       the height, counts as flat). A plinth, a floor, a terrain's plain, a chair's or
+       a cow's legs score high; the open rim of a box or a room scores half.
+       Candidates are the six signed axes; a base off the axes (both signs of the
+       principal axes, the largest planes of the convex hull) is used instead when
+       it is flat (above 0.85) or on legs and scores 1.2 times the best axis: the
+       shape is stored tilted.
     2. **Scanner.** A single-view scan (an open surface whose normals, given facing the
        scanner, or estimated and turned outwards, have a mean longer than 0.3) was
        not seen from below: a flat base (flatness above 0.7) whose normals point
        down (mean ``n . u < -0.5``) scores 0. This keeps the seen top face of a box
        from being taken for its base, while a room's floor, seen from above, is one.
-    3. **Ties** (scores at least half the best): for a scan, the axes its scanner
-       (the mean normal) is not below; then the axis along which the shape is
-       lowest (it lies on its largest side, as a box on a table or a room's floor),
-       then the sign that puts the bulk of the points low and the tail up (positive
-       skewness: hills on a plain, a figure on a plinth); a shape with no preference
-       left (a sphere, a box: any axis stands it up) gets ``z``, then ``y``, ``x``.
+       Estimated normals are turned towards the inside instead when the scan holds
+       two opposite faces (a floor and a ceiling, two facing walls), which a scanner
+       outside never sees; given normals that are consistently oriented are kept.
+    3. **Ties** (scores at least half the best; 0.85 of it off the axes): for a scan,
+       the directions its scanner (the mean normal) is not below; then a base on legs;
+       then the direction along which the shape is lowest (it lies on its largest
+       side, as a box on a table or a room's floor), then the sign that puts the bulk
+       of the points low and the tail up (positive skewness: hills on a plain, a figure
+       on a plinth); a shape with no preference left (a sphere, a box: any axis stands
+       it up) gets ``z``, then ``y``, ``x``. A chosen principal axis off the axes is
+       replaced by the hull plane within 10° of it (the base plane itself).
 
-    A thin sheet (smallest principal spread under a fifth of the middle one, its normal
-    within 25° of an axis: a height field, a planar patch) has that axis up, on the
+    A thin sheet (smallest principal spread under a fifth of the middle one: a height
+    field, a planar patch) has its normal up (the axis when within 8° of one), on the
     side its normals face when they are given facing a scanner, else on the side of
     the long tail of its heights (skewness beyond 0.75: peaks up), else ``+``.
-
-    Give normals facing the scanner for single-view scans of concave scenes (a room
-    seen from inside); without them a scan is taken as seen from its convex side.
 
     Parameters
     ----------
@@ -311,7 +253,9 @@ def auto_up(points, normals=None):
 
     Returns
     -------
-    up : {"x", "y", "z", "-x", "-y", "-z"}
+    up : {"x", "y", "z", "-x", "-y", "-z"} or tuple of 3 floats
+        A signed axis name, or a unit vector (a shape stored tilted); either is
+        accepted as ``up`` by the renderers and :func:`auto_view`.
 
     Examples
     --------
@@ -328,28 +272,6 @@ def auto_up(points, normals=None):
     if len(pts) < 10:
         return "z"
     return _choose_up(pts, nrm, trusted)
-
-
-def _prepared(points, normals, sample=_SAMPLE):
-    """Subsampled points, oriented unit normals and whether their sign is trusted."""
-    from scipy.spatial import cKDTree
-
-    pts = check_points(points, name="points", dims=(3,))
-    sub = _subsample(len(pts), sample)
-    if normals is not None:
-        nrm = check_points(normals, name="normals", dims=(3,))
-        if nrm.shape[0] != pts.shape[0]:
-            raise ValueError(f"`normals` must have one row per point (n = {len(pts)}); "
-                             f"got {nrm.shape}")
-        nrm = nrm[sub]
-        ok = np.isfinite(nrm).all(axis=1) & (np.linalg.norm(nrm, axis=1) > 0)
-        sub, nrm = sub[ok], nrm[ok]
-    elif len(pts) >= 3:
-        nrm = _pca_normals(pts, sub, cKDTree(pts))
-    else:
-        nrm = np.tile([0.0, 0.0, 1.0], (len(sub), 1))
-    nrm, trusted = _oriented(pts[sub], nrm, normals is not None)
-    return pts[sub], nrm, trusted
 
 
 def _side(v, t):
@@ -419,11 +341,11 @@ def auto_view(points, normals=None, *, up="auto"):
     normals : array_like of shape (n, 3), optional
         Any sign; estimated from neighbours when omitted. Normals of a single-view
         scan that face the scanner tell the scanner's side (see :func:`auto_up`).
-    up : {"auto", "x", "y", "z", "-x", "-y", "-z"}, default "auto"
+    up : {"auto", "x", "y", "z", "-x", "-y", "-z"} or 3-vector, default "auto"
 
     Returns
     -------
-    up : str
+    up : str or tuple of 3 floats
     view : (float, float)
         ``(elev, azim)`` in degrees for :func:`view_direction` and the renderers.
 
