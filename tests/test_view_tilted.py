@@ -120,6 +120,8 @@ def test_cli_up_takes_a_vector_and_negative_axes():
     assert up("--up", "-y") == "-y" and up("--up=-x") == "-x" and up("--up", "auto") == "auto"
     assert np.allclose(up("--up", "0,1,0.3"), np.array([0, 1, 0.3]) / np.hypot(1, 0.3))
     assert np.allclose(up("--up=-0.2,1,0"), np.array([-0.2, 1, 0]) / np.hypot(1, 0.2))
+    assert np.allclose(up("--up", "-0.2,1,0"), np.array([-0.2, 1, 0]) / np.hypot(1, 0.2))
+    assert np.allclose(up("--up", "-.5,1e-1,2"), np.array([-0.5, 0.1, 2]) / np.linalg.norm([-0.5, 0.1, 2]))
     with pytest.raises(SystemExit):
         up("--up", "0,0,0")
 

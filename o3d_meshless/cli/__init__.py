@@ -52,7 +52,8 @@ __all__ = ["main", "build_parser", "evaluate_expression"]
 
 # options whose values may start with "-" (--up -y, --view -10,30): argparse would
 # take such a value for an option, so "--up -y" becomes "--up=-y" before parsing
-_NEGATIVE_VALUES = {"--up": re.compile(r"^-[xyz]$"),
+_NUMBER = r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?"
+_NEGATIVE_VALUES = {"--up": re.compile(rf"^(?:-[xyz]|{_NUMBER},{_NUMBER},{_NUMBER})$"),
                     "--view": re.compile(r"^-?[0-9.]+(e-?[0-9]+)?,-?[0-9.]")}
 
 

@@ -68,7 +68,7 @@ def _up(text):
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"must be auto, x, y, z, -x, -y, -z or a nonzero vector X,Y,Z such as 0,1,0.3 "
-            f"(write --up=-0.2,1,0 when it starts with '-'); got {text!r}") from None
+            f"or -0.2,1,0; got {text!r}") from None
 
 
 def _workers(text):
@@ -166,7 +166,7 @@ def build_parser():
     g = pic.add_argument_group("picture (--png)")
     g.add_argument("--up", type=_up, default=None, metavar="{auto,x,y,z,-x,-y,-z,X,Y,Z}",
                    help="direction drawn vertically: a signed axis, or any vector X,Y,Z "
-                        "such as 0,1,0.3 (write --up=-0.2,1,0 when it starts with '-') "
+                        "such as 0,1,0.3 or -0.2,1,0 "
                         "(default: chosen from the shape, the side it stands on down)")
     g.add_argument("--view", type=_view, default=None, metavar="ELEV,AZIM",
                    help="camera elevation and azimuth in degrees (default: chosen from the "
