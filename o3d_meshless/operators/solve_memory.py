@@ -11,6 +11,10 @@ Both are predicted from the number of points and modes before anything is alloca
 * every mode costs ``BYTES_PER_MODE`` per point (peak of ``om.spectrum`` at 1e5 points:
   375 MB over the interpreter for 50 modes, 816 MB for 200).
 
+When one run does not fit but slices of the spectrum would
+(:mod:`o3d_meshless.operators.spectrum_slicing`: 24 bytes per point and mode of one
+slice, 8 per mode kept), :func:`plan_solve` chooses slices as large as fit.
+
 When the prediction exceeds the memory available to the process (the smaller of the
 system's available memory and the address-space limit, ``ulimit -v``, left over), a
 :class:`MemoryError` says how much is needed and what to do, instead of SuperLU's
@@ -22,7 +26,8 @@ import resource
 
 import numpy as np
 
-__all__ = ["available_bytes", "solve_bytes", "check_solve_memory", "memory_advice"]
+
+__all__ = ["available_bytes", "solve_bytes", "plan_solve", "memory_advice"]
 
 #: LU entries per point of ``K − σM`` (weak form, minimum-degree ordering on Kᵀ + K):
 #: ``LU_SLOPE · log2(n) − LU_OFFSET``, fitted to 1e4..3e5 sphere points
@@ -33,6 +38,11 @@ LU_ENTRY_BYTES = 12
 #: bytes per point and requested mode: the Lanczos basis (2 n_modes + 1 vectors), the
 #: eigenvectors and their normalised copy
 BYTES_PER_MODE = 32
+#: bytes per point and mode of one slice when computed in slices: its Lanczos basis
+#: (2 m + 1 vectors) and its eigenvectors
+SLICE_BYTES_PER_MODE = 24
+#: slices of fewer modes than this are not tried (each slice factorises anew)
+SLICE_MIN = 20
 #: bytes per point that the solve holds besides (the shifted matrix, its CSC copy,
 #: the start and work vectors)
 SOLVE_BASE_BYTES = 400
@@ -66,7 +76,7 @@ def available_bytes():
     return min(limits) if limits else None
 
 
-def solve_bytes(n, n_modes):
+def solve_bytes(n, n_modes, slice_modes=None):
     """Predicted bytes of the symmetric shift-invert solve for ``n`` points.
 
     Parameters
@@ -74,6 +84,11 @@ def solve_bytes(n, n_modes):
     n : int
         Points (rows of ``K``).
     n_modes : int
+    slice_modes : int, optional
+        Computed in slices of this many modes
+        (:mod:`o3d_meshless.operators.spectrum_slicing`): one slice's Lanczos basis and
+        eigenvectors, 24 bytes per point and mode of the slice, plus the eigenvectors
+        kept, 8 bytes per point and mode. None: one Lanczos run.
 
     Returns
     -------
@@ -84,9 +99,36 @@ def solve_bytes(n, n_modes):
     >>> from o3d_meshless.operators.solve_memory import solve_bytes
     >>> round(solve_bytes(1_000_000, 50) / 2**30, 1)      # GiB for a million points
     2.9
+    >>> round(solve_bytes(1_000_000, 200) / 2**30, 1)   # 200 modes: one Lanczos run
+    7.4
+    >>> round(solve_bytes(1_000_000, 200, slice_modes=60) / 2**30, 1)   # in slices
+    4.2
     """
     per_row = max(LU_SLOPE * np.log2(max(n, 2)) - LU_OFFSET, 10.0)
-    return int(n * (per_row * LU_ENTRY_BYTES + BYTES_PER_MODE * n_modes + SOLVE_BASE_BYTES))
+    if slice_modes is None:
+        modes = BYTES_PER_MODE * n_modes
+    else:
+        modes = SLICE_BYTES_PER_MODE * min(slice_modes, n_modes) + 8 * n_modes
+    return int(n * (per_row * LU_ENTRY_BYTES + modes + SOLVE_BASE_BYTES))
+
+
+def plan_solve(n, n_modes):
+    """How the symmetric solve will fit: ``(slice_modes, need)``.
+
+    One Lanczos run (``slice_modes`` None) when its prediction fits the memory
+    available; else slices as large as fit (at least ``SLICE_MIN`` modes, slower but
+    with a smaller basis); else :class:`MemoryError` with :func:`memory_advice`.
+    """
+    need = solve_bytes(n, n_modes)
+    free = available_bytes()
+    if free is None or need <= free:
+        return None, need
+    fixed = solve_bytes(n, 0, slice_modes=0)                  # the LU and the rest
+    room = (free - fixed - 8 * n * n_modes) // (SLICE_BYTES_PER_MODE * n)
+    slice_modes = int(min(room, n_modes - 1))
+    if n_modes > SLICE_MIN and slice_modes >= SLICE_MIN:
+        return slice_modes, solve_bytes(n, n_modes, slice_modes)
+    raise MemoryError(memory_advice(n, n_modes, need, free))
 
 
 def memory_advice(n, n_modes, need, free=None):
@@ -98,15 +140,3 @@ def memory_advice(n, n_modes, need, free=None):
             f"(n_modes={fewer} needs about {solve_bytes(n, fewer) / 2**30:.1f} GiB), "
             "subsample the points (e.g. Open3D's voxel_down_sample or every 2nd point: "
             "about half), or run on a machine with more memory")
-
-
-def check_solve_memory(n, n_modes):
-    """Raise MemoryError (with :func:`memory_advice`) when the solve will not fit.
-
-    Returns the predicted bytes.
-    """
-    need = solve_bytes(n, n_modes)
-    free = available_bytes()
-    if free is not None and need > free:
-        raise MemoryError(memory_advice(n, n_modes, need, free))
-    return need

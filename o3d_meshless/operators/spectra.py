@@ -22,10 +22,11 @@ from scipy.sparse import linalg as sla
 
 from .._progress import Stages
 from .spectrum_quality import (IMAG_RTOL, NEGATIVE_RTOL, SpectrumReport,  # noqa: F401
-                              SpectrumResult, _times_mass, spectrum_report)
+                              SpectrumResult, _times_mass, mass_norms, spectrum_report)
 from .._validation import check_int
-from .solve_memory import available_bytes, check_solve_memory, memory_advice, solve_bytes
+from .solve_memory import available_bytes, memory_advice, plan_solve, solve_bytes
 from .sparse_solve import DISSECTION_MIN, symmetric_lu
+from .spectrum_slicing import sliced_eigenpairs
 from .._warnings import warn
 
 __all__ = ["eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult"]
@@ -72,8 +73,8 @@ def _real_vectors(vecs, M, vals=None):
                     j += 2
                 else:
                     j += 1
-    vecs = np.array(vecs, dtype=np.float64)
-    norms = np.sqrt(np.einsum("ij,ij->j", vecs, _times_mass(M, vecs)))
+    vecs = np.asarray(vecs, dtype=np.float64)      # (the solver's own array: scaled in place)
+    norms = mass_norms(M, vecs)
     vecs /= np.where(norms > 0, norms, 1.0)
     # sign: positive projection on a fixed pseudo-random vector (a largest-entry rule is
     # ambiguous on symmetric samples, where the maximum occurs twice with both signs)
@@ -141,7 +142,8 @@ def eigenpairs(L, M, n_modes=20, *, sigma=None, symmetric=False, progress=None):
     finally:
         stages.close()
     order = np.argsort(vals.real, kind="stable")[:n_modes]
-    vals, vecs = vals[order], vecs[:, order]
+    if not np.array_equal(order, np.arange(len(vals))):      # (no copy when in order)
+        vals, vecs = vals[order], vecs[:, order]
     vecs = _real_vectors(vecs, M, vals)     # for the pencil: sign and M-normalisation only
     report = spectrum_report(vals, vecs, M, symmetric=symmetric)
     if report.max_imag > IMAG_RTOL * max(1.0, report.max_abs_real):
@@ -212,16 +214,29 @@ def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
     entries than the default column ordering, factorises 2.4× faster and makes the
     50-mode solve 1.6× faster (``benchmarks/bench_spectrum.py``). From ``DISSECTION_MIN``
     rows on, METIS's nested dissection orders it instead when the optional ``pymetis``
-    is installed (:mod:`o3d_meshless.operators.sparse_solve`).
+    is installed (:mod:`o3d_meshless.operators.sparse_solve`). When one Lanczos run would
+    not fit in the memory available, the modes are computed in slices around
+    successive shifts (:mod:`o3d_meshless.operators.spectrum_slicing`, chosen by
+    :func:`~o3d_meshless.operators.solve_memory.plan_solve`): a smaller basis, slower.
     """
     n = K.shape[0]
     if n <= DENSE_LIMIT or n_modes >= n - 2:
         return linalg.eigh(K.toarray(), M.toarray())
-    need = check_solve_memory(n, n_modes)      # before the large allocations
+    dissection = n >= DISSECTION_MIN
+    slice_modes, need = plan_solve(n, n_modes)      # before the large allocations
+    if slice_modes is not None:
+        try:
+            with _blas_single_thread(), stages(f"Lanczos in slices of {slice_modes}"):
+                vals, vecs, _ = sliced_eigenpairs(
+                    K, M, n_modes, sigma, lambda A: symmetric_lu(A, dissection=dissection),
+                    slice_modes=slice_modes, note=stages.note)
+        except MemoryError as error:
+            raise MemoryError(memory_advice(n, n_modes, need, available_bytes())) from error
+        return vals, vecs
     try:
         with _blas_single_thread():
             with stages("factorising"):
-                lu = symmetric_lu(K - sigma * M, dissection=n >= DISSECTION_MIN)
+                lu = symmetric_lu(K - sigma * M, dissection=dissection)
             solves = [0]
 
             def solve(x):                   # each Lanczos step is one solve: count them

@@ -251,7 +251,7 @@ def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
     n_negative = int(np.count_nonzero(real < -NEGATIVE_RTOL * scale))
     max_imag = float(np.abs(vals.imag).max()) if np.iscomplexobj(vals) else 0.0
     V = np.real(vecs).astype(np.float64, copy=False)
-    gram = V.T @ _times_mass(M, V)
+    gram = mass_gram(M, V)
     defect = float(np.abs(gram - np.eye(V.shape[1])).max()) if V.size else 0.0
     n_zero = int(np.count_nonzero(np.abs(real) <= NEGATIVE_RTOL * scale))
     return SpectrumReport(n_modes=n_modes, n_negative=n_negative, min_real=float(real.min()),
@@ -319,6 +319,30 @@ class SpectrumResult(tuple):
         return (f"SpectrumResult(values={self[0]!r}, vectors=<array of shape "
                 f"{np.shape(self[1])}>, report={self._report!r})")
 
+
+
+#: columns of ``M @ V`` formed at a time by :func:`mass_gram` and :func:`mass_norms`
+#: (the whole product would be another copy of the eigenvectors)
+MASS_CHUNK = 16
+
+
+def mass_gram(M, V):
+    """``Vᵀ M V`` ``(m, m)``, forming ``M @ V`` a few columns at a time."""
+    m = V.shape[1]
+    gram = np.empty((m, m))
+    for lo in range(0, m, MASS_CHUNK):
+        gram[:, lo:lo + MASS_CHUNK] = V.T @ _times_mass(M, V[:, lo:lo + MASS_CHUNK])
+    return gram
+
+
+def mass_norms(M, V):
+    """``sqrt(diag(Vᵀ M V))`` ``(m,)`` for real ``V``, a few columns at a time."""
+    m = V.shape[1]
+    out = np.empty(m)
+    for lo in range(0, m, MASS_CHUNK):
+        part = V[:, lo:lo + MASS_CHUNK]
+        out[lo:lo + MASS_CHUNK] = np.einsum("ij,ij->j", part, _times_mass(M, part))
+    return np.sqrt(np.maximum(out, 0.0))
 
 
 def _times_mass(M, V):
