@@ -114,6 +114,12 @@ def test_y_up_puts_the_data_y_axis_vertical(sphere):
 def test_symmetric_limits_for_signed_fields(sphere):
     assert color_limits([-1.0, 0.5, 3.0]) == (-3.0, 3.0, True)
     assert color_limits([0.0, 2.0]) == (0.0, 2.0, False)
+    # a height above a floor at 0 read from float32 data: -1e-7 there is rounding, not a
+    # sign (it made a room scan's floor white on a -2.5 .. 2.5 diverging scale)
+    heights = np.r_[np.full(50, -1.2e-7), np.full(50, 1e-7), np.linspace(0.0, 2.5, 100)]
+    lo, hi, sym = color_limits(heights)
+    assert not sym and lo < 1e-6 and hi == 2.5
+    assert color_limits(np.r_[np.full(50, -0.01), np.linspace(0.0, 2.5, 100)])[2]
     lo, hi, sym = color_limits(np.full(5, 7.0))
     assert lo < 7.0 < hi and not sym
     fig = render_fields(sphere, {"signed": sphere[:, 0] - 0.3, "positive": sphere[:, 2] + 1.5},

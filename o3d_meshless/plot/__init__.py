@@ -28,7 +28,8 @@ axis-aligned orientations gives the same picture (the rule in full:
 ``o3d_meshless.plot.view``). ``up`` / ``view`` given explicitly are used as they are;
 ``up`` may be any 3-vector.
 
-**Colours.** Limits are robust: a field with both signs gets symmetric limits
+**Colours.** Limits are robust: a field with both signs (beyond rounding: values
+within ``1e-5`` of the largest ``|f|`` of zero count as zero) gets symmetric limits
 ``-m .. m`` (``m`` = 99th percentile of ``|f|``) and the diverging colormap
 ``"RdBu_r"``, so zero is white; otherwise the 1st .. 99th percentiles and
 ``"viridis"``. The exact extremes are kept when the clipped tail is short (within a

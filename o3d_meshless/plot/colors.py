@@ -10,6 +10,11 @@ import numpy as np
 __all__ = ["color_limits", "colorize"]
 
 
+#: values within this fraction of the field's largest |value| of zero count as zero
+#: when deciding whether a field has both signs (diverging colours)
+SIGN_RTOL = 1e-5
+
+
 def color_limits(values, *, percentile=99.0):
     """Robust colour limits of a field and whether they are symmetric about zero.
 
@@ -48,7 +53,10 @@ def color_limits(values, *, percentile=99.0):
         return lo - pad, hi + pad, False
     q_lo, q_hi = (float(x) for x in np.percentile(v, [100.0 - p, p]))
     tail = 0.25
-    if q_lo < 0.0 < q_hi:
+    # both signs, beyond rounding: a height measured from a floor at 0 in float32 data
+    # (a range scan's) has values of -1e-7 there, which must not make it a signed field
+    zero = SIGN_RTOL * max(abs(q_lo), abs(q_hi))
+    if q_lo < -zero and q_hi > zero:
         a = np.abs(v)
         m, q = float(a.max()), float(np.percentile(a, p))
         if m > (1.0 + tail) * q:
