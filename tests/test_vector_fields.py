@@ -385,21 +385,6 @@ def test_a_mesh_gets_its_singularities_by_faces_and_they_add_up(n):
         assert (d < mesh.edges_unique_length.max()).all()
 
 
-def test_a_cloud_whose_loops_miscount_says_so():
-    # Spot's shipped cloud: the cross field's loops add up to -2 on a sphere-like
-    # surface (Gauss-Bonnet gives 2.1); the sphere's cloud adds up and stays quiet
-    import open3d as o3d
-    spot = o3d.io.read_point_cloud(str(om.sample_path("spot")))
-    with pytest.warns(RuntimeWarning, match="Euler characteristic"):
-        field = om.direction_field(spot, n=4)
-    assert abs(field.euler_characteristic - 2) < 0.3
-    assert field.indices.sum() != pytest.approx(2.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        sphere = om.direction_field(random_sphere(3000, seed=0), n=4)
-    assert abs(sphere.euler_characteristic - 2) < 0.05
-
-
 def test_loop_windings_of_a_vortex():
     # a flat grid with the field u = (x + iy) / |x + iy| (index +1) about the middle
     from o3d_meshless.vector_fields.direction_fields import loop_windings

@@ -19,13 +19,20 @@ points with the same ``w``): one singularity each, placed at their mean position
 closed surface the indices add up to its Euler characteristic (Poincaré–Hopf):
 a smoothest cross field on the sphere has 8 singularities of index +1/4.
 
-A cloud's loops overlap (each spot of the surface lies inside about three of them), so
-on thin or coarsely sampled parts two singularities can merge or one can be missed:
-Spot's shipped cloud gets cross-field indices adding up to −2, not 2. A mesh's faces do
-not overlap: when faces are given each face gets its index (:func:`face_indices`), and
-on a closed mesh the count is exact wherever the corners' frames agree with the faces
-(Spot, ``bunny.off``, sphere and torus meshes: 2, 2, 2, 0 for n = 1 and 4; on
-``cow.off`` 13 faces at its horn and tail tips turn by about π and the sum is off).
+A mesh's faces do not overlap: when faces are given each face gets its index
+(:func:`face_indices`), and on a closed mesh the count is exact wherever the corners'
+frames agree with the faces (Spot, ``bunny.off``, sphere and torus meshes: 2, 2, 2, 0 for
+n = 1 and 4; on ``cow.off`` 13 faces at its horn and tail tips turn by about π and the
+sum is off). A cloud's per-point loops overlap (each spot of the surface lies inside
+about three of them), so on thin or coarsely sampled parts two singularities can merge
+or one can be missed (Spot's shipped cloud: −2 for the cross field). A cloud is
+therefore triangulated first
+(:func:`o3d_meshless.vector_fields.cloud_triangulation.closed_cloud_faces`: triangles on
+which the tangent-plane Delaunay stars of their three corners agree, small holes filled);
+when that is a closed orientable manifold its ``V − E + F`` is the Euler characteristic
+and its faces count the singularities as a mesh's do (Spot's cloud: 2 for n = 1, 2, 4;
+sphere 2, torus 0). Where it does not close (the shipped bunny cloud's thin ears, the
+very anisotropic vertices of ``cow.off``) the loops above are used.
 Either way the result carries the Euler characteristic, and a RuntimeWarning says when
 the indices do not add up to it.
 
@@ -49,6 +56,7 @@ from ..sampling.sampled_surface import Sampling
 from ..operators.spectra import eigenpairs
 from .connection import (frame_rotations, loop_curvature, neighbour_loops, real_form,
                          to_vectors)
+from .cloud_triangulation import closed_cloud_faces
 from .connection_laplacian import DEGREES
 from .surface import fit_surface
 
@@ -74,18 +82,20 @@ class DirectionField:
     windings : ndarray of shape (num_points,), int
         Turning of ``u^n`` around each point's loop, in turns (index × n).
     singularities : ndarray of shape (s, 3)
-        Positions (a mesh's: the centroid of the face; a cloud's: the mean of the points
-        whose loops enclose it).
+        Positions (the centroid of the face, a mesh's or a cloud's triangulation's; with
+        a cloud's loops: the mean of the points whose loops enclose it).
     singular_points : ndarray of shape (s,), int
         The point of each singularity nearest to its position.
     indices : ndarray of shape (s,)
         Index of each singularity (a multiple of ``1/n``).
     euler_characteristic : float
-        The surface's Euler characteristic: a closed mesh's ``V − E + F``, a closed
-        cloud's total Gaussian curvature over 2π (Gauss–Bonnet); NaN with an open
-        boundary. The indices add up to it; where they do not (a cloud's loops can miss
-        or merge singularities on thin or coarse parts, a mesh's faces at tips sharper
-        than the faces), a RuntimeWarning says so.
+        The surface's Euler characteristic: a closed mesh's ``V − E + F``, or a closed
+        cloud's triangulation's (used when within 1 of the Gauss–Bonnet estimate), else
+        a closed cloud's total Gaussian curvature over 2π (Gauss–Bonnet); NaN with an
+        open boundary. The indices add up to it; where they do not (a cloud whose
+        triangulation does not close, where the loops can miss or merge singularities on
+        thin or coarse parts; a mesh's faces at tips sharper than the faces), a
+        RuntimeWarning says so.
 
     Examples
     --------
@@ -260,26 +270,41 @@ def direction_field(geometry: Geometry, n: int = 4, **options: Any) -> Direction
     faces = mesh_faces(geometry) if not isinstance(geometry, Sampling) else None
     if faces is not None and not len(faces):
         faces = None                        # a mesh without faces is a cloud
-    if faces is not None:
-        # a mesh: each singularity in exactly one face, the count exact (Poincaré–Hopf)
-        fw = face_indices(faces, surf.points, surf.frames, unit, n)
+    chi = euler_characteristic(surf, faces)
+    tiled = faces
+    if faces is None:
+        # a cloud: a closed triangulation from the points' tangent-plane Delaunay stars
+        include = np.zeros(N, dtype=bool)
+        include[np.unique(surf.points, axis=0, return_index=True)[1]] = True
+        if surf.excluded is not None:
+            include &= ~surf.excluded
+        tiled, euler = closed_cloud_faces(surf.points, surf.frames, include=include)
+        if tiled is not None and (np.isfinite(chi) and abs(euler - chi) >= 1):
+            tiled = None                    # its topology disagrees with Gauss-Bonnet
+        elif tiled is not None:
+            chi = float(euler)
+    if tiled is not None:
+        # each singularity in exactly one face, the count exact (Poincaré–Hopf)
+        fw = face_indices(tiled, surf.points, surf.frames, unit, n)
         hit = np.flatnonzero(fw)
-        pts = surf.points[faces[hit]].mean(axis=1)
+        pts = surf.points[tiled[hit]].mean(axis=1)
         idx = fw[hit]
-        corner = np.argmin(np.linalg.norm(surf.points[faces[hit]] - pts[:, None], axis=2),
+        corner = np.argmin(np.linalg.norm(surf.points[tiled[hit]] - pts[:, None], axis=2),
                            axis=1)
-        where = faces[hit, corner]
+        where = tiled[hit, corner]
     else:
         pts, idx, where = _singularities(surf.K, surf.points, w)
-    chi = euler_characteristic(surf, faces)
     if np.isfinite(chi) and abs(idx.sum() / n - round(chi)) > 0.5 / n:
         where_from = ("faces whose corners' normals or turn disagree (tips sharper than the "
-                      "faces)" if faces is not None else "thin or coarsely sampled parts, "
-                      "where the neighbour loops miss or merge singularities")
+                      "faces)" if faces is not None else
+                      "faces whose corners' normals or turn disagree" if tiled is not None
+                      else "thin or coarsely sampled parts, where the points' tangent-plane "
+                      "triangulation does not close into a surface and the neighbour loops "
+                      "miss or merge singularities")
         warnings.warn(
             f"direction_field: the singularities' indices add up to {idx.sum() / n:g}, but "
             f"the surface's Euler characteristic is {chi:.3g}: some are miscounted, on "
-            f"{where_from}" + ("" if faces is not None else "; pass the mesh, if there is "
+            f"{where_from}" + ("" if tiled is not None else "; pass the mesh, if there is "
                                "one, for a count by faces"), RuntimeWarning, stacklevel=2)
     return DirectionField(n, directions, unit, surf.frames, float(vals[0]), w, pts, where,
                           idx / n, chi)
