@@ -288,13 +288,21 @@ def main(argv=None):
                                 suptitle=f"{name}, rotation {j}: true up {axis_name(u)}")
             ov = fig.o3d_view
             right, upward, toward = _camera(ov["view"], ov["up"])
-            drawn = np.eye(3)["xyz".index(ov["up"][-1])] * (-1 if ov["up"][0] == "-" else 1)
-            ok = {1: "upright", -1: "UPSIDE DOWN"}.get(int(round(drawn @ u)), "ON ITS SIDE")
+            if isinstance(ov["up"], str):
+                drawn = np.eye(3)["xyz".index(ov["up"][-1])] * (-1 if ov["up"][0] == "-" else 1)
+                up_text = ov["up"]
+            else:                                  # a tilted base: its unit normal
+                drawn = np.asarray(ov["up"], dtype=float)
+                up_text = "(" + ", ".join(f"{c:.2f}" for c in drawn) + ")"
+            tilt = float(np.degrees(np.arccos(np.clip(drawn @ u, -1.0, 1.0))))
+            ok = "upright" if tilt < 30 else "UPSIDE DOWN" if tilt > 150 else "ON ITS SIDE"
+            if not isinstance(ov["up"], str):
+                ok += f" ({tilt:.0f} deg off)"
             fig.suptitle(f"{name}, rotation {j}: true up {axis_name(u)}; drawn up "
-                         f"{ov['up']}, view {ov['view']}  [{ok}]", fontsize=9)
+                         f"{up_text}, view {ov['view']}  [{ok}]", fontsize=9)
             out = a.outdir / f"{name}_rot{j:02d}.png"
             fig.savefig(out, dpi=fig.dpi, facecolor="white")
-            print(f"{out.name:28s} true up {axis_name(u):>2s}  drawn up {ov['up']:>2s}  "
+            print(f"{out.name:28s} true up {axis_name(u):>2s}  drawn up {up_text:>2s}  "
                   f"view {ov['view']}  {ok:11s}  "
                   f"toward (canonical) = {np.round(R.T @ toward, 2)}")
     return 0

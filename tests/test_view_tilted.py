@@ -1,12 +1,15 @@
 """The automatic up beyond the six axes (issue 26): an ``up`` given as any 3-vector, a
 shape stored tilted by an arbitrary rotation stood on its own base, a chair (thin legs,
 taller than wide) stood on its legs, a room scanned from inside drawn floor down."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from o3d_meshless.plot import auto_up, auto_view, render_fields
 from o3d_meshless.plot.view import _camera, _check_up
-from test_view_choice import ROTATIONS, _box_faces, _cylinder, statue, statue_front_scan
+from test_view_choice import (ROTATIONS, _box_faces, _cylinder, _signed_axis, statue,
+                              statue_front_scan)
 
 
 # ----------------------------------------------------------------------------- shapes (z up)
@@ -172,3 +175,21 @@ def test_a_room_without_normals_is_seen_from_inside():
 
     p, _ = room_scan()
     assert auto_up(p) == "z" and auto_up(-p) == "-z"
+
+
+# ----------------------------------------------------------------------------- real scans
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (DATA / "bun000.ply").exists(), reason="needs ../shared/data")
+def test_a_raw_scan_with_loose_fragments_is_not_laid_on_its_back():
+    """bun000.ply (one range image, y up, several loose fragments): seen from behind, its
+    far rim and fragments look like three feet along the scanner's direction, which
+    once made a tilted 'base' and drew the bunny lying on its back."""
+    import open3d as o3d
+
+    points = np.asarray(o3d.io.read_point_cloud(str(DATA / "bun000.ply")).points)
+    for R in ROTATIONS[::8]:
+        up = auto_up(points @ R.T)
+        assert isinstance(up, str), up
+        assert np.allclose(R.T @ _signed_axis(up), [0.0, 1.0, 0.0])

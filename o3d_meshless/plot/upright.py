@@ -262,7 +262,10 @@ def _choose_up(pts, nrm, trusted):
     principal, hull_planes = _off_axis(pts)
     for v in principal + hull_planes:               # flat bases or feet, clearly better
         s, feet, flat = _base(pts, nrm, v, open_, spacing, cache)
-        if (flat > _FLAT or feet >= 3) and s > _TILT * max(best_axis, 0.05):
+        # no feet under a scan's far side: seen from behind, its far rim and loose
+        # fragments look like feet (the raw bunny scan bun000 was laid on its back)
+        facing = open_ and float(v @ m) > 0.5 * float(np.linalg.norm(m))
+        if (flat > _FLAT or (feet >= 3 and not facing)) and s > _TILT * max(best_axis, 0.05):
             tilted[tuple(float(c) for c in v)] = (s, feet, flat)
     share = 0.5                                     # ties: at least half the best
     if tilted:
