@@ -132,7 +132,8 @@ def test_cli_up_takes_a_vector_and_negative_axes():
 # ----------------------------------------------------------------------------- tilted shapes
 TILTED = {"statue": lambda: statue(), "statue, no normals": lambda: (statue()[0], None),
           "chair": lambda: chair(), "chair, no normals": lambda: (chair()[0], None),
-          "room scan": lambda: room_raycast()}
+          "room scan": lambda: room_raycast(),
+          "room scan, no ceiling": lambda: room_raycast(ceiling=False)}
 
 
 @pytest.mark.parametrize("name", list(TILTED))
@@ -181,15 +182,20 @@ def test_a_room_without_normals_is_seen_from_inside():
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-@pytest.mark.skipif(not (DATA / "bun000.ply").exists(), reason="needs ../shared/data")
-def test_a_raw_scan_with_loose_fragments_is_not_laid_on_its_back():
-    """bun000.ply (one range image, y up, several loose fragments): seen from behind, its
-    far rim and fragments look like three feet along the scanner's direction, which
-    once made a tilted 'base' and drew the bunny lying on its back."""
+@pytest.mark.parametrize("name", ["bun000.ply", "bun0.pcd"])
+def test_a_raw_scan_is_not_laid_on_its_back(name):
+    """Two bunny scans, y up: bun000.ply (one range image with loose fragments, no
+    normals) and bun0.pcd (397 points with normals). Seen from behind, a scan's far rim
+    and fragments look like three feet, and its far face like a flat base, along the
+    scanner's direction: each once made a tilted 'base' that laid the bunny on its back."""
     import open3d as o3d
 
-    points = np.asarray(o3d.io.read_point_cloud(str(DATA / "bun000.ply")).points)
+    if not (DATA / name).exists():
+        pytest.skip("needs ../shared/data")
+    cloud = o3d.io.read_point_cloud(str(DATA / name))
+    points = np.asarray(cloud.points)
+    normals = np.asarray(cloud.normals) if cloud.has_normals() else None
     for R in ROTATIONS[::8]:
-        up = auto_up(points @ R.T)
+        up = auto_up(points @ R.T, None if normals is None else normals @ R.T)
         assert isinstance(up, str), up
         assert np.allclose(R.T @ _signed_axis(up), [0.0, 1.0, 0.0])

@@ -20,6 +20,8 @@ _FLAT = 0.85             # ... and be this flat (mean |n . up| of its points), o
 _SAME = np.cos(np.radians(3.0))   # directions closer than 3 degrees are one
 _SNAP = np.cos(np.radians(8.0))   # a sheet's normal this close to an axis is the axis
 _CANDIDATES = 12         # the largest hull planes tried as bases
+_FACING = 0.8            # cosine to a scan's scanner side beyond which a tilted base
+_FACING_COVER = 0.7      # ... must be flat and cover this share of the footprint
 
 
 def _subsample(n, m, seed=0):
@@ -262,10 +264,14 @@ def _choose_up(pts, nrm, trusted):
     principal, hull_planes = _off_axis(pts)
     for v in principal + hull_planes:               # flat bases or feet, clearly better
         s, feet, flat = _base(pts, nrm, v, open_, spacing, cache)
-        # no feet under a scan's far side: seen from behind, its far rim and loose
-        # fragments look like feet (the raw bunny scan bun000 was laid on its back)
-        facing = open_ and float(v @ m) > 0.5 * float(np.linalg.norm(m))
-        if (flat > _FLAT or (feet >= 3 and not facing)) and s > _TILT * max(best_axis, 0.05):
+        # up towards a scan's scanner: only a flat base under most of the footprint (a
+        # room's floor seen from above). A far side seen from behind is no base: its far
+        # rim and loose fragments look like feet, a far face seen face-on like a flat
+        # base (the raw bunny scans bun000 and bun0 were laid on their backs)
+        if open_ and float(v @ m) > _FACING * float(np.linalg.norm(m)) and not (
+                flat > _FLAT and s >= _FACING_COVER * (0.5 + 0.5 * flat)):
+            continue
+        if (flat > _FLAT or feet >= 3) and s > _TILT * max(best_axis, 0.05):
             tilted[tuple(float(c) for c in v)] = (s, feet, flat)
     share = 0.5                                     # ties: at least half the best
     if tilted:
