@@ -13,8 +13,11 @@ tilted the normal of its base plane; details in :func:`auto_up`):
   the largest planes of its convex hull (used when one is flat and clearly better);
 - the **scanner**: a single-view scan (an open surface; its normals facing the
   scanner, or turned outwards) was not seen from below, so a flat face whose normals
-  point down is not a base: the seen top of a box is its top. A scan holding two
-  opposite faces (a floor and a ceiling, facing walls) was taken from inside;
+  point down is not a base: the seen top of a box is its top. Nor is a scan's far
+  side (a tilted up towards the scanner), unless it is flat and under most of the
+  footprint (a room's floor): seen from behind, a far rim and loose fragments look
+  like feet (the raw bunny scans). A scan holding two opposite faces (a floor and a
+  ceiling, facing walls) was taken from inside;
 - **ties** (bases scoring at least half the best): for a scan, the directions its
   scanner is not below; then a base on legs; then the direction the shape is lowest
   along (it lies on its largest side), then the bulk low and the tail up (positive
