@@ -24,7 +24,8 @@ from .._progress import Stages
 from .spectrum_quality import (IMAG_RTOL, NEGATIVE_RTOL, SpectrumReport,  # noqa: F401
                               SpectrumResult, _times_mass, mass_norms, spectrum_report)
 from .._validation import check_int
-from .solve_memory import available_bytes, memory_advice, plan_solve, solve_bytes
+from .solve_memory import (available_bytes, lanczos_vectors, memory_advice, plan_solve,
+                           solve_bytes)
 from .sparse_solve import DISSECTION_MIN, symmetric_lu
 from .spectrum_slicing import sliced_eigenpairs
 from .._warnings import warn
@@ -248,7 +249,8 @@ def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
             v0 = np.random.default_rng(0).standard_normal(n)
             with stages("Lanczos"):
                 vals, vecs = sla.eigsh(K, k=n_modes, M=M, sigma=sigma, which="LM", v0=v0,
-                                       OPinv=shifted_inverse)
+                                       OPinv=shifted_inverse,
+                                       ncv=lanczos_vectors(n, n_modes))
     except MemoryError as error:       # SuperLU's own is empty ("Can't expand MemType")
         raise MemoryError(memory_advice(n, n_modes, need, available_bytes())) from error
     return vals, vecs
