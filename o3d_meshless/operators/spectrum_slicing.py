@@ -6,8 +6,9 @@ vectors (:func:`~o3d_meshless.operators.solve_memory.lanczos_vectors`): at 200 m
 :func:`sliced_eigenpairs` runs Lanczos for ``slice_modes`` eigenpairs around one shift
 after another, each shift with its own factorisation of ``K − σM``, so its basis is
 that of one slice; the price is a factorisation per slice. Measured on 1e6 sphere
-points, 200 modes, one run each: 489 s and 8.0 KiB per point (peak, with the build) in
-one run, 836 s and 5.8 KiB per point in slices of 60. So the spectrum takes slices only
+points, 200 modes, one process each (peak with the build): one run 489 s and 8.0 KiB
+per point (SciPy's basis of 2k + 1; 540 s and 7.2 KiB with 1.5k + 1), slices of 60 836
+s and 5.8 KiB per point. So the spectrum takes slices only
 when one run would not fit in the memory available
 (:func:`o3d_meshless.operators.solve_memory.plan_solve`, which also picks the largest
 slice that fits). Each run keeps only the window it can vouch for:
