@@ -24,10 +24,9 @@ from .._progress import Stages
 from .spectrum_quality import (IMAG_RTOL, NEGATIVE_RTOL, SpectrumReport,  # noqa: F401
                               SpectrumResult, _times_mass, mass_norms, spectrum_report)
 from .._validation import check_int
-from .solve_memory import (available_bytes, lanczos_vectors, memory_advice, plan_solve,
-                           solve_bytes)
+from .solve_memory import available_bytes, memory_advice, plan_solve, solve_bytes
 from .sparse_solve import DISSECTION_MIN, symmetric_lu
-from .spectrum_slicing import sliced_eigenpairs
+from .spectrum_slicing import lanczos_near, sliced_eigenpairs
 from .._warnings import warn
 
 __all__ = ["eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult"]
@@ -238,19 +237,10 @@ def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
         with _blas_single_thread():
             with stages("factorising"):
                 lu = symmetric_lu(K - sigma * M, dissection=dissection)
-            solves = [0]
-
-            def solve(x):                   # each Lanczos step is one solve: count them
-                solves[0] += 1
-                stages.note(f"{solves[0]} solves")
-                return lu.solve(x)
-
-            shifted_inverse = sla.LinearOperator((n, n), matvec=solve, dtype=np.float64)
+            # fixed start vector: repeated calls give the same eigenvectors
             v0 = np.random.default_rng(0).standard_normal(n)
             with stages("Lanczos"):
-                vals, vecs = sla.eigsh(K, k=n_modes, M=M, sigma=sigma, which="LM", v0=v0,
-                                       OPinv=shifted_inverse,
-                                       ncv=lanczos_vectors(n, n_modes))
+                vals, vecs = lanczos_near(K, M, n_modes, sigma, lu, v0, note=stages.note)
     except MemoryError as error:       # SuperLU's own is empty ("Can't expand MemType")
         raise MemoryError(memory_advice(n, n_modes, need, available_bytes())) from error
     return vals, vecs

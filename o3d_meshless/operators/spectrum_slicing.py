@@ -24,6 +24,9 @@ slice that fits). Each run keeps only the window it can vouch for:
   surface the eigenvalues grow about linearly with their index) so that the new window
   overlaps the old one by about 15 % (``STEP``).
 
+Each window is :func:`lanczos_near`, the shift-invert Lanczos call that one run
+(:func:`o3d_meshless.operators.spectra.eigenpairs`) makes too.
+
 So no eigenvalue between the cuts is missed or counted twice (up to the Lanczos
 convergence tolerance, as for one run), and the kept eigenvectors of different windows
 belong to different eigenvalues, M-orthogonal as the quality report checks.
@@ -35,7 +38,7 @@ from scipy.sparse import linalg as sla
 
 from .solve_memory import lanczos_vectors
 
-__all__ = ["sliced_eigenpairs", "SLICE_MODES"]
+__all__ = ["sliced_eigenpairs", "lanczos_near", "SLICE_MODES"]
 
 #: eigenpairs per Lanczos run (basis 1.5 × SLICE_MODES + 1 vectors)
 SLICE_MODES = 60
@@ -124,17 +127,28 @@ def sliced_eigenpairs(K, M, n_modes, sigma, factor, *, slice_modes=SLICE_MODES,
 
 
 def _window(K, M, m, shift, factor, v0, info, note):
-    """The ``m`` eigenpairs nearest ``shift`` (shift-invert Lanczos)."""
-    n = K.shape[0]
-    lu = factor(K - shift * M)
-    slice_no = info["slices"] + 1
+    """The ``m`` eigenpairs nearest ``shift``, with a factorisation of its own."""
+    return lanczos_near(K, M, m, shift, factor(K - shift * M), v0, count=info, note=note,
+                        label=f"slice {info['slices'] + 1}, ")
 
-    def solve(x):
-        info["solves"] += 1
+
+def lanczos_near(K, M, k, shift, lu, v0, *, count=None, note=None, label=""):
+    """The ``k`` eigenpairs of ``K v = λ M v`` nearest ``shift``: shift-invert Lanczos
+    (ARPACK) with ``lu`` a factorisation of ``K − shift M`` and the basis of
+    :func:`~o3d_meshless.operators.solve_memory.lanczos_vectors`.
+
+    ``count["solves"]`` (a new counter when None) counts the solves, and ``note``
+    receives ``f"{label}{solves} solves"`` after each.
+    """
+    n = K.shape[0]
+    count = {"solves": 0} if count is None else count
+
+    def solve(x):                       # each Lanczos step is one solve: count them
+        count["solves"] += 1
         if note is not None:
-            note(f"slice {slice_no}, {info['solves']} solves")
+            note(f"{label}{count['solves']} solves")
         return lu.solve(x)
 
     op = sla.LinearOperator((n, n), matvec=solve, dtype=np.float64)
-    return sla.eigsh(K, k=m, M=M, sigma=shift, which="LM", v0=v0, OPinv=op,
-                     ncv=lanczos_vectors(n, m))
+    return sla.eigsh(K, k=k, M=M, sigma=shift, which="LM", v0=v0, OPinv=op,
+                     ncv=lanczos_vectors(n, k))
