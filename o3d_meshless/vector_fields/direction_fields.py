@@ -274,10 +274,11 @@ def direction_field(geometry: Geometry, n: int = 4, **options: Any) -> Direction
     tiled = faces
     if faces is None:
         # a cloud: a closed triangulation from the points' tangent-plane Delaunay stars
+        # one point per group of coincident ones, outliers left out: the sampling's own
         include = np.zeros(N, dtype=bool)
-        include[np.unique(surf.points, axis=0, return_index=True)[1]] = True
-        if surf.excluded is not None:
-            include &= ~surf.excluded
+        first = surf.sampling.neighborhoods.first_members()
+        kept = surf.sampling.kept
+        include[first if kept is None else kept[first]] = True
         tiled, euler = closed_cloud_faces(surf.points, surf.frames, include=include)
         if tiled is not None and (np.isfinite(chi) and abs(euler - chi) >= 1):
             tiled = None                    # its topology disagrees with Gauss-Bonnet
