@@ -51,10 +51,12 @@ SOLVE_BASE_BYTES = 400
 
 
 #: Lanczos basis of the symmetric shift-invert solve per requested mode. SciPy's default
-#: is 2; at 1.5 the solve was as fast or faster, with a quarter less basis memory (1e5
-#: ellipsoid points, 50 / 200 modes: 7.5 → 5.7 s, 44.1 → 37.4 s; 1e5 sphere, 50 / 100
-#: modes: 8.2 → 7.8 s, 17.8 → 14.6 s; 3e5 sphere, 200 modes: 141.7 → 142.6 s; the
-#: same eigenvalues to 1e-14; at 1.25, 3e5 sphere: 151.2 s)
+#: is 2; at 1.5 the basis takes a quarter less memory and the solve takes as long, to
+#: within the order effect of the measurement (whichever runs first on the shared LU is
+#: 10-20 % slower): ``python benchmarks/bench_lanczos_basis.py --n 1e5 --modes 200``
+#: (ellipsoid) gave 34.1 s (2) / 34.4 s (1.5) in that order and 37.4 / 35.7 s in the
+#: other, 503 / 506 solves; 50 modes 6.2 / 5.1 s and 5.6 / 6.1 s; the same eigenvalues
+#: to 1e-14. At 1.25 (3e5 sphere, 200 modes, run third) 151 s against 142 s.
 LANCZOS_FACTOR = 1.5
 
 
