@@ -8,6 +8,8 @@ difference of modes 1.. from the first row):
   ``K − σM``, minimum-degree ordering on ``Kᵀ + K``, shift-invert Lanczos);
 * ``ncv=151`` / ``tol=1e-10``: the same with more Lanczos vectors / a looser tolerance;
 * ``arpack + cholmod``: CHOLMOD's Cholesky (scikit-sparse, when installed) instead;
+* ``arpack + cholespy``: CHOLMOD through cholespy with METIS's nested dissection, what
+  ``spectra`` uses when cholespy is installed;
 * ``lobpcg + LU``: SciPy's LOBPCG, block of ``modes + 10``, the exact LU as
   preconditioner (one block solve per iteration).
 
@@ -52,6 +54,35 @@ process on one core); at 3e5 no gain beyond the noise: ARPACK's own orthogonalis
 and restarts (``dsaupd``, 13.7 s of 37 s at 3e5) are as large as the solves. So
 ``spectra`` orders by dissection from ``DISSECTION_MIN`` = 2e5 rows when pymetis is
 installed. Not tried yet: a block Lanczos from the prolonged modes, and spectrum slicing.
+
+CHOLMOD through ``cholespy`` (a wheel, unlike scikit-sparse; scratch runs of 2026-12-07,
+``K + M/area`` of 1e6 sphere points, one process each, peak over the loaded matrix)::
+
+    ordering                      factor   entries/row  one solve  block of 16  peak
+    SuperLU, nested dissection    25.2 s   77 (L + U)   244 ms     214 ms/vec   2312 MB
+    scikit-sparse, METIS          23.1 s   47 (L)       158 ms     117 ms/vec   1184 MB
+    cholespy, its own ordering    27.9 s   –             86 ms     131 ms/vec   1104 MB
+    cholespy, nested dissection   19.4 s   –             86 ms      54 ms/vec    763 MB
+      (+ 12.6 s for METIS's ordering, as SuperLU's row)
+    1e5: cholespy + dissection 79 MB, 9 ms a solve; SuperLU + dissection 220 MB, 23 ms
+
+One triangle instead of two, and a third of the memory; ``spectra`` uses it for ``K −
+σM`` (positive definite below the spectrum) when cholespy is installed. The eigenvalues
+agree with SuperLU's to 5e-14. It saves memory, not time: profiled inside the 50-mode
+spectrum at 1e6, cholespy's factor took 22.0 s against SuperLU's numeric factor 7.6 s
+(the standalone rows above include the ordering and copies), and the 220 solves 23 s
+against 40 s; ARPACK's ``dsaupd`` took 34 s and 661 products with M 14-16 s in both.
+Four interleaved whole solves on the same K and M: 112 / 108 s against 117 / 110 s,
+peak over K and M 2.07 / 2.03 against 2.42 / 2.40 KB per point. Two BLAS threads
+instead of one: 26.0 against 27.2 s (3e5, 50 modes).
+
+Tried and rejected (2026-12-07): a block Lanczos of our own (blocks of 4-24 vectors, full
+reorthogonalisation by matrix products, no restart, Rayleigh-Ritz; CHOLMOD block
+solves). On 2e4 points and 50 modes it needed 164 (block 4) to 384 (block 24) vectors
+against ARPACK's 207 solves with a 76-vector basis; at 1e5 its iterations took 6.8 s
+(2.9 s of them orthogonalisation, 1.2 s products with M) against ARPACK's ~6 s, and at
+3e5 37 s against 20 s. With blocks this small the orthogonalisation stays bound by
+memory, as ARPACK's, and the basis is 2-3x larger.
 """
 from __future__ import annotations
 
@@ -113,6 +144,14 @@ def main():
             factor = cholesky((K - sigma * M).tocsc())
             print(f"  CHOLMOD factor {time.perf_counter() - t:.2f} s")
             rows.append(("arpack + cholmod", arpack(K, M, sigma, factor, k)))
+        from o3d_meshless.operators.sparse_solve import cholesky as cholespy_factor
+        t = time.perf_counter()
+        factor = cholespy_factor((K - sigma * M).tocsc(), dissection=True)
+        if factor is None:
+            print("  (cholespy not installed: no cholespy row)")
+        else:
+            print(f"  cholespy factor (nested dissection) {time.perf_counter() - t:.2f} s")
+            rows.append(("arpack + cholespy", arpack(K, M, sigma, factor.solve, k)))
         X = np.random.default_rng(2).standard_normal((n, k + 10))
         prec = sla.LinearOperator(K.shape, matvec=lu.solve,
                                   matmat=lambda R: lu.solve(np.asarray(R)), dtype=np.float64)

@@ -15,16 +15,27 @@ Prints three markdown tables, every number from this one run:
    reference ``../shared/data/ellipsoid_lb_eigenvalues.txt``, 20 000 i.i.d.
    area-uniform points.
 
+4. **Scale** (``--scale-n``, e.g. 1e6; off by default): one fresh process per row, so
+   that each peak is its own. ``LaplaceBeltrami(form="weak").fit(points).spectrum(modes)``
+   with the shifted matrix factorised by CHOLMOD (cholespy, when installed) and by
+   SuperLU, and robust-laplacian's build + ``eigsh``: build, solve, solve / build and
+   peak resident memory per point (the build included).
+
 Run from the repository root (about 5 minutes on 2 cores; ``--full`` about 15)::
 
     python benchmarks/bench_spectrum.py
     python benchmarks/bench_spectrum.py --speed-n 200000 --full
+    python benchmarks/bench_spectrum.py --only scale --scale-n 1e6 --modes 50   # ~8 min
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -151,6 +162,46 @@ def ellipsoid(args, rl):
           rows)
 
 
+def scale_worker(variant, n, n_modes):
+    """One row of the scale table, in this (fresh) process: prints a JSON line."""
+    from o3d_meshless.operators import spectra
+    p = random_sphere(n, seed=1)
+    if variant == "robust-laplacian":
+        vals, tb, ts = peer_spectrum(peer(), p, n_modes)
+    else:
+        if variant == "superlu":
+            spectra.has_cholesky = lambda: False
+        res, tb, ts = ours_spectrum(p, n_modes, form="weak", progress=False)
+        vals = res.values
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    ell = np.floor(np.sqrt(np.arange(len(vals))))        # degree of each sphere mode
+    exact = ell * (ell + 1)
+    err = float(np.mean(np.abs(vals[1:] - exact[1:]) / exact[1:]))
+    print(json.dumps({"build": tb, "solve": ts, "peak": peak, "err": err}), flush=True)
+
+
+def scale(args):
+    n = int(float(args.scale_n))
+    from o3d_meshless.operators.sparse_solve import has_cholesky
+    variants = (["cholmod"] if has_cholesky() else []) + ["superlu"]
+    if peer() is not None and n <= 300_000:          # (its solve at 1e6: not run)
+        variants.append("robust-laplacian")
+    rows = []
+    for variant in variants:
+        out = subprocess.run([sys.executable, __file__, "--scale-worker", variant, str(n),
+                              str(args.modes)], capture_output=True, text=True)
+        if out.returncode:
+            rows.append([variant, "failed", "", "", "", out.stderr.strip().splitlines()[-1]])
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append([variant, f"{r['build']:.1f}", f"{r['solve']:.1f}",
+                     f"{r['solve'] / r['build']:.1f}", f"{r['peak'] / n:.0f}",
+                     f"{r['err']:.2e}"])
+    table(f"Scale: i.i.d. unit sphere, {n} points, {args.modes} modes, one process per row",
+          ["factor", "build s", "solve s", "solve / build", "peak bytes / point",
+           "mean rel. error vs l(l+1)"], rows)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--speed-n", type=int, default=100000)
@@ -158,8 +209,13 @@ def main(argv=None):
     ap.add_argument("--ellipsoid-n", type=int, default=20000)
     ap.add_argument("--full", action="store_true", help="sphere sizes up to 64 000")
     ap.add_argument("--no-strong", action="store_true", help="skip the strong form's timing")
-    ap.add_argument("--only", choices=("speed", "sphere", "ellipsoid"))
+    ap.add_argument("--only", choices=("speed", "sphere", "ellipsoid", "scale"))
+    ap.add_argument("--scale-n", default=None, help="points of the scale table (e.g. 1e6)")
+    ap.add_argument("--scale-worker", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.scale_worker:
+        variant, n, n_modes = args.scale_worker
+        return scale_worker(variant, int(n), int(n_modes))
     rl = peer()
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, Python "
           f"{platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}; "
@@ -170,6 +226,8 @@ def main(argv=None):
         sphere_accuracy(args, rl)
     if args.only in (None, "ellipsoid"):
         ellipsoid(args, rl)
+    if args.scale_n is not None and args.only in (None, "scale"):
+        scale(args)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import resource
 import numpy as np
 
 
-__all__ = ["available_bytes", "solve_bytes", "plan_solve", "memory_advice", "lanczos_vectors",
+__all__ = ["available_bytes", "factor_bytes", "solve_bytes", "plan_solve", "memory_advice", "lanczos_vectors",
            "LANCZOS_FACTOR"]
 
 #: LU entries per point of ``K − σM`` (weak form, minimum-degree ordering on Kᵀ + K):
@@ -36,6 +36,10 @@ LU_SLOPE = 7.0
 LU_OFFSET = 47.0
 #: bytes per LU entry (value and row index; supernodes share the column indices)
 LU_ENTRY_BYTES = 12
+#: bytes per point of CHOLMOD's Cholesky of ``K − σM`` (cholespy, nested dissection),
+#: ``CHOLESKY_SLOPE · log2(n)``: one triangle, measured at 1e5 / 3e5 / 1e6 sphere
+#: points as 800 / 847 / 763 bytes per point over the matrix, copies and ordering included
+CHOLESKY_SLOPE = 24.0
 #: bytes per point and requested mode, an upper bound: the Lanczos basis
 #: (:func:`lanczos_vectors`, 1.5 n_modes + 1 vectors), the eigenvectors and a sorted copy
 #: (measured with SciPy's basis of 2 n_modes + 1, as the peaks above)
@@ -101,7 +105,15 @@ def available_bytes():
     return min(limits) if limits else None
 
 
-def solve_bytes(n, n_modes, slice_modes=None):
+def factor_bytes(n, cholesky=False):
+    """Predicted bytes per point of the factor of ``K − σM``: SuperLU's (minimum degree)
+    or, with ``cholesky=True``, CHOLMOD's (:func:`~o3d_meshless.operators.sparse_solve.cholesky`)."""
+    if cholesky:
+        return CHOLESKY_SLOPE * np.log2(max(n, 2))
+    return max(LU_SLOPE * np.log2(max(n, 2)) - LU_OFFSET, 10.0) * LU_ENTRY_BYTES
+
+
+def solve_bytes(n, n_modes, slice_modes=None, cholesky=False):
     """Predicted bytes of the symmetric shift-invert solve for ``n`` points.
 
     Parameters
@@ -114,6 +126,9 @@ def solve_bytes(n, n_modes, slice_modes=None):
         (:mod:`o3d_meshless.operators.spectrum_slicing`): one slice's Lanczos basis and
         eigenvectors, 24 bytes per point and mode of the slice, plus the eigenvectors
         kept, 8 bytes per point and mode. None: one Lanczos run.
+    cholesky : bool, default=False
+        The factor is CHOLMOD's Cholesky instead of SuperLU's LU (one run only: slices
+        shift into the spectrum, where ``K − σM`` is indefinite).
 
     Returns
     -------
@@ -129,22 +144,23 @@ def solve_bytes(n, n_modes, slice_modes=None):
     >>> round(solve_bytes(1_000_000, 200, slice_modes=60) / 2**30, 1)   # in slices
     4.2
     """
-    per_row = max(LU_SLOPE * np.log2(max(n, 2)) - LU_OFFSET, 10.0)
     if slice_modes is None:
         modes = BYTES_PER_MODE * n_modes
     else:
         modes = SLICE_BYTES_PER_MODE * min(slice_modes, n_modes) + 8 * n_modes
-    return int(n * (per_row * LU_ENTRY_BYTES + modes + SOLVE_BASE_BYTES))
+        cholesky = False
+    return int(n * (factor_bytes(n, cholesky) + modes + SOLVE_BASE_BYTES))
 
 
-def plan_solve(n, n_modes):
+def plan_solve(n, n_modes, cholesky=False):
     """How the symmetric solve will fit: ``(slice_modes, need)``.
 
     One Lanczos run (``slice_modes`` None) when its prediction fits the memory
-    available; else slices as large as fit (at least ``SLICE_MIN`` modes, slower but
-    with a smaller basis); else :class:`MemoryError` with :func:`memory_advice`.
+    available (with CHOLMOD's Cholesky when ``cholesky``); else slices as large as fit
+    (SuperLU, at least ``SLICE_MIN`` modes, slower but with a smaller basis); else
+    :class:`MemoryError` with :func:`memory_advice`.
     """
-    need = solve_bytes(n, n_modes)
+    need = solve_bytes(n, n_modes, cholesky=cholesky)
     free = available_bytes()
     if free is None or need <= free:
         return None, need
@@ -153,15 +169,16 @@ def plan_solve(n, n_modes):
     slice_modes = int(min(room, n_modes - 1))
     if n_modes > SLICE_MIN and slice_modes >= SLICE_MIN:
         return slice_modes, solve_bytes(n, n_modes, slice_modes)
-    raise MemoryError(memory_advice(n, n_modes, need, free))
+    raise MemoryError(memory_advice(n, n_modes, need, free, cholesky=cholesky))
 
 
-def memory_advice(n, n_modes, need, free=None):
+def memory_advice(n, n_modes, need, free=None, cholesky=False):
     """The message of the MemoryError: what the solve needs and what to do."""
     have = "" if free is None else f", and about {free / 2**30:.1f} GiB are free"
     fewer = max(1, n_modes // 2)
     return (f"the spectrum of {n} points with {n_modes} modes needs about "
             f"{need / 2**30:.1f} GiB for its eigen-solve{have}. Ask for fewer modes "
-            f"(n_modes={fewer} needs about {solve_bytes(n, fewer) / 2**30:.1f} GiB), "
+            f"(n_modes={fewer} needs about "
+            f"{solve_bytes(n, fewer, cholesky=cholesky) / 2**30:.1f} GiB), "
             "subsample the points (e.g. Open3D's voxel_down_sample or every 2nd point: "
             "about half), or run on a machine with more memory")
