@@ -280,7 +280,7 @@ class HeatGeodesics(Params):
         self._free = np.ones(n, dtype=bool)
         self._free[first] = False
         K = self.K_.tocsr()
-        self._poisson = factor_symmetric(K[self._free][:, self._free])
+        self._poisson = factor_symmetric(K[self._free][:, self._free], definite=True)
         self._heat = {}                       # level -> (factor, dirichlet factor, interior)
         self._heat_factor(0)
         self._mass = self.M_.diagonal()
@@ -291,11 +291,11 @@ class HeatGeodesics(Params):
         if level not in self._heat:
             t = self.t_ * T_STEP ** level
             A = (self.M_ + t * self.K_).tocsr()
-            lu = factor_symmetric(A)
+            lu = factor_symmetric(A, definite=True)
             dirichlet = None
             inner = ~self.boundary_mask_
             if self.boundary == "average" and self.boundary_mask_.any() and inner.any():
-                dirichlet = factor_symmetric(A[inner][:, inner])
+                dirichlet = factor_symmetric(A[inner][:, inner], definite=True)
             self._heat[level] = (lu, dirichlet, inner)
         return self._heat[level]
 

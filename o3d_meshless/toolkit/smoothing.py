@@ -87,7 +87,7 @@ def heat_diffusion(geometry: Geometry, u0: ArrayLike, t: float, *, steps: int = 
     u = check_values(u0, n, name="u0")
     t = check_time(t, name="t")
     steps = check_int(steps, name="steps", low=1)
-    lu = factor_symmetric((M + (t / steps) * K).tocsr())
+    lu = factor_symmetric((M + (t / steps) * K).tocsr(), definite=True)
     m = M.diagonal()
     out = u.copy()
     for _ in range(steps):

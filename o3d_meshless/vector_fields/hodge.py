@@ -127,7 +127,7 @@ class Poisson:
         self.free = np.ones(n, dtype=bool)
         self.free[first] = False
         K = K.tocsr()
-        self.lu = factor_symmetric(K[self.free][:, self.free])
+        self.lu = factor_symmetric(K[self.free][:, self.free], definite=True)
         total = np.bincount(self.labels, areas, self.n_pieces)
         self.total = np.where(total > 0, total, 1.0)
 

@@ -168,13 +168,14 @@ class VectorHeat(Params):
         self._mass = hg.M_.diagonal()
         self._vector = factor_symmetric(sparse.csc_matrix(hg.M_ + self.t_ * self.L_))
         A = (hg.M_ + self.radial_t_ * hg.K_).tocsr()
-        self._radial = factor_symmetric(A)
+        self._radial = factor_symmetric(A, definite=True)
         # open boundary: the mean of the Neumann and Dirichlet heat, as for the distance
         # (Neumann alone turns ∇u along the boundary: 65° p99 on a flat square)
         self._inner = ~hg.boundary_mask_
         self._radial_dirichlet = None
         if hg.boundary_mask_.any() and self._inner.any():
-            self._radial_dirichlet = factor_symmetric(A[self._inner][:, self._inner])
+            self._radial_dirichlet = factor_symmetric(A[self._inner][:, self._inner],
+                                                      definite=True)
         self._scalar = None                      # M + tK, made on the first blend
         return self
 
@@ -236,7 +237,7 @@ class VectorHeat(Params):
         if len(src) > 1 and not np.allclose(lengths, lengths[0]):
             if self._scalar is None:
                 K, M = self.geodesics_.K_, self.geodesics_.M_
-                self._scalar = factor_symmetric(M + self.t_ * K)
+                self._scalar = factor_symmetric(M + self.t_ * K, definite=True)
             b = np.zeros(n)
             b[src] = lengths
             u = self._scalar.solve(b)
