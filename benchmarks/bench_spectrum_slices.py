@@ -11,6 +11,11 @@ error of modes 1.. against l(l+1).
 
     python benchmarks/bench_spectrum_slices.py --n 1e5 --modes 200
     python benchmarks/bench_spectrum_slices.py --n 1e6 --modes 200     # about 25 min
+    python benchmarks/bench_spectrum_slices.py --n 1e6 --modes 200 --factor superlu
+
+With cholespy installed the factor is CHOLMOD's and every slice shares it (locked
+slices, ``spectrum_slicing.locked_eigenpairs``); ``--factor superlu`` gives the SuperLU
+path, one factor per shifted slice (``spectrum_slicing.sliced_eigenpairs``).
 """
 from __future__ import annotations
 
@@ -24,15 +29,19 @@ import time
 import numpy as np
 
 
-def one(n, n_modes, slice_modes):
+def one(n, n_modes, slice_modes, factor):
     """Child process: build and solve, print a JSON line."""
     import o3d_meshless as om
     from o3d_meshless.operators import solve_memory
     from o3d_meshless.testing import random_sphere
 
+    from o3d_meshless.operators import spectra
+    if factor == "superlu":
+        spectra.has_cholesky = lambda: False
+    cholesky = spectra.has_cholesky()
     if slice_modes:                              # force slices: report the memory short
         solve_memory.available_bytes = lambda: solve_memory.solve_bytes(
-            n, n_modes, slice_modes=slice_modes)
+            n, n_modes, slice_modes=slice_modes, cholesky=cholesky)
     points = random_sphere(n, seed=0)
     t = time.perf_counter()
     op = om.LaplaceBeltrami(form="weak", progress=False).fit(points)
@@ -53,16 +62,20 @@ def main(argv=None):
     ap.add_argument("--n", type=float, default=1e5)
     ap.add_argument("--modes", type=int, default=200)
     ap.add_argument("--slice", type=int, default=60, help="modes per slice")
+    ap.add_argument("--factor", choices=("auto", "superlu"), default="auto",
+                    help="auto: CHOLMOD when cholespy is installed (slices then share one "
+                         "factor, locked), else SuperLU (a factor per shifted slice)")
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     n = int(args.n)
     if args.child is not None:
-        one(n, args.modes, args.child)
+        one(n, args.modes, args.child, args.factor)
         return
     rows = []
     for label, slice_modes in (("one Lanczos run", 0), (f"slices of {args.slice}", args.slice)):
         run = subprocess.run([sys.executable, __file__, "--n", str(n), "--modes",
-                              str(args.modes), "--child", str(slice_modes)],
+                              str(args.modes), "--factor", args.factor,
+                              "--child", str(slice_modes)],
                              capture_output=True, text=True)
         if run.returncode:
             sys.exit(f"{label} failed:\n{run.stderr}")

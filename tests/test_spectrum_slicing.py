@@ -6,7 +6,7 @@ from scipy import linalg
 import o3d_meshless as om
 from o3d_meshless.operators import solve_memory, spectra, spectrum_slicing
 from o3d_meshless.operators.sparse_solve import symmetric_lu
-from o3d_meshless.operators.spectrum_slicing import sliced_eigenpairs
+from o3d_meshless.operators.spectrum_slicing import locked_eigenpairs, sliced_eigenpairs
 from o3d_meshless.testing import random_ellipsoid, random_sphere
 
 
@@ -39,6 +39,28 @@ def test_slices_give_every_eigenvalue_once_on_the_sphere(sphere, slice_modes):
     _check(vals, vecs, M, exact)
     assert info["slices"] >= 90 // slice_modes
     assert info["solves"] > 0
+
+
+@pytest.mark.parametrize("slice_modes", [12, 25, 40])
+def test_locked_slices_give_every_eigenvalue_once_on_the_sphere(sphere, slice_modes):
+    # one factor below the spectrum for every slice; slices of 12 and 25 cut the
+    # groups of 2l + 1 (l = 3, 4, ...) in two, which the next slice must complete
+    K, M, exact = sphere
+    sigma = -1.0 / M.sum()
+    vals, vecs, info = locked_eigenpairs(K, M, 90, sigma, symmetric_lu(K - sigma * M),
+                                         slice_modes=slice_modes)
+    _check(vals, vecs, M, exact)
+    assert info["slices"] == -(-90 // slice_modes)
+
+
+def test_locked_slices_on_a_cholesky_factor(sphere):
+    pytest.importorskip("cholespy")
+    from o3d_meshless.operators.sparse_solve import cholesky
+    K, M, exact = sphere
+    sigma = -1.0 / M.sum()
+    vals, vecs, _ = locked_eigenpairs(K, M, 60, sigma, cholesky(K - sigma * M),
+                                      slice_modes=20)
+    _check(vals, vecs, M, exact)
 
 
 def test_a_window_that_misses_the_last_cut_is_run_again(sphere, monkeypatch):
@@ -82,6 +104,30 @@ def test_the_spectrum_takes_slices_when_one_run_would_not_fit(monkeypatch):
     again = om.spectrum(points, n_modes=70, form="weak", progress=False)
     assert spy.calls == 1
     assert np.allclose(again.values, result.values, rtol=1e-9, atol=1e-9)
+
+
+def test_with_cholesky_the_spectrum_takes_locked_slices(monkeypatch):
+    """With CHOLMOD the slices share one factor below the spectrum (locked slices)."""
+    pytest.importorskip("cholespy")
+    points = random_ellipsoid(1200, seed=2)
+    K, M = _pencil(points)
+    n = K.shape[0]
+    exact = linalg.eigh(K.toarray(), M.toarray(), eigvals_only=True)
+    calls = []
+    real = spectrum_slicing.locked_eigenpairs
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["slice_modes"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(spectra, "locked_eigenpairs", spy)
+    short = solve_memory.solve_bytes(n, 70, slice_modes=30, cholesky=True)
+    assert short < solve_memory.solve_bytes(n, 70, cholesky=True)
+    monkeypatch.setattr(solve_memory, "available_bytes", lambda: short)
+    result = om.spectrum(points, n_modes=70, form="weak", progress=False)
+    assert calls == [30]
+    assert np.allclose(result.values, exact[:70], rtol=1e-8, atol=1e-8)
+    assert result.report.orthogonality_defect < 1e-8 and result.report.n_negative == 0
 
 
 def test_too_little_memory_even_for_slices_says_how_much(monkeypatch):

@@ -127,8 +127,9 @@ def solve_bytes(n, n_modes, slice_modes=None, cholesky=False):
         eigenvectors, 24 bytes per point and mode of the slice, plus the eigenvectors
         kept, 8 bytes per point and mode. None: one Lanczos run.
     cholesky : bool, default=False
-        The factor is CHOLMOD's Cholesky instead of SuperLU's LU (one run only: slices
-        shift into the spectrum, where ``K − σM`` is indefinite).
+        The factor is CHOLMOD's Cholesky instead of SuperLU's LU; with ``slice_modes``,
+        one Cholesky factor serves every slice (locked slices,
+        :func:`~o3d_meshless.operators.spectrum_slicing.locked_eigenpairs`).
 
     Returns
     -------
@@ -148,7 +149,6 @@ def solve_bytes(n, n_modes, slice_modes=None, cholesky=False):
         modes = BYTES_PER_MODE * n_modes
     else:
         modes = SLICE_BYTES_PER_MODE * min(slice_modes, n_modes) + 8 * n_modes
-        cholesky = False
     return int(n * (factor_bytes(n, cholesky) + modes + SOLVE_BASE_BYTES))
 
 
@@ -156,19 +156,19 @@ def plan_solve(n, n_modes, cholesky=False):
     """How the symmetric solve will fit: ``(slice_modes, need)``.
 
     One Lanczos run (``slice_modes`` None) when its prediction fits the memory
-    available (with CHOLMOD's Cholesky when ``cholesky``); else slices as large as fit
-    (SuperLU, at least ``SLICE_MIN`` modes, slower but with a smaller basis); else
-    :class:`MemoryError` with :func:`memory_advice`.
+    available; else slices as large as fit (at least ``SLICE_MIN`` modes, slower but with
+    a smaller basis); else :class:`MemoryError` with :func:`memory_advice`. With
+    ``cholesky`` the factor is CHOLMOD's, one for every slice.
     """
     need = solve_bytes(n, n_modes, cholesky=cholesky)
     free = available_bytes()
     if free is None or need <= free:
         return None, need
-    fixed = solve_bytes(n, 0, slice_modes=0)                  # the LU and the rest
+    fixed = solve_bytes(n, 0, slice_modes=0, cholesky=cholesky)   # the factor, the rest
     room = (free - fixed - 8 * n * n_modes) // (SLICE_BYTES_PER_MODE * n)
     slice_modes = int(min(room, n_modes - 1))
     if n_modes > SLICE_MIN and slice_modes >= SLICE_MIN:
-        return slice_modes, solve_bytes(n, n_modes, slice_modes)
+        return slice_modes, solve_bytes(n, n_modes, slice_modes, cholesky=cholesky)
     raise MemoryError(memory_advice(n, n_modes, need, free, cholesky=cholesky))
 
 

@@ -26,7 +26,7 @@ from .spectrum_quality import (IMAG_RTOL, NEGATIVE_RTOL, SpectrumReport,  # noqa
 from .._validation import check_int
 from .solve_memory import available_bytes, memory_advice, plan_solve, solve_bytes
 from .sparse_solve import DISSECTION_MIN, cholesky, has_cholesky, symmetric_lu
-from .spectrum_slicing import lanczos_near, sliced_eigenpairs
+from .spectrum_slicing import lanczos_near, locked_eigenpairs, sliced_eigenpairs
 from .._warnings import warn
 
 __all__ = ["eigenpairs", "spectrum_report", "SpectrumReport", "SpectrumResult"]
@@ -233,6 +233,14 @@ def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
     if slice_modes is not None:
         try:
             with _blas_single_thread(), stages(f"Lanczos in slices of {slice_modes}"):
+                # one Cholesky factor below the spectrum for every slice (locked
+                # slices), else a SuperLU factor per shifted slice
+                lu = cholesky(K - sigma * M, dissection=dissection) if definite else None
+                if lu is not None:
+                    vals, vecs, _ = locked_eigenpairs(K, M, n_modes, sigma, lu,
+                                                      slice_modes=slice_modes,
+                                                      note=stages.note)
+                    return vals, vecs
                 vals, vecs, _ = sliced_eigenpairs(
                     K, M, n_modes, sigma, lambda A: symmetric_lu(A, dissection=dissection),
                     slice_modes=slice_modes, note=stages.note)
