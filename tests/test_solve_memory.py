@@ -46,7 +46,7 @@ def test_cholesky_is_predicted_smaller_and_planned_for(monkeypatch):
     # SuperLU's 2.31 GB; the prediction adds the solve's other 0.4 KB per point
     factor = solve_memory.factor_bytes(n, cholesky=True) * n
     assert 0.4e9 < factor < 0.76e9 < factor + solve_memory.SOLVE_BASE_BYTES * n
-    assert factor < 0.5 * solve_memory.factor_bytes(n) * n
+    assert factor < 0.6 * solve_memory.factor_bytes(n) * n
     # memory between the two predictions: one run with CHOLMOD, slices without it
     monkeypatch.setattr(solve_memory, "available_bytes", lambda: chol)
     assert solve_memory.plan_solve(n, 50, cholesky=True) == (None, chol)
