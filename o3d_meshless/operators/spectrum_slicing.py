@@ -36,7 +36,9 @@ When CHOLMOD's Cholesky is available (optional cholespy), the spectrum takes
 the spectrum (a shift inside it would make the matrix indefinite, which a Cholesky
 factor cannot take), and works on the M-orthogonal complement of the eigenvectors
 already found, where the next eigenvalues up are the dominant ones. One factorisation,
-a third of SuperLU's memory, for all slices.
+a third of SuperLU's memory, for all slices. At 1e6 points and 200 modes (peak with the
+build, other work on the cores): slices of 60, 4.62 KiB per point in 1 019 s; of 30, 3.76
+KiB in 2 138 s.
 """
 from __future__ import annotations
 
