@@ -230,36 +230,36 @@ def _symmetric_eigenpairs(K, M, n_modes, sigma, stages):
     # (one triangle where SuperLU keeps two: 15 % less peak at 1e6, the same time)
     definite = sigma < 0 and has_cholesky()
     slice_modes, need = plan_solve(n, n_modes, cholesky=definite)   # before allocating
-    if slice_modes is not None:
-        try:
-            with _blas_single_thread(), stages(f"Lanczos in slices of {slice_modes}"):
-                # one Cholesky factor below the spectrum for every slice (locked
-                # slices), else a SuperLU factor per shifted slice
-                lu = cholesky(K - sigma * M, dissection=dissection) if definite else None
-                if lu is not None:
-                    vals, vecs, _ = locked_eigenpairs(K, M, n_modes, sigma, lu,
-                                                      slice_modes=slice_modes,
-                                                      note=stages.note)
-                    return vals, vecs
-                vals, vecs, _ = sliced_eigenpairs(
-                    K, M, n_modes, sigma, lambda A: symmetric_lu(A, dissection=dissection),
-                    slice_modes=slice_modes, note=stages.note)
-        except MemoryError as error:
-            raise MemoryError(memory_advice(n, n_modes, need, available_bytes(),
-                                            cholesky=definite)) from error
-        return vals, vecs
+    lu = None
     try:
         with _blas_single_thread():
-            with stages("factorising"):
-                shifted = K - sigma * M
-                lu = cholesky(shifted, dissection=dissection) if definite else None
-                if lu is None:            # (not installed, or not positive definite)
-                    lu = symmetric_lu(shifted, dissection=dissection)
-                del shifted
-            # fixed start vector: repeated calls give the same eigenvectors
-            v0 = np.random.default_rng(0).standard_normal(n)
-            with stages("Lanczos"):
-                vals, vecs = lanczos_near(K, M, n_modes, sigma, lu, v0, note=stages.note)
+            # one run: CHOLMOD's factor, else SuperLU's; slices: CHOLMOD's factor for all
+            # of them (locked), else none here (each shifted slice factorises its own)
+            if definite or slice_modes is None:
+                with stages("factorising"):
+                    shifted = K - sigma * M
+                    if definite:
+                        lu = cholesky(shifted, dissection=dissection)
+                    if lu is None and slice_modes is None:   # (no cholespy, not definite)
+                        lu = symmetric_lu(shifted, dissection=dissection)
+                    del shifted
+            if slice_modes is None:
+                # fixed start vector: repeated calls give the same eigenvectors
+                v0 = np.random.default_rng(0).standard_normal(n)
+                with stages("Lanczos"):
+                    vals, vecs = lanczos_near(K, M, n_modes, sigma, lu, v0,
+                                              note=stages.note)
+            else:
+                with stages(f"Lanczos in slices of {slice_modes}"):
+                    if lu is not None:
+                        vals, vecs, _ = locked_eigenpairs(K, M, n_modes, sigma, lu,
+                                                          slice_modes=slice_modes,
+                                                          note=stages.note)
+                    else:
+                        vals, vecs, _ = sliced_eigenpairs(
+                            K, M, n_modes, sigma,
+                            lambda A: symmetric_lu(A, dissection=dissection),
+                            slice_modes=slice_modes, note=stages.note)
     except MemoryError as error:       # SuperLU's own is empty ("Can't expand MemType")
         raise MemoryError(memory_advice(n, n_modes, need, available_bytes(),
                                         cholesky=definite)) from error
