@@ -27,8 +27,8 @@ import resource
 import numpy as np
 
 
-__all__ = ["available_bytes", "factor_bytes", "solve_bytes", "plan_solve", "memory_advice", "lanczos_vectors",
-           "LANCZOS_FACTOR"]
+__all__ = ["available_bytes", "factor_bytes", "solve_bytes", "plan_solve", "memory_advice",
+           "lanczos_vectors", "LANCZOS_FACTOR"]
 
 #: LU entries per point of ``K − σM`` (weak form, minimum-degree ordering on Kᵀ + K):
 #: ``LU_SLOPE · log2(n) − LU_OFFSET``, fitted to 1e4..3e5 sphere points

@@ -88,13 +88,19 @@ def dissection_order(A):
     return perm
 
 
+def _inverse_permutation(perm):
+    """``inverse`` with ``inverse[perm] = arange(n)``: ``x[perm][inverse] == x``."""
+    inverse = np.empty_like(perm)
+    inverse[perm] = np.arange(len(perm))
+    return inverse
+
+
 class PermutedLU:
     """A SuperLU of ``A[perm][:, perm]`` that solves with ``A`` (``solve`` as SuperLU's)."""
 
     def __init__(self, lu, perm):
         self.lu, self.perm = lu, perm
-        self.inverse = np.empty_like(perm)
-        self.inverse[perm] = np.arange(len(perm))
+        self.inverse = _inverse_permutation(perm)
         self.shape = lu.shape
 
     def solve(self, b):
@@ -143,8 +149,7 @@ class CholeskyFactor:
     def __init__(self, solver, perm, n):
         self.solver, self.perm, self.shape = solver, perm, (n, n)
         if perm is not None:
-            self.inverse = np.empty_like(perm)
-            self.inverse[perm] = np.arange(n)
+            self.inverse = _inverse_permutation(perm)
 
     def solve(self, b):
         b = np.asarray(b, dtype=np.float64)
