@@ -111,21 +111,88 @@ def halo_round(ids, xyz, owned, box, k, tol, layers=0):
     if n_u < m_row + 1:
         return np.inf, total, len(owned_u)
     rows_u = np.flatnonzero(owned) if nb.inverse is None else np.unique(nb.inverse[owned])
+    member = np.zeros(n_u, dtype=bool)             # j in 2k-NN(i) for a row i
     if layers:                   # every local point's ball, once: the rows are among them
         dist, idx = nb.tree.query(nb.points, m_row + 1)
         rows_u = grown_rows(idx, rows_u, layers)
         dist, idx = dist[rows_u], idx[rows_u]
+        queried = rows_u
     else:
-        dist, idx = nb.tree.query(nb.points[rows_u], m_row + 1)
-    need = box_excess(nb.points[rows_u], dist[:, -1], lo, hi).max(initial=0.0)
+        # rows whose ball provably stays inside the box cannot raise the need: only the
+        # others are queried; the 2k nearest of a skipped row are inside the box too
+        inside = rows_inside(nb, rows_u, m_row, lo, hi)
+        queried = rows_u[~inside]
+        dist, idx = nb.tree.query(nb.points[queried], m_row + 1)
+        if inside.any():
+            member[boxed(nb.points, lo, hi)] = True
+    need = box_excess(nb.points[queried], dist[:, -1], lo, hi).max(initial=0.0)
     # dependency closure: j in 2k-NN(i), l in k-NN(j)
-    J = np.unique(idx[:, 1:m_dep + 1])
-    L = np.unique(nb.indices[J])
-    dep = np.setdiff1d(np.union1d(J, L), rows_u)
+    member[idx[:, 1:m_dep + 1].ravel()] = True
+    closure = member.copy()
+    closure[nb.indices[member].ravel()] = True
+    closure[rows_u] = False
+    dep = np.flatnonzero(closure)
     if len(dep):
         d2, _ = nb.tree.query(nb.points[dep], m_dep + 1)
         need = max(need, box_excess(nb.points[dep], d2[:, -1], lo, hi).max(initial=0.0))
     return float(need), total, len(owned_u)
+
+
+def boxed(points, lo, hi):
+    """Which ``points`` lie in the closed box ``[lo, hi]``."""
+    return ((points >= lo) & (points <= hi)).all(axis=1)
+
+
+#: cell side of :func:`rows_inside`, in units of the estimated distance to the m-th
+#: neighbour. A block short of m + 1 points only means its rows are queried; rows of a
+#: 2.5e5-point part of a sphere certified (no query): 0 % at 0.5, 15 % at 0.7, 84 % at
+#: 1.0, 81 % at 1.4 (deeper rows needed)
+CELL_FACTOR = 1.0
+
+
+def rows_inside(nb, rows, m, lo, hi):
+    """Which ``rows`` certainly have their ``m`` nearest (and themselves) inside the box.
+
+    A cheap certificate instead of the query: the points are binned into cubes of side
+    ``s``; if the 3×3×3 block of cubes around a row's cube holds at least ``m + 1``
+    points, every one of them is within ``2√3 s`` of the row, so the row's ball to its
+    m-th neighbour has at most that radius, and it lies inside the box when the row is
+    at least that deep. A row that fails either test is simply queried.
+
+    Returns
+    -------
+    ndarray of shape (len(rows),), bool
+    """
+    pts = nb.points
+    q = pts[rows]
+    with np.errstate(invalid="ignore"):
+        depth = np.minimum((q - lo).min(axis=1), (hi - q).min(axis=1))
+    if nb.mean_sq is not None and len(nb.mean_sq):
+        rho = float(np.sqrt(np.median(nb.mean_sq) * (m + 1) / nb.k))
+    else:
+        rho = float(nb.spacing) * np.sqrt(m + 1)
+    s = CELL_FACTOR * rho
+    bound = 2.0 * np.sqrt(3.0) * s
+    out = np.zeros(len(rows), dtype=bool)
+    deep = np.flatnonzero(depth >= bound)
+    if not (s > 0 and np.isfinite(s)) or not len(deep):
+        return out
+    cell = np.floor((pts - pts.min(axis=0)) / s).astype(np.int64) + 1
+    dims = cell.max(axis=0) + 2
+    if float(np.prod(dims.astype(np.float64))) > 2.0 ** 62:
+        return out
+    key = (cell[:, 0] * dims[1] + cell[:, 1]) * dims[2] + cell[:, 2]
+    keys, counts = np.unique(key, return_counts=True)
+    c = cell[rows[deep]]
+    total = np.zeros(len(deep), dtype=np.int64)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            for dz in (-1, 0, 1):
+                kk = ((c[:, 0] + dx) * dims[1] + c[:, 1] + dy) * dims[2] + c[:, 2] + dz
+                at = np.minimum(np.searchsorted(keys, kk), len(keys) - 1)
+                total += np.where(keys[at] == kk, counts[at], 0)
+    out[deep] = total >= m + 1
+    return out
 
 
 def grown_rows(neighbours, rows, layers):
