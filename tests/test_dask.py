@@ -177,6 +177,72 @@ def test_memmap_zarr_inputs_and_outputs(client, tmp_path):
           single(p)[0].expand(single(p)[0].frames)[:, 2])
 
 
+def test_file_inputs_are_read_by_each_part_with_the_same_rows(client, tmp_path):
+    """A ``.npy`` input is read by each part itself (no pieces through the graph): the
+    rows, ownership and normals equal those of the block-by-block exchange."""
+    from o3d_meshless.dask._partition import concat
+    from o3d_meshless.dask._tasks import _extract_parts, _read_part
+
+    p = dense_sparse_patch(seed=3)
+    nrm = om.estimate_frames(p, orient=None, workers=1)[:, 2]
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "n.npy", nrm)
+    surf = DaskSurface(str(tmp_path / "p.npy"), n_parts=4, block_rows=3000)
+    assert surf._src.path is not None
+    radii = surf.radii
+    leafmap = np.arange(surf.n_parts)
+    pieces = [_extract_parts(p[lo:hi], lo, surf.nodes, surf.boxes, radii, leafmap,
+                             nrm[lo:hi]) for lo, hi in surf.bounds]
+    for part in range(surf.n_parts):
+        old = concat([pc[part] for pc in pieces])
+        new = _read_part(str(tmp_path / "p.npy"), surf.bounds, surf.nodes,
+                         surf.boxes[part], radii[part], part, str(tmp_path / "n.npy"))
+        for a, b in zip(old, new):
+            np.testing.assert_array_equal(a, b)
+    # and the whole pipeline with file normals equals the in-memory one
+    from_files = DaskSurface(str(tmp_path / "p.npy"), normals=str(tmp_path / "n.npy"),
+                             n_parts=4, block_rows=3000)
+    in_memory = DaskSurface(p, normals=nrm, n_parts=4, block_rows=3000)
+    f = np.cos(2 * p[:, 0])
+    np.save(tmp_path / "f.npy", f)
+    close(from_files.laplacian_apply(str(tmp_path / "f.npy")).compute(),
+          in_memory.laplacian_apply(f).compute())
+
+
+def test_rows_certified_inside_the_box_have_their_balls_inside():
+    """The halo rounds skip the neighbour query of rows certified by the cell count;
+    the certificate must hold: each such row's ball to its m-th neighbour is inside
+    the box (a dense patch, a sparse one and a tight cluster, so some blocks are short)."""
+    p = dense_sparse_patch(seed=4)
+    nb = _local.local_knn(p, 16, 0.0)
+    lo, hi = np.array([0.2, 0.1, -1.0]), np.array([0.8, 0.9, np.inf])
+    rows = np.flatnonzero(_local.boxed(nb.points, lo, hi))
+    m = _local.ROW_FACTOR * 16
+    inside = _local.rows_inside(nb, rows, m, lo, hi)
+    assert 0.2 < inside.mean() < 1.0              # some certified, some left to the query
+    dist, _ = nb.tree.query(nb.points[rows[inside]], m + 1)
+    assert (_local.box_excess(nb.points[rows[inside]], dist[:, -1], lo, hi) <= 0).all()
+
+
+def test_to_npy_writes_part_results_through_a_staging_folder(client, tmp_path):
+    """Results held by parts are written part by part (staged files beside the output,
+    removed afterwards); a derived array falls back to the block-by-block writer."""
+    from o3d_meshless.dask._source import ROW_PIECES
+
+    p = random_sphere(5000, seed=8)
+    surf = DaskSurface(p, n_parts=3, block_rows=1500)
+    s = single(p)[0]
+    nrm = surf.normals()
+    assert getattr(nrm, ROW_PIECES, None) is not None
+    out = to_npy(nrm, tmp_path / "n.npy")
+    close(np.load(out), s.expand(s.frames)[:, 2])
+    derived = 2.0 * surf.boundary().astype(np.float64)        # no row pieces: block path
+    assert getattr(derived, ROW_PIECES, None) is None
+    np.testing.assert_array_equal(np.load(to_npy(derived, tmp_path / "b.npy")),
+                                  2.0 * s.expand(s.boundary))
+    assert sorted(os.listdir(tmp_path)) == ["b.npy", "n.npy"]        # nothing left behind
+
+
 def test_bad_input():
     p = random_sphere(2000, seed=7)
     with pytest.raises(ValueError, match="`points` must have shape"):

@@ -11,10 +11,11 @@ from ..sampling.neighbors import COINCIDENT_RTOL
 from ._local import DEP_FACTOR, ROW_FACTOR, scale_column
 from ._partition import (SAMPLE_PER_PART, SAMPLE_POINTS, block_stats, concat, kd_split, leaf_of,
                          merge, take)
-from ._source import as_source
-from ._tasks import (HALO_MARGIN, WEAK_LAYERS, _apply_part, _band, _extract_parts,
-                     _gradient_part, _halo_part, _laplacian_part, _sampling_part, _scale_part,
-                     _split_result, _stiffness_part, _summary, _used_split)
+from ._source import ROW_PIECES, RowPieces, as_source
+from ._tasks import (HALO_MARGIN, WEAK_LAYERS, _apply_from_file, _apply_part, _band,
+                     _extract_parts, _gradient_part, _halo_part, _laplacian_part, _read_part,
+                     _sampling_part, _scale_part, _split_result, _stiffness_part, _summary,
+                     _used_split)
 
 __all__ = ["PartitionedCloud", "ORIENT_OPTIONS"]
 
@@ -118,6 +119,13 @@ class PartitionedCloud:
 
         parts = range(self.n_parts) if parts is None else parts
         parts = list(parts)
+        radii = np.asarray(radii, dtype=np.float64)
+        normals = self._normals if with_normals else None
+        if self._src.path is not None and (normals is None or normals.path is not None):
+            # files: each part reads its own rows (no exchange of pieces through the graph)
+            return [dask.delayed(_read_part)(
+                self._src.path, self.bounds, self.nodes, self.boxes[p], radii[p], p,
+                None if normals is None else normals.path) for p in parts]
         boxes = self.boxes[parts]
         nodes = self.nodes
         leafmap = np.array(parts)
@@ -125,7 +133,7 @@ class PartitionedCloud:
         for b, (lo, _) in enumerate(self.bounds):
             extra = self._normals.blocks[b] if (with_normals and self._normals) else None
             pieces.append(dask.delayed(_extract_parts, nout=len(parts))(
-                self._src.blocks[b], lo, nodes, boxes, np.asarray(radii)[parts], leafmap,
+                self._src.blocks[b], lo, nodes, boxes, radii[parts], leafmap,
                 extra))
         return [dask.delayed(concat)([pieces[b][i] for b in range(len(self.bounds))])
                 for i in range(len(parts))]
@@ -313,7 +321,10 @@ class PartitionedCloud:
         for b, (lo, hi) in enumerate(self.bounds):
             m = dask.delayed(merge)(lo, hi, tail, dtype, *[c[b] for c in cut])
             blocks.append(da.from_delayed(m, shape=(hi - lo,) + tuple(tail), dtype=dtype))
-        return da.concatenate(blocks, axis=0)
+        out = da.concatenate(blocks, axis=0)
+        # to_npy can write it from the parts' rows without gathering them per block
+        setattr(out, ROW_PIECES, RowPieces(list(results), list(self.bounds), out.shape))
+        return out
 
     def _values(self, values, name="values"):
         src = as_source(values, name=name, n=self.n, bounds=self.bounds)
@@ -326,6 +337,11 @@ class PartitionedCloud:
         nb = len(self.bounds)
         out = []
         for op in self._parts(what):
+            if src.path is not None:
+                # a file: the part reads its columns' values in the same task, so no
+                # operator waits in memory for a separate read
+                out.append(dask.delayed(_apply_from_file)(op, src.path))
+                continue
             ids = dask.delayed(_used_split, nout=nb)(op, self.bounds)
             picks = [dask.delayed(take)(src.blocks[b], self.bounds[b][0], ids[b])
                      for b in range(nb)]

@@ -28,17 +28,28 @@ class Source:
         ``[lo, hi)`` rows of each block.
     blocks : list of dask.delayed.Delayed
         Each evaluates to a float64 array of shape ``(hi - lo,) + tail``.
+    path : str or None
+        The ``.npy`` file behind the blocks, when there is one: a task can then read
+        the rows it needs itself (:func:`read_npy_rows`) instead of receiving blocks
+        through the task graph.
     """
 
     n: int
     tail: tuple
     bounds: list
     blocks: list
+    path: str | None = None
 
 
 def _read_npy(path, lo, hi):
     arr = np.load(path, mmap_mode="r")
     return np.ascontiguousarray(arr[lo:hi], dtype=np.float64)
+
+
+def read_npy_rows(path, ids):
+    """Rows ``ids`` (global, sorted) of the ``.npy`` file ``path``, float64."""
+    arr = np.load(path, mmap_mode="r")
+    return np.ascontiguousarray(arr[np.asarray(ids)], dtype=np.float64)
 
 
 def _as_float(block):
@@ -146,7 +157,7 @@ def as_source(x, *, name, ncols=None, n=None, bounds=None, block_rows=BLOCK_ROWS
             arr = da.from_array(arr, chunks=(tuple(b - a for a, b in bounds),) + tail)
         arr = arr.rechunk((tuple(b - a for a, b in bounds),) + tail)
         blocks = [dask.delayed(_as_float)(b) for b in arr.to_delayed().ravel()]
-    return Source(n_rows, tail, list(bounds), blocks)
+    return Source(n_rows, tail, list(bounds), blocks, path)
 
 
 def to_npy(arr, path, *, compute=True):
@@ -181,6 +192,10 @@ def to_npy(arr, path, *, compute=True):
     path = os.fspath(path)
     out = np.lib.format.open_memmap(path, mode="w+", dtype=arr.dtype, shape=arr.shape)
     del out
+    rows = getattr(arr, ROW_PIECES, None)
+    if rows is not None and rows.shape == arr.shape:
+        done = _staged_writes(rows, path)
+        return done.compute() if compute else done
     edges = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
     parts = [b for b in arr.to_delayed().reshape(len(arr.chunks[0]), -1)[:, 0]] \
         if arr.ndim > 1 else list(arr.to_delayed())
@@ -190,6 +205,74 @@ def to_npy(arr, path, *, compute=True):
     writes = [dask.delayed(_write_npy)(b, path, int(lo)) for b, lo in zip(parts, edges[:-1])]
     done = dask.delayed(lambda *_: path)(*writes)
     return done.compute() if compute else done
+
+
+@dataclass
+class RowPieces:
+    """A result held by parts: each ``results[p]`` is a Delayed ``(ids, values)`` of
+    sorted global row ids. :func:`to_npy` writes such a result through files beside
+    its output instead of gathering every part's rows for each output block."""
+
+    results: list
+    bounds: list
+    shape: tuple
+
+
+#: attribute of a Dask array that is a :class:`RowPieces` result in the input order
+ROW_PIECES = "_o3d_row_pieces"
+
+
+def _staged_writes(rows, path):
+    """The Delayed writing ``rows`` into the ``.npy`` at ``path``: each part saves its
+    rows into a staging folder beside ``path`` (one ``ids``/``values`` pair of files),
+    then each output block reads its slice of every part's files and is written once.
+    A worker holds one part's rows or one output block at a time, so its memory does
+    not grow with the cloud; the staging folder is removed at the end."""
+    import uuid
+
+    import dask
+
+    stage = os.path.join(os.path.dirname(os.path.abspath(path)),
+                         f".{os.path.basename(path)}.parts-{uuid.uuid4().hex[:12]}")
+    edges = [dask.delayed(_stage_part)(r, stage, p, rows.bounds)
+             for p, r in enumerate(rows.results)]
+    writes = [dask.delayed(_write_staged)(path, stage, b, lo, hi, *edges)
+              for b, (lo, hi) in enumerate(rows.bounds)]
+    return dask.delayed(_finish_staged)(path, stage, *writes)
+
+
+def _stage_part(result, stage, part, bounds):
+    ids, values = result
+    os.makedirs(stage, exist_ok=True)
+    np.save(os.path.join(stage, f"ids{part}.npy"), np.asarray(ids, dtype=np.int64))
+    np.save(os.path.join(stage, f"values{part}.npy"), np.asarray(values))
+    return np.searchsorted(ids, [lo for lo, _ in bounds] + [bounds[-1][1]])
+
+
+def _write_staged(path, stage, b, lo, hi, *edges):
+    out = np.load(path, mmap_mode="r+")
+    block = np.zeros((hi - lo,) + out.shape[1:], dtype=out.dtype)
+    seen = np.zeros(hi - lo, dtype=bool)
+    for part, e in enumerate(edges):
+        a, c = int(e[b]), int(e[b + 1])
+        if c > a:
+            ids = np.load(os.path.join(stage, f"ids{part}.npy"), mmap_mode="r")[a:c] - lo
+            block[ids] = np.load(os.path.join(stage, f"values{part}.npy"),
+                                 mmap_mode="r")[a:c]
+            seen[ids] = True
+    if not seen.all():                    # every point has exactly one owner
+        raise RuntimeError(f"rows {lo}..{hi}: {int((~seen).sum())} rows have no owner")
+    out[lo:hi] = block
+    out.flush()
+    del out
+    return hi - lo
+
+
+def _finish_staged(path, stage, *_):
+    import shutil
+
+    shutil.rmtree(stage, ignore_errors=True)
+    return path
 
 
 def _write_npy(block, path, lo):

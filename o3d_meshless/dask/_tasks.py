@@ -7,7 +7,8 @@ from scipy import sparse
 
 from ._local import (halo_round, neighbour_ids, operator_options, part_sampling,
                      scale_round)
-from ._partition import leaf_of, split_ids, split_rows
+from ._partition import concat, leaf_of, split_ids, split_rows
+from ._source import read_npy_rows
 
 #: a measured halo need is grown by this factor (and the radius rounds repeat until the
 #: need of every part is within its radius)
@@ -39,6 +40,31 @@ def _extract_parts(block, lo, nodes, boxes, radii, leafmap, extra):
         out.append((ids[inside], block[inside], leaf[inside] == p,
                     None if extra is None else extra[inside]))
     return out
+
+
+def _read_part(path, bounds, nodes, box, radius, part, normals_path):
+    """One part's rows read straight from the ``.npy`` file(s), block by block.
+
+    The same ``(ids, xyz, owned, normals)`` as :func:`_extract_parts` followed by
+    :func:`~o3d_meshless.dask._partition.concat` give it, but no block's pieces for the
+    other parts are ever in flight: a worker holds one block and its own part, whatever
+    the size of the cloud (the exchange through the task graph kept every part's pieces
+    until the last part had started, so a worker's memory grew with the cloud).
+    """
+    arr = np.load(path, mmap_mode="r")
+    nrm = None if normals_path is None else np.load(normals_path, mmap_mode="r")
+    elo, ehi = box[0] - radius, box[1] + radius
+    pieces = []
+    for lo, hi in bounds:
+        block = np.asarray(arr[lo:hi], dtype=np.float64)
+        # a part's box holds all of its owned points (a leaf of the k-d split is its
+        # box), so the halo test alone selects them
+        inside = np.flatnonzero(((block >= elo) & (block <= ehi)).all(axis=1))
+        xyz = block[inside]
+        pieces.append((inside + lo, xyz, leaf_of(xyz, nodes) == part,
+                       None if nrm is None else np.asarray(nrm[lo:hi][inside],
+                                                           dtype=np.float64)))
+    return concat(pieces)
 
 
 def _scale_part(gathered, box, k):
@@ -130,6 +156,12 @@ def _used_split(op, bounds):
     return split_ids(op["used_ids"], bounds)
 
 
+def _apply_from_file(op, path):
+    """:func:`_apply_part` with the values at the columns ``op`` uses read from the
+    ``.npy`` file ``path``."""
+    return _apply_part(op, read_npy_rows(path, op["used_ids"]))
+
+
 def _apply_part(op, *picks):
     f = np.concatenate(picks, axis=0)
     y = op["A"] @ f
@@ -147,6 +179,11 @@ def _split_result(result, bounds):
 def _frames_part(part):
     s = part["sampling"]
     return part["ids"][part["owned"]], s.expand(s.frames)[part["owned"]]
+
+
+def _normals_part(part):
+    ids, frames = _frames_part(part)
+    return ids, np.ascontiguousarray(frames[:, 2])
 
 
 def _boundary_part(part):

@@ -7,7 +7,8 @@ import numpy as np
 from ._local import ROW_FACTOR
 from ._partitioned import PartitionedCloud, _check_int
 from ._tasks import (WEAK_LAYERS, _assembled, _boundary_part, _column, _curvature_part,
-                     _frames_part, _global_block, _mass_part, _neighbors_part, _weak_rows)
+                     _frames_part, _global_block, _mass_part, _neighbors_part, _normals_part,
+                     _weak_rows)
 
 __all__ = ["DaskSurface"]
 
@@ -103,7 +104,10 @@ class DaskSurface(PartitionedCloud):
 
     def normals(self):
         """Unit normals, ``(n, 3)`` Dask array (the last frame row)."""
-        return self.frames()[:, 2]
+        import dask
+
+        res = [dask.delayed(_normals_part)(s) for s in self._parts("sampling")]
+        return self._to_original(res, (3,), np.float64)
 
     def boundary(self):
         """Open-boundary mask, ``(n,)`` bool Dask array (the gap test of
