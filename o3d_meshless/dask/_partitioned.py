@@ -85,6 +85,9 @@ class PartitionedCloud:
                              "them first, e.g. points[np.isfinite(points).all(1)])")
         sample = np.concatenate([s[3] for s in stats])
         self._sample = sample               # strided: the distributed spectrum's coarse level
+        # each block's bounding box: a part reading a file skips the blocks that cannot
+        # hold its points (spatially ordered inputs, such as scans, skip most of them)
+        self._block_boxes = np.array([[s[0], s[1]] for s in stats], dtype=np.float64)
         self.bbox = np.stack([np.min([s[0] for s in stats], axis=0),
                               np.max([s[1] for s in stats], axis=0)])
         self.nodes, self.boxes = kd_split(sample, self.n_parts)
@@ -124,8 +127,9 @@ class PartitionedCloud:
         if self._src.path is not None and (normals is None or normals.path is not None):
             # files: each part reads its own rows (no exchange of pieces through the graph)
             return [dask.delayed(_read_part)(
-                self._src.path, self.bounds, self.nodes, self.boxes[p], radii[p], p,
-                None if normals is None else normals.path) for p in parts]
+                self._src.path, self._touching(self.boxes[p], radii[p]), self.nodes,
+                self.boxes[p], radii[p], p, None if normals is None else normals.path)
+                for p in parts]
         boxes = self.boxes[parts]
         nodes = self.nodes
         leafmap = np.array(parts)
@@ -137,6 +141,13 @@ class PartitionedCloud:
                 extra))
         return [dask.delayed(concat)([pieces[b][i] for b in range(len(self.bounds))])
                 for i in range(len(parts))]
+
+    def _touching(self, box, radius):
+        """The input blocks whose bounding box meets ``box`` grown by ``radius``."""
+        lo, hi = box[0] - radius, box[1] + radius
+        bb = self._block_boxes
+        meets = ((bb[:, 1] >= lo) & (bb[:, 0] <= hi)).all(axis=1)
+        return [b for b, m in zip(self.bounds, meets) if m]
 
     def _scale_rounds(self, r0):
         """The coincidence scale: exact median of the distances to the 8th neighbour."""

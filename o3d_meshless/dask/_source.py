@@ -164,7 +164,11 @@ def to_npy(arr, path, *, compute=True):
     """Write a Dask array into one ``.npy`` file, block by block.
 
     Each task opens the file with ``mmap_mode="r+"`` and writes its rows, so no process
-    holds more than one block (the workers must share the file system).
+    holds more than one block (the workers must share the file system). A result of
+    :class:`~o3d_meshless.dask.DaskSurface` taken as it is returned (not sliced or
+    combined) is held by the parts: each part then saves its rows into a staging
+    folder beside ``path`` (``.<name>.parts-<id>``, removed at the end) and each block
+    is written from those files, so a worker's memory does not grow with the cloud.
 
     Parameters
     ----------

@@ -43,7 +43,8 @@ def _extract_parts(block, lo, nodes, boxes, radii, leafmap, extra):
 
 
 def _read_part(path, bounds, nodes, box, radius, part, normals_path):
-    """One part's rows read straight from the ``.npy`` file(s), block by block.
+    """One part's rows read straight from the ``.npy`` file(s), block by block
+    (``bounds``: the blocks that can hold them).
 
     The same ``(ids, xyz, owned, normals)`` as :func:`_extract_parts` followed by
     :func:`~o3d_meshless.dask._partition.concat` give it, but no block's pieces for the
@@ -64,6 +65,9 @@ def _read_part(path, bounds, nodes, box, radius, part, normals_path):
         pieces.append((inside + lo, xyz, leaf_of(xyz, nodes) == part,
                        None if nrm is None else np.asarray(nrm[lo:hi][inside],
                                                            dtype=np.float64)))
+    if not pieces:                        # no block meets the part (a part is never empty)
+        return (np.zeros(0, dtype=np.int64), np.zeros((0, 3)), np.zeros(0, dtype=bool),
+                None if nrm is None else np.zeros((0, 3)))
     return concat(pieces)
 
 
