@@ -205,8 +205,13 @@ def test_file_inputs_are_read_by_each_part_with_the_same_rows(client, tmp_path):
     in_memory = DaskSurface(p, normals=nrm, n_parts=4, block_rows=3000)
     f = np.cos(2 * p[:, 0])
     np.save(tmp_path / "f.npy", f)
-    close(from_files.laplacian_apply(str(tmp_path / "f.npy")).compute(),
-          in_memory.laplacian_apply(f).compute())
+    expect = in_memory.laplacian_apply(f).compute()
+    grad = in_memory.surface_gradient(f).compute()
+    # built and applied in one task (nothing kept), then with the operator kept
+    close(from_files.laplacian_apply(str(tmp_path / "f.npy")).compute(), expect)
+    close(from_files.surface_gradient(str(tmp_path / "f.npy")).compute(), grad)
+    from_files.persist("laplacian")
+    close(from_files.laplacian_apply(str(tmp_path / "f.npy")).compute(), expect)
     # a spatially ordered file (as scans often are): parts skip the blocks that cannot
     # hold their points, and the operator is still the single machine's
     order = np.argsort(p[:, 0], kind="stable")

@@ -13,9 +13,9 @@ from ._partition import (SAMPLE_PER_PART, SAMPLE_POINTS, block_stats, concat, kd
                          merge, take)
 from ._source import ROW_PIECES, RowPieces, as_source
 from ._tasks import (HALO_MARGIN, WEAK_LAYERS, _apply_from_file, _apply_part, _band,
-                     _extract_parts, _gradient_part, _halo_part, _laplacian_part, _read_part,
-                     _sampling_part, _scale_part, _split_result, _stiffness_part, _summary,
-                     _used_split)
+                     _built_and_applied, _extract_parts, _gradient_part, _halo_part,
+                     _laplacian_part, _read_part, _sampling_part, _scale_part, _split_result,
+                     _stiffness_part, _summary, _used_split)
 
 __all__ = ["PartitionedCloud", "ORIENT_OPTIONS"]
 
@@ -97,6 +97,7 @@ class PartitionedCloud:
         self._scale_rounds(r_guess)
         self._halo_rounds()
         self._cache = {}
+        self._persisted = set()
 
     # -- partition ------------------------------------------------------------------------
 
@@ -319,6 +320,7 @@ class PartitionedCloud:
                 raise ValueError(f"`what` must be one of {PERSISTABLE}; got {w!r}")
         for w in what:
             self._cache[w] = list(dask.persist(*self._parts(w)))
+            self._persisted.add(w)
         return self
 
     def _to_original(self, results, tail, dtype):
@@ -347,10 +349,16 @@ class PartitionedCloud:
 
         nb = len(self.bounds)
         out = []
+        if src.path is not None and what not in self._persisted:
+            # a file and no kept operator: each part builds its rows, reads the values
+            # at their columns and applies them in one task, so no operator waits in a
+            # worker's memory for the scheduler to reach its application
+            build = _laplacian_part if what == "laplacian" else _gradient_part
+            return [dask.delayed(_built_and_applied)(build, s, self.operator_options,
+                                                     src.path)
+                    for s in self._parts("sampling")]
         for op in self._parts(what):
-            if src.path is not None:
-                # a file: the part reads its columns' values in the same task, so no
-                # operator waits in memory for a separate read
+            if src.path is not None:          # a kept operator: read and apply
                 out.append(dask.delayed(_apply_from_file)(op, src.path))
                 continue
             ids = dask.delayed(_used_split, nout=nb)(op, self.bounds)

@@ -166,6 +166,12 @@ def _apply_from_file(op, path):
     return _apply_part(op, read_npy_rows(path, op["used_ids"]))
 
 
+def _built_and_applied(build, part, options, path):
+    """``build(part, options)`` (the part's operator rows) applied at once to the
+    values in the ``.npy`` file ``path``; the rows are dropped when the task ends."""
+    return _apply_from_file(build(part, options), path)
+
+
 def _apply_part(op, *picks):
     f = np.concatenate(picks, axis=0)
     y = op["A"] @ f
