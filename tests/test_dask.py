@@ -224,6 +224,22 @@ def test_file_inputs_are_read_by_each_part_with_the_same_rows(client, tmp_path):
     close(ordered.laplacian_apply(f[order]).compute(), ref @ f[order])
 
 
+def test_starting_a_part_ranks_below_finishing_one(tmp_path):
+    """Reading a part and building its sampling carry a priority below the default, so
+    a worker finishes a part's consumers before it starts the next part."""
+    from o3d_meshless.dask._partitioned import START_PRIORITY
+
+    p = random_sphere(3000, seed=9)
+    np.save(tmp_path / "p.npy", p)
+    surf = DaskSurface(str(tmp_path / "p.npy"), n_parts=3, block_rows=1000)
+    layers = surf.normals().__dask_graph__().layers
+    prio = {name.split("-")[0]: (layer.annotations or {}).get("priority", 0)
+            for name, layer in layers.items()}
+    assert START_PRIORITY < 0
+    assert prio["_read_part"] == prio["_sampling_part"] == START_PRIORITY
+    assert prio["_normals_part"] == 0
+
+
 def test_rows_certified_inside_the_box_have_their_balls_inside():
     """The halo rounds skip the neighbour query of rows certified by the cell count;
     the certificate must hold: each such row's ball to its m-th neighbour is inside

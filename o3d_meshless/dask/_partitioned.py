@@ -22,6 +22,8 @@ __all__ = ["PartitionedCloud", "ORIENT_OPTIONS"]
 ORIENT_OPTIONS = (None, "outward")
 #: per-part products :meth:`PartitionedCloud.persist` keeps on the cluster
 PERSISTABLE = ("sampling", "laplacian", "gradient", "stiffness-averaged", "stiffness-lumped")
+#: Dask priority of reading a part and building its sampling (the default is 0)
+START_PRIORITY = -1
 #: summary points per part for the exact distributed median
 SUMMARY = 4096
 
@@ -270,10 +272,14 @@ class PartitionedCloud:
         if what == "sampling" or what[:9] == "sampling-":
             layers = 0 if what == "sampling" else int(what[9:])
             radii = self.radii if layers == 0 else self._layer_radii(layers)
-            g = self._gathered(radii, with_normals=self._normals is not None)
-            out = [dask.delayed(_sampling_part)(
-                gi, k=self.k, tol=self.tol, height_order=self.height_order,
-                orient=self.orient, centre=self.centre) for gi in g]
+            # starting a part ranks below finishing one: a worker that has a part's
+            # sampling in memory runs that part's consumers before it starts another
+            # (otherwise it may hold two parts' intermediates at once)
+            with dask.annotate(priority=START_PRIORITY):
+                g = self._gathered(radii, with_normals=self._normals is not None)
+                out = [dask.delayed(_sampling_part)(
+                    gi, k=self.k, tol=self.tol, height_order=self.height_order,
+                    orient=self.orient, centre=self.centre) for gi in g]
         elif what in ("stiffness-lumped", "stiffness-averaged"):
             mass = what[10:]
             out = [dask.delayed(_stiffness_part)(s, mass)
