@@ -254,19 +254,17 @@ def _stage_part(result, stage, part, bounds):
 
 
 def _write_staged(path, stage, b, lo, hi, *edges):
+    from ._partition import merge
+
     out = np.load(path, mmap_mode="r+")
-    block = np.zeros((hi - lo,) + out.shape[1:], dtype=out.dtype)
-    seen = np.zeros(hi - lo, dtype=bool)
+    pieces = []
     for part, e in enumerate(edges):
         a, c = int(e[b]), int(e[b + 1])
         if c > a:
-            ids = np.load(os.path.join(stage, f"ids{part}.npy"), mmap_mode="r")[a:c] - lo
-            block[ids] = np.load(os.path.join(stage, f"values{part}.npy"),
-                                 mmap_mode="r")[a:c]
-            seen[ids] = True
-    if not seen.all():                    # every point has exactly one owner
-        raise RuntimeError(f"rows {lo}..{hi}: {int((~seen).sum())} rows have no owner")
-    out[lo:hi] = block
+            pieces.append((np.load(os.path.join(stage, f"ids{part}.npy"), mmap_mode="r")[a:c],
+                           np.load(os.path.join(stage, f"values{part}.npy"),
+                                   mmap_mode="r")[a:c]))
+    out[lo:hi] = merge(lo, hi, out.shape[1:], out.dtype, *pieces)
     out.flush()
     del out
     return hi - lo
