@@ -24,6 +24,7 @@ from ..sampling.boundary import CONFIRM_FACTOR, detect_boundary
 from ..operators.guard import MAX_FACTOR
 from ..sampling.neighbors import SCALE_NEIGHBOUR, _drop_self, knn
 from ..sampling.sampled_surface import Sampling, oriented_frames, sampling_diagnostics
+from ._partition import boxed
 
 #: the Voronoi areas of ``assembly.lumped_areas`` grow neighbourhoods up to this × k
 AREA_FACTOR = 4
@@ -136,11 +137,6 @@ def halo_round(ids, xyz, owned, box, k, tol, layers=0):
         d2, _ = nb.tree.query(nb.points[dep], m_dep + 1)
         need = max(need, box_excess(nb.points[dep], d2[:, -1], lo, hi).max(initial=0.0))
     return float(need), total, len(owned_u)
-
-
-def boxed(points, lo, hi):
-    """Which ``points`` lie in the closed box ``[lo, hi]``."""
-    return ((points >= lo) & (points <= hi)).all(axis=1)
 
 
 #: cell side of :func:`rows_inside`, in units of the estimated distance to the m-th

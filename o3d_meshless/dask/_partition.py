@@ -99,9 +99,20 @@ def concat(pieces):
     return ids, np.ascontiguousarray(xyz), owned, extra
 
 
+def boxed(points, lo, hi):
+    """Which ``points`` lie in the closed box ``[lo, hi]``, ``(m,)`` bool."""
+    return ((points >= lo) & (points <= hi)).all(axis=1)
+
+
+def block_edges(ids, bounds):
+    """Where the sorted global ``ids`` cross the block starts of ``bounds`` (and the last
+    block's end): block ``b`` holds ``ids[edges[b]:edges[b + 1]]``."""
+    return np.searchsorted(ids, [lo for lo, _ in bounds] + [bounds[-1][1]])
+
+
 def split_rows(ids, values, bounds):
     """``(ids, values)`` rows of one part cut by the output blocks ``bounds``."""
-    edges = np.searchsorted(ids, [lo for lo, _ in bounds] + [bounds[-1][1]])
+    edges = block_edges(ids, bounds)
     return [(ids[a:b], values[a:b]) for a, b in zip(edges[:-1], edges[1:])]
 
 
@@ -119,7 +130,7 @@ def merge(lo, hi, tail, dtype, *pieces):
 
 def split_ids(ids, bounds):
     """Sorted global ``ids`` cut by the input blocks ``bounds``."""
-    edges = np.searchsorted(ids, [lo for lo, _ in bounds] + [bounds[-1][1]])
+    edges = block_edges(ids, bounds)
     return [ids[a:b] for a, b in zip(edges[:-1], edges[1:])]
 
 

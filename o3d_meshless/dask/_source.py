@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._partition import block_edges, merge
+
 #: rows per block when the input has no chunks of its own
 BLOCK_ROWS = 1_000_000
 
@@ -250,12 +252,10 @@ def _stage_part(result, stage, part, bounds):
     os.makedirs(stage, exist_ok=True)
     np.save(os.path.join(stage, f"ids{part}.npy"), np.asarray(ids, dtype=np.int64))
     np.save(os.path.join(stage, f"values{part}.npy"), np.asarray(values))
-    return np.searchsorted(ids, [lo for lo, _ in bounds] + [bounds[-1][1]])
+    return block_edges(ids, bounds)
 
 
 def _write_staged(path, stage, b, lo, hi, *edges):
-    from ._partition import merge
-
     out = np.load(path, mmap_mode="r+")
     pieces = []
     for part, e in enumerate(edges):

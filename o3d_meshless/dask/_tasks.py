@@ -7,7 +7,7 @@ from scipy import sparse
 
 from ._local import (halo_round, neighbour_ids, operator_options, part_sampling,
                      scale_round)
-from ._partition import concat, leaf_of, split_ids, split_rows
+from ._partition import boxed, concat, leaf_of, split_ids, split_rows
 from ._source import read_npy_rows
 
 #: a measured halo need is grown by this factor (and the radius rounds repeat until the
@@ -36,7 +36,7 @@ def _extract_parts(block, lo, nodes, boxes, radii, leafmap, extra):
     for i, p in enumerate(leafmap):
         elo = boxes[i, 0] - radii[i]
         ehi = boxes[i, 1] + radii[i]
-        inside = ((block >= elo) & (block <= ehi)).all(axis=1) | (leaf == p)
+        inside = boxed(block, elo, ehi) | (leaf == p)
         out.append((ids[inside], block[inside], leaf[inside] == p,
                     None if extra is None else extra[inside]))
     return out
@@ -60,7 +60,7 @@ def _read_part(path, bounds, nodes, box, radius, part, normals_path):
         block = np.asarray(arr[lo:hi], dtype=np.float64)
         # a part's box holds all of its owned points (a leaf of the k-d split is its
         # box), so the halo test alone selects them
-        inside = np.flatnonzero(((block >= elo) & (block <= ehi)).all(axis=1))
+        inside = np.flatnonzero(boxed(block, elo, ehi))
         xyz = block[inside]
         pieces.append((inside + lo, xyz, leaf_of(xyz, nodes) == part,
                        None if nrm is None else np.asarray(nrm[lo:hi][inside],
