@@ -272,6 +272,13 @@ def test_to_npy_writes_part_results_through_a_staging_folder(client, tmp_path):
     np.testing.assert_array_equal(np.load(to_npy(derived, tmp_path / "b.npy")),
                                   2.0 * s.expand(s.boundary))
     assert sorted(os.listdir(tmp_path)) == ["b.npy", "n.npy"]        # nothing left behind
+    # assigned in place: the tag stays on the object but no longer describes it, so
+    # the block writer runs and the assignment is written
+    edited = surf.normals()
+    edited[0] = np.zeros(3)
+    got = np.load(to_npy(edited, tmp_path / "e.npy"))
+    np.testing.assert_array_equal(got[0], np.zeros(3))
+    close(got[1:], s.expand(s.frames)[1:, 2])
 
 
 def test_bad_input():

@@ -342,7 +342,7 @@ class PartitionedCloud:
             blocks.append(da.from_delayed(m, shape=(hi - lo,) + tuple(tail), dtype=dtype))
         out = da.concatenate(blocks, axis=0)
         # to_npy can write it from the parts' rows without gathering them per block
-        setattr(out, ROW_PIECES, RowPieces(list(results), list(self.bounds), out.shape))
+        setattr(out, ROW_PIECES, RowPieces(list(results), list(self.bounds), out.name))
         return out
 
     def _values(self, values, name="values"):

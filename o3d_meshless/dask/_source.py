@@ -199,7 +199,7 @@ def to_npy(arr, path, *, compute=True):
     out = np.lib.format.open_memmap(path, mode="w+", dtype=arr.dtype, shape=arr.shape)
     del out
     rows = getattr(arr, ROW_PIECES, None)
-    if rows is not None and rows.shape == arr.shape:
+    if rows is not None and rows.name == arr.name:
         done = _staged_writes(rows, path)
         return done.compute() if compute else done
     edges = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
@@ -221,7 +221,9 @@ class RowPieces:
 
     results: list
     bounds: list
-    shape: tuple
+    #: the Dask array's name (its graph's key) when it was tagged: an in-place
+    #: assignment (``x[i] = v``) keeps the attribute but gives the array a new name
+    name: str
 
 
 #: attribute of a Dask array that is a :class:`RowPieces` result in the input order
