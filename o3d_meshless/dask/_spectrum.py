@@ -8,9 +8,14 @@ solves run on the workers:
 * **start**: the modes of a coarse subsample of the cloud (a strided sample, solved on the
   client with the single-machine weak form), carried to every point by inverse-distance
   weights of the 4 nearest sample points, part by part;
-* **refinement**: SciPy's :func:`~scipy.sparse.linalg.lobpcg` on ``n_modes`` plus a buffer
-  of vectors (without the buffer, a cluster of equal eigenvalues cut by the window's edge
-  converges slowly or breaks down), its products ``K X`` and ``B X`` done part by part;
+* **refinement**: LOBPCG (:func:`lobpcg_modes`) on ``n_modes`` plus a buffer of vectors
+  (without the buffer, a cluster of equal eigenvalues cut by the window's edge converges
+  slowly or breaks down). Every ``n``-row block stays on the workers as one array per
+  part: the products with ``K`` and ``B`` fetch only the halo rows each part needs from
+  its neighbours (:mod:`o3d_meshless.dask._halo`), and the client gets the Gram matrices
+  of the basis and the residual norms. SciPy's :func:`~scipy.sparse.linalg.lobpcg` needs
+  the blocks in one process, so the iteration is written here around SciPy's dense
+  eigensolver;
 * **preconditioner**: block Jacobi, each part solving with its own rows and columns of
   ``K + σ B`` (``σ`` the coarse first nonzero eigenvalue: scale-free; CHOLMOD's Cholesky
   when cholespy is installed, else SuperLU); the factor is made once per part on the
@@ -21,39 +26,33 @@ solves run on the workers:
   stalls; a probe ``|A x − Aᵀ x|`` finds it and the products then use ``(A + Aᵀ)/2``
   (cow.off in 4 parts: asymmetry 2e-4, residual stuck at 1e-4 without it);
 * **stop**: every wanted mode's residual ``|K x − λ B x|`` below ``rtol`` times
-  ``λ_max |B x|`` (``λ_max`` the largest wanted eigenvalue), checked after
-  :data:`CHUNK` iterations, then after twice as many each time.
+  ``λ_max |B x|`` (``λ_max`` the largest wanted eigenvalue), checked at every iteration
+  (the norms are a reduction over the parts).
 
-Measured with ``lobpcg`` alone in one process, 20 modes: on 60 000 points of the unit
-sphere in 16 parts, 40 iterations reach eigenvalues 8e-9 relative to shift-invert and 80
-reach 1e-14 (one part, an exact preconditioner: 10); on 30 000 points in 8 parts the
-first check, at 60 iterations, finds every residual below 1e-7. Without the buffer
-LOBPCG broke down (eigenvalues 1.7e3 off).
-
-Memory on the client: LOBPCG keeps about 9 blocks of ``n × (n_modes + buffer)`` floats
-(the vectors, residuals and search directions and their products); the workers keep
-their rows of ``K`` and ``B`` and one sparse factor per part.
+Memory: each worker keeps its parts' rows of ``K`` and ``B``, one sparse factor per part,
+and nine blocks of ``owned rows × (n_modes + buffer)`` floats (``X``, ``W``, ``P`` and
+their products). The client keeps ``3m × 3m`` Gram matrices, the parts' index lists
+(while the halo plans are made) and, at the end, the ``n × n_modes`` result.
 """
 from __future__ import annotations
 
 import logging
+import operator
 import uuid
 import warnings
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ._halo import HaloProducts
+
 logger = logging.getLogger(__name__)
 
-#: LOBPCG iterations before the first convergence check; each check restarts LOBPCG
-#: (its search directions are lost), so the next run is twice as long. Checking every 20
-#: iterations stalled at a residual of 2e-4 on the 30 000-point sphere in 8 parts (400
-#: iterations); the first check at 60 found it converged (1e-7)
-CHUNK = 60
 #: above this relative asymmetry of the assembled rows the products are symmetrised
 ASYMMETRY_TOL = 1e-12
-#: LOBPCG runs that end early in a row (a rank-deficient basis) before giving up
-STALLS = 2
+#: basis directions whose Gram eigenvalue (after diagonal scaling) is below this fraction
+#: of the largest are dropped from the Rayleigh–Ritz step (:func:`ritz`)
+RANK_TOL = 1e-12
 #: extra vectors beyond n_modes: at least this many, or half of n_modes
 MIN_BUFFER = 8
 #: nearest coarse points whose modes are averaged into a point's start vector
@@ -66,14 +65,6 @@ _FACTORS: dict = {}
 
 def _owned_ids(op):
     return op["owned_ids"], op["K_ids"], op["B_ids"]
-
-
-def _times(op, which, X_used):
-    return op[which] @ X_used
-
-
-def _transposed_times(op, which, X_owned):
-    return op[which].T @ X_owned
 
 
 def _own_block(op, which):
@@ -116,8 +107,9 @@ def _forget(token):
 
 
 def _prolonged(part, coarse_points, coarse_vectors, m):
-    """Start vectors on a part's owned points from the coarse modes."""
-    s, ids, owned = part["sampling"], part["ids"], part["owned"]
+    """Start vectors on a part's owned points (in the order of its ``owned_ids``) from
+    the coarse modes."""
+    s, owned = part["sampling"], part["owned"]
     xyz = s.points[owned]
     d, j = cKDTree(coarse_points).query(xyz, min(m, len(coarse_points)))
     d, j = d.reshape(len(xyz), -1), j.reshape(len(xyz), -1)
@@ -127,19 +119,12 @@ def _prolonged(part, coarse_points, coarse_vectors, m):
     w[exact] = 0.0
     w[exact, 0] = 1.0
     w /= w.sum(axis=1, keepdims=True)
-    return ids[owned], np.einsum("nk,nkm->nm", w, coarse_vectors[j])
-
-
-def _columnwise(apply, X):
-    """``apply`` on an (n, c) block, for an (n,) vector or an (n, c) block."""
-    X = np.asarray(X)
-    if X.ndim == 1:
-        return apply(X[:, None])[:, 0]
-    return apply(X)
+    return np.einsum("nk,nkm->nm", w, coarse_vectors[j])
 
 
 class DistributedPencil:
-    """Products with ``K`` and ``B`` and the block-Jacobi solve, on persisted parts."""
+    """The pencil ``(K, B)`` on persisted parts: products with blocks kept on the workers
+    (:class:`~o3d_meshless.dask._halo.HaloProducts`) and the block-Jacobi solve."""
 
     def __init__(self, parts, n):
         import dask
@@ -147,69 +132,74 @@ class DistributedPencil:
         self.parts, self.n = parts, n
         ids = dask.compute(*[dask.delayed(_owned_ids)(op) for op in parts])
         self.owned = [i[0] for i in ids]
-        self.used = {"K": [i[1] for i in ids], "B": [i[2] for i in ids]}
+        self.halo = HaloProducts(parts, self.owned, [i[1] for i in ids],
+                                 [i[2] for i in ids])
         self.token = uuid.uuid4().hex
-        self.products = 0
-        self.symmetrise = set()
+
+    @property
+    def symmetrise(self):
+        """Matrices (``"K"``, ``"B"``) whose products use ``(A + Aᵀ)/2``: rows from parts
+        that disagree (see :meth:`asymmetry`)."""
+        return self.halo.symmetrise
+
+    @symmetrise.setter
+    def symmetrise(self, names):
+        self.halo.symmetrise = set(names)
 
     @staticmethod
-    def _compute(tasks):
+    def compute(tasks):
         import dask
 
-        with warnings.catch_warnings():      # the vectors travel in the graph on purpose
-            warnings.filterwarnings("ignore", message=".*[Ll]arge object.*")
+        with warnings.catch_warnings():      # small arrays travel in the graph on purpose
+            warnings.filterwarnings("ignore", message=".*[Ll]arge (object|graph).*")
             return dask.compute(*tasks)
 
-    def _by_rows(self, tasks, X2):
-        """Each part's result is its owned rows of the (n, c) product."""
-        Y = np.empty_like(X2)
-        for own, g in zip(self.owned, self._compute(tasks)):
+    def blocks(self, X):
+        """Per-part Delayed blocks of an ``(n, c)`` array held here."""
+        import dask
+
+        X = np.asarray(X, dtype=np.float64).reshape(self.n, -1)
+        # unique names: two persists of equal data must not share (and release) a key
+        with warnings.catch_warnings():      # the array travels in the graph on purpose
+            warnings.filterwarnings("ignore", message=".*[Ll]arge (object|graph).*")
+            return list(dask.persist(*[dask.delayed(np.ascontiguousarray(X[own]),
+                                                    name=f"block-{uuid.uuid4().hex}")
+                                       for own in self.owned]))
+
+    def gather(self, blocks):
+        """The ``(n, c)`` array of per-part blocks, here."""
+        got = self.compute(blocks)
+        Y = np.empty((self.n, got[0].shape[1]))
+        for own, g in zip(self.owned, got):
             Y[own] = g
         return Y
 
-    def _rows_times(self, which, X2):
+    def product(self, which, X):
+        """``A X`` for ``which`` in {"K", "B"} and an ``(n,)`` or ``(n, c)`` array here."""
         import dask
 
-        return self._by_rows([dask.delayed(_times)(op, which, X2[u])
-                              for op, u in zip(self.parts, self.used[which])], X2)
-
-    def _columns_times(self, which, X2):
-        import dask
-
-        got = self._compute([dask.delayed(_transposed_times)(op, which, X2[own])
-                             for op, own in zip(self.parts, self.owned)])
-        Y = np.zeros_like(X2)
-        for u, g in zip(self.used[which], got):
-            Y[u] += g                         # a part's columns are distinct
-        return Y
+        X = np.asarray(X)
+        pick = 0 if which == "K" else 1
+        # the persisted blocks are held until the product is computed: a graph built on
+        # them does not keep them alive, and a released block is a lost dependency
+        blocks = self.blocks(X)
+        Y = self.gather([dask.delayed(operator.getitem)(kb, pick)
+                         for kb in self.halo.times(blocks)])
+        del blocks
+        return Y[:, 0] if X.ndim == 1 else Y
 
     def asymmetry(self, which, seed=0):
         """``|A x − Aᵀ x| / |A x|`` for a random ``x``: 0 when the parts' rows are the
         single machine's (symmetric) matrix."""
         x = np.random.default_rng(seed).standard_normal((self.n, 1))
-        ax = self._rows_times(which, x)
-        return float(np.linalg.norm(ax - self._columns_times(which, x))
-                     / max(np.linalg.norm(ax), np.finfo(float).tiny))
-
-    def product(self, which, X):
-        """``A X`` for ``which`` in {"K", "B"}; ``(A + Aᵀ) X / 2`` once :attr:`symmetrise`
-        is set (rows from parts that disagree, see :meth:`asymmetry`)."""
-        def apply(X2):
-            Y = self._rows_times(which, X2)
-            if which in self.symmetrise:
-                Y = 0.5 * (Y + self._columns_times(which, X2))
-            return Y
-
-        self.products += 1
-        return _columnwise(apply, X)
-
-    def precondition(self, sigma, R):
-        """The block-Jacobi solve: each part's own block of ``K + σB`` on its rows."""
-        import dask
-
-        return _columnwise(lambda R2: self._by_rows(
-            [dask.delayed(_precondition)(op, self.token, p, sigma, R2[own])
-             for p, (op, own) in enumerate(zip(self.parts, self.owned))], R2), R)
+        kept = self.symmetrise
+        self.symmetrise = set()
+        ax = self.product(which, x)
+        self.symmetrise = {which}
+        half = self.product(which, x)                 # (A x + Aᵀ x) / 2
+        self.symmetrise = kept
+        return float(2 * np.linalg.norm(ax - half) / max(np.linalg.norm(ax),
+                                                          np.finfo(float).tiny))
 
     def close(self):
         import dask
@@ -224,7 +214,8 @@ class DistributedPencil:
 
 
 def coarse_start(surface, sample, n_vectors, mass, coarse_points, parts):
-    """Start vectors ``(n, n_vectors)`` and the coarse eigenvalues, from a subsample."""
+    """Start vectors, per part (persisted Delayed ``(owned rows, n_vectors)`` in the order
+    of its ``owned_ids``), and the coarse eigenvalues, from a subsample."""
     import dask
 
     from ..operators.laplacian import LaplaceBeltrami
@@ -238,72 +229,146 @@ def coarse_start(surface, sample, n_vectors, mass, coarse_points, parts):
                          denoise=False, height_order=surface.height_order,
                          progress=False).fit(pts)
     vals, vecs = op.spectrum(n_vectors)[:2]
-    got = dask.compute(*[dask.delayed(_prolonged)(part, pts, vecs, PROLONG_NEIGHBOURS)
-                         for part in parts])
-    X = np.empty((surface.n, vecs.shape[1]))
-    for ids, rows in got:
-        X[ids] = rows
-    return X, vals
+    blocks = dask.persist(*[dask.delayed(_prolonged)(part, pts, vecs, PROLONG_NEIGHBOURS)
+                            for part in parts])
+    return list(blocks), vals
 
 
-def _absolute_tolerance(pencil, X, n_modes, top, rtol):
-    """LOBPCG's own (absolute) residual tolerance for the relative one, ``rtol``.
+def _first_state(X, KX, BX):
+    return {"X": X, "KX": KX, "BX": BX}
 
-    ``|K x − λ B x| <= rtol · λ_top · |B x|`` with ``|B x|`` of the B-normalised start
-    vectors (it barely changes as they converge). Vectors that reach it are locked: with
-    no tolerance at all, their tiny residuals made LOBPCG's basis singular and it failed
-    (cow.off, Spot: stuck at a residual of 1e-4).
+
+def _residual_sums(state, theta):
+    """Per column: ``|K x − θ B x|²`` and ``|B x|²`` over a part's rows."""
+    R = state["KX"] - state["BX"] * theta
+    return np.einsum("ij,ij->j", R, R), np.einsum("ij,ij->j", state["BX"], state["BX"])
+
+
+def _preconditioned(op, token, part, sigma, state, theta, active):
+    """The block-Jacobi solve of the active columns' residuals, on a part's rows."""
+    R = state["KX"][:, active] - state["BX"][:, active] * theta[active]
+    return _precondition(op, token, part, sigma, R)
+
+
+def _basis(state, W, KW, BW):
+    """The Rayleigh–Ritz basis ``[X, W, P]`` and its products on a part's rows."""
+    S, KS, BS = [state["X"], W], [state["KX"], KW], [state["BX"], BW]
+    if "P" in state:
+        S, KS, BS = S + [state["P"]], KS + [state["KP"]], BS + [state["BP"]]
+    return np.hstack(S), np.hstack(KS), np.hstack(BS)
+
+
+def _grams(state, W=None, KW=None, BW=None):
+    """A part's share of ``Sᵀ K S`` and ``Sᵀ B S``."""
+    if W is None:
+        S, KS, BS = state["X"], state["KX"], state["BX"]
+    else:
+        S, KS, BS = _basis(state, W, KW, BW)
+    return S.T @ KS, S.T @ BS
+
+
+def _updated(state, W, KW, BW, C):
+    """The new ``X`` (``S C``) and ``P`` (its part outside the old ``X``), with their
+    products, on a part's rows."""
+    m = state["X"].shape[1]
+    if W is None:
+        return {"X": state["X"] @ C, "KX": state["KX"] @ C, "BX": state["BX"] @ C}
+    S, KS, BS = _basis(state, W, KW, BW)
+    tail = C[m:]
+    out = {"P": S[:, m:] @ tail, "KP": KS[:, m:] @ tail, "BP": BS[:, m:] @ tail}
+    out["X"] = state["X"] @ C[:m] + out["P"]
+    out["KX"] = state["KX"] @ C[:m] + out["KP"]
+    out["BX"] = state["BX"] @ C[:m] + out["BP"]
+    return out
+
+
+def ritz(gram_k, gram_b, m):
+    """The ``m`` smallest Ritz pairs of the pencil's Gram matrices ``(G_K, G_B)``.
+
+    ``G_B`` is reduced by its eigen-decomposition after a diagonal scaling, dropping
+    directions below ``RANK_TOL`` of its largest eigenvalue: near-dependent basis
+    vectors (converged columns, a stale ``P``) are left out instead of breaking a
+    Cholesky factor. Returns ``(θ (m,), C (s, m))`` with ``Cᵀ G_B C = I``.
     """
-    BX = pencil.product("B", X[:, :n_modes])
-    norm = np.sqrt(np.maximum(np.einsum("ij,ij->j", X[:, :n_modes], BX), np.finfo(float).tiny))
-    size = np.linalg.norm(BX, axis=0) / norm
-    return 0.5 * rtol * abs(top) * float(size.min())
+    d = np.sqrt(np.abs(np.diag(gram_b)))
+    d = np.where(d > 0, d, 1.0)
+    gk = gram_k / d[:, None] / d[None, :]
+    gb = gram_b / d[:, None] / d[None, :]
+    w, V = np.linalg.eigh(0.5 * (gb + gb.T))
+    keep = w > RANK_TOL * w[-1]
+    if keep.sum() < m:
+        raise np.linalg.LinAlgError("the LOBPCG basis lost rank")
+    Z = V[:, keep] / np.sqrt(w[keep])
+    A = Z.T @ gk @ Z
+    theta, Y = np.linalg.eigh(0.5 * (A + A.T))
+    return theta[:m], (Z @ Y[:, :m]) / d[:, None]
 
 
-def lobpcg_modes(pencil, X, n_modes, sigma, *, rtol, max_iter, coarse_top, stages=None):
-    """Refine start vectors ``X`` into the ``n_modes`` smallest eigenpairs of ``(K, B)``.
+def lobpcg_modes(pencil, blocks, n_modes, sigma, *, rtol, max_iter, stages=None):
+    """Refine per-part start blocks into the ``n_modes`` smallest eigenpairs of ``(K, B)``.
 
-    ``coarse_top``: an estimate of the ``n_modes``-th eigenvalue (the coarse one). Returns
-    ``(values, vectors, iterations, residuals)``; ``residuals`` are the relative
-    residuals of the wanted modes at the last check.
+    LOBPCG (Knyazev 2001) in which every ``n``-row block — the vectors ``X``, the
+    preconditioned residuals ``W``, the directions ``P`` and their products with ``K``
+    and ``B`` — stays on the workers as one array per part. The client receives only
+    the Gram matrices of the basis ``[X, W, P]`` (summed over the parts, ``3m × 3m``) and
+    the residual norms, and sends back the Ritz coefficients. A column whose residual is
+    below ``rtol / 2`` is no longer refined (soft locking: it stays in the basis).
+
+    ``blocks``: per part, Delayed ``(owned rows, m)`` start vectors in the order of its
+    ``owned_ids``. Returns ``(values, blocks, iterations, residuals)``: the wanted
+    eigenvalues, per-part Delayed blocks of the ``m`` vectors (the first ``n_modes``
+    wanted), and the wanted modes' relative residuals ``|K x − λ B x| / (λ_top |B x|)``.
     """
-    from scipy.sparse.linalg import LinearOperator, lobpcg
+    import dask
 
-    n, m = X.shape
-    K = LinearOperator((n, n), matvec=lambda v: pencil.product("K", v),
-                       matmat=lambda V: pencil.product("K", V), dtype=np.float64)
-    B = LinearOperator((n, n), matvec=lambda v: pencil.product("B", v),
-                       matmat=lambda V: pencil.product("B", V), dtype=np.float64)
-    T = LinearOperator((n, n), matvec=lambda v: pencil.precondition(sigma, v),
-                       matmat=lambda V: pencil.precondition(sigma, V), dtype=np.float64)
+    halo = pencil.halo
+    tasks = halo.times(blocks)
+    state = list(dask.persist(*[dask.delayed(_first_state)(X, kb[0], kb[1])
+                                for X, kb in zip(blocks, tasks)]))
+    grams = pencil.compute([dask.delayed(_grams)(st) for st in state])
+    theta, C = ritz(sum(g[0] for g in grams), sum(g[1] for g in grams),
+                     grams[0][0].shape[0])
+    state = list(dask.persist(*[dask.delayed(_updated)(st, None, None, None, C)
+                                for st in state]))
+    m = len(theta)
     done, res = 0, np.full(n_modes, np.inf)
-    tol = _absolute_tolerance(pencil, X, n_modes, coarse_top, rtol)
-    step, stalled = CHUNK, 0
-    while done < max_iter:
-        step = min(step, max_iter - done)
-        with warnings.catch_warnings():       # "not reaching the requested tolerance":
-            warnings.simplefilter("ignore")   # the check below decides
-            vals, X, history = lobpcg(K, X, B=B, M=T, largest=False, tol=tol, maxiter=step,
-                                      retResidualNormsHistory=True)
-        ran = max(len(history) - 1, 1)
-        done += ran
-        order = np.argsort(vals)
-        vals, X = vals[order], X[:, order]
-        want = X[:, :n_modes]
-        KX, BX = pencil.product("K", want), pencil.product("B", want)
-        scale = max(abs(vals[n_modes - 1]), np.finfo(float).tiny)
-        res = (np.linalg.norm(KX - BX * vals[:n_modes], axis=0)
-               / (scale * np.maximum(np.linalg.norm(BX, axis=0), np.finfo(float).tiny)))
+    while True:
+        sums = pencil.compute([dask.delayed(_residual_sums)(st, theta) for st in state])
+        r2 = sum(s[0] for s in sums)
+        b2 = sum(s[1] for s in sums)
+        scale = max(abs(theta[n_modes - 1]), np.finfo(float).tiny)
+        rel = np.sqrt(r2) / (scale * np.maximum(np.sqrt(b2), np.finfo(float).tiny))
+        res = rel[:n_modes]
         logger.info("distributed spectrum: %d iterations, largest residual %.2e", done,
                     res.max())
         if stages is not None:
             stages.note(f"{done} iterations, residual {res.max():.1e}")
-        if res.max() <= rtol:
+        if res.max() <= rtol or done >= max_iter:
             break
-        # LOBPCG ends early when its basis loses rank; twice in a row without progress
-        # means it cannot go further from here
-        stalled = stalled + 1 if ran < step else 0
-        if stalled >= STALLS:
-            break
-        step *= 2
-    return vals[:n_modes], X[:, :n_modes], done, res
+        active = np.flatnonzero(rel > 0.5 * rtol)
+        W = list(dask.persist(*[
+            dask.delayed(_preconditioned)(op, pencil.token, p, sigma, st, theta, active)
+            for p, (op, st) in enumerate(zip(pencil.parts, state))]))
+        KW, BW = zip(*halo.times(W))
+        KW, BW = dask.persist(list(KW), list(BW))
+        grams = pencil.compute([dask.delayed(_grams)(st, w, kw, bw)
+                                for st, w, kw, bw in zip(state, W, KW, BW)])
+        gk, gb = sum(g[0] for g in grams), sum(g[1] for g in grams)
+        try:
+            theta, C = ritz(gk, gb, m)
+        except np.linalg.LinAlgError:
+            # the directions P made the basis degenerate: restart without them
+            state = list(dask.persist(*[dask.delayed(_without_directions)(st)
+                                        for st in state]))
+            grams = pencil.compute([dask.delayed(_grams)(st, w, kw, bw)
+                                    for st, w, kw, bw in zip(state, W, KW, BW)])
+            theta, C = ritz(sum(g[0] for g in grams), sum(g[1] for g in grams), m)
+        state = list(dask.persist(*[dask.delayed(_updated)(st, w, kw, bw, C)
+                                    for st, w, kw, bw in zip(state, W, KW, BW)]))
+        done += 1
+    X = [dask.delayed(operator.getitem)(st, "X") for st in state]
+    return theta[:n_modes], list(dask.persist(*X)), done, res
+
+
+def _without_directions(state):
+    return {key: state[key] for key in ("X", "KX", "BX")}

@@ -328,8 +328,9 @@ class DaskSurface(PartitionedCloud):
         The same pencil as ``om.spectrum(points, n_modes, form="weak")`` (with
         ``outliers="keep", denoise=False``: clean the cloud first), solved by LOBPCG
         started from a coarse subsample's modes and preconditioned part by part (see
-        :mod:`o3d_meshless.dask._spectrum`). The client holds about
-        ``9 · n · (n_modes + max(8, n_modes // 2)) · 8`` bytes of vectors.
+        :mod:`o3d_meshless.dask._spectrum`). The iteration's blocks of vectors stay on the
+        workers; the client holds the parts' index lists (about ``24 · n`` bytes while
+        the halo plans are made) and, at the end, the ``n × n_modes`` result.
 
         Parameters
         ----------
@@ -396,14 +397,15 @@ class DaskSurface(PartitionedCloud):
                 asym = {w: pencil.asymmetry(w) for w in ("K", "B")}
                 pencil.symmetrise = {w for w, a in asym.items() if a > ASYMMETRY_TOL}
             with stages("coarse modes"):
-                X, coarse = coarse_start(self, self._sample, m, mass, coarse_points,
-                                         self._parts(f"sampling-{WEAK_LAYERS[mass]}"))
+                start, coarse = coarse_start(self, self._sample, m, mass, coarse_points,
+                                             self._parts(f"sampling-{WEAK_LAYERS[mass]}"))
             positive = coarse[coarse > 1e-8 * max(abs(coarse).max(), 1e-300)]
             sigma = float(positive[0]) if len(positive) else 1.0 / float(self.n)
             with stages("LOBPCG"):
-                vals, vecs, iters, res = lobpcg_modes(pencil, X, n_modes, sigma, rtol=rtol,
-                                                      max_iter=max_iter, stages=stages,
-                                                      coarse_top=coarse[n_modes - 1])
+                vals, blocks, iters, res = lobpcg_modes(pencil, start, n_modes, sigma,
+                                                        rtol=rtol, max_iter=max_iter,
+                                                        stages=stages)
+                vecs = pencil.gather(blocks)[:, :n_modes]
             report = spectrum_report(vals, vecs, lambda V: pencil.product("B", V),
                                      symmetric=True)
         finally:
@@ -411,8 +413,7 @@ class DaskSurface(PartitionedCloud):
             if pencil is not None:
                 pencil.close()
         self.spectrum_info_ = {"iterations": iters, "residual": float(res.max()),
-                               "products": pencil.products, "sigma": sigma,
-                               "asymmetry": asym}
+                               "sigma": sigma, "asymmetry": asym}
         if res.max() > rtol:
             warn(f"DaskSurface.spectrum stopped after {iters} iterations (max_iter = "
                  f"{max_iter}) with a relative residual of {res.max():.2g} (> rtol = "
