@@ -394,6 +394,29 @@ def test_distributed_spectrum(client):
         surf.spectrum(4, mass="consistent")
     with pytest.raises(ValueError, match="too many"):
         surf.spectrum(2000)
+    with pytest.raises(ValueError, match="`vectors`"):
+        surf.spectrum(4, vectors="list")
+
+
+def test_distributed_spectrum_vectors_stay_on_the_workers(client, tmp_path):
+    """``vectors="dask"``: the same eigenpairs as a Dask array in input order, written
+    by ``to_npy`` from the parts' rows; the report's Gram is made on the workers."""
+    p = random_sphere(6000, seed=11)
+    surf = DaskSurface(p, n_parts=3, block_rows=2500)
+    kept = surf.spectrum(9, coarse_points=2000, vectors="dask")
+    here = surf.spectrum(9, coarse_points=2000)
+    assert isinstance(kept.vectors, dask.array.Array) and kept.vectors.shape == (6000, 9)
+    assert np.allclose(kept.values, here.values, rtol=0, atol=1e-12 * here.values[-1])
+    B = weak_single(p, "averaged").mass_
+    V = np.load(to_npy(kept.vectors, tmp_path / "modes.npy"))
+    assert np.abs(V.T @ (B @ V) - np.eye(9)).max() < 1e-8
+    # modes 1-3 and 4-8 are whole clusters (l = 1, 2): the same subspaces
+    for lo, hi in ((1, 4), (4, 9)):
+        s = np.linalg.svd(here.vectors[:, lo:hi].T @ (B @ V[:, lo:hi]), compute_uv=False)
+        assert s.min() > 1 - 1e-8
+    assert kept.report.orthogonality_defect < 1e-8
+    assert kept.report.orthogonality_defect == pytest.approx(
+        np.abs(V.T @ (B @ V) - np.eye(9)).max(), abs=1e-12)
 
 
 @pytest.mark.slow

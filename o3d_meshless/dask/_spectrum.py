@@ -188,6 +188,13 @@ class DistributedPencil:
         del blocks
         return Y[:, 0] if X.ndim == 1 else Y
 
+    def mass_gram(self, blocks):
+        """``Xᵀ B X`` of per-part blocks, from a fresh product (only the Gram returns)."""
+        import dask
+
+        return sum(self.compute([dask.delayed(_gram_of)(X, kb) for X, kb in
+                                 zip(blocks, self.halo.times(blocks))]))
+
     def asymmetry(self, which, seed=0):
         """``|A x − Aᵀ x| / |A x|`` for a random ``x``: 0 when the parts' rows are the
         single machine's (symmetric) matrix."""
@@ -232,6 +239,19 @@ def coarse_start(surface, sample, n_vectors, mass, coarse_points, parts):
     blocks = dask.persist(*[dask.delayed(_prolonged)(part, pts, vecs, PROLONG_NEIGHBOURS)
                             for part in parts])
     return list(blocks), vals
+
+
+def _gram_of(X, products):
+    return X.T @ products[1]
+
+
+def _columns(block, n):
+    return np.ascontiguousarray(block[:, :n])
+
+
+def _with_ids(op, block):
+    """A part's rows of a result: ``(owned_ids, values)``."""
+    return op["owned_ids"], block
 
 
 def _first_state(X, KX, BX):

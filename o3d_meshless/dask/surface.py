@@ -321,7 +321,7 @@ class DaskSurface(PartitionedCloud):
 
 
     def spectrum(self, n_modes=20, *, mass="averaged", rtol=1e-6, max_iter=400,
-                 coarse_points=8000, progress=None):
+                 coarse_points=8000, vectors="numpy", progress=None):
         """Smallest eigenpairs of the weak form ``K v = λ B v``, with the rows of ``K``
         and ``B`` kept on the workers.
 
@@ -343,14 +343,21 @@ class DaskSurface(PartitionedCloud):
         max_iter : int, default=400
         coarse_points : int, default=8000
             Points of the subsample whose modes start the iteration.
+        vectors : {"numpy", "dask"}, default="numpy"
+            ``"dask"``: the eigenvectors stay on the workers and come back as a Dask
+            array in input order (write it with :func:`~o3d_meshless.dask.to_npy`
+            without gathering it); the workers keep them while this ``DaskSurface``
+            lives, until the next ``spectrum`` call.
         progress : bool or None
             Progress line (iterations and residual); None: only on a terminal.
 
         Returns
         -------
         SpectrumResult
-            ``(values, vectors)`` as NumPy arrays, ``(n_modes,)`` and ``(n, n_modes)``,
-            ``vᵀ B v = 1``, with ``.report`` (:class:`~o3d_meshless.SpectrumReport`).
+            ``(values, vectors)``, ``(n_modes,)`` and ``(n, n_modes)`` (NumPy, or Dask
+            with ``vectors="dask"``), ``vᵀ B v = 1``, with ``.report``
+            (:class:`~o3d_meshless.SpectrumReport`; its orthogonality defect is
+            computed on the workers).
 
         Warns
         -----
@@ -373,8 +380,10 @@ class DaskSurface(PartitionedCloud):
         from .._progress import Stages
         from .._validation import check_int
         from ..operators.spectrum_quality import SpectrumResult, spectrum_report
-        from ._spectrum import (ASYMMETRY_TOL, MIN_BUFFER, DistributedPencil, coarse_start,
-                                lobpcg_modes)
+        import dask
+
+        from ._spectrum import (ASYMMETRY_TOL, MIN_BUFFER, DistributedPencil, _columns,
+                                _with_ids, coarse_start, lobpcg_modes)
 
         _check_mass(mass)
         n_modes = check_int(n_modes, name="n_modes", low=1, high=self.n)
@@ -387,6 +396,8 @@ class DaskSurface(PartitionedCloud):
             raise ValueError(f"`rtol` must be a number in (0, 1); got {rtol!r}")
         max_iter = check_int(max_iter, name="max_iter", low=1)
         coarse_points = check_int(coarse_points, name="coarse_points", low=2 * m)
+        if vectors not in ("numpy", "dask"):
+            raise ValueError(f"`vectors` must be 'numpy' or 'dask'; got {vectors!r}")
         stages = Stages(3, desc="DaskSurface.spectrum", progress=progress)
         key = f"stiffness-{mass}"
         pencil = None
@@ -405,9 +416,18 @@ class DaskSurface(PartitionedCloud):
                 vals, blocks, iters, res = lobpcg_modes(pencil, start, n_modes, sigma,
                                                         rtol=rtol, max_iter=max_iter,
                                                         stages=stages)
-                vecs = pencil.gather(blocks)[:, :n_modes]
-            report = spectrum_report(vals, vecs, lambda V: pencil.product("B", V),
-                                     symmetric=True)
+                blocks = list(dask.persist(*[dask.delayed(_columns)(b, n_modes)
+                                             for b in blocks]))
+            report = spectrum_report(vals, None, None, symmetric=True,
+                                     gram=pencil.mass_gram(blocks))
+            if vectors == "numpy":
+                vecs = pencil.gather(blocks)
+            else:
+                # the kept blocks live as long as this surface (or the next spectrum)
+                self._spectrum_vectors = blocks
+                vecs = self._to_original(
+                    [dask.delayed(_with_ids)(op, b) for op, b in zip(pencil.parts, blocks)],
+                    (n_modes,), np.float64)
         finally:
             stages.close()
             if pencil is not None:

@@ -213,8 +213,9 @@ class SpectrumReport:
         return "\n".join(lines)
 
 
-def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
-                    symmetric: bool = False) -> SpectrumReport:
+def spectrum_report(vals: ArrayLike, vecs: ArrayLike | None, M: Any, *,
+                    symmetric: bool = False, gram: ArrayLike | None = None
+                    ) -> SpectrumReport:
     """Quality report of an eigenvalue window (see :class:`SpectrumReport`).
 
     Parameters
@@ -228,6 +229,9 @@ def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
         callable: ``M(V)`` returns the product, e.g. with rows kept elsewhere).
     symmetric : bool, default=False
         The eigenpairs are those of a symmetric pencil (recorded in the report).
+    gram : array_like of shape (m, m), optional
+        ``Vᵀ M V`` computed elsewhere (e.g. where the vectors are kept); ``vecs`` and
+        ``M`` are then not used.
 
     Returns
     -------
@@ -242,7 +246,6 @@ def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
     (1, -5.0, 0.0, False)
     """
     vals = np.asarray(vals)
-    vecs = np.asarray(vecs)
     real = np.asarray(vals.real, dtype=np.float64)
     n_modes = int(real.size)
     if n_modes == 0:
@@ -250,9 +253,11 @@ def spectrum_report(vals: ArrayLike, vecs: ArrayLike, M: Any, *,
     scale = max(1.0, float(np.abs(real).max()))
     n_negative = int(np.count_nonzero(real < -NEGATIVE_RTOL * scale))
     max_imag = float(np.abs(vals.imag).max()) if np.iscomplexobj(vals) else 0.0
-    V = np.real(vecs).astype(np.float64, copy=False)
-    gram = mass_gram(M, V)
-    defect = float(np.abs(gram - np.eye(V.shape[1])).max()) if V.size else 0.0
+    if gram is None:
+        V = np.real(np.asarray(vecs)).astype(np.float64, copy=False)
+        gram = mass_gram(M, V) if V.size else np.eye(V.shape[1])
+    gram = np.asarray(gram, dtype=np.float64)
+    defect = float(np.abs(gram - np.eye(gram.shape[0])).max()) if gram.size else 0.0
     n_zero = int(np.count_nonzero(np.abs(real) <= NEGATIVE_RTOL * scale))
     return SpectrumReport(n_modes=n_modes, n_negative=n_negative, min_real=float(real.min()),
                           max_abs_real=float(np.abs(real).max()), max_imag=max_imag,
