@@ -124,3 +124,24 @@ def test_lobpcg_sends_the_client_only_small_matrices(monkeypatch):
     assert largest and max(largest) <= 3 * 14     # 3m with m = 6 + 8 buffer vectors
     assert np.allclose(vals[1:4], 2.0, rtol=2e-2)
     assert vecs.shape == (3000, 6)
+
+
+def test_lobpcg_restarts_without_directions_when_the_basis_degenerates(monkeypatch):
+    """A Rayleigh–Ritz step that finds the basis degenerate is redone without the
+    directions P, and the iteration still converges to the same modes."""
+    p = random_sphere(3000, seed=5)
+    calls = {"n": 0, "raised": False}
+    real = _spectrum.ritz
+
+    def flaky(gram_k, gram_b, m):
+        calls["n"] += 1
+        if calls["n"] == 4 and gram_k.shape[0] > 2 * m:   # a basis with P in it
+            calls["raised"] = True
+            raise np.linalg.LinAlgError("the LOBPCG basis lost rank")
+        return real(gram_k, gram_b, m)
+
+    ref = DaskSurface(p, n_parts=2).spectrum(6, coarse_points=1500)
+    monkeypatch.setattr(_spectrum, "ritz", flaky)
+    got = DaskSurface(p, n_parts=2).spectrum(6, coarse_points=1500)
+    assert calls["raised"] and calls["n"] > 4
+    assert np.allclose(got.values, ref.values, rtol=0, atol=1e-9 * ref.values[-1])

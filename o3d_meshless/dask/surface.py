@@ -364,6 +364,12 @@ class DaskSurface(PartitionedCloud):
         RuntimeWarning
             When ``max_iter`` ends the iteration before ``rtol`` is reached.
 
+        Notes
+        -----
+        After the call, ``spectrum_info_`` holds the LOBPCG ``iterations``, the largest
+        relative ``residual``, the preconditioner's shift ``sigma``, the rows'
+        ``asymmetry`` per matrix and the ``seconds`` of each stage.
+
         Examples
         --------
         >>> import numpy as np, dask
@@ -433,7 +439,8 @@ class DaskSurface(PartitionedCloud):
             if pencil is not None:
                 pencil.close()
         self.spectrum_info_ = {"iterations": iters, "residual": float(res.max()),
-                               "sigma": sigma, "asymmetry": asym}
+                               "sigma": sigma, "asymmetry": asym,
+                               "seconds": dict(stages.timings)}
         if res.max() > rtol:
             warn(f"DaskSurface.spectrum stopped after {iters} iterations (max_iter = "
                  f"{max_iter}) with a relative residual of {res.max():.2g} (> rtol = "
