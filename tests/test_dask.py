@@ -122,6 +122,39 @@ def test_coincident_points(client):
     assert abs(A - L.L_).max() <= RTOL * abs(L.L_).max()
 
 
+@pytest.mark.parametrize("guess", [3.0, 1 / 3, 1e-3])
+def test_pairs_between_the_guessed_and_the_clouds_tolerance(client, monkeypatch, guess):
+    """The partition merges coincident points with a tolerance guessed from the sample
+    before the cloud's own is known. Where two points lie at a distance between the
+    two, the merges differ: those parts' halo rounds run again with the cloud's own
+    (all of them when the guess is too far off to check), and every result is still
+    the single machine's."""
+    from o3d_meshless.dask import _partitioned
+
+    p = random_sphere(8000, seed=12)
+    rng = np.random.default_rng(12)
+    tol = DaskSurface(p, n_parts=4, block_rows=2500).tol
+    assert DaskSurface(p, n_parts=4, block_rows=2500).stats["halo_redone"] == 0
+    pick = rng.choice(len(p), 40, replace=False)
+    step = rng.normal(size=(40, 3))
+    step -= np.einsum("ij,ij->i", step, p[pick])[:, None] * p[pick]
+    step /= np.linalg.norm(step, axis=1, keepdims=True)
+    apart = np.sqrt(guess) * tol if guess > 1e-2 else 2 * tol     # within the band
+    q = np.concatenate([p, p[pick] + apart * step])[rng.permutation(len(p) + 40)]
+    monkeypatch.setattr(_partitioned, "provisional_tol", lambda r0: guess * tol)
+    surf = DaskSurface(q, n_parts=4, block_rows=2500)
+    assert surf.stats["tol_provisional"] == guess * tol
+    assert abs(surf.tol / tol - 1) < 1e-2
+    assert surf.stats["halo_redone"] == (4 if guess < 1e-2 else surf.stats["halo_redone"])
+    assert surf.stats["halo_redone"] >= 1
+    f = q[:, 0] * q[:, 2]
+    F, Lf = dask.compute(surf.frames(), surf.laplacian_apply(f))
+    s, L, _ = single(q)
+    assert s.diagnostics["n_coincident"] == (40 if apart < surf.tol else 0)
+    close(F, s.expand(s.frames))
+    close(Lf, L.L_ @ f)
+
+
 def test_smoothing_and_blocks(client):
     p = random_sphere(6000, seed=4)
     f = p[:, 2] + 0.1 * np.random.default_rng(4).normal(size=len(p))

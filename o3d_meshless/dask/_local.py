@@ -18,7 +18,6 @@ of the unique points then agree with the global run, so merged centroids are bit
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..sampling.boundary import CONFIRM_FACTOR, detect_boundary
 from ..operators.guard import MAX_FACTOR
@@ -54,35 +53,46 @@ def box_excess(q, rho, lo, hi):
     return out.max(axis=1) if len(q) else np.zeros(0)
 
 
-# -- round 1: the coincidence scale ----------------------------------------------------------
-
-def scale_round(ids, xyz, owned, box, k):
-    """Distances that set the coincidence scale, for the owned points.
-
-    Returns ``(need, values)``: the halo this needed (the largest reach of an owned
-    point's scale ball outside its box) and the owned points' distances to their
-    ``scale_column(k)``-th raw neighbour, sorted.
-    """
-    col = scale_column(k)
-    q = xyz[owned]
-    if len(xyz) < col + 1:
-        return np.inf, np.zeros(0)
-    dist, _ = cKDTree(xyz).query(q, col + 1)
-    d = dist[:, col]
-    need = float(box_excess(q, d, box[0], box[1]).max()) if len(q) else 0.0
-    return need, np.sort(d)
-
-
 # -- neighbourhoods with a given tolerance ---------------------------------------------------
 
-def local_knn(points, k, tol, *, n_threads=1):
+def local_knn(points, k, tol, *, n_threads=1, raw_distances=False):
     """:func:`o3d_meshless.sampling.neighbors.knn` with the whole cloud's coincidence tolerance."""
-    return knn(points, k, n_threads=n_threads, tol=tol)
+    return knn(points, k, n_threads=n_threads, tol=tol, raw_distances=raw_distances)
 
 
 # -- round 2: the halo -----------------------------------------------------------------------
 
-def halo_round(ids, xyz, owned, box, k, tol, layers=0):
+def partition_round(ids, xyz, owned, box, k, tol, below):
+    """One pass for both the coincidence scale and the halo, with a provisional ``tol``.
+
+    :func:`halo_round` on neighbourhoods merged with ``tol`` (the whole cloud's is not
+    known yet), which also reads, from the same first k-NN query, each owned point's
+    distance to its ``scale_column(k)``-th raw neighbour (the coincidence scale is their
+    median over the cloud). The result holds for the cloud's own tolerance ``t`` when the
+    merges are the same: when no two local points lie at a distance between ``tol`` and
+    ``t``. For that check it returns the raw neighbour distances up to ``below`` and
+    whether some point's ``k`` raw neighbours all lie within ``below`` (then pairs may be
+    missing from the table and the check cannot be made).
+
+    Returns ``((need, total, count, n_owned, n_local, close, unsure), scale_values)``:
+    ``need`` the larger of the halo's and the scale balls' reach outside the box, the
+    rest as :func:`o3d_meshless.dask._tasks._halo_part`, ``close`` the sorted raw
+    distances up to ``below``, and the owned points' scale distances, sorted.
+    """
+    col = scale_column(k)
+    nb = local_knn(xyz, k, tol, raw_distances=True)
+    raw, nb.raw_distances = nb.raw_distances, None
+    q = xyz[owned]
+    d = raw[owned, col]
+    scale_need = float(box_excess(q, d, box[0], box[1]).max()) if len(q) else 0.0
+    need, total, count = halo_round(ids, xyz, owned, box, k, tol, nb=nb)
+    need = max(need, scale_need)
+    close = np.sort(raw[:, 1:][raw[:, 1:] <= below])
+    unsure = bool((raw[:, -1] <= below).any())
+    return (need, total, count, close, unsure), np.sort(d)
+
+
+def halo_round(ids, xyz, owned, box, k, tol, layers=0, nb=None):
     """How far outside the box the points that the owned rows depend on reach.
 
     The owned rows use the ``ROW_FACTOR·k`` nearest (unique) points of each owned point
@@ -100,10 +110,12 @@ def halo_round(ids, xyz, owned, box, k, tol, layers=0):
     ends' stiffness rows: two layers).
 
     Returns ``(need, sum_of_unique_points, n_unique)`` for the owned unique points (a
-    unique point is owned by the part owning its first member).
+    unique point is owned by the part owning its first member). ``nb``: the points'
+    neighbourhoods, already made with ``tol``.
     """
     lo, hi = box
-    nb = local_knn(xyz, k, tol)
+    if nb is None:
+        nb = local_knn(xyz, k, tol)
     n_u = len(nb.points)
     owned_u = np.flatnonzero(owned[nb.first_members()])
     total = nb.points[owned_u].sum(axis=0) if len(owned_u) else np.zeros(3)

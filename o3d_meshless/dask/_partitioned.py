@@ -14,7 +14,7 @@ from ._partition import (SAMPLE_PER_PART, SAMPLE_POINTS, block_stats, concat, kd
 from ._source import ROW_PIECES, RowPieces, as_source
 from ._tasks import (HALO_MARGIN, WEAK_LAYERS, _apply_from_file, _apply_part, _band,
                      _built_and_applied, _extract_parts, _gradient_part, _halo_part,
-                     _laplacian_part, _read_part, _sampling_part, _scale_part, _split_result,
+                     _laplacian_part, _read_part, _sampling_part, _partition_part, _split_result,
                      _stiffness_part, _summary, _used_split)
 
 __all__ = ["PartitionedCloud", "ORIENT_OPTIONS"]
@@ -26,12 +26,23 @@ PERSISTABLE = ("sampling", "laplacian", "gradient", "stiffness-averaged", "stiff
 START_PRIORITY = -1
 #: summary points per part for the exact distributed median
 SUMMARY = 4096
+#: the partition's provisional coincidence tolerance is checked against the cloud's own
+#: from the raw neighbour distances up to this multiple of it (a cloud's tolerance
+#: further off means every part's halo round runs again)
+TOL_CHECK_FACTOR = 100.0
 
 
 def _check_int(value, name, low):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"`{name}` must be an integer >= {low}; got {value!r}")
     return int(value)
+
+
+def provisional_tol(r0):
+    """The coincidence tolerance guessed from the parts' radius guesses ``r0`` (about
+    twice the distance to the 8th neighbour; see ``PartitionedCloud._radius_guess``)."""
+    finite = r0[np.isfinite(r0)]
+    return COINCIDENT_RTOL * 0.5 * float(np.median(finite)) if len(finite) else 0.0
 
 
 class PartitionedCloud:
@@ -96,8 +107,7 @@ class PartitionedCloud:
         self._stride = stride
         r_guess = self._radius_guess(sample, stride)
         self.stats = {"rounds": []}
-        self._scale_rounds(r_guess)
-        self._halo_rounds()
+        self._halo_rounds(r_guess)
         self._cache = {}
         self._persisted = set()
 
@@ -152,40 +162,66 @@ class PartitionedCloud:
         meets = ((bb[:, 1] >= lo) & (bb[:, 0] <= hi)).all(axis=1)
         return [b for b, m in zip(self.bounds, meets) if m]
 
-    def _scale_rounds(self, r0):
-        """The coincidence scale: exact median of the distances to the 8th neighbour."""
+    def _partition_rounds(self, r0):
+        """The coincidence scale and the halo radii, in one pass over each part.
+
+        Each part is read once with a halo guessed from the sample and runs
+        :func:`~o3d_meshless.dask._local.partition_round` with a provisional tolerance
+        ``tol0`` (from the sample's spacing); a part whose need exceeds its radius runs
+        again with a wider one. The exact median of the parts' scale distances then
+        gives the cloud's tolerance. A part's halo result stands when no two of its
+        points lie at a distance between ``tol0`` and it (the same points merge);
+        otherwise (rare: points about 1e-4 spacings apart) its halo round runs again
+        with the exact tolerance.
+        """
         import dask
 
-        radii = np.asarray(r0, dtype=np.float64).copy()
-        vals = [None] * self.n_parts
+        k = self.k
+        grow = math.sqrt(ROW_FACTOR * k / 8) + 2 * math.sqrt(DEP_FACTOR * k / 8)
+        r0 = np.asarray(r0, dtype=np.float64)
+        # r0 is about twice the 8th-neighbour distance (see _radius_guess), which the
+        # halo rounds used to grow by 1.2 · grow from its high quantile
+        radii = np.maximum(r0, 0.6 * grow * r0)
+        tol0 = provisional_tol(r0)
+        below = TOL_CHECK_FACTOR * tol0
+        done, vals = [None] * self.n_parts, [None] * self.n_parts
         todo = list(range(self.n_parts))
         for rnd in range(self.max_rounds):
             g = self._gathered(radii, todo)
-            res = dask.persist(*[dask.delayed(_scale_part, nout=2)(gi, self.boxes[p], self.k)
-                                 for gi, p in zip(g, todo)])
-            needs = dask.compute(*[r[0] for r in res])
-            keep = [r[1] for r in res]
+            res = dask.persist(*[dask.delayed(_partition_part, nout=2)(
+                gi, self.boxes[p], k, tol0, below) for gi, p in zip(g, todo)])
+            small = dask.compute(*[r[0] for r in res])
             again = []
-            for p, need, v in zip(todo, needs, keep):
-                vals[p] = v
+            for p, got, r in zip(todo, small, res):
+                need = got[0]
                 if need > radii[p]:
-                    radii[p] = need * HALO_MARGIN
+                    radii[p] = need * HALO_MARGIN if np.isfinite(need) else radii[p] * 2
                     again.append(p)
-            self.stats["rounds"].append(("scale", len(todo), len(again)))
+                else:
+                    done[p], vals[p] = got, r[1]
+            self.stats["rounds"].append(("partition", len(todo), len(again)))
             todo = again
             if not todo:
                 break
         else:
-            raise RuntimeError("the halo radius did not settle for the coincidence scale "
-                               f"in {self.max_rounds} rounds (raise max_rounds)")
+            raise RuntimeError(f"the halo radius did not settle in {self.max_rounds} rounds "
+                               "(raise max_rounds)")
         self.scale = self._exact_median(vals)
         if not self.scale > 0:
             raise ValueError("`points`: almost all points are coincident (the median distance "
                              "to the 8th neighbour is 0); nothing to differentiate")
         self.tol = COINCIDENT_RTOL * self.scale
-        summaries = dask.compute(*[dask.delayed(_summary)(v, 16) for v in vals])
-        self._d_hi = np.array([s[1][-2] if s[0] else 0.0 for s in summaries])
-        self._scale_radii = radii
+        lo, hi = min(tol0, self.tol), max(tol0, self.tol)
+        redo = [p for p, d in enumerate(done) if hi > below or d[6]
+                or np.any((d[5] > lo) & (d[5] <= hi))]
+        self.stats["tol_provisional"] = tol0
+        self.stats["halo_redone"] = len(redo)
+        radii = np.minimum(radii, np.array([max(d[0], 0.0) for d in done]) * HALO_MARGIN)
+        if redo:
+            radii_r, done_r = self._settled_halo(radii, parts=redo)
+            for p, r, d in zip(redo, radii_r[redo], done_r):
+                radii[p], done[p] = r, d
+        return radii, [d[:5] for d in done]
 
     def _exact_median(self, vals):
         """``np.median`` of the values spread over the parts (sorted arrays on workers)."""
@@ -213,15 +249,17 @@ class PartitionedCloud:
                 return float(np.mean(np.array([v1, v2]))) if t1 != t2 else float(v1)
             delta *= 4.0
 
-    def _settled_halo(self, radii, layers=0, label="halo"):
+    def _settled_halo(self, radii, layers=0, label="halo", parts=None):
         """Halo radii that hold every point the owned rows depend on (``layers``: see
         :func:`o3d_meshless.dask._local.halo_round`), grown from ``radii`` round by
-        round; returns ``(radii, per-part results)``."""
+        round; returns ``(radii, per-part results)`` (``parts``: only those, the
+        results in their order)."""
         import dask
 
         radii = np.array(radii, dtype=np.float64)
         done = [None] * self.n_parts
-        todo = list(range(self.n_parts))
+        todo = list(range(self.n_parts)) if parts is None else list(parts)
+        wanted = list(todo)
         for rnd in range(self.max_rounds + 2 * layers):
             g = self._gathered(radii, todo)
             res = dask.compute(*[dask.delayed(_halo_part)(gi, self.boxes[p], self.k, self.tol,
@@ -244,14 +282,13 @@ class PartitionedCloud:
                                "(raise max_rounds)")
         # a certified need is exact: every ball it measured lies within box + need, so
         # the final halo can shrink to it (the neighbour lists stay the global ones)
-        need = np.array([d[0] for d in done])
+        done = [done[p] for p in wanted]
+        need = np.full(self.n_parts, np.inf)
+        need[wanted] = [d[0] for d in done]
         return np.minimum(radii, np.maximum(need, 0.0) * HALO_MARGIN), done
 
-    def _halo_rounds(self):
-        k = self.k
-        grow = math.sqrt(ROW_FACTOR * k / 8) + 2 * math.sqrt(DEP_FACTOR * k / 8)
-        radii = np.maximum(self._scale_radii, 1.2 * grow * self._d_hi)
-        self.radii, done = self._settled_halo(radii)
+    def _halo_rounds(self, r_guess):
+        self.radii, done = self._partition_rounds(r_guess)
         need = np.array([d[0] for d in done])
         total = np.sum([d[1] for d in done], axis=0)
         count = sum(d[2] for d in done)

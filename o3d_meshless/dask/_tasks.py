@@ -6,7 +6,7 @@ import numpy as np
 from scipy import sparse
 
 from ._local import (halo_round, neighbour_ids, operator_options, part_sampling,
-                     scale_round)
+                     partition_round)
 from ._partition import boxed, concat, leaf_of, split_ids, split_rows
 from ._source import read_npy_rows
 
@@ -71,9 +71,23 @@ def _read_part(path, bounds, nodes, box, radius, part, normals_path):
     return concat(pieces)
 
 
-def _scale_part(gathered, box, k):
+def _partition_part(gathered, box, k, tol, below):
+    """:func:`~o3d_meshless.dask._local.partition_round` with the counts of
+    :func:`_halo_part`: ``((need, total, count, n_owned, n_local, close, unsure),
+    scale_values)``."""
     ids, xyz, owned, _ = gathered
-    return scale_round(ids, xyz, owned, box, k)
+    (need, total, count, close, unsure), values = partition_round(ids, xyz, owned, box, k,
+                                                                  tol, below)
+    return (need, total, count, int(owned.sum()), _kept(xyz, owned, box, need), close,
+            unsure), values
+
+
+def _kept(xyz, owned, box, need):
+    """Points within the final radius (``need`` certified): what the part will build."""
+    r = max(need, 0.0) * HALO_MARGIN
+    with np.errstate(invalid="ignore"):
+        kept = ((xyz >= box[0] - r) & (xyz <= box[1] + r)).all(axis=1) | owned
+    return int(kept.sum())
 
 
 def _summary(values, m):
@@ -93,10 +107,7 @@ def _band(values, a, b):
 def _halo_part(gathered, box, k, tol, layers=0):
     ids, xyz, owned, _ = gathered
     need, total, count = halo_round(ids, xyz, owned, box, k, tol, layers)
-    r = max(need, 0.0) * HALO_MARGIN       # the final radius, when this need is certified
-    with np.errstate(invalid="ignore"):
-        kept = ((xyz >= box[0] - r) & (xyz <= box[1] + r)).all(axis=1) | owned
-    return need, total, count, int(owned.sum()), int(kept.sum())
+    return need, total, count, int(owned.sum()), _kept(xyz, owned, box, need)
 
 
 def _sampling_part(gathered, *, k, tol, height_order, orient, centre):

@@ -26,8 +26,10 @@ class DaskSurface(PartitionedCloud):
     its owned rows. Results are Dask arrays in the input order.
 
     Constructing it computes the partition (small metadata) eagerly: one pass over the
-    input for the bounding box and a strided sample, one for the coincidence scale (an
-    exact distributed median) and one or more for the halo radii. Everything else is lazy.
+    input for the bounding box and a strided sample, then one (or more, if a halo falls
+    short) for both the coincidence scale (an exact distributed median) and the halo
+    radii; a part whose points lie between the guessed and the exact coincidence
+    tolerance has its halo measured again. Everything else is lazy.
 
     Parameters
     ----------
@@ -62,7 +64,9 @@ class DaskSurface(PartitionedCloud):
     scale : float
         The coincidence scale (median distance to the 8th neighbour, whole cloud).
     stats : dict
-        ``n_owned``, ``n_local`` per part, ``halo_fraction``, ``rounds``.
+        ``n_owned``, ``n_local`` per part, ``halo_fraction``, ``rounds``,
+        ``tol_provisional`` (the guessed coincidence tolerance) and ``halo_redone``
+        (parts measured again with the exact one).
 
     Examples
     --------

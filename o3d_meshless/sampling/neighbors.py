@@ -241,7 +241,7 @@ def _centroids(points, inverse, first):
     return np.ascontiguousarray(rep + mean)
 
 
-def knn(points, k, *, n_threads=1, name="points", tol=None):
+def knn(points, k, *, n_threads=1, name="points", tol=None, raw_distances=False):
     """k nearest neighbours of every point, with coincident points merged.
 
     Parameters
@@ -258,6 +258,10 @@ def knn(points, k, *, n_threads=1, name="points", tol=None):
         Coincidence tolerance to use instead of the cloud's own (``COINCIDENT_RTOL`` ×
         its scale): a part of a larger cloud (:mod:`o3d_meshless.dask`) must merge the
         same points the whole cloud does.
+    raw_distances : bool, default=False
+        Also keep the distance table of the first query, before coincident points are
+        merged, as ``raw_distances`` ``(n, k + 1)`` in input order (self first): the
+        Dask partition reads the coincidence scale from it instead of querying again.
 
     Returns
     -------
@@ -277,21 +281,28 @@ def knn(points, k, *, n_threads=1, name="points", tol=None):
     if n >= MORTON_MIN_POINTS and points.shape[1] == 3:
         order = morton_order(points)
         points = np.ascontiguousarray(points[order])
-    nb = _unique_knn(points, k, n_threads, name, tol)
+    kept = {} if raw_distances else None
+    nb = _unique_knn(points, k, n_threads, name, tol, kept)
+    nb.raw_distances = kept["dist"] if raw_distances else None
     if order is None:
         return nb
     # the input point order[s] is the sorted point s
     rank = np.empty_like(order)
     rank[order] = np.arange(n, dtype=order.dtype)
     nb.inverse = (rank if nb.inverse is None else nb.inverse[rank]).astype(np.intp)
+    if raw_distances:
+        nb.raw_distances = nb.raw_distances[rank]
     return nb
 
 
-def _unique_knn(points, k, n_threads, name, tol):
-    """:func:`knn` on points in the order given."""
+def _unique_knn(points, k, n_threads, name, tol, kept=None):
+    """:func:`knn` on points in the order given; ``kept`` (a dict): receives the raw
+    distance table as ``"dist"``."""
     n = len(points)
     tree = cKDTree(points, copy_data=False)        # `points` is kept and never written
     dist, idx = tree.query(points, k + 1, workers=n_threads)
+    if kept is not None:
+        kept["dist"] = dist
     spacing, labels = coincident_groups(tree, dist, tol=tol)
     if spacing is None:
         raise ValueError(f"all points of `{name}` are coincident; nothing to differentiate")
