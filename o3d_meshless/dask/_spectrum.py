@@ -271,20 +271,36 @@ def _preconditioned(op, token, part, sigma, state, theta, active):
 
 
 def _basis(state, W, KW, BW):
-    """The Rayleigh–Ritz basis ``[X, W, P]`` and its products on a part's rows."""
+    """The Rayleigh–Ritz basis ``[X, W, P]`` and its products on a part's rows, as lists
+    of blocks (never stacked: a stacked copy would be three more blocks per row)."""
     S, KS, BS = [state["X"], W], [state["KX"], KW], [state["BX"], BW]
     if "P" in state:
         S, KS, BS = S + [state["P"]], KS + [state["KP"]], BS + [state["BP"]]
-    return np.hstack(S), np.hstack(KS), np.hstack(BS)
+    return S, KS, BS
+
+
+def _gram(S, AS):
+    """``Sᵀ (A S)`` from lists of blocks."""
+    return np.block([[a.T @ b for b in AS] for a in S])
 
 
 def _grams(state, W=None, KW=None, BW=None):
     """A part's share of ``Sᵀ K S`` and ``Sᵀ B S``."""
     if W is None:
-        S, KS, BS = state["X"], state["KX"], state["BX"]
+        S, KS, BS = [state["X"]], [state["KX"]], [state["BX"]]
     else:
         S, KS, BS = _basis(state, W, KW, BW)
-    return S.T @ KS, S.T @ BS
+    return _gram(S, KS), _gram(S, BS)
+
+
+def _combined(blocks, C):
+    """``[B_1, B_2, …] @ C`` without stacking the blocks."""
+    out, row = None, 0
+    for b in blocks:
+        part = b @ C[row:row + b.shape[1]]
+        out = part if out is None else out + part
+        row += b.shape[1]
+    return out
 
 
 def _updated(state, W, KW, BW, C):
@@ -295,10 +311,11 @@ def _updated(state, W, KW, BW, C):
         return {"X": state["X"] @ C, "KX": state["KX"] @ C, "BX": state["BX"] @ C}
     S, KS, BS = _basis(state, W, KW, BW)
     tail = C[m:]
-    out = {"P": S[:, m:] @ tail, "KP": KS[:, m:] @ tail, "BP": BS[:, m:] @ tail}
-    out["X"] = state["X"] @ C[:m] + out["P"]
-    out["KX"] = state["KX"] @ C[:m] + out["KP"]
-    out["BX"] = state["BX"] @ C[:m] + out["BP"]
+    out = {}
+    for name, blocks in (("X", S), ("KX", KS), ("BX", BS)):
+        p = _combined(blocks[1:], tail)
+        out["P" if name == "X" else name[0] + "P"] = p
+        out[name] = blocks[0] @ C[:m] + p
     return out
 
 
