@@ -72,8 +72,8 @@ def test_products_on_blocks_equal_the_assembled_matrices(symmetrise):
         want = 0.5 * (M + M.T) @ X if name in symmetrise else M @ X
         assert np.allclose(pencil.product(name, X), want, rtol=0, atol=1e-13)
     assert np.allclose(pencil.product("K", X[:, 0]), pencil.product("K", X)[:, 0])
-    # the probe reads the asymmetry |Kx − Kᵀx| / |Kx| of the rows
-    x = np.random.default_rng(0).standard_normal((K.shape[0], 1))
+    # the probe reads the asymmetry |Kx − Kᵀx| / |Kx| of the rows, x made on the workers
+    x = pencil.gather(pencil.random_blocks(0))
     want = np.linalg.norm(K @ x - K.T @ x) / np.linalg.norm(K @ x)
     assert pencil.asymmetry("K") == pytest.approx(want, rel=1e-12)
     assert pencil.symmetrise == symmetrise                  # the probe restores it
@@ -145,3 +145,20 @@ def test_lobpcg_restarts_without_directions_when_the_basis_degenerates(monkeypat
     got = DaskSurface(p, n_parts=2).spectrum(6, coarse_points=1500)
     assert calls["raised"] and calls["n"] > 4
     assert np.allclose(got.values, ref.values, rtol=0, atol=1e-9 * ref.values[-1])
+
+
+def test_kept_vectors_never_bring_index_lists_to_the_client(monkeypatch):
+    """With ``vectors="dask"`` the halo plans are made on the workers from the parts
+    that can own each part's columns, and no per-point index list is fetched here."""
+    p = random_sphere(12000, seed=6)
+    surf = DaskSurface(p, n_parts=12)
+
+    def refuse(self):
+        raise AssertionError("an n-point index list was fetched to the client")
+
+    monkeypatch.setattr(_spectrum.DistributedPencil, "owned", property(refuse))
+    candidates = surf._neighbouring_parts(2)
+    assert any(len(c) < 12 for c in candidates)         # not every pair is a neighbour
+    result = surf.spectrum(6, coarse_points=1500, vectors="dask")
+    assert np.allclose(result.values[1:4], 2.0, rtol=2e-2)
+    assert result.vectors.shape == (12000, 6)

@@ -3,60 +3,67 @@
 A part owns some rows of ``K`` (or the mass ``B``); their columns are its own points and a
 few of its neighbours' (the halo). A block of vectors is kept as one ``(owned rows, c)``
 array per part, in the order of the part's ``owned_ids``. To multiply, each part receives
-only the halo rows it needs from the parts that own them (:func:`halo_plans` says which),
-so no ``n``-row array passes through the client.
+only the halo rows it needs from the parts that own them.
 
-The plans are made once per spectrum from the parts' index lists, which the client
-gathers (8 bytes per point per list).
+Where each column lives is found on the workers, once per spectrum: every part's used
+column ids are looked up in the sorted ``owned_ids`` of each part whose box could hold
+them (:func:`located`), and the part's plan (:func:`part_plan`) is assembled from those
+answers. The client sees only counts per pair of parts.
 """
 from __future__ import annotations
 
 import operator
-import uuid
-import warnings
 
 import numpy as np
 
 
+def used_columns(op):
+    """A part's columns of ``K`` and ``B`` together, sorted (input ids)."""
+    return np.union1d(op["K_ids"], op["B_ids"])
+
+
+def located(ids, op):
+    """Which of ``ids`` the part ``op`` owns: ``(sel, rows)``, positions in ``ids`` and
+    rows of the part's blocks (runs where that part is)."""
+    owned = op["owned_ids"]
+    pos = np.minimum(np.searchsorted(owned, ids), max(len(owned) - 1, 0))
+    sel = np.flatnonzero(owned[pos] == ids) if len(owned) else np.zeros(0, np.intp)
+    return sel, pos[sel]
+
+
+def owned_count(op):
+    return len(op["owned_ids"])
+
+
+def part_plan(op, sources, *found):
+    """A part's plan from the lookups in its candidate owners (``found``, aligned with
+    ``sources``): ``size``, ``k_cols``, ``b_cols`` (each matrix's columns within the used
+    ones) and ``sources`` (``(q, sel)`` for the parts that own some)."""
+    used = used_columns(op)
+    covered = np.zeros(len(used), dtype=np.int64)
+    plan = {"size": len(used), "k_cols": np.searchsorted(used, op["K_ids"]),
+            "b_cols": np.searchsorted(used, op["B_ids"]), "sources": []}
+    for q, (sel, _) in zip(sources, found):
+        if len(sel):
+            plan["sources"].append((q, sel))
+            covered[sel] += 1
+    if (covered != 1).any():
+        raise ValueError("the parts' rows do not cover every column they use exactly once")
+    return plan
+
+
 def halo_plans(owned, used_k, used_b):
-    """Where each part's columns live.
-
-    Parameters
-    ----------
-    owned : list of ndarray of int
-        Per part, the input indices of its rows (disjoint, covering ``0 .. n-1``).
-    used_k, used_b : list of ndarray of int
-        Per part, the sorted input indices of the columns its rows of ``K`` / ``B`` use.
-
-    Returns
-    -------
-    plans : list of dict
-        Per part ``p``: ``size`` (columns used by either matrix), ``k_cols`` / ``b_cols``
-        (each matrix's columns within those), ``sources`` (list of ``(q, sel)``: the
-        positions among the used columns that part ``q`` owns).
-    sends : dict
-        ``(q, p) → rows``: the rows of part ``q``'s block that part ``p`` needs, in the
-        order of ``p``'s ``sel`` for ``q``.
-    """
-    n = max(int(u.max()) + 1 for u in (*owned, *used_k, *used_b) if len(u))
-    owner = np.full(n, -1, dtype=np.int64)
-    position = np.empty(n, dtype=np.int64)
-    for p, rows in enumerate(owned):
-        owner[rows] = p
-        position[rows] = np.arange(len(rows))
+    """:func:`part_plan` for index lists held here (``owned``, ``used_k``, ``used_b``: per
+    part) with every part a candidate: ``(plans, sends)``, ``sends[(q, p)]`` the rows of
+    part ``q``'s block that part ``p`` needs. For tests and small clouds."""
+    ops = [{"owned_ids": o, "K_ids": k, "B_ids": b} for o, k, b in zip(owned, used_k, used_b)]
     plans, sends = [], {}
-    for p, (uk, ub) in enumerate(zip(used_k, used_b)):
-        used = np.union1d(uk, ub)
-        who = owner[used]
-        if (who < 0).any():
-            raise ValueError("the parts' rows do not cover every column they use")
-        plan = {"size": len(used), "k_cols": np.searchsorted(used, uk),
-                "b_cols": np.searchsorted(used, ub), "sources": []}
-        for q in np.unique(who):
-            sel = np.flatnonzero(who == q)
-            plan["sources"].append((int(q), sel))
-            sends[(int(q), p)] = position[used[sel]]
-        plans.append(plan)
+    for p, op in enumerate(ops):
+        found = [located(used_columns(op), other) for other in ops]
+        plans.append(part_plan(op, list(range(len(ops))), *found))
+        for q, (sel, rows) in enumerate(found):
+            if len(sel):
+                sends[(q, p)] = rows
     return plans, sends
 
 
@@ -111,33 +118,38 @@ class HaloProducts:
     parts : list of Delayed
         The persisted per-part rows (dicts with ``K``, ``B``, ``owned_ids``, ``K_ids``,
         ``B_ids``).
-    owned, used_k, used_b : list of ndarray
-        As for :func:`halo_plans`.
+    candidates : list of list of int, optional
+        Per part, the parts that may own some of its columns (those whose box meets its
+        box grown by its halo); default: every part.
     """
 
-    def __init__(self, parts, owned, used_k, used_b):
-        self.parts = parts
-        self.sizes = [len(o) for o in owned]
-        plans, sends = halo_plans(owned, used_k, used_b)
-        self.sources = [[q for q, _ in plan["sources"]] for plan in plans]
-        # the plans and the row lists travel to the workers once
-        # unique names: equal data persisted by another spectrum must not share a key
-        tag = uuid.uuid4().hex
-        with warnings.catch_warnings():   # the plans travel once: 4–5 ints per point
-            warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*")
-            self._send_plans(plans, sends, tag)
-        # for the transposed product: who sends what to part q, and where it lands
-        self.receives = [[(p, sends[(q, p)]) for p in range(len(plans))
-                          if (q, p) in sends] for q in range(len(plans))]
-        self.symmetrise = set()
-
-    def _send_plans(self, plans, sends, tag):
+    def __init__(self, parts, candidates=None):
         import dask
 
-        self.plans = list(dask.persist(*[dask.delayed(plan, name=f"plan-{p}-{tag}")
-                                         for p, plan in enumerate(plans)]))
-        self.sends = dict(zip(sends, dask.persist(*[
-            dask.delayed(rows, name=f"send-{q}-{p}-{tag}") for (q, p), rows in sends.items()])))
+        self.parts = parts
+        n = len(parts)
+        candidates = [list(range(n)) for _ in range(n)] if candidates is None else \
+            [sorted(set(c) | {p}) for p, c in enumerate(candidates)]
+        used = [dask.delayed(used_columns)(op) for op in parts]
+        found = {(q, p): dask.delayed(located, nout=2)(used[p], parts[q])
+                 for p in range(n) for q in candidates[p]}
+        plans = [dask.delayed(part_plan)(parts[p], candidates[p],
+                                         *[found[(q, p)] for q in candidates[p]])
+                 for p in range(n)]
+        counts = [dask.delayed(len)(f[0]) for f in found.values()]
+        sizes = [dask.delayed(owned_count)(op) for op in parts]
+        # the plans and row lists stay on the workers; only counts come here
+        kept = dask.persist(*plans, *[f[1] for f in found.values()])
+        self.plans = list(kept[:n])
+        rows = dict(zip(found, kept[n:]))
+        got = dask.compute(*counts, *sizes)
+        self.sizes = list(got[len(counts):])
+        self.sends = {pair: rows[pair] for pair, c in zip(found, got[:len(counts)]) if c}
+        self.sources = [[q for q in candidates[p] if (q, p) in self.sends] for p in range(n)]
+        # for the transposed product: who sends what to part q, and where it lands
+        self.receives = [[(p, self.sends[(q, p)]) for p in range(n) if (q, p) in self.sends]
+                         for q in range(n)]
+        self.symmetrise = set()
 
     def times(self, blocks):
         """Delayed ``(K X_p, B X_p)`` per part for per-part blocks ``X_p``; with

@@ -31,8 +31,8 @@ solves run on the workers:
 
 Memory: each worker keeps its parts' rows of ``K`` and ``B``, one sparse factor per part,
 and nine blocks of ``owned rows × (n_modes + buffer)`` floats (``X``, ``W``, ``P`` and
-their products). The client keeps ``3m × 3m`` Gram matrices, the parts' index lists
-(while the halo plans are made) and, at the end, the ``n × n_modes`` result.
+their products). The client keeps ``3m × 3m`` Gram matrices and, with
+``vectors="numpy"``, the ``n × n_modes`` result (and the parts' owned ids to place it).
 """
 from __future__ import annotations
 
@@ -64,7 +64,17 @@ _FACTORS: dict = {}
 
 
 def _owned_ids(op):
-    return op["owned_ids"], op["K_ids"], op["B_ids"]
+    return op["owned_ids"]
+
+
+def _random_block(op, seed, part, columns):
+    rng = np.random.default_rng([seed, part])
+    return rng.standard_normal((len(op["owned_ids"]), columns))
+
+
+def _difference_norms(ax, half):
+    """``|A x − (A x + Aᵀ x)/2|²`` and ``|A x|²`` over a part's rows."""
+    return float(np.sum((ax - half) ** 2)), float(np.sum(ax ** 2))
 
 
 def _own_block(op, which):
@@ -124,17 +134,32 @@ def _prolonged(part, coarse_points, coarse_vectors, m):
 
 class DistributedPencil:
     """The pencil ``(K, B)`` on persisted parts: products with blocks kept on the workers
-    (:class:`~o3d_meshless.dask._halo.HaloProducts`) and the block-Jacobi solve."""
+    (:class:`~o3d_meshless.dask._halo.HaloProducts`) and the block-Jacobi solve.
+    ``candidates``: per part, the parts that may own some of its columns."""
 
-    def __init__(self, parts, n):
+    def __init__(self, parts, n, candidates=None):
+        self.parts, self.n = parts, n
+        self.halo = HaloProducts(parts, candidates)
+        self.token = uuid.uuid4().hex
+        self._owned = None
+
+    @property
+    def owned(self):
+        """Per part, the input ids of its rows (fetched here only when an ``(n, c)``
+        array is scattered or gathered)."""
         import dask
 
-        self.parts, self.n = parts, n
-        ids = dask.compute(*[dask.delayed(_owned_ids)(op) for op in parts])
-        self.owned = [i[0] for i in ids]
-        self.halo = HaloProducts(parts, self.owned, [i[1] for i in ids],
-                                 [i[2] for i in ids])
-        self.token = uuid.uuid4().hex
+        if self._owned is None:
+            self._owned = list(self.compute([dask.delayed(_owned_ids)(op)
+                                             for op in self.parts]))
+        return self._owned
+
+    def random_blocks(self, seed, columns=1):
+        """Per-part blocks of standard normal values, made on the workers."""
+        import dask
+
+        return list(dask.persist(*[dask.delayed(_random_block)(op, seed, p, columns)
+                                   for p, op in enumerate(self.parts)]))
 
     @property
     def symmetrise(self):
@@ -196,17 +221,22 @@ class DistributedPencil:
                                  zip(blocks, self.halo.times(blocks))]))
 
     def asymmetry(self, which, seed=0):
-        """``|A x − Aᵀ x| / |A x|`` for a random ``x``: 0 when the parts' rows are the
-        single machine's (symmetric) matrix."""
-        x = np.random.default_rng(seed).standard_normal((self.n, 1))
+        """``|A x − Aᵀ x| / |A x|`` for a random ``x`` (made on the workers): 0 when the
+        parts' rows are the single machine's (symmetric) matrix."""
+        import dask
+
+        x = self.random_blocks(seed)
+        pick = 0 if which == "K" else 1
         kept = self.symmetrise
         self.symmetrise = set()
-        ax = self.product(which, x)
+        ax = [dask.delayed(operator.getitem)(kb, pick) for kb in self.halo.times(x)]
         self.symmetrise = {which}
-        half = self.product(which, x)                 # (A x + Aᵀ x) / 2
+        half = [dask.delayed(operator.getitem)(kb, pick) for kb in self.halo.times(x)]
         self.symmetrise = kept
-        return float(2 * np.linalg.norm(ax - half) / max(np.linalg.norm(ax),
-                                                          np.finfo(float).tiny))
+        sums = self.compute([dask.delayed(_difference_norms)(a, h) for a, h in zip(ax, half)])
+        diff, size = (sum(s[i] for s in sums) for i in (0, 1))
+        del x
+        return float(2 * np.sqrt(diff) / max(np.sqrt(size), np.finfo(float).tiny))
 
     def close(self):
         import dask

@@ -324,6 +324,19 @@ class DaskSurface(PartitionedCloud):
                                 "stiffness_blocks()"))
 
 
+    def _neighbouring_parts(self, layers):
+        """Per part, the parts whose box meets its box grown by its halo radius (for
+        ``layers`` rings of rows): the only ones that can own its columns."""
+        radii = self._layer_radii(layers) if layers else self.radii
+        lo, hi = self.boxes[:, 0], self.boxes[:, 1]
+        out = []
+        for p in range(self.n_parts):
+            with np.errstate(invalid="ignore"):
+                meets = ((lo <= hi[p][None, :] + radii[p])
+                         & (lo[p][None, :] - radii[p] <= hi)).all(axis=1)
+            out.append(np.flatnonzero(meets).tolist())
+        return out
+
     def spectrum(self, n_modes=20, *, mass="averaged", rtol=1e-6, max_iter=400,
                  coarse_points=8000, vectors="numpy", progress=None):
         """Smallest eigenpairs of the weak form ``K v = λ B v``, with the rows of ``K``
@@ -332,9 +345,9 @@ class DaskSurface(PartitionedCloud):
         The same pencil as ``om.spectrum(points, n_modes, form="weak")`` (with
         ``outliers="keep", denoise=False``: clean the cloud first), solved by LOBPCG
         started from a coarse subsample's modes and preconditioned part by part (see
-        :mod:`o3d_meshless.dask._spectrum`). The iteration's blocks of vectors stay on the
-        workers; the client holds the parts' index lists (about ``24 · n`` bytes while
-        the halo plans are made) and, at the end, the ``n × n_modes`` result.
+        :mod:`o3d_meshless.dask._spectrum`). The iteration's blocks of vectors and the
+        halo plans stay on the workers; the client holds small Gram matrices and, with
+        ``vectors="numpy"``, the ``n × n_modes`` result.
 
         Parameters
         ----------
@@ -414,7 +427,8 @@ class DaskSurface(PartitionedCloud):
         try:
             with stages("rows of K and the mass"):
                 self.persist(key)
-                pencil = DistributedPencil(self._parts(key), self.n)
+                pencil = DistributedPencil(self._parts(key), self.n,
+                                           self._neighbouring_parts(WEAK_LAYERS[mass]))
                 asym = {w: pencil.asymmetry(w) for w in ("K", "B")}
                 pencil.symmetrise = {w for w, a in asym.items() if a > ASYMMETRY_TOL}
             with stages("coarse modes"):
