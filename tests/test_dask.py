@@ -273,6 +273,21 @@ def test_starting_a_part_ranks_below_finishing_one(tmp_path):
     assert prio["_normals_part"] == 0
 
 
+def test_box_test_equals_the_plain_comparison():
+    """``boxed`` tests one axis at a time; it must equal comparing every coordinate,
+    with open (infinite) faces and points exactly on a face."""
+    from o3d_meshless.dask._partition import boxed
+
+    rng = np.random.default_rng(9)
+    x = np.round(rng.normal(size=(5000, 3)), 1)          # many points on the faces
+    inf = np.inf
+    for lo, hi in [([-0.2, -inf, 0.1], [0.3, 0.5, inf]), ([-inf] * 3, [inf] * 3),
+                   ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0]), ([-1.0, -inf, -inf], [1.0, inf, inf])]:
+        lo, hi = np.array(lo), np.array(hi)
+        assert np.array_equal(boxed(x, lo, hi), ((x >= lo) & (x <= hi)).all(axis=1))
+    assert boxed(np.zeros((0, 3)), np.zeros(3), np.ones(3)).shape == (0,)
+
+
 def test_rows_certified_inside_the_box_have_their_balls_inside():
     """The halo rounds skip the neighbour query of rows certified by the cell count;
     the certificate must hold: each such row's ball to its m-th neighbour is inside
