@@ -10,7 +10,7 @@ from scipy import sparse
 dask = pytest.importorskip("dask")
 
 from o3d_meshless.dask import DaskSurface                      # noqa: E402
-from o3d_meshless.dask import _spectrum                         # noqa: E402
+from o3d_meshless.dask import _block_lobpcg, _spectrum          # noqa: E402
 from o3d_meshless.dask._halo import halo_plans                  # noqa: E402
 from o3d_meshless.testing import random_sphere                  # noqa: E402
 
@@ -86,12 +86,12 @@ def test_ritz_drops_dependent_directions():
     K = A @ A.T
     S = rng.standard_normal((n, 5))
     S = np.hstack([S, S[:, :2] * 3.0])           # two exact copies: G_B is singular
-    theta, C = _spectrum.ritz(S.T @ K @ S, S.T @ S, m)
+    theta, C = _block_lobpcg.ritz(S.T @ K @ S, S.T @ S, m)
     assert np.allclose(C.T @ (S.T @ S) @ C, np.eye(m), atol=1e-10)
     Q = np.linalg.qr(S[:, :5])[0]
     assert np.allclose(theta, np.linalg.eigvalsh(Q.T @ K @ Q)[:m], rtol=1e-10)
     with pytest.raises(np.linalg.LinAlgError):
-        _spectrum.ritz(S.T @ K @ S, S.T @ S, 6)     # 5 independent directions only
+        _block_lobpcg.ritz(S.T @ K @ S, S.T @ S, 6)     # 5 independent directions only
 
 
 def test_lobpcg_sends_the_client_only_small_matrices(monkeypatch):
@@ -131,7 +131,7 @@ def test_lobpcg_restarts_without_directions_when_the_basis_degenerates(monkeypat
     directions P, and the iteration still converges to the same modes."""
     p = random_sphere(3000, seed=5)
     calls = {"n": 0, "raised": False}
-    real = _spectrum.ritz
+    real = _block_lobpcg.ritz
 
     def flaky(gram_k, gram_b, m):
         calls["n"] += 1
@@ -141,7 +141,7 @@ def test_lobpcg_restarts_without_directions_when_the_basis_degenerates(monkeypat
         return real(gram_k, gram_b, m)
 
     ref = DaskSurface(p, n_parts=2).spectrum(6, coarse_points=1500)
-    monkeypatch.setattr(_spectrum, "ritz", flaky)
+    monkeypatch.setattr(_block_lobpcg, "ritz", flaky)
     got = DaskSurface(p, n_parts=2).spectrum(6, coarse_points=1500)
     assert calls["raised"] and calls["n"] > 4
     assert np.allclose(got.values, ref.values, rtol=0, atol=1e-9 * ref.values[-1])

@@ -90,14 +90,10 @@ def rows_times(op, plan, *pieces):
 def columns_pieces(op, plan, block):
     """``(Kᵀ X, Bᵀ X)`` of a part's rows, cut into the pieces owned by each source part
     (the reverse of :func:`rows_times`; a part's columns are distinct)."""
-    c = block.shape[1]
-    out = []
-    for which, cols in (("K", plan["k_cols"]), ("B", plan["b_cols"])):
-        full = np.zeros((plan["size"], c))
-        full[cols] = op[which].T @ block
-        out.append(full)
-    return [(full_k[sel], full_b[sel]) for (_, sel), full_k, full_b in
-            ((s, out[0], out[1]) for s in plan["sources"])]
+    full_k, full_b = (np.zeros((plan["size"], block.shape[1])) for _ in range(2))
+    full_k[plan["k_cols"]] = op["K"].T @ block
+    full_b[plan["b_cols"]] = op["B"].T @ block
+    return [(full_k[sel], full_b[sel]) for _, sel in plan["sources"]]
 
 
 def summed_pieces(n_rows, positions, *pieces):

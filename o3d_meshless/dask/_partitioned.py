@@ -340,6 +340,19 @@ class PartitionedCloud:
             self._cache[key] = radii
         return self._cache[key]
 
+    def _neighbouring_parts(self, layers):
+        """Per part, the parts whose box meets its box grown by its halo radius (for
+        ``layers`` rings of rows): the only ones that can own its columns."""
+        radii = self._layer_radii(layers) if layers else self.radii
+        lo, hi = self.boxes[:, 0], self.boxes[:, 1]
+        out = []
+        for p in range(self.n_parts):
+            with np.errstate(invalid="ignore"):
+                meets = ((lo <= hi[p][None, :] + radii[p])
+                         & (lo[p][None, :] - radii[p] <= hi)).all(axis=1)
+            out.append(np.flatnonzero(meets).tolist())
+        return out
+
     def persist(self, *what):
         """Compute per-part products now and keep them on the cluster.
 

@@ -8,7 +8,7 @@ solves run on the workers:
 * **start**: the modes of a coarse subsample of the cloud (a strided sample, solved on the
   client with the single-machine weak form), carried to every point by inverse-distance
   weights of the 4 nearest sample points, part by part;
-* **refinement**: LOBPCG (:func:`lobpcg_modes`) on ``n_modes`` plus a buffer of vectors
+* **refinement**: LOBPCG (:mod:`o3d_meshless.dask._block_lobpcg`) on ``n_modes`` plus a buffer of vectors
   (without the buffer, a cluster of equal eigenvalues cut by the window's edge converges
   slowly or breaks down). Every ``n``-row block stays on the workers as one array per
   part: the products with ``K`` and ``B`` fetch only the halo rows each part needs from
@@ -44,15 +44,13 @@ import warnings
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ._block_lobpcg import lobpcg_modes
 from ._halo import HaloProducts
 
 logger = logging.getLogger(__name__)
 
 #: above this relative asymmetry of the assembled rows the products are symmetrised
 ASYMMETRY_TOL = 1e-12
-#: basis directions whose Gram eigenvalue (after diagonal scaling) is below this fraction
-#: of the largest are dropped from the Rayleigh–Ritz step (:func:`ritz`)
-RANK_TOL = 1e-12
 #: extra vectors beyond n_modes: at least this many, or half of n_modes
 MIN_BUFFER = 8
 #: nearest coarse points whose modes are averaged into a point's start vector
@@ -213,6 +211,14 @@ class DistributedPencil:
         del blocks
         return Y[:, 0] if X.ndim == 1 else Y
 
+    def preconditioned(self, states, sigma, theta, active):
+        """Delayed block-Jacobi solves of the ``active`` columns' residuals
+        ``K x − θ B x``, one per part (from the LOBPCG states)."""
+        import dask
+
+        return [dask.delayed(_preconditioned)(op, self.token, p, sigma, st, theta, active)
+                for p, (op, st) in enumerate(zip(self.parts, states))]
+
     def mass_gram(self, blocks):
         """``Xᵀ B X`` of per-part blocks, from a fresh product (only the Gram returns)."""
         import dask
@@ -284,158 +290,65 @@ def _with_ids(op, block):
     return op["owned_ids"], block
 
 
-def _first_state(X, KX, BX):
-    return {"X": X, "KX": KX, "BX": BX}
-
-
-def _residual_sums(state, theta):
-    """Per column: ``|K x − θ B x|²`` and ``|B x|²`` over a part's rows."""
-    R = state["KX"] - state["BX"] * theta
-    return np.einsum("ij,ij->j", R, R), np.einsum("ij,ij->j", state["BX"], state["BX"])
-
-
 def _preconditioned(op, token, part, sigma, state, theta, active):
     """The block-Jacobi solve of the active columns' residuals, on a part's rows."""
     R = state["KX"][:, active] - state["BX"][:, active] * theta[active]
     return _precondition(op, token, part, sigma, R)
 
 
-def _basis(state, W, KW, BW):
-    """The Rayleigh–Ritz basis ``[X, W, P]`` and its products on a part's rows, as lists
-    of blocks (never stacked: a stacked copy would be three more blocks per row)."""
-    S, KS, BS = [state["X"], W], [state["KX"], KW], [state["BX"], BW]
-    if "P" in state:
-        S, KS, BS = S + [state["P"]], KS + [state["KP"]], BS + [state["BP"]]
-    return S, KS, BS
+def distributed_spectrum(surface, n_modes, m, *, mass, rtol, max_iter, coarse_points,
+                         vectors, progress):
+    """:meth:`DaskSurface.spectrum <o3d_meshless.dask.DaskSurface.spectrum>` after its
+    checks: the pencil's rows persisted, the coarse start, LOBPCG on ``m`` vectors, the
+    report; returns ``(SpectrumResult, info)``."""
+    from warnings import warn
 
-
-def _gram(S, AS):
-    """``Sᵀ (A S)`` from lists of blocks."""
-    return np.block([[a.T @ b for b in AS] for a in S])
-
-
-def _grams(state, W=None, KW=None, BW=None):
-    """A part's share of ``Sᵀ K S`` and ``Sᵀ B S``."""
-    if W is None:
-        S, KS, BS = [state["X"]], [state["KX"]], [state["BX"]]
-    else:
-        S, KS, BS = _basis(state, W, KW, BW)
-    return _gram(S, KS), _gram(S, BS)
-
-
-def _combined(blocks, C):
-    """``[B_1, B_2, …] @ C`` without stacking the blocks."""
-    out, row = None, 0
-    for b in blocks:
-        part = b @ C[row:row + b.shape[1]]
-        out = part if out is None else out + part
-        row += b.shape[1]
-    return out
-
-
-def _updated(state, W, KW, BW, C):
-    """The new ``X`` (``S C``) and ``P`` (its part outside the old ``X``), with their
-    products, on a part's rows."""
-    m = state["X"].shape[1]
-    if W is None:
-        return {"X": state["X"] @ C, "KX": state["KX"] @ C, "BX": state["BX"] @ C}
-    S, KS, BS = _basis(state, W, KW, BW)
-    tail = C[m:]
-    out = {}
-    for name, blocks in (("X", S), ("KX", KS), ("BX", BS)):
-        p = _combined(blocks[1:], tail)
-        out["P" if name == "X" else name[0] + "P"] = p
-        out[name] = blocks[0] @ C[:m] + p
-    return out
-
-
-def ritz(gram_k, gram_b, m):
-    """The ``m`` smallest Ritz pairs of the pencil's Gram matrices ``(G_K, G_B)``.
-
-    ``G_B`` is reduced by its eigen-decomposition after a diagonal scaling, dropping
-    directions below ``RANK_TOL`` of its largest eigenvalue: near-dependent basis
-    vectors (converged columns, a stale ``P``) are left out instead of breaking a
-    Cholesky factor. Returns ``(θ (m,), C (s, m))`` with ``Cᵀ G_B C = I``.
-    """
-    d = np.sqrt(np.abs(np.diag(gram_b)))
-    d = np.where(d > 0, d, 1.0)
-    gk = gram_k / d[:, None] / d[None, :]
-    gb = gram_b / d[:, None] / d[None, :]
-    w, V = np.linalg.eigh(0.5 * (gb + gb.T))
-    keep = w > RANK_TOL * w[-1]
-    if keep.sum() < m:
-        raise np.linalg.LinAlgError("the LOBPCG basis lost rank")
-    Z = V[:, keep] / np.sqrt(w[keep])
-    A = Z.T @ gk @ Z
-    theta, Y = np.linalg.eigh(0.5 * (A + A.T))
-    return theta[:m], (Z @ Y[:, :m]) / d[:, None]
-
-
-def lobpcg_modes(pencil, blocks, n_modes, sigma, *, rtol, max_iter, stages=None):
-    """Refine per-part start blocks into the ``n_modes`` smallest eigenpairs of ``(K, B)``.
-
-    LOBPCG (Knyazev 2001) in which every ``n``-row block — the vectors ``X``, the
-    preconditioned residuals ``W``, the directions ``P`` and their products with ``K``
-    and ``B`` — stays on the workers as one array per part. The client receives only
-    the Gram matrices of the basis ``[X, W, P]`` (summed over the parts, ``3m × 3m``) and
-    the residual norms, and sends back the Ritz coefficients. A column whose residual is
-    below ``rtol / 2`` is no longer refined (soft locking: it stays in the basis).
-
-    ``blocks``: per part, Delayed ``(owned rows, m)`` start vectors in the order of its
-    ``owned_ids``. Returns ``(values, blocks, iterations, residuals)``: the wanted
-    eigenvalues, per-part Delayed blocks of the ``m`` vectors (the first ``n_modes``
-    wanted), and the wanted modes' relative residuals ``|K x − λ B x| / (λ_top |B x|)``.
-    """
     import dask
 
-    halo = pencil.halo
-    tasks = halo.times(blocks)
-    state = list(dask.persist(*[dask.delayed(_first_state)(X, kb[0], kb[1])
-                                for X, kb in zip(blocks, tasks)]))
-    grams = pencil.compute([dask.delayed(_grams)(st) for st in state])
-    theta, C = ritz(sum(g[0] for g in grams), sum(g[1] for g in grams),
-                     grams[0][0].shape[0])
-    state = list(dask.persist(*[dask.delayed(_updated)(st, None, None, None, C)
-                                for st in state]))
-    m = len(theta)
-    done, res = 0, np.full(n_modes, np.inf)
-    while True:
-        sums = pencil.compute([dask.delayed(_residual_sums)(st, theta) for st in state])
-        r2 = sum(s[0] for s in sums)
-        b2 = sum(s[1] for s in sums)
-        scale = max(abs(theta[n_modes - 1]), np.finfo(float).tiny)
-        rel = np.sqrt(r2) / (scale * np.maximum(np.sqrt(b2), np.finfo(float).tiny))
-        res = rel[:n_modes]
-        logger.info("distributed spectrum: %d iterations, largest residual %.2e", done,
-                    res.max())
-        if stages is not None:
-            stages.note(f"{done} iterations, residual {res.max():.1e}")
-        if res.max() <= rtol or done >= max_iter:
-            break
-        active = np.flatnonzero(rel > 0.5 * rtol)
-        W = list(dask.persist(*[
-            dask.delayed(_preconditioned)(op, pencil.token, p, sigma, st, theta, active)
-            for p, (op, st) in enumerate(zip(pencil.parts, state))]))
-        KW, BW = zip(*halo.times(W))
-        KW, BW = dask.persist(list(KW), list(BW))
-        grams = pencil.compute([dask.delayed(_grams)(st, w, kw, bw)
-                                for st, w, kw, bw in zip(state, W, KW, BW)])
-        gk, gb = sum(g[0] for g in grams), sum(g[1] for g in grams)
-        try:
-            theta, C = ritz(gk, gb, m)
-        except np.linalg.LinAlgError:
-            # the directions P made the basis degenerate: restart without them
-            state = list(dask.persist(*[dask.delayed(_without_directions)(st)
-                                        for st in state]))
-            grams = pencil.compute([dask.delayed(_grams)(st, w, kw, bw)
-                                    for st, w, kw, bw in zip(state, W, KW, BW)])
-            theta, C = ritz(sum(g[0] for g in grams), sum(g[1] for g in grams), m)
-        state = list(dask.persist(*[dask.delayed(_updated)(st, w, kw, bw, C)
-                                    for st, w, kw, bw in zip(state, W, KW, BW)]))
-        done += 1
-    X = [dask.delayed(operator.getitem)(st, "X") for st in state]
-    return theta[:n_modes], list(dask.persist(*X)), done, res
+    from .._progress import Stages
+    from ..operators.spectrum_quality import SpectrumResult, spectrum_report
+    from ._tasks import WEAK_LAYERS
 
-
-def _without_directions(state):
-    return {key: state[key] for key in ("X", "KX", "BX")}
+    stages = Stages(3, desc="DaskSurface.spectrum", progress=progress)
+    key = f"stiffness-{mass}"
+    layers = WEAK_LAYERS[mass]
+    pencil = None
+    try:
+        with stages("rows of K and the mass"):
+            surface.persist(key)
+            pencil = DistributedPencil(surface._parts(key), surface.n,
+                                       surface._neighbouring_parts(layers))
+            asym = {w: pencil.asymmetry(w) for w in ("K", "B")}
+            pencil.symmetrise = {w for w, a in asym.items() if a > ASYMMETRY_TOL}
+        with stages("coarse modes"):
+            start, coarse = coarse_start(surface, surface._sample, m, mass, coarse_points,
+                                         surface._parts(f"sampling-{layers}"))
+        positive = coarse[coarse > 1e-8 * max(abs(coarse).max(), 1e-300)]
+        sigma = float(positive[0]) if len(positive) else 1.0 / float(surface.n)
+        with stages("LOBPCG"):
+            vals, blocks, iters, res = lobpcg_modes(pencil, start, n_modes, sigma, rtol=rtol,
+                                                    max_iter=max_iter, stages=stages)
+            blocks = list(dask.persist(*[dask.delayed(_columns)(b, n_modes)
+                                         for b in blocks]))
+        report = spectrum_report(vals, None, None, symmetric=True,
+                                 gram=pencil.mass_gram(blocks))
+        if vectors == "numpy":
+            vecs = pencil.gather(blocks)
+        else:
+            # the kept blocks live as long as the surface (or its next spectrum)
+            surface._spectrum_vectors = blocks
+            vecs = surface._to_original(
+                [dask.delayed(_with_ids)(op, b) for op, b in zip(pencil.parts, blocks)],
+                (n_modes,), np.float64)
+    finally:
+        stages.close()
+        if pencil is not None:
+            pencil.close()
+    info = {"iterations": iters, "residual": float(res.max()), "sigma": sigma,
+            "asymmetry": asym, "seconds": dict(stages.timings)}
+    if res.max() > rtol:
+        warn(f"DaskSurface.spectrum stopped after {iters} iterations (max_iter = "
+             f"{max_iter}) with a relative residual of {res.max():.2g} (> rtol = "
+             f"{rtol:g}): raise max_iter or rtol, or use stiffness_matrices() and a "
+             "single-machine solve if they fit", RuntimeWarning, stacklevel=3)
+    return SpectrumResult(vals, vecs, report), info

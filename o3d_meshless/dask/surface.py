@@ -324,19 +324,6 @@ class DaskSurface(PartitionedCloud):
                                 "stiffness_blocks()"))
 
 
-    def _neighbouring_parts(self, layers):
-        """Per part, the parts whose box meets its box grown by its halo radius (for
-        ``layers`` rings of rows): the only ones that can own its columns."""
-        radii = self._layer_radii(layers) if layers else self.radii
-        lo, hi = self.boxes[:, 0], self.boxes[:, 1]
-        out = []
-        for p in range(self.n_parts):
-            with np.errstate(invalid="ignore"):
-                meets = ((lo <= hi[p][None, :] + radii[p])
-                         & (lo[p][None, :] - radii[p] <= hi)).all(axis=1)
-            out.append(np.flatnonzero(meets).tolist())
-        return out
-
     def spectrum(self, n_modes=20, *, mass="averaged", rtol=1e-6, max_iter=400,
                  coarse_points=8000, vectors="numpy", progress=None):
         """Smallest eigenpairs of the weak form ``K v = λ B v``, with the rows of ``K``
@@ -398,15 +385,8 @@ class DaskSurface(PartitionedCloud):
         >>> np.round(vals, 1) + 0.0           # l(l + 1) on the unit sphere: 0, 2 ×3, 6 ×5
         array([0., 2., 2., 2., 6., 6., 6., 6., 6.])
         """
-        from warnings import warn
-
-        from .._progress import Stages
         from .._validation import check_int
-        from ..operators.spectrum_quality import SpectrumResult, spectrum_report
-        import dask
-
-        from ._spectrum import (ASYMMETRY_TOL, MIN_BUFFER, DistributedPencil, _columns,
-                                _with_ids, coarse_start, lobpcg_modes)
+        from ._spectrum import MIN_BUFFER, distributed_spectrum
 
         _check_mass(mass)
         n_modes = check_int(n_modes, name="n_modes", low=1, high=self.n)
@@ -421,50 +401,10 @@ class DaskSurface(PartitionedCloud):
         coarse_points = check_int(coarse_points, name="coarse_points", low=2 * m)
         if vectors not in ("numpy", "dask"):
             raise ValueError(f"`vectors` must be 'numpy' or 'dask'; got {vectors!r}")
-        stages = Stages(3, desc="DaskSurface.spectrum", progress=progress)
-        key = f"stiffness-{mass}"
-        pencil = None
-        try:
-            with stages("rows of K and the mass"):
-                self.persist(key)
-                pencil = DistributedPencil(self._parts(key), self.n,
-                                           self._neighbouring_parts(WEAK_LAYERS[mass]))
-                asym = {w: pencil.asymmetry(w) for w in ("K", "B")}
-                pencil.symmetrise = {w for w, a in asym.items() if a > ASYMMETRY_TOL}
-            with stages("coarse modes"):
-                start, coarse = coarse_start(self, self._sample, m, mass, coarse_points,
-                                             self._parts(f"sampling-{WEAK_LAYERS[mass]}"))
-            positive = coarse[coarse > 1e-8 * max(abs(coarse).max(), 1e-300)]
-            sigma = float(positive[0]) if len(positive) else 1.0 / float(self.n)
-            with stages("LOBPCG"):
-                vals, blocks, iters, res = lobpcg_modes(pencil, start, n_modes, sigma,
-                                                        rtol=rtol, max_iter=max_iter,
-                                                        stages=stages)
-                blocks = list(dask.persist(*[dask.delayed(_columns)(b, n_modes)
-                                             for b in blocks]))
-            report = spectrum_report(vals, None, None, symmetric=True,
-                                     gram=pencil.mass_gram(blocks))
-            if vectors == "numpy":
-                vecs = pencil.gather(blocks)
-            else:
-                # the kept blocks live as long as this surface (or the next spectrum)
-                self._spectrum_vectors = blocks
-                vecs = self._to_original(
-                    [dask.delayed(_with_ids)(op, b) for op, b in zip(pencil.parts, blocks)],
-                    (n_modes,), np.float64)
-        finally:
-            stages.close()
-            if pencil is not None:
-                pencil.close()
-        self.spectrum_info_ = {"iterations": iters, "residual": float(res.max()),
-                               "sigma": sigma, "asymmetry": asym,
-                               "seconds": dict(stages.timings)}
-        if res.max() > rtol:
-            warn(f"DaskSurface.spectrum stopped after {iters} iterations (max_iter = "
-                 f"{max_iter}) with a relative residual of {res.max():.2g} (> rtol = "
-                 f"{rtol:g}): raise max_iter or rtol, or use stiffness_matrices() and a "
-                 "single-machine solve if they fit", RuntimeWarning, stacklevel=2)
-        return SpectrumResult(vals, vecs, report)
+        result, self.spectrum_info_ = distributed_spectrum(
+            self, n_modes, m, mass=mass, rtol=rtol, max_iter=max_iter,
+            coarse_points=coarse_points, vectors=vectors, progress=progress)
+        return result
 
 
 def _check_mass(mass):
