@@ -329,6 +329,36 @@ def test_to_npy_writes_part_results_through_a_staging_folder(client, tmp_path):
     close(got[1:], s.expand(s.frames)[1:, 2])
 
 
+def test_to_npy_is_atomic_and_cleans_up_after_a_failure(client, tmp_path, monkeypatch):
+    """A write that fails part-way leaves the earlier file at the path whole and no
+    partial file or staging folder beside it; a write that succeeds replaces it."""
+    import dask.array as da
+    from o3d_meshless.dask import _source
+
+    target = tmp_path / "out.npy"
+    np.save(target, np.arange(3.0))                        # an earlier result
+    bad = da.from_delayed(dask.delayed(_raise)(), shape=(4,), dtype=float)
+    good = da.arange(8.0, chunks=3)
+    with pytest.raises(RuntimeError, match="block failed"):
+        to_npy(da.concatenate([good, bad]), target)
+    assert os.listdir(tmp_path) == ["out.npy"]
+    np.testing.assert_array_equal(np.load(target), np.arange(3.0))
+    # the staged writer (a result held by the parts): a part that fails to stage
+    surf = DaskSurface(random_sphere(3000, seed=9), n_parts=2, block_rows=1000)
+    monkeypatch.setattr(_source, "_stage_part", _raise)
+    with pytest.raises(RuntimeError, match="block failed"):
+        to_npy(surf.normals(), target)
+    assert os.listdir(tmp_path) == ["out.npy"]
+    np.testing.assert_array_equal(np.load(target), np.arange(3.0))
+    monkeypatch.undo()
+    assert np.load(to_npy(good, target)).tolist() == list(np.arange(8.0))
+    assert os.listdir(tmp_path) == ["out.npy"]
+
+
+def _raise(*_):
+    raise RuntimeError("block failed")
+
+
 def test_bad_input():
     p = random_sphere(2000, seed=7)
     with pytest.raises(ValueError, match="`points` must have shape"):

@@ -172,6 +172,11 @@ def to_npy(arr, path, *, compute=True):
     folder beside ``path`` (``.<name>.parts-<id>``, removed at the end) and each block
     is written from those files, so a worker's memory does not grow with the cloud.
 
+    The blocks go into a hidden file beside ``path`` (``.<name>.partial-<id>``), which
+    replaces ``path`` only when every block is written: an earlier file at ``path``
+    stays whole until then. If the computation fails, the partial file and the staging
+    folder are removed (with ``compute=False`` that is the caller's to do).
+
     Parameters
     ----------
     arr : dask.array.Array of shape (n, ...)
@@ -193,24 +198,56 @@ def to_npy(arr, path, *, compute=True):
     >>> np.load(p).tolist()[:4]
     [0.0, 1.0, 2.0, 3.0]
     """
+    import uuid
+
     import dask
 
     path = os.fspath(path)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=arr.dtype, shape=arr.shape)
+    partial = _beside(path, f"partial-{uuid.uuid4().hex[:12]}")
+    out = np.lib.format.open_memmap(partial, mode="w+", dtype=arr.dtype, shape=arr.shape)
     del out
+    stage = None
     rows = getattr(arr, ROW_PIECES, None)
     if rows is not None and rows.name == arr.name:
-        done = _staged_writes(rows, path)
-        return done.compute() if compute else done
-    edges = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
-    parts = [b for b in arr.to_delayed().reshape(len(arr.chunks[0]), -1)[:, 0]] \
-        if arr.ndim > 1 else list(arr.to_delayed())
-    if arr.ndim > 1 and any(len(c) > 1 for c in arr.chunks[1:]):
-        arr = arr.rechunk({i: -1 for i in range(1, arr.ndim)})
-        parts = list(arr.to_delayed().reshape(len(arr.chunks[0]), -1)[:, 0])
-    writes = [dask.delayed(_write_npy)(b, path, int(lo)) for b, lo in zip(parts, edges[:-1])]
-    done = dask.delayed(lambda *_: path)(*writes)
-    return done.compute() if compute else done
+        stage = _beside(path, f"parts-{uuid.uuid4().hex[:12]}")
+        written = [_staged_writes(rows, partial, stage)]
+    else:
+        edges = np.concatenate([[0], np.cumsum(arr.chunks[0])]).astype(int)
+        if arr.ndim > 1 and any(len(c) > 1 for c in arr.chunks[1:]):
+            arr = arr.rechunk({i: -1 for i in range(1, arr.ndim)})
+        parts = list(arr.to_delayed().reshape(len(arr.chunks[0]), -1)[:, 0]) \
+            if arr.ndim > 1 else list(arr.to_delayed())
+        written = [dask.delayed(_write_npy)(b, partial, int(lo))
+                   for b, lo in zip(parts, edges[:-1])]
+    done = dask.delayed(_publish)(partial, path, *written)
+    if not compute:
+        return done
+    try:
+        return done.compute()
+    except BaseException:
+        _discard(partial, stage)
+        raise
+
+
+def _beside(path, tag):
+    """A hidden name beside ``path`` (same folder: a rename there is atomic)."""
+    return os.path.join(os.path.dirname(os.path.abspath(path)),
+                        f".{os.path.basename(path)}.{tag}")
+
+
+def _publish(partial, path, *_):
+    """The written file takes the output's name, in one step."""
+    os.replace(partial, path)
+    return path
+
+
+def _discard(partial, stage):
+    import shutil
+
+    if stage is not None:
+        shutil.rmtree(stage, ignore_errors=True)
+    if os.path.exists(partial):
+        os.remove(partial)
 
 
 @dataclass
@@ -230,18 +267,14 @@ class RowPieces:
 ROW_PIECES = "_o3d_row_pieces"
 
 
-def _staged_writes(rows, path):
+def _staged_writes(rows, path, stage):
     """The Delayed writing ``rows`` into the ``.npy`` at ``path``: each part saves its
-    rows into a staging folder beside ``path`` (one ``ids``/``values`` pair of files),
-    then each output block reads its slice of every part's files and is written once.
-    A worker holds one part's rows or one output block at a time, so its memory does
-    not grow with the cloud; the staging folder is removed at the end."""
-    import uuid
-
+    rows into the folder ``stage`` (one ``ids``/``values`` pair of files), then each
+    output block reads its slice of every part's files and is written once. A worker
+    holds one part's rows or one output block at a time, so its memory does not grow
+    with the cloud; the staging folder is removed at the end."""
     import dask
 
-    stage = os.path.join(os.path.dirname(os.path.abspath(path)),
-                         f".{os.path.basename(path)}.parts-{uuid.uuid4().hex[:12]}")
     edges = [dask.delayed(_stage_part)(r, stage, p, rows.bounds)
              for p, r in enumerate(rows.results)]
     writes = [dask.delayed(_write_staged)(path, stage, b, lo, hi, *edges)
