@@ -355,6 +355,24 @@ def test_to_npy_is_atomic_and_cleans_up_after_a_failure(client, tmp_path, monkey
     assert os.listdir(tmp_path) == ["out.npy"]
 
 
+def test_to_zarr_replaces_a_store_only_when_complete(client, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    import dask.array as da
+
+    target = tmp_path / "out.zarr"
+    to_zarr(da.ones((5, 3), chunks=(2, 3)), target)
+    bad = da.from_delayed(dask.delayed(_raise)(), shape=(4, 3), dtype=float)
+    with pytest.raises(RuntimeError, match="block failed"):
+        to_zarr(da.concatenate([da.zeros((3, 3), chunks=(2, 3)), bad]), target)
+    assert os.listdir(tmp_path) == ["out.zarr"]                  # nothing left beside it
+    np.testing.assert_array_equal(zarr.open_array(str(target), mode="r")[:], np.ones((5, 3)))
+    later = to_zarr(da.full((4, 3), 2.0, chunks=(3, 3)), target, compute=False)
+    assert dask.compute(later)[0] == str(target)
+    np.testing.assert_array_equal(zarr.open_array(str(target), mode="r")[:],
+                                  np.full((4, 3), 2.0))
+    assert os.listdir(tmp_path) == ["out.zarr"]
+
+
 def _raise(*_):
     raise RuntimeError("block failed")
 

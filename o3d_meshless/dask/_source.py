@@ -323,6 +323,11 @@ def _write_npy(block, path, lo):
 def to_zarr(arr, path, *, compute=True):
     """Write a Dask array to a zarr store (one zarr chunk per Dask block).
 
+    The store is written beside ``path`` (``.<name>.partial-<id>``) and takes its name
+    when complete; an earlier store at ``path`` is replaced only then. If the
+    computation fails, the partial store is removed (with ``compute=False`` that is the
+    caller's to do).
+
     Parameters
     ----------
     arr : dask.array.Array
@@ -342,6 +347,38 @@ def to_zarr(arr, path, *, compute=True):
     >>> zarr.open_array(p, mode="r").shape
     (6, 3)
     """
+    import shutil
+    import uuid
+
+    import dask
+
+    path = os.fspath(path)
+    partial = _beside(path, f"partial-{uuid.uuid4().hex[:12]}")
     arr = arr.rechunk({i: -1 for i in range(1, arr.ndim)}) if arr.ndim > 1 else arr
-    out = arr.to_zarr(os.fspath(path), overwrite=True, compute=compute)
-    return os.fspath(path) if compute else out
+    if not compute:
+        stored = arr.to_zarr(partial, overwrite=True, compute=False)
+        return dask.delayed(_publish_store)(partial, path, stored)
+    try:
+        arr.to_zarr(partial, overwrite=True, compute=True)
+        return _publish_store(partial, path)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def _publish_store(partial, path, *_):
+    """The written store takes the output's name; an earlier one is moved aside first
+    and removed after (two renames: a reader sees the old store or the new one)."""
+    import shutil
+    import uuid
+
+    if os.path.isdir(path):
+        old = _beside(path, f"old-{uuid.uuid4().hex[:12]}")
+        os.replace(path, old)
+        os.replace(partial, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if os.path.lexists(path):
+            os.remove(path)
+        os.replace(partial, path)
+    return path
