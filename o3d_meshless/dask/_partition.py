@@ -120,6 +120,13 @@ def boxed(points, lo, hi):
     return inside
 
 
+def boxes_meeting(boxes, lo, hi):
+    """Which closed ``boxes`` ``(m, 2, 3)`` meet the closed box ``[lo, hi]``, ``(m,)``
+    bool (infinite faces allowed)."""
+    with np.errstate(invalid="ignore"):
+        return ((boxes[:, 1] >= lo) & (boxes[:, 0] <= hi)).all(axis=1)
+
+
 def block_edges(ids, bounds):
     """Where the sorted global ``ids`` cross the block starts of ``bounds`` (and the last
     block's end): block ``b`` holds ``ids[edges[b]:edges[b + 1]]``."""

@@ -9,8 +9,8 @@ import numpy as np
 
 from ..sampling.neighbors import COINCIDENT_RTOL
 from ._local import DEP_FACTOR, ROW_FACTOR, scale_column
-from ._partition import (SAMPLE_PER_PART, SAMPLE_POINTS, block_stats, concat, kd_split, leaf_of,
-                         merge, take)
+from ._partition import (SAMPLE_PER_PART, SAMPLE_POINTS, block_stats, boxes_meeting, concat,
+                         kd_split, leaf_of, merge, take)
 from ._source import ROW_PIECES, RowPieces, as_source
 from ._tasks import (HALO_MARGIN, WEAK_LAYERS, _apply_from_file, _apply_part, _band,
                      _built_and_applied, _extract_parts, _gradient_part, _halo_part,
@@ -157,9 +157,7 @@ class PartitionedCloud:
 
     def _touching(self, box, radius):
         """The input blocks whose bounding box meets ``box`` grown by ``radius``."""
-        lo, hi = box[0] - radius, box[1] + radius
-        bb = self._block_boxes
-        meets = ((bb[:, 1] >= lo) & (bb[:, 0] <= hi)).all(axis=1)
+        meets = boxes_meeting(self._block_boxes, box[0] - radius, box[1] + radius)
         return [b for b, m in zip(self.bounds, meets) if m]
 
     def _partition_rounds(self, r0):
@@ -180,8 +178,9 @@ class PartitionedCloud:
         grow = math.sqrt(ROW_FACTOR * k / 8) + 2 * math.sqrt(DEP_FACTOR * k / 8)
         r0 = np.asarray(r0, dtype=np.float64)
         # r0 is about twice the 8th-neighbour distance (see _radius_guess), which the
-        # halo rounds used to grow by 1.2 · grow from its high quantile
-        radii = np.maximum(r0, 0.6 * grow * r0)
+        # halo rounds used to grow by 1.2 · grow from its high quantile (0.6 · grow > 1.7
+        # for any k >= 3, so this also covers the scale balls' r0)
+        radii = 0.6 * grow * r0
         tol0 = provisional_tol(r0)
         below = TOL_CHECK_FACTOR * tol0
         done, vals = [None] * self.n_parts, [None] * self.n_parts
@@ -344,14 +343,8 @@ class PartitionedCloud:
         """Per part, the parts whose box meets its box grown by its halo radius (for
         ``layers`` rings of rows): the only ones that can own its columns."""
         radii = self._layer_radii(layers) if layers else self.radii
-        lo, hi = self.boxes[:, 0], self.boxes[:, 1]
-        out = []
-        for p in range(self.n_parts):
-            with np.errstate(invalid="ignore"):
-                meets = ((lo <= hi[p][None, :] + radii[p])
-                         & (lo[p][None, :] - radii[p] <= hi)).all(axis=1)
-            out.append(np.flatnonzero(meets).tolist())
-        return out
+        return [np.flatnonzero(boxes_meeting(self.boxes, box[0] - r, box[1] + r)).tolist()
+                for box, r in zip(self.boxes, radii)]
 
     def persist(self, *what):
         """Compute per-part products now and keep them on the cluster.

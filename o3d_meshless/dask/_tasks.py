@@ -86,7 +86,7 @@ def _kept(xyz, owned, box, need):
     """Points within the final radius (``need`` certified): what the part will build."""
     r = max(need, 0.0) * HALO_MARGIN
     with np.errstate(invalid="ignore"):
-        kept = ((xyz >= box[0] - r) & (xyz <= box[1] + r)).all(axis=1) | owned
+        kept = boxed(xyz, box[0] - r, box[1] + r) | owned
     return int(kept.sum())
 
 
