@@ -7,6 +7,8 @@ NumPy array: a worker reads only its block (a ``.npy`` file is opened with
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,8 +200,6 @@ def to_npy(arr, path, *, compute=True):
     >>> np.load(p).tolist()[:4]
     [0.0, 1.0, 2.0, 3.0]
     """
-    import uuid
-
     import dask
 
     path = os.fspath(path)
@@ -236,18 +236,30 @@ def _beside(path, tag):
 
 
 def _publish(partial, path, *_):
-    """The written file takes the output's name, in one step."""
-    os.replace(partial, path)
+    """The written file or store takes the output's name. A file replaces an earlier
+    one in one step; a store (a folder) moves an earlier one aside first and removes it
+    after (two renames: a reader sees the old store or the new one)."""
+    if not os.path.isdir(partial):
+        os.replace(partial, path)
+    elif os.path.isdir(path):
+        old = _beside(path, f"old-{uuid.uuid4().hex[:12]}")
+        os.replace(path, old)
+        os.replace(partial, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if os.path.lexists(path):
+            os.remove(path)
+        os.replace(partial, path)
     return path
 
 
-def _discard(partial, stage):
-    import shutil
-
-    if stage is not None:
-        shutil.rmtree(stage, ignore_errors=True)
-    if os.path.exists(partial):
-        os.remove(partial)
+def _discard(*paths):
+    """Remove what a failed write left: files or folders, those that exist."""
+    for p in paths:
+        if p is not None and os.path.isdir(p):
+            shutil.rmtree(p, ignore_errors=True)
+        elif p is not None and os.path.lexists(p):
+            os.remove(p)
 
 
 @dataclass
@@ -306,9 +318,7 @@ def _write_staged(path, stage, b, lo, hi, *edges):
 
 
 def _finish_staged(path, stage, *_):
-    import shutil
-
-    shutil.rmtree(stage, ignore_errors=True)
+    _discard(stage)
     return path
 
 
@@ -347,9 +357,6 @@ def to_zarr(arr, path, *, compute=True):
     >>> zarr.open_array(p, mode="r").shape
     (6, 3)
     """
-    import shutil
-    import uuid
-
     import dask
 
     path = os.fspath(path)
@@ -357,28 +364,10 @@ def to_zarr(arr, path, *, compute=True):
     arr = arr.rechunk({i: -1 for i in range(1, arr.ndim)}) if arr.ndim > 1 else arr
     if not compute:
         stored = arr.to_zarr(partial, overwrite=True, compute=False)
-        return dask.delayed(_publish_store)(partial, path, stored)
+        return dask.delayed(_publish)(partial, path, stored)
     try:
         arr.to_zarr(partial, overwrite=True, compute=True)
-        return _publish_store(partial, path)
+        return _publish(partial, path)
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        _discard(partial)
         raise
-
-
-def _publish_store(partial, path, *_):
-    """The written store takes the output's name; an earlier one is moved aside first
-    and removed after (two renames: a reader sees the old store or the new one)."""
-    import shutil
-    import uuid
-
-    if os.path.isdir(path):
-        old = _beside(path, f"old-{uuid.uuid4().hex[:12]}")
-        os.replace(path, old)
-        os.replace(partial, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        if os.path.lexists(path):
-            os.remove(path)
-        os.replace(partial, path)
-    return path
