@@ -16,7 +16,7 @@ import operator
 
 import numpy as np
 
-logger = logging.getLogger("o3d_meshless.dask._spectrum")
+logger = logging.getLogger(__name__)
 
 #: basis directions whose Gram eigenvalue (after diagonal scaling) is below this fraction
 #: of the largest are dropped from the Rayleigh–Ritz step (:func:`ritz`)
@@ -73,12 +73,10 @@ def _updated(state, W, KW, BW, C):
     if W is None:
         return {"X": state["X"] @ C, "KX": state["KX"] @ C, "BX": state["BX"] @ C}
     S, KS, BS = _basis(state, W, KW, BW)
-    tail = C[m:]
     out = {}
-    for name, blocks in (("X", S), ("KX", KS), ("BX", BS)):
-        p = _combined(blocks[1:], tail)
-        out["P" if name == "X" else name[0] + "P"] = p
-        out[name] = blocks[0] @ C[:m] + p
+    for x, p, blocks in (("X", "P", S), ("KX", "KP", KS), ("BX", "BP", BS)):
+        out[p] = _combined(blocks[1:], C[m:])
+        out[x] = blocks[0] @ C[:m] + out[p]
     return out
 
 
@@ -155,12 +153,12 @@ def lobpcg_modes(pencil, blocks, n_modes, sigma, *, rtol, max_iter, stages=None)
         try:
             theta, C = ritz(gk, gb, m)
         except np.linalg.LinAlgError:
-            # the directions P made the basis degenerate: restart without them
+            # the directions P made the basis degenerate: restart without them. The
+            # basis is [X, W, P], so the Gram of [X, W] is its leading block
             state = list(dask.persist(*[dask.delayed(_without_directions)(st)
                                         for st in state]))
-            grams = pencil.compute([dask.delayed(_grams)(st, w, kw, bw)
-                                    for st, w, kw, bw in zip(state, W, KW, BW)])
-            theta, C = ritz(sum(g[0] for g in grams), sum(g[1] for g in grams), m)
+            s = m + len(active)
+            theta, C = ritz(gk[:s, :s], gb[:s, :s], m)
         state = list(dask.persist(*[dask.delayed(_updated)(st, w, kw, bw, C)
                                     for st, w, kw, bw in zip(state, W, KW, BW)]))
         done += 1
