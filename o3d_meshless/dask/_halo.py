@@ -52,21 +52,6 @@ def part_plan(op, sources, *found):
     return plan
 
 
-def halo_plans(owned, used_k, used_b):
-    """:func:`part_plan` for index lists held here (``owned``, ``used_k``, ``used_b``: per
-    part) with every part a candidate: ``(plans, sends)``, ``sends[(q, p)]`` the rows of
-    part ``q``'s block that part ``p`` needs. For tests and small clouds."""
-    ops = [{"owned_ids": o, "K_ids": k, "B_ids": b} for o, k, b in zip(owned, used_k, used_b)]
-    plans, sends = [], {}
-    for p, op in enumerate(ops):
-        found = [located(used_columns(op), other) for other in ops]
-        plans.append(part_plan(op, list(range(len(ops))), *found))
-        for q, (sel, rows) in enumerate(found):
-            if len(sel):
-                sends[(q, p)] = rows
-    return plans, sends
-
-
 def take_rows(block, rows):
     """The rows of a part's block another part needs (runs where the block is)."""
     return np.ascontiguousarray(block[rows])

@@ -144,7 +144,7 @@ class DistributedPencil:
     @property
     def owned(self):
         """Per part, the input ids of its rows (fetched here only when an ``(n, c)``
-        array is scattered or gathered)."""
+        array is gathered)."""
         import dask
 
         if self._owned is None:
@@ -177,18 +177,6 @@ class DistributedPencil:
             warnings.filterwarnings("ignore", message=".*[Ll]arge (object|graph).*")
             return dask.compute(*tasks)
 
-    def blocks(self, X):
-        """Per-part Delayed blocks of an ``(n, c)`` array held here."""
-        import dask
-
-        X = np.asarray(X, dtype=np.float64).reshape(self.n, -1)
-        # unique names: two persists of equal data must not share (and release) a key
-        with warnings.catch_warnings():      # the array travels in the graph on purpose
-            warnings.filterwarnings("ignore", message=".*[Ll]arge (object|graph).*")
-            return list(dask.persist(*[dask.delayed(np.ascontiguousarray(X[own]),
-                                                    name=f"block-{uuid.uuid4().hex}")
-                                       for own in self.owned]))
-
     def gather(self, blocks):
         """The ``(n, c)`` array of per-part blocks, here."""
         got = self.compute(blocks)
@@ -196,20 +184,6 @@ class DistributedPencil:
         for own, g in zip(self.owned, got):
             Y[own] = g
         return Y
-
-    def product(self, which, X):
-        """``A X`` for ``which`` in {"K", "B"} and an ``(n,)`` or ``(n, c)`` array here."""
-        import dask
-
-        X = np.asarray(X)
-        pick = 0 if which == "K" else 1
-        # the persisted blocks are held until the product is computed: a graph built on
-        # them does not keep them alive, and a released block is a lost dependency
-        blocks = self.blocks(X)
-        Y = self.gather([dask.delayed(operator.getitem)(kb, pick)
-                         for kb in self.halo.times(blocks)])
-        del blocks
-        return Y[:, 0] if X.ndim == 1 else Y
 
     def preconditioned(self, states, sigma, theta, active):
         """Delayed block-Jacobi solves of the ``active`` columns' residuals
