@@ -122,6 +122,22 @@ def test_coincident_points(client):
     assert abs(A - L.L_).max() <= RTOL * abs(L.L_).max()
 
 
+@pytest.mark.parametrize("n", [2000, 60_000])             # 60 000: the Morton-sorted path
+def test_knn_keeps_the_raw_distance_table_in_input_order(n):
+    """``knn(raw_distances=True)``: the first query's distances, before coincident points
+    merge, row i for input point i (the partition reads the coincidence scale there)."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(13)
+    p = random_sphere(n, seed=13)
+    p = np.concatenate([p, p[:50]])[rng.permutation(n + 50)]      # twins merge
+    nb = knn(p, 16, raw_distances=True)
+    assert nb.inverse is not None                                  # merged, reordered
+    want = cKDTree(p).query(p, 17)[0]
+    np.testing.assert_allclose(nb.raw_distances, want, rtol=0, atol=1e-15)
+    assert knn(p, 16).raw_distances is None
+
+
 @pytest.mark.parametrize("guess", [3.0, 1 / 3, 1e-3])
 def test_pairs_between_the_guessed_and_the_clouds_tolerance(client, monkeypatch, guess):
     """The partition merges coincident points with a tolerance guessed from the sample
